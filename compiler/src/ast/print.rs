@@ -1,0 +1,1 @@
+//! Printing the AST back as SQL.

@@ -1,0 +1,4 @@
+//! What the compiler knows before reading a query: connectors and their options,
+//! built-in functions, and pipeline settings.
+
+pub mod connectors;
