@@ -384,8 +384,8 @@ pub struct IntervalLiteral {
     pub to: Option<TimeUnit>,
 }
 
-/// A unit of time as written in INTERVAL, EXTRACT, FLOOR/CEIL … TO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A unit of time as written in INTERVAL, EXTRACT, FLOOR/CEIL … TO (smallest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimeUnit {
     Nanosecond,
     Microsecond,
@@ -525,4 +525,59 @@ pub struct RowField {
     pub ty: DataType,
     pub not_null: bool,
     pub comment: Option<StrLit>,
+}
+
+impl Expr {
+    /// The expressions directly inside this one (not those inside subqueries).
+    pub fn children(&self) -> Vec<&Expr> {
+        use ExprKind::*;
+        match &self.kind {
+            Literal(_) | Identifier(_) | Exists(_) | Subquery(_) => Vec::new(),
+            Unary { expr, .. }
+            | Is { expr, .. }
+            | Cast { expr, .. }
+            | Extract { expr, .. }
+            | FloorCeil { expr, .. }
+            | Field { expr, .. }
+            | InSubquery { expr, .. }
+            | Nested(expr) => vec![expr],
+            Binary { left, right, .. } | IsDistinctFrom { left, right, .. } => vec![left, right],
+            Between { expr, low, high, .. } => vec![expr, low, high],
+            InList { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
+            Like { expr, pattern, .. } => vec![expr, pattern],
+            Case { operand, whens, else_ } => operand
+                .as_deref()
+                .into_iter()
+                .chain(whens.iter().flat_map(|(w, t)| [w, t]))
+                .chain(else_.as_deref())
+                .collect(),
+            Trim { chars, expr, .. } => chars.as_deref().into_iter().chain([&**expr]).collect(),
+            Substring { expr, from, len } => [&**expr, &**from].into_iter().chain(len.as_deref()).collect(),
+            Position { needle, haystack } => vec![needle, haystack],
+            Function(f) => f.args.iter().chain(f.filter.as_ref()).collect(),
+            Index { expr, index } => vec![expr, index],
+            Row(items) | Array(items) | Map(items) => items.iter().collect(),
+        }
+    }
+}
+
+/// Whether two expressions are the same as written, ignoring where they stand.
+pub fn same_expr(a: &Expr, b: &Expr) -> bool {
+    strip_spans(&format!("{a:?}")) == strip_spans(&format!("{b:?}"))
+}
+
+/// Removes the `@start..end` that spans print as in `Debug` output.
+pub fn strip_spans(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut chars = debug.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '@' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(|c| c.is_ascii_digit() || *c == '.') {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }

@@ -1,1 +1,886 @@
-//! Printing the AST back as SQL.
+//! Printing the AST back as SQL that parses to the same tree (spans aside).
+//!
+//! Keywords are upper-case; identifiers are backquoted when they were written so or
+//! must be; queries put one clause per line and indent subqueries. Expressions get
+//! parentheses only where the parser's precedence would otherwise build another tree:
+//! a parsed tree already holds a `Nested` node wherever the user wrote parentheses, and
+//! printing more of them would add `Nested` nodes on the next parse.
+
+use super::*;
+use std::fmt::{self, Display, Formatter};
+
+/// The words the grammar's `reserved` rule lists: never printed as plain identifiers.
+const RESERVED: &[&str] = &[
+    "select", "from", "where", "group", "having", "order", "limit", "offset", "fetch", "union",
+    "intersect", "except", "minus", "all", "distinct", "as", "on", "using", "join", "inner",
+    "left", "right", "full", "outer", "cross", "natural", "lateral", "unnest", "table", "create",
+    "insert", "into", "values", "with", "and", "or", "not", "is", "null", "true", "false",
+    "between", "in", "like", "similar", "escape", "case", "when", "then", "else", "end", "cast",
+    "try_cast", "extract", "interval", "over", "filter", "exists", "array", "multiset", "row",
+    "partition", "for", "window",
+];
+
+/// One level of indentation.
+const INDENT: &str = "  ";
+/// A list longer than this is printed one item per line.
+const LINE_WIDTH: usize = 80;
+
+/// Binding strengths, weakest first: a copy of `parser::expr::prec` (private there).
+mod prec {
+    pub const OR: u8 = 1;
+    pub const AND: u8 = 2;
+    pub const NOT: u8 = 3;
+    pub const IS: u8 = 4;
+    pub const COMPARISON: u8 = 5;
+    pub const PREDICATE: u8 = 6;
+    pub const CONCAT: u8 = 7;
+    pub const ADDITIVE: u8 = 8;
+    pub const MULTIPLICATIVE: u8 = 9;
+    pub const UNARY: u8 = 10;
+    pub const ACCESS: u8 = 11;
+}
+
+fn pad(ind: usize) -> String {
+    INDENT.repeat(ind)
+}
+
+fn join<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+    items.iter().map(f).collect::<Vec<_>>().join(", ")
+}
+
+/// `KEYWORD a, b, c` on one line when short, else one item per line, indented.
+fn clause(keyword: &str, items: Vec<String>, ind: usize) -> String {
+    let one_line: usize = items.iter().map(|i| i.len() + 2).sum::<usize>() + keyword.len();
+    if one_line <= LINE_WIDTH && !items.iter().any(|i| i.contains('\n')) {
+        format!("{keyword} {}", items.join(", "))
+    } else {
+        let sep = format!(",\n{}", pad(ind + 1));
+        format!("{keyword}\n{}{}", pad(ind + 1), items.join(&sep))
+    }
+}
+
+/// `(` query `)` with the query indented one level deeper.
+fn block(q: &Query, ind: usize) -> String {
+    format!("(\n{}{}\n{})", pad(ind + 1), query(q, ind + 1), pad(ind))
+}
+
+fn quote_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+// -------------------------------------------------------------------------------------
+// Names, literals, types
+
+fn is_plain(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+impl Display for Ident {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.quoted || !is_plain(&self.name) {
+            write!(f, "`{}`", self.name.replace('`', "``"))
+        } else {
+            f.write_str(&self.name)
+        }
+    }
+}
+
+fn idents(parts: &[Ident], sep: &str) -> String {
+    parts.iter().map(Ident::to_string).collect::<Vec<_>>().join(sep)
+}
+
+impl Display for ObjectName {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&idents(&self.parts, "."))
+    }
+}
+
+impl Display for StrLit {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&quote_str(&self.value))
+    }
+}
+
+impl Display for TimeUnit {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use TimeUnit::*;
+        f.write_str(match self {
+            Nanosecond => "NANOSECOND",
+            Microsecond => "MICROSECOND",
+            Millisecond => "MILLISECOND",
+            Second => "SECOND",
+            Minute => "MINUTE",
+            Hour => "HOUR",
+            Day => "DAY",
+            Week => "WEEK",
+            Month => "MONTH",
+            Quarter => "QUARTER",
+            Year => "YEAR",
+            Decade => "DECADE",
+            Century => "CENTURY",
+            Millennium => "MILLENNIUM",
+            Epoch => "EPOCH",
+            Dow => "DOW",
+            Doy => "DOY",
+            IsoDow => "ISODOW",
+            IsoYear => "ISOYEAR",
+        })
+    }
+}
+
+impl Display for IntervalLiteral {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let sign = if self.negative { "-" } else { "" };
+        let value = if self.quoted { quote_str(&self.value) } else { self.value.clone() };
+        write!(f, "INTERVAL {sign}{value} {}", self.unit)?;
+        if let Some(p) = self.precision {
+            write!(f, "({p})")?;
+        }
+        if let Some(to) = self.to {
+            write!(f, " TO {to}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Literal {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Null => f.write_str("NULL"),
+            Literal::Boolean(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
+            Literal::Number(n) => f.write_str(n),
+            Literal::String(s) => f.write_str(&quote_str(s)),
+            Literal::Binary(hex) => write!(f, "X'{hex}'"),
+            Literal::Date(s) => write!(f, "DATE {}", quote_str(s)),
+            Literal::Time(s) => write!(f, "TIME {}", quote_str(s)),
+            Literal::Timestamp(s) => write!(f, "TIMESTAMP {}", quote_str(s)),
+            Literal::TimestampLtz(s) => write!(f, "TIMESTAMP_LTZ {}", quote_str(s)),
+            Literal::Interval(i) => i.fmt(f),
+        }
+    }
+}
+
+fn not_null(yes: bool) -> &'static str {
+    if yes { " NOT NULL" } else { "" }
+}
+
+impl Display for DataType {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            DataTypeKind::Named { name, suffix, params, time_zone } => {
+                f.write_str(name)?;
+                if let Some(s) = suffix {
+                    write!(f, " {s}")?;
+                }
+                if !params.is_empty() {
+                    write!(f, "({})", join(params, u64::to_string))?;
+                }
+                match time_zone {
+                    Some(TimeZoneSpec::WithLocal) => f.write_str(" WITH LOCAL TIME ZONE"),
+                    Some(TimeZoneSpec::Without) => f.write_str(" WITHOUT TIME ZONE"),
+                    None => Ok(()),
+                }
+            }
+            DataTypeKind::Row(fields) => {
+                let field = |r: &RowField| {
+                    let comment = r.comment.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+                    format!("{} {}{}{comment}", r.name, r.ty, not_null(r.not_null))
+                };
+                write!(f, "ROW<{}>", join(fields, field))
+            }
+            DataTypeKind::Array { element, not_null: n } => write!(f, "ARRAY<{element}{}>", not_null(*n)),
+            DataTypeKind::Multiset { element, not_null: n } => {
+                write!(f, "MULTISET<{element}{}>", not_null(*n))
+            }
+            DataTypeKind::Map { key, key_not_null, value, value_not_null } => {
+                write!(f, "MAP<{key}{}, {value}{}>", not_null(*key_not_null), not_null(*value_not_null))
+            }
+            DataTypeKind::Interval { unit, to } => {
+                write!(f, "INTERVAL {unit}")?;
+                to.map_or(Ok(()), |to| write!(f, " TO {to}"))
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Expressions
+//
+// The parser folds a flat operand/operator sequence with a stack: an infix operator of
+// precedence p first reduces the pending operators of precedence >= p, a postfix one
+// (IS, BETWEEN, .field, …) those of precedence > p, a prefix one (NOT, -) none. So a
+// printed expression is described, from outside, by its `Shape`, and its parent adds
+// parentheses exactly when that shape would let the re-parse regroup it.
+
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The weakest pending operator to the left that the expression's own operators
+    /// would reduce (one of precedence >= `left` is taken in); `u8::MAX`: none.
+    left: u8,
+    /// The weakest of its operators still pending at its end (an operator to the right
+    /// must reduce all of them).
+    right: u8,
+    /// Ends with the `arith_expr` of BETWEEN, LIKE or IS DISTINCT FROM, which would take
+    /// in a following arithmetic operator or `.field`/`[i]`.
+    tail: bool,
+    /// Is an `arith_expr` (arithmetic, `||`, unary sign, access only).
+    arith: bool,
+}
+
+const ATOM: Shape = Shape { left: u8::MAX, right: u8::MAX, tail: false, arith: true };
+
+struct Out {
+    text: String,
+    shape: Shape,
+}
+
+fn atom(text: String) -> Out {
+    Out { text, shape: ATOM }
+}
+
+impl Display for BinaryOp {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use BinaryOp::*;
+        f.write_str(match self {
+            Or => "OR",
+            And => "AND",
+            Eq => "=",
+            NotEq => "<>",
+            Lt => "<",
+            LtEq => "<=",
+            Gt => ">",
+            GtEq => ">=",
+            Concat => "||",
+            Plus => "+",
+            Minus => "-",
+            Multiply => "*",
+            Divide => "/",
+            Modulo => "%",
+        })
+    }
+}
+
+fn infix_prec(op: BinaryOp) -> u8 {
+    use BinaryOp::*;
+    match op {
+        Or => prec::OR,
+        And => prec::AND,
+        Eq | NotEq | Lt | LtEq | Gt | GtEq => prec::COMPARISON,
+        Concat => prec::CONCAT,
+        Plus | Minus => prec::ADDITIVE,
+        Multiply | Divide | Modulo => prec::MULTIPLICATIVE,
+    }
+}
+
+/// A full expression (`expr` in the grammar).
+fn expr(e: &Expr, ind: usize) -> String {
+    operand(e, ind, false, |_| false).text
+}
+
+/// An expression where the grammar reads an `arith_expr` (BETWEEN bounds, LIKE pattern…).
+fn arith(e: &Expr, ind: usize) -> String {
+    operand(e, ind, true, |_| false).text
+}
+
+/// `e` as part of an enclosing sequence; parenthesised if `wrap` says its shape needs
+/// it, or if an `arith_expr` is required and it is not one.
+fn operand(e: &Expr, ind: usize, arith: bool, wrap: impl FnOnce(&Shape) -> bool) -> Out {
+    let out = shaped(e, ind, arith);
+    if wrap(&out.shape) || (arith && !out.shape.arith) {
+        atom(format!("({})", out.text))
+    } else {
+        out
+    }
+}
+
+/// `x <suffix>` for a postfix operator of precedence `p`.
+fn postfix(x: &Expr, ind: usize, arith: bool, p: u8, suffix: String, tail: bool) -> Out {
+    let access = p == prec::ACCESS;
+    // `1.f` does not lex as a number followed by `.f`.
+    let number = matches!(x.kind, ExprKind::Literal(Literal::Number(_)));
+    let x = operand(x, ind, arith && access, |s| {
+        s.right <= p || (access && s.tail) || (number && suffix.starts_with('.'))
+    });
+    let shape = Shape { left: x.shape.left.min(p + 1), right: u8::MAX, tail, arith: access };
+    Out { text: format!("{}{suffix}", x.text), shape }
+}
+
+fn negated(n: bool) -> &'static str {
+    if n { " NOT" } else { "" }
+}
+
+fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
+    match &e.kind {
+        ExprKind::Binary { op, left, right } => {
+            let p = infix_prec(*op);
+            let is_arith = p >= prec::CONCAT;
+            let a = in_arith && is_arith;
+            let l = operand(left, ind, a, |s| s.right < p || (s.tail && is_arith));
+            let r = operand(right, ind, a, |s| s.left <= p);
+            let shape = Shape {
+                left: l.shape.left.min(p),
+                right: r.shape.right.min(p),
+                tail: r.shape.tail,
+                arith: is_arith,
+            };
+            Out { text: format!("{} {op} {}", l.text, r.text), shape }
+        }
+        ExprKind::Unary { op, expr } => {
+            let (q, sign) = match op {
+                UnaryOp::Not => (prec::NOT, "NOT "),
+                UnaryOp::Neg => (prec::UNARY, "-"),
+                UnaryOp::Plus => (prec::UNARY, "+"),
+            };
+            let is_arith = *op != UnaryOp::Not;
+            let x = operand(expr, ind, in_arith && is_arith, |s| s.left <= q);
+            // `- -a`, never `--a` (a comment).
+            let space = if x.text.starts_with('-') && *op == UnaryOp::Neg { " " } else { "" };
+            let shape = Shape { left: u8::MAX, right: x.shape.right.min(q), tail: x.shape.tail, arith: is_arith };
+            Out { text: format!("{sign}{space}{}", x.text), shape }
+        }
+        ExprKind::Is { expr, test, negated: n } => {
+            let test = match test {
+                IsTest::Null => "NULL",
+                IsTest::True => "TRUE",
+                IsTest::False => "FALSE",
+                IsTest::Unknown => "UNKNOWN",
+            };
+            postfix(expr, ind, in_arith, prec::IS, format!(" IS{} {test}", negated(*n)), false)
+        }
+        ExprKind::IsDistinctFrom { left, right, negated: n } => {
+            let suffix = format!(" IS{} DISTINCT FROM {}", negated(*n), arith(right, ind));
+            postfix(left, ind, in_arith, prec::IS, suffix, true)
+        }
+        ExprKind::Between { expr, low, high, negated: n, symmetric } => {
+            let sym = if *symmetric { " SYMMETRIC" } else { "" };
+            let suffix = format!("{} BETWEEN{sym} {} AND {}", negated(*n), arith(low, ind), arith(high, ind));
+            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, true)
+        }
+        ExprKind::InList { expr, list, negated: n } => {
+            let suffix = format!("{} IN ({})", negated(*n), join(list, |x| self::expr(x, ind)));
+            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
+        }
+        ExprKind::InSubquery { expr, query, negated: n } => {
+            let suffix = format!("{} IN {}", negated(*n), block(query, ind));
+            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
+        }
+        ExprKind::Like { expr, pattern, escape, negated: n, similar } => {
+            let kw = if *similar { "SIMILAR TO" } else { "LIKE" };
+            let esc = escape.as_ref().map(|s| format!(" ESCAPE {s}")).unwrap_or_default();
+            let suffix = format!("{} {kw} {}{esc}", negated(*n), arith(pattern, ind));
+            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, escape.is_none())
+        }
+        ExprKind::Field { expr, field } => postfix(expr, ind, in_arith, prec::ACCESS, format!(".{field}"), false),
+        ExprKind::Index { expr, index } => {
+            postfix(expr, ind, in_arith, prec::ACCESS, format!("[{}]", self::expr(index, ind)), false)
+        }
+        _ => atom(closed(e, ind)),
+    }
+}
+
+/// An expression that is a single operand: it needs no parentheses anywhere.
+fn closed(e: &Expr, ind: usize) -> String {
+    let list = |xs: &[Expr]| join(xs, |x| expr(x, ind));
+    match &e.kind {
+        ExprKind::Literal(l) => l.to_string(),
+        ExprKind::Identifier(parts) => idents(parts, "."),
+        ExprKind::Case { operand, whens, else_ } => {
+            let mut s = String::from("CASE");
+            if let Some(o) = operand {
+                s += &format!(" {}", expr(o, ind));
+            }
+            for (when, then) in whens {
+                s += &format!(" WHEN {} THEN {}", expr(when, ind), expr(then, ind));
+            }
+            if let Some(x) = else_ {
+                s += &format!(" ELSE {}", expr(x, ind));
+            }
+            s + " END"
+        }
+        ExprKind::Cast { expr: x, ty, try_ } => {
+            format!("{}({} AS {ty})", if *try_ { "TRY_CAST" } else { "CAST" }, expr(x, ind))
+        }
+        ExprKind::Extract { unit, expr: x } => format!("EXTRACT({unit} FROM {})", expr(x, ind)),
+        ExprKind::FloorCeil { ceil, expr: x, unit } => {
+            format!("{}({} TO {unit})", if *ceil { "CEIL" } else { "FLOOR" }, expr(x, ind))
+        }
+        ExprKind::Trim { side, chars, expr: x } => {
+            let side = match side {
+                TrimSide::Both => "BOTH",
+                TrimSide::Leading => "LEADING",
+                TrimSide::Trailing => "TRAILING",
+            };
+            let chars = chars.as_ref().map(|c| format!(" {}", expr(c, ind))).unwrap_or_default();
+            format!("TRIM({side}{chars} FROM {})", expr(x, ind))
+        }
+        ExprKind::Substring { expr: x, from, len } => {
+            let len = len.as_ref().map(|l| format!(" FOR {}", expr(l, ind))).unwrap_or_default();
+            format!("SUBSTRING({} FROM {}{len})", expr(x, ind), expr(from, ind))
+        }
+        ExprKind::Position { needle, haystack } => {
+            format!("POSITION({} IN {})", arith(needle, ind), expr(haystack, ind))
+        }
+        ExprKind::Function(call) => function_call(call, ind),
+        ExprKind::Row(xs) => format!("ROW({})", list(xs)),
+        ExprKind::Array(xs) => format!("ARRAY[{}]", list(xs)),
+        ExprKind::Map(xs) => format!("MAP[{}]", list(xs)),
+        ExprKind::Exists(q) => format!("EXISTS {}", block(q, ind)),
+        // A subquery must start with SELECT, WITH or VALUES to be read as one.
+        ExprKind::Subquery(q) => block(q, ind),
+        ExprKind::Nested(x) => format!("({})", expr(x, ind)),
+        // Operators: only reached through `closed` for a hand-made call; print grouped.
+        _ => format!("({})", shaped(e, ind, false).text),
+    }
+}
+
+impl Display for Expr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&expr(self, 0))
+    }
+}
+
+fn function_call(c: &FunctionCall, ind: usize) -> String {
+    // The grammar reads a function name as a bare word: it cannot be quoted.
+    let distinct = if c.distinct { "DISTINCT " } else { "" };
+    let args = if c.star { "*".to_string() } else { join(&c.args, |x| expr(x, ind)) };
+    let mut s = format!("{}({distinct}{args})", c.name.name);
+    if let Some(filter) = &c.filter {
+        s += &format!(" FILTER (WHERE {})", expr(filter, ind));
+    }
+    match &c.over {
+        Some(Over::Window(w)) => s += &format!(" OVER {}", window(w, ind)),
+        Some(Over::Named(name)) => s += &format!(" OVER {name}"),
+        None => {}
+    }
+    s
+}
+
+impl Display for FunctionCall {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&function_call(self, 0))
+    }
+}
+
+fn window(w: &WindowSpec, ind: usize) -> String {
+    let mut parts = Vec::new();
+    if !w.partition_by.is_empty() {
+        parts.push(format!("PARTITION BY {}", join(&w.partition_by, |x| expr(x, ind))));
+    }
+    if !w.order_by.is_empty() {
+        parts.push(format!("ORDER BY {}", join(&w.order_by, |o| order_item(o, ind))));
+    }
+    if let Some(frame) = &w.frame {
+        parts.push(frame_text(frame, ind));
+    }
+    format!("({})", parts.join(" "))
+}
+
+impl Display for WindowSpec {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&window(self, 0))
+    }
+}
+
+fn frame_text(frame: &Frame, ind: usize) -> String {
+    let bound = |b: &FrameBound| match b {
+        FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".to_string(),
+        FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".to_string(),
+        FrameBound::CurrentRow => "CURRENT ROW".to_string(),
+        FrameBound::Preceding(x) => format!("{} PRECEDING", arith(x, ind)),
+        FrameBound::Following(x) => format!("{} FOLLOWING", arith(x, ind)),
+    };
+    let kind = if frame.rows { "ROWS" } else { "RANGE" };
+    match &frame.end {
+        Some(end) => format!("{kind} BETWEEN {} AND {}", bound(&frame.start), bound(end)),
+        None => format!("{kind} {}", bound(&frame.start)),
+    }
+}
+
+impl Display for Frame {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&frame_text(self, 0))
+    }
+}
+
+fn order_item(o: &OrderItem, ind: usize) -> String {
+    let desc = if o.desc { " DESC" } else { "" };
+    let nulls = match o.nulls_first {
+        Some(true) => " NULLS FIRST",
+        Some(false) => " NULLS LAST",
+        None => "",
+    };
+    format!("{}{desc}{nulls}", expr(&o.expr, ind))
+}
+
+impl Display for OrderItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&order_item(self, 0))
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Queries. Each printer returns text whose first line starts where the caller stands
+// and whose further lines are indented `ind` levels.
+
+fn query(q: &Query, ind: usize) -> String {
+    let nl = format!("\n{}", pad(ind));
+    let mut s = String::new();
+    for (i, cte) in q.with.iter().enumerate() {
+        s += if i == 0 { "WITH " } else { "," };
+        if i > 0 {
+            s += &nl;
+        }
+        s += &cte.name.to_string();
+        if !cte.columns.is_empty() {
+            s += &format!(" ({})", idents(&cte.columns, ", "));
+        }
+        s += &format!(" AS {}", block(&cte.query, ind));
+    }
+    if !q.with.is_empty() {
+        s += &nl;
+    }
+    s += &set_expr(&q.body, ind);
+    if !q.order_by.is_empty() {
+        let items = q.order_by.iter().map(|o| order_item(o, ind + 1)).collect();
+        s += &format!("{nl}{}", clause("ORDER BY", items, ind));
+    }
+    if let Some(limit) = &q.limit {
+        s += &format!("{nl}LIMIT {}", expr(limit, ind));
+    }
+    if let Some(offset) = &q.offset {
+        s += &format!("{nl}OFFSET {}", expr(offset, ind));
+    }
+    s
+}
+
+impl Display for Query {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&query(self, 0))
+    }
+}
+
+fn set_expr(s: &SetExpr, ind: usize) -> String {
+    match s {
+        SetExpr::Select(select) => select_text(select, ind),
+        SetExpr::Values { rows, .. } => {
+            let rows = rows.iter().map(|r| format!("({})", join(r, |x| expr(x, ind + 1)))).collect();
+            clause("VALUES", rows, ind)
+        }
+        SetExpr::Query(q) => block(q, ind),
+        SetExpr::SetOp { op, all, left, right, .. } => {
+            let op = match op {
+                SetOp::Union => "UNION",
+                SetOp::Intersect => "INTERSECT",
+                SetOp::Except => "EXCEPT",
+            };
+            let all = if *all { " ALL" } else { "" };
+            // Set operators fold to the left: a right operand that is one is grouped.
+            let right = match right.as_ref() {
+                SetExpr::SetOp { .. } => format!("(\n{}{}\n{})", pad(ind + 1), set_expr(right, ind + 1), pad(ind)),
+                other => set_expr(other, ind),
+            };
+            let nl = format!("\n{}", pad(ind));
+            format!("{}{nl}{op}{all}{nl}{right}", set_expr(left, ind))
+        }
+    }
+}
+
+impl Display for SetExpr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&set_expr(self, 0))
+    }
+}
+
+fn select_text(s: &Select, ind: usize) -> String {
+    let nl = format!("\n{}", pad(ind));
+    let keyword = if s.distinct { "SELECT DISTINCT" } else { "SELECT" };
+    let items = s.items.iter().map(|i| select_item(i, ind + 1)).collect();
+    let mut out = clause(keyword, items, ind);
+    match s.from.as_slice() {
+        [] => {}
+        [one] => out += &format!("{nl}FROM {}", table_ref(one, ind)),
+        many => out += &format!("{nl}{}", clause("FROM", many.iter().map(|t| table_ref(t, ind + 1)).collect(), ind)),
+    }
+    if let Some(w) = &s.selection {
+        out += &format!("{nl}WHERE {}", expr(w, ind));
+    }
+    if !s.group_by.is_empty() {
+        let items = s.group_by.iter().map(|g| group_item(g, ind + 1)).collect();
+        out += &format!("{nl}{}", clause("GROUP BY", items, ind));
+    }
+    if let Some(h) = &s.having {
+        out += &format!("{nl}HAVING {}", expr(h, ind));
+    }
+    out
+}
+
+impl Display for Select {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&select_text(self, 0))
+    }
+}
+
+fn select_item(item: &SelectItem, ind: usize) -> String {
+    match item {
+        SelectItem::Expr { expr: x, alias: Some(a) } => format!("{} AS {a}", expr(x, ind)),
+        SelectItem::Expr { expr: x, alias: None } => expr(x, ind),
+        SelectItem::Wildcard(_) => "*".to_string(),
+        SelectItem::QualifiedWildcard(name) => format!("{name}.*"),
+    }
+}
+
+impl Display for SelectItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&select_item(self, 0))
+    }
+}
+
+fn group_item(g: &GroupItem, ind: usize) -> String {
+    match g {
+        GroupItem::Expr(x) => group_expr(x, ind),
+        GroupItem::Empty(_) => "()".to_string(),
+        GroupItem::GroupingSets { kind, exprs, .. } => format!("{kind} ({})", join(exprs, |x| group_expr(x, ind))),
+    }
+}
+
+/// In grouping sets, a row of columns is written as `(a, b)` (same tree as `ROW(a, b)`).
+fn group_expr(e: &Expr, ind: usize) -> String {
+    match &e.kind {
+        ExprKind::Row(xs) if xs.len() > 1 => format!("({})", join(xs, |x| expr(x, ind))),
+        _ => expr(e, ind),
+    }
+}
+
+impl Display for GroupItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&group_item(self, 0))
+    }
+}
+
+fn alias(a: &Option<TableAlias>) -> String {
+    match a {
+        None => String::new(),
+        Some(a) if a.columns.is_empty() => format!(" AS {}", a.name),
+        Some(a) => format!(" AS {} ({})", a.name, idents(&a.columns, ", ")),
+    }
+}
+
+fn table_ref(t: &TableRef, ind: usize) -> String {
+    match &t.kind {
+        TableRefKind::Named { name, system_time, alias: a } => {
+            let time = system_time.as_ref().map(|x| format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind)));
+            format!("{name}{}{}", time.unwrap_or_default(), alias(a))
+        }
+        TableRefKind::Subquery { query: q, alias: a } => format!("{}{}", block(q, ind), alias(a)),
+        TableRefKind::Function { name, args, alias: a } => {
+            format!("TABLE({}({})){}", name.name, join(args, |x| tvf_arg(x, ind)), alias(a))
+        }
+        // The AST keeps no more of these than that they were there (and their alias).
+        TableRefKind::Lateral { alias: a } => {
+            format!("LATERAL TABLE(unknown()) /* the call is not kept in the AST */{}", alias(a))
+        }
+        TableRefKind::Unnest { alias: a } => format!("UNNEST(NULL) /* the array is not kept in the AST */{}", alias(a)),
+        TableRefKind::Join { kind, natural, left, right, constraint } => {
+            let natural = if *natural && *kind != JoinKind::Cross { "NATURAL " } else { "" };
+            let kind = match kind {
+                JoinKind::Inner => "JOIN",
+                JoinKind::Left => "LEFT JOIN",
+                JoinKind::Right => "RIGHT JOIN",
+                JoinKind::Full => "FULL JOIN",
+                JoinKind::Cross => "CROSS JOIN",
+            };
+            // The grammar joins to the left only; a join on the right (never parsed)
+            // prints flat.
+            let constraint = match constraint {
+                JoinConstraint::On(x) => format!(" ON {}", expr(x, ind)),
+                JoinConstraint::Using(cols) => format!(" USING ({})", idents(cols, ", ")),
+                JoinConstraint::None => String::new(),
+            };
+            let (left, right) = (table_ref(left, ind), table_ref(right, ind));
+            format!("{left}\n{}{natural}{kind} {right}{constraint}", pad(ind))
+        }
+    }
+}
+
+impl Display for TableRef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&table_ref(self, 0))
+    }
+}
+
+fn tvf_arg(a: &TvfArg, ind: usize) -> String {
+    let name = a.name.as_ref().map(|n| format!("{n} => ")).unwrap_or_default();
+    let value = match &a.value {
+        TvfArgValue::Table { source, partition_by } => {
+            let source = match source {
+                TvfTable::Named(n) => n.to_string(),
+                TvfTable::Query(q) => block(q, ind),
+            };
+            // Parenthesised, so that the list does not run into the next argument.
+            let part = if partition_by.is_empty() {
+                String::new()
+            } else {
+                format!(" PARTITION BY ({})", join(partition_by, |x| expr(x, ind)))
+            };
+            format!("TABLE {source}{part}")
+        }
+        TvfArgValue::Descriptor(cols) => format!("DESCRIPTOR({})", idents(cols, ", ")),
+        TvfArgValue::Expr(x) => expr(x, ind),
+    };
+    format!("{name}{value}")
+}
+
+// -------------------------------------------------------------------------------------
+// Statements
+
+impl Display for ColumnDef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        match &self.kind {
+            ColumnKind::Physical { ty, not_null: n } => write!(f, " {ty}{}", not_null(*n))?,
+            ColumnKind::Computed { expr: x } => write!(f, " AS {}", expr(x, 1))?,
+            ColumnKind::Metadata { ty, key, is_virtual } => {
+                write!(f, " {ty} METADATA")?;
+                if let Some(k) = key {
+                    write!(f, " FROM {k}")?;
+                }
+                if *is_virtual {
+                    f.write_str(" VIRTUAL")?;
+                }
+            }
+        }
+        match &self.comment {
+            Some(c) => write!(f, " COMMENT {c}"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn create_head(f: &mut Formatter<'_>, what: &str, temporary: bool, if_not_exists: bool) -> fmt::Result {
+    let temporary = if temporary { "TEMPORARY " } else { "" };
+    let ine = if if_not_exists { " IF NOT EXISTS" } else { "" };
+    write!(f, "CREATE {temporary}{what}{ine}")
+}
+
+impl Display for CreateTable {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        create_head(f, "TABLE", self.temporary, self.if_not_exists)?;
+        let mut elements: Vec<String> = self.columns.iter().map(ColumnDef::to_string).collect();
+        for w in &self.watermark {
+            elements.push(format!("WATERMARK FOR {} AS {}", w.column, expr(&w.expr, 1)));
+        }
+        // An inline `PRIMARY KEY` is kept as a table constraint (and NOT NULL column).
+        for pk in &self.primary_key {
+            let ne = if pk.not_enforced { " NOT ENFORCED" } else { "" };
+            elements.push(format!("PRIMARY KEY ({}){ne}", idents(&pk.columns, ", ")));
+        }
+        write!(f, " {} (\n{INDENT}{}\n)", self.name, elements.join(&format!(",\n{INDENT}")))?;
+        if let Some(c) = &self.comment {
+            write!(f, "\nCOMMENT {c}")?;
+        }
+        if !self.partitioned_by.is_empty() {
+            write!(f, "\nPARTITIONED BY ({})", idents(&self.partitioned_by, ", "))?;
+        }
+        if !self.options.is_empty() {
+            let options: Vec<String> = self.options.iter().map(|o| format!("{} = {}", o.key, o.value)).collect();
+            write!(f, "\nWITH (\n{INDENT}{}\n)", options.join(&format!(",\n{INDENT}")))?;
+        }
+        match &self.like {
+            Some(like) => write!(f, "\nLIKE {like}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Display for CreateView {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        create_head(f, "VIEW", self.temporary, self.if_not_exists)?;
+        write!(f, " {}", self.name)?;
+        if !self.columns.is_empty() {
+            write!(f, " ({})", idents(&self.columns, ", "))?;
+        }
+        write!(f, " AS\n{}", self.query)
+    }
+}
+
+impl Display for CreateFunction {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        // The grammar has SYSTEM only after TEMPORARY.
+        let what = if self.system { "SYSTEM FUNCTION" } else { "FUNCTION" };
+        create_head(f, what, self.temporary || self.system, self.if_not_exists)?;
+        write!(f, " {} AS {}", self.name, self.class)?;
+        if let Some(lang) = &self.language {
+            write!(f, " LANGUAGE {lang}")?;
+        }
+        if !self.jars.is_empty() {
+            write!(f, " USING {}", join(&self.jars, |j| format!("JAR {j}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn insert(i: &Insert, ind: usize) -> String {
+    let mut s = format!("INSERT {} {}", if i.overwrite { "OVERWRITE" } else { "INTO" }, i.table);
+    if !i.partition.is_empty() {
+        s += &format!(" PARTITION ({})", join(&i.partition, |(k, v)| format!("{k} = {}", expr(v, ind))));
+    }
+    if !i.columns.is_empty() {
+        s += &format!(" ({})", idents(&i.columns, ", "));
+    }
+    format!("{s}\n{}{}", pad(ind), query(&i.query, ind))
+}
+
+impl Display for Insert {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&insert(self, 0))
+    }
+}
+
+impl Display for StatementKind {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            StatementKind::CreateTable(t) => t.fmt(f),
+            StatementKind::CreateView(v) => v.fmt(f),
+            StatementKind::CreateFunction(c) => c.fmt(f),
+            StatementKind::Insert(i) => i.fmt(f),
+            // `EXECUTE STATEMENT SET BEGIN END` would not be split from the next statement.
+            StatementKind::StatementSet(inserts) if inserts.is_empty() => f.write_str("BEGIN STATEMENT SET;\nEND"),
+            StatementKind::StatementSet(inserts) => {
+                f.write_str("EXECUTE STATEMENT SET\nBEGIN\n")?;
+                for i in inserts {
+                    writeln!(f, "{INDENT}{};", insert(i, 1))?;
+                }
+                f.write_str("END")
+            }
+            StatementKind::Set(None) => f.write_str("SET"),
+            StatementKind::Set(Some((k, v))) => write!(f, "SET {k} = {v}"),
+            StatementKind::Reset(None) => f.write_str("RESET"),
+            StatementKind::Reset(Some(k)) => write!(f, "RESET {k}"),
+            StatementKind::Query(q) => q.fmt(f),
+            // Only the keyword is kept, which reads back as the same statement.
+            StatementKind::Unsupported { keyword } => f.write_str(keyword),
+        }
+    }
+}
+
+impl Display for Statement {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+/// The statements, each ended by `;`, separated by a blank line.
+impl Display for File {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.statements.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            writeln!(f, "{s};")?;
+        }
+        Ok(())
+    }
+}

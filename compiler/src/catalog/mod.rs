@@ -1,4 +1,6 @@
 //! What the compiler knows before reading a query: connectors and their options,
-//! built-in functions, and pipeline settings.
+//! built-in functions, ported UDFs.
 
 pub mod connectors;
+pub mod functions;
+pub mod udfs;

@@ -219,6 +219,13 @@ impl Diagnostics {
         self.0.iter()
     }
 
+    /// Without repeats: a view used twice reports its problems once.
+    pub fn deduplicated(mut self) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        self.0.retain(|d| seen.insert((d.code, d.span, d.message.clone())));
+        self
+    }
+
     /// Sorted by position (errors and warnings interleaved), as a reader expects.
     pub fn sorted(mut self) -> Self {
         self.0.sort_by_key(|d| (d.span.map_or(usize::MAX, |s| s.start), d.severity));

@@ -1,0 +1,244 @@
+//! `CREATE TABLE` → [`hir::Table`]: column types, computed and metadata columns, the
+//! watermark, keys, and the connector's options.
+
+use super::Resolver;
+use super::datatype::resolve_type;
+use super::expr::{Ctx, resolve_expr};
+use super::scope::Scope;
+use crate::ast::{self, ColumnKind as AstColumn};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::hir::{self, Column, ColumnKind, ExprKind, Field, TimeAttribute, WatermarkSpec};
+use crate::span::Span;
+use crate::types::TypeKind;
+
+/// Resolves a table definition; `None` if it is unusable (reported).
+pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Option<hir::Table> {
+    let name = t.name.base().name.clone();
+    let mut ok = true;
+    let mut columns: Vec<Column> = Vec::new();
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    for c in &t.columns {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == c.name.name) {
+            r.report(
+                Diagnostic::error(Code::DuplicateColumn, format!("column `{}` is defined twice in `{name}`", c.name.name))
+                    .at(c.name.span, "defined again here")
+                    .also(*first, "first defined here"),
+            );
+            ok = false;
+            continue;
+        }
+        seen.push((&c.name.name, c.name.span));
+        match &c.kind {
+            AstColumn::Physical { ty, not_null } => match resolve_type(r, ty, !not_null) {
+                Some(ty) => columns.push(Column { name: c.name.name.clone(), ty, kind: ColumnKind::Physical, time: None }),
+                None => ok = false,
+            },
+            AstColumn::Metadata { ty, key, is_virtual } => match resolve_type(r, ty, true) {
+                Some(ty) => columns.push(Column {
+                    name: c.name.name.clone(),
+                    ty,
+                    kind: ColumnKind::Metadata {
+                        key: key.as_ref().map_or_else(|| c.name.name.clone(), |k| k.value.clone()),
+                        is_virtual: *is_virtual,
+                    },
+                    time: None,
+                }),
+                None => ok = false,
+            },
+            AstColumn::Computed { .. } => {}
+        }
+    }
+    // Computed columns see the physical and metadata columns (as in Flink).
+    let base: Vec<Field> = columns
+        .iter()
+        .map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None })
+        .collect();
+    let scope = Scope::single(Some(name.clone()), base, t.name.span);
+    let mut computed = Vec::new();
+    for c in &t.columns {
+        if let AstColumn::Computed { expr } = &c.kind {
+            if columns.iter().any(|x| x.name == c.name.name) {
+                continue;
+            }
+            let mut ctx = Ctx::plain(&scope, "a computed column");
+            match resolve_expr(r, expr, &mut ctx) {
+                Some(e) => {
+                    let time = is_proctime(&e).then_some(TimeAttribute::Proctime);
+                    computed.push(Column { name: c.name.name.clone(), ty: e.ty.clone(), kind: ColumnKind::Computed(e), time });
+                }
+                None => ok = false,
+            }
+        }
+    }
+    // Keep the declared order: computed columns stand where they were written.
+    let mut ordered = Vec::with_capacity(t.columns.len());
+    for c in &t.columns {
+        let from = match &c.kind {
+            AstColumn::Computed { .. } => computed.iter().position(|x: &Column| x.name == c.name.name).map(|i| computed.remove(i)),
+            _ => columns.iter().position(|x| x.name == c.name.name).map(|i| columns.remove(i)),
+        };
+        if let Some(col) = from {
+            if !ordered.iter().any(|x: &Column| x.name == col.name) {
+                ordered.push(col);
+            }
+        }
+    }
+    let mut columns = ordered;
+
+    let watermark = watermark(r, t, &mut columns, &name);
+    if t.watermark.len() > 1 {
+        r.report(
+            Diagnostic::error(Code::InvalidWatermark, format!("table `{name}` has more than one WATERMARK"))
+                .at(t.watermark[1].span, "second watermark")
+                .also(t.watermark[0].span, "first watermark"),
+        );
+        ok = false;
+    }
+
+    let column_index = |r: &mut Resolver, columns: &[Column], ident: &ast::Ident, what: &str| -> Option<usize> {
+        let found = columns.iter().position(|c| c.name == ident.name);
+        if found.is_none() {
+            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            let mut d = Diagnostic::error(Code::UnknownColumn, format!("{what} names `{}`, which is not a column of `{name}`", ident.name))
+                .at(ident.span, "no such column");
+            if let Some(s) = did_you_mean(&ident.name, names) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            r.report(d);
+        }
+        found
+    };
+    let mut primary_key = Vec::new();
+    if t.primary_key.len() > 1 {
+        r.report(
+            Diagnostic::error(Code::DuplicateName, format!("table `{name}` has more than one PRIMARY KEY"))
+                .at(t.primary_key[1].span, "second key"),
+        );
+    }
+    if let Some(pk) = t.primary_key.first() {
+        if !pk.not_enforced {
+            r.report(
+                Diagnostic::error(Code::UnsupportedFeature, "PRIMARY KEY must be declared NOT ENFORCED")
+                    .at(pk.span, "enforced keys are not supported")
+                    .with_help("Flink and dflc do not check keys: write PRIMARY KEY (…) NOT ENFORCED"),
+            );
+        }
+        for k in &pk.columns {
+            match column_index(r, &columns, k, "PRIMARY KEY") {
+                Some(i) => {
+                    if matches!(columns[i].kind, ColumnKind::Computed(_)) {
+                        r.report(
+                            Diagnostic::error(Code::UnsupportedFeature, format!("computed column `{}` cannot be part of the primary key", k.name))
+                                .at(k.span, "computed"),
+                        );
+                    }
+                    columns[i].ty.nullable = false;
+                    primary_key.push(i);
+                }
+                None => ok = false,
+            }
+        }
+    }
+    let mut partitioned_by = Vec::new();
+    for p in &t.partitioned_by {
+        match column_index(r, &columns, p, "PARTITIONED BY") {
+            Some(i) => partitioned_by.push(i),
+            None => ok = false,
+        }
+    }
+    if let Some(like) = &t.like {
+        r.report(
+            Diagnostic::error(Code::UnsupportedFeature, "CREATE TABLE … LIKE is not supported")
+                .at(like.span, "not supported")
+                .with_help("write the columns and options out in full"),
+        );
+        ok = false;
+    }
+    let checked = super::options::check_table(r, &name, t.name.span, &t.options);
+    if !ok {
+        return None;
+    }
+    let checked = checked?;
+    Some(hir::Table {
+        name,
+        columns,
+        watermark,
+        primary_key,
+        partitioned_by,
+        connector: checked.connector.name.to_string(),
+        options: checked.options,
+        span,
+    })
+}
+
+fn is_proctime(e: &hir::Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { function, args } if function == "PROCTIME" && args.is_empty())
+}
+
+/// Resolves the (first) WATERMARK and marks its column as the rowtime attribute.
+fn watermark(r: &mut Resolver, t: &ast::CreateTable, columns: &mut [Column], table: &str) -> Option<WatermarkSpec> {
+    let w = t.watermark.first()?;
+    let Some(index) = columns.iter().position(|c| c.name == w.column.name) else {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let mut d = Diagnostic::error(Code::InvalidWatermark, format!("WATERMARK FOR `{}`: no such column in `{table}`", w.column.name))
+            .at(w.column.span, "no such column");
+        if let Some(s) = did_you_mean(&w.column.name, names) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        }
+        r.report(d);
+        return None;
+    };
+    let column_ty = columns[index].ty.clone();
+    let precision_ok = match column_ty.kind {
+        TypeKind::Timestamp(p) | TypeKind::TimestampLtz(p) => p <= 3,
+        _ => false,
+    };
+    if !precision_ok {
+        r.report(
+            Diagnostic::error(
+                Code::InvalidWatermark,
+                format!("the watermark column `{}` must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), but it is {column_ty}", w.column.name),
+            )
+            .at(w.column.span, "not an event-time column")
+            .with_help("convert it in a computed column, e.g. ts AS TO_TIMESTAMP_LTZ(epoch_millis, 3), and put the watermark on that"),
+        );
+        return None;
+    }
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None })
+        .collect();
+    let scope = Scope::single(Some(table.to_string()), fields, t.name.span);
+    let mut ctx = Ctx::plain(&scope, "a WATERMARK");
+    let expr = resolve_expr(r, &w.expr, &mut ctx)?;
+    if !expr.ty.is_timestamp() {
+        r.report(
+            Diagnostic::error(Code::InvalidWatermark, format!("the watermark expression must give a timestamp, not {}", expr.ty))
+                .at(w.expr.span, "not a timestamp")
+                .with_help(format!("the usual form is `{} - INTERVAL '5' SECOND`", w.column.name)),
+        );
+        return None;
+    }
+    columns[index].time = Some(TimeAttribute::Rowtime);
+    let max_out_of_orderness_ms = bounded_delay(&expr, index);
+    Some(WatermarkSpec { column: index, expr, max_out_of_orderness_ms })
+}
+
+/// `col` → 0, `col - INTERVAL …` → the interval: the usual bounded out-of-orderness.
+fn bounded_delay(e: &hir::Expr, column: usize) -> Option<i64> {
+    match &e.kind {
+        ExprKind::Column(c) if *c == column => Some(0),
+        ExprKind::Call { function, args } if function == "-" && args.len() == 2 => {
+            match (&args[0].kind, &args[1].kind) {
+                (ExprKind::Column(c), ExprKind::Literal(hir::Value::IntervalMs(ms))) if *c == column => Some(*ms),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Sources that emit updates rather than only appends (a table read from a compacted topic).
+pub fn is_changelog_source(t: &hir::Table) -> bool {
+    t.connector == "upsert-kafka"
+}
