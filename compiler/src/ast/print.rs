@@ -11,13 +11,70 @@ use std::fmt::{self, Display, Formatter};
 
 /// The words the grammar's `reserved` rule lists: never printed as plain identifiers.
 const RESERVED: &[&str] = &[
-    "select", "from", "where", "group", "having", "order", "limit", "offset", "fetch", "union",
-    "intersect", "except", "minus", "all", "distinct", "as", "on", "using", "join", "inner",
-    "left", "right", "full", "outer", "cross", "natural", "lateral", "unnest", "table", "create",
-    "insert", "into", "values", "with", "and", "or", "not", "is", "null", "true", "false",
-    "between", "in", "like", "similar", "escape", "case", "when", "then", "else", "end", "cast",
-    "try_cast", "extract", "interval", "over", "filter", "exists", "array", "multiset", "row",
-    "partition", "for", "window",
+    "select",
+    "from",
+    "where",
+    "group",
+    "having",
+    "order",
+    "limit",
+    "offset",
+    "fetch",
+    "union",
+    "intersect",
+    "except",
+    "minus",
+    "all",
+    "distinct",
+    "as",
+    "on",
+    "using",
+    "join",
+    "inner",
+    "left",
+    "right",
+    "full",
+    "outer",
+    "cross",
+    "natural",
+    "lateral",
+    "unnest",
+    "table",
+    "create",
+    "insert",
+    "into",
+    "values",
+    "with",
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "true",
+    "false",
+    "between",
+    "in",
+    "like",
+    "similar",
+    "escape",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "cast",
+    "try_cast",
+    "extract",
+    "interval",
+    "over",
+    "filter",
+    "exists",
+    "array",
+    "multiset",
+    "row",
+    "partition",
+    "for",
+    "window",
 ];
 
 /// One level of indentation.
@@ -68,6 +125,34 @@ fn quote_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// `Display` through a printer that takes the indentation level.
+macro_rules! display_at_zero {
+    ($($ty:ty => $print:ident),* $(,)?) => {$(
+        impl Display for $ty {
+            fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+                f.write_str(&$print(self, 0))
+            }
+        }
+    )*};
+}
+
+display_at_zero!(
+    Expr => expr,
+    FunctionCall => function_call,
+    WindowSpec => window,
+    Frame => frame_text,
+    OrderItem => order_item,
+    Query => query,
+    SetExpr => set_expr,
+    Select => select_text,
+    SelectItem => select_item,
+    GroupItem => group_item,
+    TableRef => table_ref,
+    Insert => insert,
+    TvfArg => tvf_arg,
+    DataType => data_type,
+);
+
 // -------------------------------------------------------------------------------------
 // Names, literals, types
 
@@ -89,7 +174,11 @@ impl Display for Ident {
 }
 
 fn idents(parts: &[Ident], sep: &str) -> String {
-    parts.iter().map(Ident::to_string).collect::<Vec<_>>().join(sep)
+    parts
+        .iter()
+        .map(Ident::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 impl Display for ObjectName {
@@ -106,35 +195,19 @@ impl Display for StrLit {
 
 impl Display for TimeUnit {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        use TimeUnit::*;
-        f.write_str(match self {
-            Nanosecond => "NANOSECOND",
-            Microsecond => "MICROSECOND",
-            Millisecond => "MILLISECOND",
-            Second => "SECOND",
-            Minute => "MINUTE",
-            Hour => "HOUR",
-            Day => "DAY",
-            Week => "WEEK",
-            Month => "MONTH",
-            Quarter => "QUARTER",
-            Year => "YEAR",
-            Decade => "DECADE",
-            Century => "CENTURY",
-            Millennium => "MILLENNIUM",
-            Epoch => "EPOCH",
-            Dow => "DOW",
-            Doy => "DOY",
-            IsoDow => "ISODOW",
-            IsoYear => "ISOYEAR",
-        })
+        // The variant names are the keywords: `IsoDow` is ISODOW.
+        f.write_str(&format!("{self:?}").to_uppercase())
     }
 }
 
 impl Display for IntervalLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let sign = if self.negative { "-" } else { "" };
-        let value = if self.quoted { quote_str(&self.value) } else { self.value.clone() };
+        let value = if self.quoted {
+            quote_str(&self.value)
+        } else {
+            self.value.clone()
+        };
         write!(f, "INTERVAL {sign}{value} {}", self.unit)?;
         if let Some(p) = self.precision {
             write!(f, "({p})")?;
@@ -167,42 +240,76 @@ fn not_null(yes: bool) -> &'static str {
     if yes { " NOT NULL" } else { "" }
 }
 
-impl Display for DataType {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            DataTypeKind::Named { name, suffix, params, time_zone } => {
-                f.write_str(name)?;
-                if let Some(s) = suffix {
-                    write!(f, " {s}")?;
-                }
-                if !params.is_empty() {
-                    write!(f, "({})", join(params, u64::to_string))?;
-                }
-                match time_zone {
-                    Some(TimeZoneSpec::WithLocal) => f.write_str(" WITH LOCAL TIME ZONE"),
-                    Some(TimeZoneSpec::Without) => f.write_str(" WITHOUT TIME ZONE"),
-                    None => Ok(()),
-                }
+/// A type; a long `ROW<…>` puts one field per line.
+fn data_type(t: &DataType, ind: usize) -> String {
+    match &t.kind {
+        DataTypeKind::Named {
+            name,
+            suffix,
+            params,
+            time_zone,
+        } => {
+            let mut s = name.clone();
+            if let Some(suffix) = suffix {
+                s += &format!(" {suffix}");
             }
-            DataTypeKind::Row(fields) => {
-                let field = |r: &RowField| {
-                    let comment = r.comment.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
-                    format!("{} {}{}{comment}", r.name, r.ty, not_null(r.not_null))
-                };
-                write!(f, "ROW<{}>", join(fields, field))
+            if !params.is_empty() {
+                s += &format!("({})", join(params, u64::to_string));
             }
-            DataTypeKind::Array { element, not_null: n } => write!(f, "ARRAY<{element}{}>", not_null(*n)),
-            DataTypeKind::Multiset { element, not_null: n } => {
-                write!(f, "MULTISET<{element}{}>", not_null(*n))
-            }
-            DataTypeKind::Map { key, key_not_null, value, value_not_null } => {
-                write!(f, "MAP<{key}{}, {value}{}>", not_null(*key_not_null), not_null(*value_not_null))
-            }
-            DataTypeKind::Interval { unit, to } => {
-                write!(f, "INTERVAL {unit}")?;
-                to.map_or(Ok(()), |to| write!(f, " TO {to}"))
+            s + match time_zone {
+                Some(TimeZoneSpec::WithLocal) => " WITH LOCAL TIME ZONE",
+                Some(TimeZoneSpec::Without) => " WITHOUT TIME ZONE",
+                None => "",
             }
         }
+        DataTypeKind::Row(fields) => {
+            let field = |r: &RowField, ind| {
+                let comment = r
+                    .comment
+                    .as_ref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}{}{comment}",
+                    r.name,
+                    data_type(&r.ty, ind),
+                    not_null(r.not_null)
+                )
+            };
+            let one_line = format!("ROW<{}>", join(fields, |r| field(r, ind)));
+            if one_line.len() <= LINE_WIDTH || fields.is_empty() {
+                return one_line;
+            }
+            let sep = format!(",\n{}", pad(ind + 1));
+            let fields: Vec<String> = fields.iter().map(|r| field(r, ind + 1)).collect();
+            format!("ROW<\n{}{}\n{}>", pad(ind + 1), fields.join(&sep), pad(ind))
+        }
+        DataTypeKind::Array {
+            element,
+            not_null: n,
+        } => format!("ARRAY<{}{}>", data_type(element, ind), not_null(*n)),
+        DataTypeKind::Multiset {
+            element,
+            not_null: n,
+        } => {
+            format!("MULTISET<{}{}>", data_type(element, ind), not_null(*n))
+        }
+        DataTypeKind::Map {
+            key,
+            key_not_null,
+            value,
+            value_not_null,
+        } => format!(
+            "MAP<{}{}, {}{}>",
+            data_type(key, ind),
+            not_null(*key_not_null),
+            data_type(value, ind),
+            not_null(*value_not_null)
+        ),
+        DataTypeKind::Interval { unit, to } => match to {
+            Some(to) => format!("INTERVAL {unit} TO {to}"),
+            None => format!("INTERVAL {unit}"),
+        },
     }
 }
 
@@ -230,7 +337,12 @@ struct Shape {
     arith: bool,
 }
 
-const ATOM: Shape = Shape { left: u8::MAX, right: u8::MAX, tail: false, arith: true };
+const ATOM: Shape = Shape {
+    left: u8::MAX,
+    right: u8::MAX,
+    tail: false,
+    arith: true,
+};
 
 struct Out {
     text: String,
@@ -285,6 +397,37 @@ fn arith(e: &Expr, ind: usize) -> String {
     operand(e, ind, true, |_| false).text
 }
 
+/// A search condition (WHERE, HAVING, ON): when long, a chain of AND (or of OR) puts
+/// each operand on its own line. Only whitespace differs from `expr`.
+fn condition(e: &Expr, ind: usize) -> String {
+    let text = expr(e, ind);
+    let op = match &e.kind {
+        ExprKind::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            ..
+        } => *op,
+        _ => return text,
+    };
+    if text.len() <= LINE_WIDTH && !text.contains('\n') {
+        return text;
+    }
+    let p = infix_prec(op);
+    let mut parts = Vec::new();
+    let mut node = e;
+    loop {
+        match &node.kind {
+            ExprKind::Binary { op: o, left, right } if *o == op => {
+                parts.push(operand(right, ind + 1, false, |s| s.left <= p).text);
+                node = left;
+            }
+            _ => break,
+        }
+    }
+    parts.push(operand(node, ind + 1, false, |s| s.right < p).text);
+    parts.reverse();
+    parts.join(&format!("\n{}{op} ", pad(ind + 1)))
+}
+
 /// `e` as part of an enclosing sequence; parenthesised if `wrap` says its shape needs
 /// it, or if an `arith_expr` is required and it is not one.
 fn operand(e: &Expr, ind: usize, arith: bool, wrap: impl FnOnce(&Shape) -> bool) -> Out {
@@ -304,8 +447,16 @@ fn postfix(x: &Expr, ind: usize, arith: bool, p: u8, suffix: String, tail: bool)
     let x = operand(x, ind, arith && access, |s| {
         s.right <= p || (access && s.tail) || (number && suffix.starts_with('.'))
     });
-    let shape = Shape { left: x.shape.left.min(p + 1), right: u8::MAX, tail, arith: access };
-    Out { text: format!("{}{suffix}", x.text), shape }
+    let shape = Shape {
+        left: x.shape.left.min(p + 1),
+        right: u8::MAX,
+        tail,
+        arith: access,
+    };
+    Out {
+        text: format!("{}{suffix}", x.text),
+        shape,
+    }
 }
 
 fn negated(n: bool) -> &'static str {
@@ -326,7 +477,10 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
                 tail: r.shape.tail,
                 arith: is_arith,
             };
-            Out { text: format!("{} {op} {}", l.text, r.text), shape }
+            Out {
+                text: format!("{} {op} {}", l.text, r.text),
+                shape,
+            }
         }
         ExprKind::Unary { op, expr } => {
             let (q, sign) = match op {
@@ -337,46 +491,124 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let is_arith = *op != UnaryOp::Not;
             let x = operand(expr, ind, in_arith && is_arith, |s| s.left <= q);
             // `- -a`, never `--a` (a comment).
-            let space = if x.text.starts_with('-') && *op == UnaryOp::Neg { " " } else { "" };
-            let shape = Shape { left: u8::MAX, right: x.shape.right.min(q), tail: x.shape.tail, arith: is_arith };
-            Out { text: format!("{sign}{space}{}", x.text), shape }
+            let space = if x.text.starts_with('-') && *op == UnaryOp::Neg {
+                " "
+            } else {
+                ""
+            };
+            let shape = Shape {
+                left: u8::MAX,
+                right: x.shape.right.min(q),
+                tail: x.shape.tail,
+                arith: is_arith,
+            };
+            Out {
+                text: format!("{sign}{space}{}", x.text),
+                shape,
+            }
         }
-        ExprKind::Is { expr, test, negated: n } => {
+        ExprKind::Is {
+            expr,
+            test,
+            negated: n,
+        } => {
             let test = match test {
                 IsTest::Null => "NULL",
                 IsTest::True => "TRUE",
                 IsTest::False => "FALSE",
                 IsTest::Unknown => "UNKNOWN",
             };
-            postfix(expr, ind, in_arith, prec::IS, format!(" IS{} {test}", negated(*n)), false)
+            postfix(
+                expr,
+                ind,
+                in_arith,
+                prec::IS,
+                format!(" IS{} {test}", negated(*n)),
+                false,
+            )
         }
-        ExprKind::IsDistinctFrom { left, right, negated: n } => {
+        ExprKind::IsDistinctFrom {
+            left,
+            right,
+            negated: n,
+        } => {
             let suffix = format!(" IS{} DISTINCT FROM {}", negated(*n), arith(right, ind));
             postfix(left, ind, in_arith, prec::IS, suffix, true)
         }
-        ExprKind::Between { expr, low, high, negated: n, symmetric } => {
+        ExprKind::Between {
+            expr,
+            low,
+            high,
+            negated: n,
+            symmetric,
+        } => {
             let sym = if *symmetric { " SYMMETRIC" } else { "" };
-            let suffix = format!("{} BETWEEN{sym} {} AND {}", negated(*n), arith(low, ind), arith(high, ind));
+            let suffix = format!(
+                "{} BETWEEN{sym} {} AND {}",
+                negated(*n),
+                arith(low, ind),
+                arith(high, ind)
+            );
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, true)
         }
-        ExprKind::InList { expr, list, negated: n } => {
-            let suffix = format!("{} IN ({})", negated(*n), join(list, |x| self::expr(x, ind)));
+        ExprKind::InList {
+            expr,
+            list,
+            negated: n,
+        } => {
+            let suffix = format!(
+                "{} IN ({})",
+                negated(*n),
+                join(list, |x| self::expr(x, ind))
+            );
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
         }
-        ExprKind::InSubquery { expr, query, negated: n } => {
+        ExprKind::InSubquery {
+            expr,
+            query,
+            negated: n,
+        } => {
             let suffix = format!("{} IN {}", negated(*n), block(query, ind));
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
         }
-        ExprKind::Like { expr, pattern, escape, negated: n, similar } => {
+        ExprKind::Like {
+            expr,
+            pattern,
+            escape,
+            negated: n,
+            similar,
+        } => {
             let kw = if *similar { "SIMILAR TO" } else { "LIKE" };
-            let esc = escape.as_ref().map(|s| format!(" ESCAPE {s}")).unwrap_or_default();
+            let esc = escape
+                .as_ref()
+                .map(|s| format!(" ESCAPE {s}"))
+                .unwrap_or_default();
             let suffix = format!("{} {kw} {}{esc}", negated(*n), arith(pattern, ind));
-            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, escape.is_none())
+            postfix(
+                expr,
+                ind,
+                in_arith,
+                prec::PREDICATE,
+                suffix,
+                escape.is_none(),
+            )
         }
-        ExprKind::Field { expr, field } => postfix(expr, ind, in_arith, prec::ACCESS, format!(".{field}"), false),
-        ExprKind::Index { expr, index } => {
-            postfix(expr, ind, in_arith, prec::ACCESS, format!("[{}]", self::expr(index, ind)), false)
-        }
+        ExprKind::Field { expr, field } => postfix(
+            expr,
+            ind,
+            in_arith,
+            prec::ACCESS,
+            format!(".{field}"),
+            false,
+        ),
+        ExprKind::Index { expr, index } => postfix(
+            expr,
+            ind,
+            in_arith,
+            prec::ACCESS,
+            format!("[{}]", self::expr(index, ind)),
+            false,
+        ),
         _ => atom(closed(e, ind)),
     }
 }
@@ -387,41 +619,85 @@ fn closed(e: &Expr, ind: usize) -> String {
     match &e.kind {
         ExprKind::Literal(l) => l.to_string(),
         ExprKind::Identifier(parts) => idents(parts, "."),
-        ExprKind::Case { operand, whens, else_ } => {
-            let mut s = String::from("CASE");
-            if let Some(o) = operand {
-                s += &format!(" {}", expr(o, ind));
+        ExprKind::Case {
+            operand,
+            whens,
+            else_,
+        } => {
+            // On one line if short, else one WHEN per line.
+            let case = |ind: usize, nl: &str| {
+                let mut s = String::from("CASE");
+                if let Some(o) = operand {
+                    s += &format!(" {}", expr(o, ind));
+                }
+                for (when, then) in whens {
+                    s += &format!("{nl}WHEN {} THEN {}", expr(when, ind), expr(then, ind));
+                }
+                if let Some(x) = else_ {
+                    s += &format!("{nl}ELSE {}", expr(x, ind));
+                }
+                s
+            };
+            let one_line = case(ind, " ");
+            if one_line.len() <= LINE_WIDTH && !one_line.contains('\n') {
+                one_line + " END"
+            } else {
+                format!(
+                    "{}\n{}END",
+                    case(ind + 1, &format!("\n{}", pad(ind + 1))),
+                    pad(ind)
+                )
             }
-            for (when, then) in whens {
-                s += &format!(" WHEN {} THEN {}", expr(when, ind), expr(then, ind));
-            }
-            if let Some(x) = else_ {
-                s += &format!(" ELSE {}", expr(x, ind));
-            }
-            s + " END"
         }
         ExprKind::Cast { expr: x, ty, try_ } => {
-            format!("{}({} AS {ty})", if *try_ { "TRY_CAST" } else { "CAST" }, expr(x, ind))
+            format!(
+                "{}({} AS {})",
+                if *try_ { "TRY_CAST" } else { "CAST" },
+                expr(x, ind),
+                data_type(ty, ind)
+            )
         }
         ExprKind::Extract { unit, expr: x } => format!("EXTRACT({unit} FROM {})", expr(x, ind)),
-        ExprKind::FloorCeil { ceil, expr: x, unit } => {
-            format!("{}({} TO {unit})", if *ceil { "CEIL" } else { "FLOOR" }, expr(x, ind))
+        ExprKind::FloorCeil {
+            ceil,
+            expr: x,
+            unit,
+        } => {
+            format!(
+                "{}({} TO {unit})",
+                if *ceil { "CEIL" } else { "FLOOR" },
+                expr(x, ind)
+            )
         }
-        ExprKind::Trim { side, chars, expr: x } => {
+        ExprKind::Trim {
+            side,
+            chars,
+            expr: x,
+        } => {
             let side = match side {
                 TrimSide::Both => "BOTH",
                 TrimSide::Leading => "LEADING",
                 TrimSide::Trailing => "TRAILING",
             };
-            let chars = chars.as_ref().map(|c| format!(" {}", expr(c, ind))).unwrap_or_default();
+            let chars = chars
+                .as_ref()
+                .map(|c| format!(" {}", expr(c, ind)))
+                .unwrap_or_default();
             format!("TRIM({side}{chars} FROM {})", expr(x, ind))
         }
         ExprKind::Substring { expr: x, from, len } => {
-            let len = len.as_ref().map(|l| format!(" FOR {}", expr(l, ind))).unwrap_or_default();
+            let len = len
+                .as_ref()
+                .map(|l| format!(" FOR {}", expr(l, ind)))
+                .unwrap_or_default();
             format!("SUBSTRING({} FROM {}{len})", expr(x, ind), expr(from, ind))
         }
         ExprKind::Position { needle, haystack } => {
-            format!("POSITION({} IN {})", arith(needle, ind), expr(haystack, ind))
+            format!(
+                "POSITION({} IN {})",
+                arith(needle, ind),
+                expr(haystack, ind)
+            )
         }
         ExprKind::Function(call) => function_call(call, ind),
         ExprKind::Row(xs) => format!("ROW({})", list(xs)),
@@ -436,16 +712,14 @@ fn closed(e: &Expr, ind: usize) -> String {
     }
 }
 
-impl Display for Expr {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&expr(self, 0))
-    }
-}
-
 fn function_call(c: &FunctionCall, ind: usize) -> String {
     // The grammar reads a function name as a bare word: it cannot be quoted.
     let distinct = if c.distinct { "DISTINCT " } else { "" };
-    let args = if c.star { "*".to_string() } else { join(&c.args, |x| expr(x, ind)) };
+    let args = if c.star {
+        "*".to_string()
+    } else {
+        join(&c.args, |x| expr(x, ind))
+    };
     let mut s = format!("{}({distinct}{args})", c.name.name);
     if let Some(filter) = &c.filter {
         s += &format!(" FILTER (WHERE {})", expr(filter, ind));
@@ -458,30 +732,24 @@ fn function_call(c: &FunctionCall, ind: usize) -> String {
     s
 }
 
-impl Display for FunctionCall {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&function_call(self, 0))
-    }
-}
-
 fn window(w: &WindowSpec, ind: usize) -> String {
     let mut parts = Vec::new();
     if !w.partition_by.is_empty() {
-        parts.push(format!("PARTITION BY {}", join(&w.partition_by, |x| expr(x, ind))));
+        parts.push(format!(
+            "PARTITION BY {}",
+            join(&w.partition_by, |x| expr(x, ind))
+        ));
     }
     if !w.order_by.is_empty() {
-        parts.push(format!("ORDER BY {}", join(&w.order_by, |o| order_item(o, ind))));
+        parts.push(format!(
+            "ORDER BY {}",
+            join(&w.order_by, |o| order_item(o, ind))
+        ));
     }
     if let Some(frame) = &w.frame {
         parts.push(frame_text(frame, ind));
     }
     format!("({})", parts.join(" "))
-}
-
-impl Display for WindowSpec {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&window(self, 0))
-    }
 }
 
 fn frame_text(frame: &Frame, ind: usize) -> String {
@@ -499,12 +767,6 @@ fn frame_text(frame: &Frame, ind: usize) -> String {
     }
 }
 
-impl Display for Frame {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&frame_text(self, 0))
-    }
-}
-
 fn order_item(o: &OrderItem, ind: usize) -> String {
     let desc = if o.desc { " DESC" } else { "" };
     let nulls = match o.nulls_first {
@@ -513,12 +775,6 @@ fn order_item(o: &OrderItem, ind: usize) -> String {
         None => "",
     };
     format!("{}{desc}{nulls}", expr(&o.expr, ind))
-}
-
-impl Display for OrderItem {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&order_item(self, 0))
-    }
 }
 
 // -------------------------------------------------------------------------------------
@@ -556,21 +812,24 @@ fn query(q: &Query, ind: usize) -> String {
     s
 }
 
-impl Display for Query {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&query(self, 0))
-    }
-}
-
 fn set_expr(s: &SetExpr, ind: usize) -> String {
     match s {
         SetExpr::Select(select) => select_text(select, ind),
         SetExpr::Values { rows, .. } => {
-            let rows = rows.iter().map(|r| format!("({})", join(r, |x| expr(x, ind + 1)))).collect();
+            let rows = rows
+                .iter()
+                .map(|r| format!("({})", join(r, |x| expr(x, ind + 1))))
+                .collect();
             clause("VALUES", rows, ind)
         }
         SetExpr::Query(q) => block(q, ind),
-        SetExpr::SetOp { op, all, left, right, .. } => {
+        SetExpr::SetOp {
+            op,
+            all,
+            left,
+            right,
+            ..
+        } => {
             let op = match op {
                 SetOp::Union => "UNION",
                 SetOp::Intersect => "INTERSECT",
@@ -579,7 +838,12 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
             let all = if *all { " ALL" } else { "" };
             // Set operators fold to the left: a right operand that is one is grouped.
             let right = match right.as_ref() {
-                SetExpr::SetOp { .. } => format!("(\n{}{}\n{})", pad(ind + 1), set_expr(right, ind + 1), pad(ind)),
+                SetExpr::SetOp { .. } => format!(
+                    "(\n{}{}\n{})",
+                    pad(ind + 1),
+                    set_expr(right, ind + 1),
+                    pad(ind)
+                ),
                 other => set_expr(other, ind),
             };
             let nl = format!("\n{}", pad(ind));
@@ -588,53 +852,54 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
     }
 }
 
-impl Display for SetExpr {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&set_expr(self, 0))
-    }
-}
-
 fn select_text(s: &Select, ind: usize) -> String {
     let nl = format!("\n{}", pad(ind));
-    let keyword = if s.distinct { "SELECT DISTINCT" } else { "SELECT" };
+    let keyword = if s.distinct {
+        "SELECT DISTINCT"
+    } else {
+        "SELECT"
+    };
     let items = s.items.iter().map(|i| select_item(i, ind + 1)).collect();
     let mut out = clause(keyword, items, ind);
     match s.from.as_slice() {
         [] => {}
         [one] => out += &format!("{nl}FROM {}", table_ref(one, ind)),
-        many => out += &format!("{nl}{}", clause("FROM", many.iter().map(|t| table_ref(t, ind + 1)).collect(), ind)),
+        many => {
+            out += &format!(
+                "{nl}{}",
+                clause(
+                    "FROM",
+                    many.iter().map(|t| table_ref(t, ind + 1)).collect(),
+                    ind
+                )
+            )
+        }
     }
     if let Some(w) = &s.selection {
-        out += &format!("{nl}WHERE {}", expr(w, ind));
+        out += &format!("{nl}WHERE {}", condition(w, ind));
     }
     if !s.group_by.is_empty() {
         let items = s.group_by.iter().map(|g| group_item(g, ind + 1)).collect();
         out += &format!("{nl}{}", clause("GROUP BY", items, ind));
     }
     if let Some(h) = &s.having {
-        out += &format!("{nl}HAVING {}", expr(h, ind));
+        out += &format!("{nl}HAVING {}", condition(h, ind));
     }
     out
 }
 
-impl Display for Select {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&select_text(self, 0))
-    }
-}
-
 fn select_item(item: &SelectItem, ind: usize) -> String {
     match item {
-        SelectItem::Expr { expr: x, alias: Some(a) } => format!("{} AS {a}", expr(x, ind)),
-        SelectItem::Expr { expr: x, alias: None } => expr(x, ind),
+        SelectItem::Expr {
+            expr: x,
+            alias: Some(a),
+        } => format!("{} AS {a}", expr(x, ind)),
+        SelectItem::Expr {
+            expr: x,
+            alias: None,
+        } => expr(x, ind),
         SelectItem::Wildcard(_) => "*".to_string(),
         SelectItem::QualifiedWildcard(name) => format!("{name}.*"),
-    }
-}
-
-impl Display for SelectItem {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&select_item(self, 0))
     }
 }
 
@@ -642,7 +907,9 @@ fn group_item(g: &GroupItem, ind: usize) -> String {
     match g {
         GroupItem::Expr(x) => group_expr(x, ind),
         GroupItem::Empty(_) => "()".to_string(),
-        GroupItem::GroupingSets { kind, exprs, .. } => format!("{kind} ({})", join(exprs, |x| group_expr(x, ind))),
+        GroupItem::GroupingSets { kind, exprs, .. } => {
+            format!("{kind} ({})", join(exprs, |x| group_expr(x, ind)))
+        }
     }
 }
 
@@ -651,12 +918,6 @@ fn group_expr(e: &Expr, ind: usize) -> String {
     match &e.kind {
         ExprKind::Row(xs) if xs.len() > 1 => format!("({})", join(xs, |x| expr(x, ind))),
         _ => expr(e, ind),
-    }
-}
-
-impl Display for GroupItem {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&group_item(self, 0))
     }
 }
 
@@ -670,21 +931,52 @@ fn alias(a: &Option<TableAlias>) -> String {
 
 fn table_ref(t: &TableRef, ind: usize) -> String {
     match &t.kind {
-        TableRefKind::Named { name, system_time, alias: a } => {
-            let time = system_time.as_ref().map(|x| format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind)));
+        TableRefKind::Named {
+            name,
+            system_time,
+            alias: a,
+        } => {
+            let time = system_time
+                .as_ref()
+                .map(|x| format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind)));
             format!("{name}{}{}", time.unwrap_or_default(), alias(a))
         }
         TableRefKind::Subquery { query: q, alias: a } => format!("{}{}", block(q, ind), alias(a)),
-        TableRefKind::Function { name, args, alias: a } => {
-            format!("TABLE({}({})){}", name.name, join(args, |x| tvf_arg(x, ind)), alias(a))
+        TableRefKind::Function {
+            name,
+            args,
+            alias: a,
+        } => {
+            format!(
+                "TABLE({}({})){}",
+                name.name,
+                join(args, |x| tvf_arg(x, ind)),
+                alias(a)
+            )
         }
         // The AST keeps no more of these than that they were there (and their alias).
         TableRefKind::Lateral { alias: a } => {
-            format!("LATERAL TABLE(unknown()) /* the call is not kept in the AST */{}", alias(a))
+            format!(
+                "LATERAL TABLE(unknown()) /* the call is not kept in the AST */{}",
+                alias(a)
+            )
         }
-        TableRefKind::Unnest { alias: a } => format!("UNNEST(NULL) /* the array is not kept in the AST */{}", alias(a)),
-        TableRefKind::Join { kind, natural, left, right, constraint } => {
-            let natural = if *natural && *kind != JoinKind::Cross { "NATURAL " } else { "" };
+        TableRefKind::Unnest { alias: a } => format!(
+            "UNNEST(NULL) /* the array is not kept in the AST */{}",
+            alias(a)
+        ),
+        TableRefKind::Join {
+            kind,
+            natural,
+            left,
+            right,
+            constraint,
+        } => {
+            let natural = if *natural && *kind != JoinKind::Cross {
+                "NATURAL "
+            } else {
+                ""
+            };
             let kind = match kind {
                 JoinKind::Inner => "JOIN",
                 JoinKind::Left => "LEFT JOIN",
@@ -695,7 +987,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             // The grammar joins to the left only; a join on the right (never parsed)
             // prints flat.
             let constraint = match constraint {
-                JoinConstraint::On(x) => format!(" ON {}", expr(x, ind)),
+                JoinConstraint::On(x) => format!(" ON {}", condition(x, ind)),
                 JoinConstraint::Using(cols) => format!(" USING ({})", idents(cols, ", ")),
                 JoinConstraint::None => String::new(),
             };
@@ -705,16 +997,17 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
     }
 }
 
-impl Display for TableRef {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&table_ref(self, 0))
-    }
-}
-
 fn tvf_arg(a: &TvfArg, ind: usize) -> String {
-    let name = a.name.as_ref().map(|n| format!("{n} => ")).unwrap_or_default();
+    let name = a
+        .name
+        .as_ref()
+        .map(|n| format!("{n} => "))
+        .unwrap_or_default();
     let value = match &a.value {
-        TvfArgValue::Table { source, partition_by } => {
+        TvfArgValue::Table {
+            source,
+            partition_by,
+        } => {
             let source = match source {
                 TvfTable::Named(n) => n.to_string(),
                 TvfTable::Query(q) => block(q, ind),
@@ -740,10 +1033,16 @@ impl Display for ColumnDef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.name)?;
         match &self.kind {
-            ColumnKind::Physical { ty, not_null: n } => write!(f, " {ty}{}", not_null(*n))?,
+            ColumnKind::Physical { ty, not_null: n } => {
+                write!(f, " {}{}", data_type(ty, 1), not_null(*n))?
+            }
             ColumnKind::Computed { expr: x } => write!(f, " AS {}", expr(x, 1))?,
-            ColumnKind::Metadata { ty, key, is_virtual } => {
-                write!(f, " {ty} METADATA")?;
+            ColumnKind::Metadata {
+                ty,
+                key,
+                is_virtual,
+            } => {
+                write!(f, " {} METADATA", data_type(ty, 1))?;
                 if let Some(k) = key {
                     write!(f, " FROM {k}")?;
                 }
@@ -759,7 +1058,12 @@ impl Display for ColumnDef {
     }
 }
 
-fn create_head(f: &mut Formatter<'_>, what: &str, temporary: bool, if_not_exists: bool) -> fmt::Result {
+fn create_head(
+    f: &mut Formatter<'_>,
+    what: &str,
+    temporary: bool,
+    if_not_exists: bool,
+) -> fmt::Result {
     let temporary = if temporary { "TEMPORARY " } else { "" };
     let ine = if if_not_exists { " IF NOT EXISTS" } else { "" };
     write!(f, "CREATE {temporary}{what}{ine}")
@@ -770,23 +1074,44 @@ impl Display for CreateTable {
         create_head(f, "TABLE", self.temporary, self.if_not_exists)?;
         let mut elements: Vec<String> = self.columns.iter().map(ColumnDef::to_string).collect();
         for w in &self.watermark {
-            elements.push(format!("WATERMARK FOR {} AS {}", w.column, expr(&w.expr, 1)));
+            elements.push(format!(
+                "WATERMARK FOR {} AS {}",
+                w.column,
+                expr(&w.expr, 1)
+            ));
         }
         // An inline `PRIMARY KEY` is kept as a table constraint (and NOT NULL column).
         for pk in &self.primary_key {
             let ne = if pk.not_enforced { " NOT ENFORCED" } else { "" };
             elements.push(format!("PRIMARY KEY ({}){ne}", idents(&pk.columns, ", ")));
         }
-        write!(f, " {} (\n{INDENT}{}\n)", self.name, elements.join(&format!(",\n{INDENT}")))?;
+        write!(
+            f,
+            " {} (\n{INDENT}{}\n)",
+            self.name,
+            elements.join(&format!(",\n{INDENT}"))
+        )?;
         if let Some(c) = &self.comment {
             write!(f, "\nCOMMENT {c}")?;
         }
         if !self.partitioned_by.is_empty() {
-            write!(f, "\nPARTITIONED BY ({})", idents(&self.partitioned_by, ", "))?;
+            write!(
+                f,
+                "\nPARTITIONED BY ({})",
+                idents(&self.partitioned_by, ", ")
+            )?;
         }
         if !self.options.is_empty() {
-            let options: Vec<String> = self.options.iter().map(|o| format!("{} = {}", o.key, o.value)).collect();
-            write!(f, "\nWITH (\n{INDENT}{}\n)", options.join(&format!(",\n{INDENT}")))?;
+            let options: Vec<String> = self
+                .options
+                .iter()
+                .map(|o| format!("{} = {}", o.key, o.value))
+                .collect();
+            write!(
+                f,
+                "\nWITH (\n{INDENT}{}\n)",
+                options.join(&format!(",\n{INDENT}"))
+            )?;
         }
         match &self.like {
             Some(like) => write!(f, "\nLIKE {like}"),
@@ -809,7 +1134,11 @@ impl Display for CreateView {
 impl Display for CreateFunction {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         // The grammar has SYSTEM only after TEMPORARY.
-        let what = if self.system { "SYSTEM FUNCTION" } else { "FUNCTION" };
+        let what = if self.system {
+            "SYSTEM FUNCTION"
+        } else {
+            "FUNCTION"
+        };
         create_head(f, what, self.temporary || self.system, self.if_not_exists)?;
         write!(f, " {} AS {}", self.name, self.class)?;
         if let Some(lang) = &self.language {
@@ -823,20 +1152,21 @@ impl Display for CreateFunction {
 }
 
 fn insert(i: &Insert, ind: usize) -> String {
-    let mut s = format!("INSERT {} {}", if i.overwrite { "OVERWRITE" } else { "INTO" }, i.table);
+    let mut s = format!(
+        "INSERT {} {}",
+        if i.overwrite { "OVERWRITE" } else { "INTO" },
+        i.table
+    );
     if !i.partition.is_empty() {
-        s += &format!(" PARTITION ({})", join(&i.partition, |(k, v)| format!("{k} = {}", expr(v, ind))));
+        s += &format!(
+            " PARTITION ({})",
+            join(&i.partition, |(k, v)| format!("{k} = {}", expr(v, ind)))
+        );
     }
     if !i.columns.is_empty() {
         s += &format!(" ({})", idents(&i.columns, ", "));
     }
     format!("{s}\n{}{}", pad(ind), query(&i.query, ind))
-}
-
-impl Display for Insert {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(&insert(self, 0))
-    }
 }
 
 impl Display for StatementKind {
@@ -847,7 +1177,9 @@ impl Display for StatementKind {
             StatementKind::CreateFunction(c) => c.fmt(f),
             StatementKind::Insert(i) => i.fmt(f),
             // `EXECUTE STATEMENT SET BEGIN END` would not be split from the next statement.
-            StatementKind::StatementSet(inserts) if inserts.is_empty() => f.write_str("BEGIN STATEMENT SET;\nEND"),
+            StatementKind::StatementSet(inserts) if inserts.is_empty() => {
+                f.write_str("BEGIN STATEMENT SET;\nEND")
+            }
             StatementKind::StatementSet(inserts) => {
                 f.write_str("EXECUTE STATEMENT SET\nBEGIN\n")?;
                 for i in inserts {

@@ -85,6 +85,13 @@ pub fn to_text(file: &SourceFile, diagnostics: &[Diagnostic], style: Style) -> S
             diagnostic,
             source: NamedSource::new(&file.name, file.text.clone()).with_language("sql"),
         };
+        // miette cannot draw excerpts of very long lines (it panics past 65,535
+        // columns): those get the one-line form.
+        if touches_long_line(file, diagnostic) {
+            out.push_str(&to_line(file, diagnostic));
+            out.push('\n');
+            continue;
+        }
         if diagnostic.span.is_none() {
             out.push_str(&format!("{}: ", file.name));
         }
@@ -94,6 +101,18 @@ pub fn to_text(file: &SourceFile, diagnostics: &[Diagnostic], style: Style) -> S
         out.push('\n');
     }
     out
+}
+
+/// The longest line drawn as an excerpt.
+const MAX_EXCERPT_LINE: usize = 2_000;
+
+fn touches_long_line(file: &SourceFile, d: &Diagnostic) -> bool {
+    let spans = d.span.into_iter().chain(d.secondary.iter().map(|l| l.span));
+    spans.into_iter().any(|s| {
+        let start = file.text[..s.start.min(file.text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let end = file.text[s.end.min(file.text.len())..].find('\n').map_or(file.text.len(), |i| s.end + i);
+        end - start > MAX_EXCERPT_LINE || s.len() > 20 * MAX_EXCERPT_LINE
+    })
 }
 
 /// One line per diagnostic: `file:line:col: error[DFL0101]: message`.
