@@ -43,5 +43,5 @@ SELECT
     LAST_VALUE(device),
     AVG(score)
 FROM TABLE(
-    SESSION(TABLE activity PARTITION BY (user_id), DESCRIPTOR(event_time), INTERVAL '30' SECOND))
+    SESSION(TABLE activity PARTITION BY user_id, DESCRIPTOR(event_time), INTERVAL '30' SECOND))
 GROUP BY user_id, window_start, window_end;

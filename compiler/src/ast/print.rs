@@ -10,71 +10,15 @@ use super::*;
 use std::fmt::{self, Display, Formatter};
 
 /// The words the grammar's `reserved` rule lists: never printed as plain identifiers.
+#[rustfmt::skip]
 const RESERVED: &[&str] = &[
-    "select",
-    "from",
-    "where",
-    "group",
-    "having",
-    "order",
-    "limit",
-    "offset",
-    "fetch",
-    "union",
-    "intersect",
-    "except",
-    "minus",
-    "all",
-    "distinct",
-    "as",
-    "on",
-    "using",
-    "join",
-    "inner",
-    "left",
-    "right",
-    "full",
-    "outer",
-    "cross",
-    "natural",
-    "lateral",
-    "unnest",
-    "table",
-    "create",
-    "insert",
-    "into",
-    "values",
-    "with",
-    "and",
-    "or",
-    "not",
-    "is",
-    "null",
-    "true",
-    "false",
-    "between",
-    "in",
-    "like",
-    "similar",
-    "escape",
-    "case",
-    "when",
-    "then",
-    "else",
-    "end",
-    "cast",
-    "try_cast",
-    "extract",
-    "interval",
-    "over",
-    "filter",
-    "exists",
-    "array",
-    "multiset",
-    "row",
-    "partition",
-    "for",
-    "window",
+    "select", "from", "where", "group", "having", "order", "limit", "offset", "fetch", "union",
+    "intersect", "except", "minus", "all", "distinct", "as", "on", "using", "join", "inner",
+    "left", "right", "full", "outer", "cross", "natural", "lateral", "unnest", "table", "create",
+    "insert", "into", "values", "with", "and", "or", "not", "is", "null", "true", "false",
+    "between", "in", "like", "similar", "escape", "case", "when", "then", "else", "end", "cast",
+    "try_cast", "extract", "interval", "over", "filter", "exists", "array", "multiset", "row",
+    "partition", "for", "window",
 ];
 
 /// One level of indentation.
@@ -119,6 +63,16 @@ fn clause(keyword: &str, items: Vec<String>, ind: usize) -> String {
 /// `(` query `)` with the query indented one level deeper.
 fn block(q: &Query, ind: usize) -> String {
     format!("(\n{}{}\n{})", pad(ind + 1), query(q, ind + 1), pad(ind))
+}
+
+/// `word` if `yes`, else nothing.
+fn kw(yes: bool, word: &'static str) -> &'static str {
+    if yes { word } else { "" }
+}
+
+/// `f` of the value if there is one, else nothing.
+fn opt<T>(o: &Option<T>, f: impl FnOnce(&T) -> String) -> String {
+    o.as_ref().map(f).unwrap_or_default()
 }
 
 fn quote_str(s: &str) -> String {
@@ -202,7 +156,7 @@ impl Display for TimeUnit {
 
 impl Display for IntervalLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let sign = if self.negative { "-" } else { "" };
+        let sign = kw(self.negative, "-");
         let value = if self.quoted {
             quote_str(&self.value)
         } else {
@@ -237,7 +191,7 @@ impl Display for Literal {
 }
 
 fn not_null(yes: bool) -> &'static str {
-    if yes { " NOT NULL" } else { "" }
+    kw(yes, " NOT NULL")
 }
 
 /// A type; a long `ROW<…>` puts one field per line.
@@ -264,11 +218,7 @@ fn data_type(t: &DataType, ind: usize) -> String {
         }
         DataTypeKind::Row(fields) => {
             let field = |r: &RowField, ind| {
-                let comment = r
-                    .comment
-                    .as_ref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default();
+                let comment = opt(&r.comment, |c| format!(" {c}"));
                 format!(
                     "{} {}{}{comment}",
                     r.name,
@@ -337,20 +287,28 @@ struct Shape {
     arith: bool,
 }
 
-const ATOM: Shape = Shape {
-    left: u8::MAX,
-    right: u8::MAX,
-    tail: false,
-    arith: true,
-};
+const fn shape(left: u8, right: u8, tail: bool, arith: bool) -> Shape {
+    Shape {
+        left,
+        right,
+        tail,
+        arith,
+    }
+}
+
+const ATOM: Shape = shape(u8::MAX, u8::MAX, false, true);
 
 struct Out {
     text: String,
     shape: Shape,
 }
 
+fn out(text: String, shape: Shape) -> Out {
+    Out { text, shape }
+}
+
 fn atom(text: String) -> Out {
-    Out { text, shape: ATOM }
+    out(text, ATOM)
 }
 
 impl Display for BinaryOp {
@@ -397,19 +355,16 @@ fn arith(e: &Expr, ind: usize) -> String {
     operand(e, ind, true, |_| false).text
 }
 
-/// A search condition (WHERE, HAVING, ON): when long, a chain of AND (or of OR) puts
-/// each operand on its own line. Only whitespace differs from `expr`.
-fn condition(e: &Expr, ind: usize) -> String {
+/// `KEYWORD condition` (WHERE, HAVING, ON). When long, a chain of AND (or of OR) puts
+/// each operand on its own line; only whitespace differs from `expr`.
+fn condition(keyword: &str, e: &Expr, ind: usize) -> String {
     let text = expr(e, ind);
     let op = match &e.kind {
-        ExprKind::Binary {
-            op: op @ (BinaryOp::And | BinaryOp::Or),
-            ..
-        } => *op,
-        _ => return text,
+        ExprKind::Binary { op, .. } if matches!(op, BinaryOp::And | BinaryOp::Or) => *op,
+        _ => return format!("{keyword} {text}"),
     };
     if text.len() <= LINE_WIDTH && !text.contains('\n') {
-        return text;
+        return format!("{keyword} {text}");
     }
     let p = infix_prec(op);
     let mut parts = Vec::new();
@@ -425,7 +380,8 @@ fn condition(e: &Expr, ind: usize) -> String {
     }
     parts.push(operand(node, ind + 1, false, |s| s.right < p).text);
     parts.reverse();
-    parts.join(&format!("\n{}{op} ", pad(ind + 1)))
+    let nl = format!("\n{}", pad(ind + 1));
+    format!("{keyword}{nl}{}", parts.join(&format!("{nl}{op} ")))
 }
 
 /// `e` as part of an enclosing sequence; parenthesised if `wrap` says its shape needs
@@ -442,25 +398,18 @@ fn operand(e: &Expr, ind: usize, arith: bool, wrap: impl FnOnce(&Shape) -> bool)
 /// `x <suffix>` for a postfix operator of precedence `p`.
 fn postfix(x: &Expr, ind: usize, arith: bool, p: u8, suffix: String, tail: bool) -> Out {
     let access = p == prec::ACCESS;
-    // `1.f` does not lex as a number followed by `.f`.
+    // `1.f` does not lex as a number followed by `.f`. (`.f` after an identifier reads
+    // back as a longer identifier, which is how the parser writes that: same meaning.)
     let number = matches!(x.kind, ExprKind::Literal(Literal::Number(_)));
     let x = operand(x, ind, arith && access, |s| {
         s.right <= p || (access && s.tail) || (number && suffix.starts_with('.'))
     });
-    let shape = Shape {
-        left: x.shape.left.min(p + 1),
-        right: u8::MAX,
-        tail,
-        arith: access,
-    };
-    Out {
-        text: format!("{}{suffix}", x.text),
-        shape,
-    }
+    let shape = shape(x.shape.left.min(p + 1), u8::MAX, tail, access);
+    out(format!("{}{suffix}", x.text), shape)
 }
 
 fn negated(n: bool) -> &'static str {
-    if n { " NOT" } else { "" }
+    kw(n, " NOT")
 }
 
 fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
@@ -471,16 +420,13 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let a = in_arith && is_arith;
             let l = operand(left, ind, a, |s| s.right < p || (s.tail && is_arith));
             let r = operand(right, ind, a, |s| s.left <= p);
-            let shape = Shape {
-                left: l.shape.left.min(p),
-                right: r.shape.right.min(p),
-                tail: r.shape.tail,
-                arith: is_arith,
-            };
-            Out {
-                text: format!("{} {op} {}", l.text, r.text),
-                shape,
-            }
+            let shape = shape(
+                l.shape.left.min(p),
+                r.shape.right.min(p),
+                r.shape.tail,
+                is_arith,
+            );
+            out(format!("{} {op} {}", l.text, r.text), shape)
         }
         ExprKind::Unary { op, expr } => {
             let (q, sign) = match op {
@@ -491,21 +437,9 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let is_arith = *op != UnaryOp::Not;
             let x = operand(expr, ind, in_arith && is_arith, |s| s.left <= q);
             // `- -a`, never `--a` (a comment).
-            let space = if x.text.starts_with('-') && *op == UnaryOp::Neg {
-                " "
-            } else {
-                ""
-            };
-            let shape = Shape {
-                left: u8::MAX,
-                right: x.shape.right.min(q),
-                tail: x.shape.tail,
-                arith: is_arith,
-            };
-            Out {
-                text: format!("{sign}{space}{}", x.text),
-                shape,
-            }
+            let space = kw(x.text.starts_with('-') && *op == UnaryOp::Neg, " ");
+            let shape = shape(u8::MAX, x.shape.right.min(q), x.shape.tail, is_arith);
+            out(format!("{sign}{space}{}", x.text), shape)
         }
         ExprKind::Is {
             expr,
@@ -518,14 +452,8 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
                 IsTest::False => "FALSE",
                 IsTest::Unknown => "UNKNOWN",
             };
-            postfix(
-                expr,
-                ind,
-                in_arith,
-                prec::IS,
-                format!(" IS{} {test}", negated(*n)),
-                false,
-            )
+            let suffix = format!(" IS{} {test}", negated(*n));
+            postfix(expr, ind, in_arith, prec::IS, suffix, false)
         }
         ExprKind::IsDistinctFrom {
             left,
@@ -556,11 +484,8 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             list,
             negated: n,
         } => {
-            let suffix = format!(
-                "{} IN ({})",
-                negated(*n),
-                join(list, |x| self::expr(x, ind))
-            );
+            let list = join(list, |x| self::expr(x, ind));
+            let suffix = format!("{} IN ({list})", negated(*n));
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
         }
         ExprKind::InSubquery {
@@ -579,19 +504,10 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             similar,
         } => {
             let kw = if *similar { "SIMILAR TO" } else { "LIKE" };
-            let esc = escape
-                .as_ref()
-                .map(|s| format!(" ESCAPE {s}"))
-                .unwrap_or_default();
+            let esc = opt(escape, |s| format!(" ESCAPE {s}"));
             let suffix = format!("{} {kw} {}{esc}", negated(*n), arith(pattern, ind));
-            postfix(
-                expr,
-                ind,
-                in_arith,
-                prec::PREDICATE,
-                suffix,
-                escape.is_none(),
-            )
+            let tail = escape.is_none();
+            postfix(expr, ind, in_arith, prec::PREDICATE, suffix, tail)
         }
         ExprKind::Field { expr, field } => postfix(
             expr,
@@ -601,14 +517,10 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             format!(".{field}"),
             false,
         ),
-        ExprKind::Index { expr, index } => postfix(
-            expr,
-            ind,
-            in_arith,
-            prec::ACCESS,
-            format!("[{}]", self::expr(index, ind)),
-            false,
-        ),
+        ExprKind::Index { expr, index } => {
+            let suffix = format!("[{}]", self::expr(index, ind));
+            postfix(expr, ind, in_arith, prec::ACCESS, suffix, false)
+        }
         _ => atom(closed(e, ind)),
     }
 }
@@ -642,20 +554,13 @@ fn closed(e: &Expr, ind: usize) -> String {
             if one_line.len() <= LINE_WIDTH && !one_line.contains('\n') {
                 one_line + " END"
             } else {
-                format!(
-                    "{}\n{}END",
-                    case(ind + 1, &format!("\n{}", pad(ind + 1))),
-                    pad(ind)
-                )
+                let lines = case(ind + 1, &format!("\n{}", pad(ind + 1)));
+                format!("{lines}\n{}END", pad(ind))
             }
         }
         ExprKind::Cast { expr: x, ty, try_ } => {
-            format!(
-                "{}({} AS {})",
-                if *try_ { "TRY_CAST" } else { "CAST" },
-                expr(x, ind),
-                data_type(ty, ind)
-            )
+            let (x, ty) = (expr(x, ind), data_type(ty, ind));
+            format!("{}CAST({x} AS {ty})", kw(*try_, "TRY_"))
         }
         ExprKind::Extract { unit, expr: x } => format!("EXTRACT({unit} FROM {})", expr(x, ind)),
         ExprKind::FloorCeil {
@@ -663,11 +568,8 @@ fn closed(e: &Expr, ind: usize) -> String {
             expr: x,
             unit,
         } => {
-            format!(
-                "{}({} TO {unit})",
-                if *ceil { "CEIL" } else { "FLOOR" },
-                expr(x, ind)
-            )
+            let name = if *ceil { "CEIL" } else { "FLOOR" };
+            format!("{name}({} TO {unit})", expr(x, ind))
         }
         ExprKind::Trim {
             side,
@@ -679,25 +581,16 @@ fn closed(e: &Expr, ind: usize) -> String {
                 TrimSide::Leading => "LEADING",
                 TrimSide::Trailing => "TRAILING",
             };
-            let chars = chars
-                .as_ref()
-                .map(|c| format!(" {}", expr(c, ind)))
-                .unwrap_or_default();
+            let chars = opt(chars, |c| format!(" {}", expr(c, ind)));
             format!("TRIM({side}{chars} FROM {})", expr(x, ind))
         }
         ExprKind::Substring { expr: x, from, len } => {
-            let len = len
-                .as_ref()
-                .map(|l| format!(" FOR {}", expr(l, ind)))
-                .unwrap_or_default();
+            let len = opt(len, |l| format!(" FOR {}", expr(l, ind)));
             format!("SUBSTRING({} FROM {}{len})", expr(x, ind), expr(from, ind))
         }
         ExprKind::Position { needle, haystack } => {
-            format!(
-                "POSITION({} IN {})",
-                arith(needle, ind),
-                expr(haystack, ind)
-            )
+            let (needle, haystack) = (arith(needle, ind), expr(haystack, ind));
+            format!("POSITION({needle} IN {haystack})")
         }
         ExprKind::Function(call) => function_call(call, ind),
         ExprKind::Row(xs) => format!("ROW({})", list(xs)),
@@ -714,9 +607,9 @@ fn closed(e: &Expr, ind: usize) -> String {
 
 fn function_call(c: &FunctionCall, ind: usize) -> String {
     // The grammar reads a function name as a bare word: it cannot be quoted.
-    let distinct = if c.distinct { "DISTINCT " } else { "" };
+    let distinct = kw(c.distinct, "DISTINCT ");
     let args = if c.star {
-        "*".to_string()
+        "*".into()
     } else {
         join(&c.args, |x| expr(x, ind))
     };
@@ -735,16 +628,12 @@ fn function_call(c: &FunctionCall, ind: usize) -> String {
 fn window(w: &WindowSpec, ind: usize) -> String {
     let mut parts = Vec::new();
     if !w.partition_by.is_empty() {
-        parts.push(format!(
-            "PARTITION BY {}",
-            join(&w.partition_by, |x| expr(x, ind))
-        ));
+        let list = join(&w.partition_by, |x| expr(x, ind));
+        parts.push(format!("PARTITION BY {list}"));
     }
     if !w.order_by.is_empty() {
-        parts.push(format!(
-            "ORDER BY {}",
-            join(&w.order_by, |o| order_item(o, ind))
-        ));
+        let list = join(&w.order_by, |o| order_item(o, ind));
+        parts.push(format!("ORDER BY {list}"));
     }
     if let Some(frame) = &w.frame {
         parts.push(frame_text(frame, ind));
@@ -768,7 +657,7 @@ fn frame_text(frame: &Frame, ind: usize) -> String {
 }
 
 fn order_item(o: &OrderItem, ind: usize) -> String {
-    let desc = if o.desc { " DESC" } else { "" };
+    let desc = kw(o.desc, " DESC");
     let nulls = match o.nulls_first {
         Some(true) => " NULLS FIRST",
         Some(false) => " NULLS LAST",
@@ -818,8 +707,8 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
         SetExpr::Values { rows, .. } => {
             let rows = rows
                 .iter()
-                .map(|r| format!("({})", join(r, |x| expr(x, ind + 1))))
-                .collect();
+                .map(|r| format!("({})", join(r, |x| expr(x, ind + 1))));
+            let rows = rows.collect();
             clause("VALUES", rows, ind)
         }
         SetExpr::Query(q) => block(q, ind),
@@ -835,15 +724,13 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
                 SetOp::Intersect => "INTERSECT",
                 SetOp::Except => "EXCEPT",
             };
-            let all = if *all { " ALL" } else { "" };
+            let all = kw(*all, " ALL");
             // Set operators fold to the left: a right operand that is one is grouped.
             let right = match right.as_ref() {
-                SetExpr::SetOp { .. } => format!(
-                    "(\n{}{}\n{})",
-                    pad(ind + 1),
-                    set_expr(right, ind + 1),
-                    pad(ind)
-                ),
+                SetExpr::SetOp { .. } => {
+                    let right = set_expr(right, ind + 1);
+                    format!("(\n{}{right}\n{})", pad(ind + 1), pad(ind))
+                }
                 other => set_expr(other, ind),
             };
             let nl = format!("\n{}", pad(ind));
@@ -865,39 +752,26 @@ fn select_text(s: &Select, ind: usize) -> String {
         [] => {}
         [one] => out += &format!("{nl}FROM {}", table_ref(one, ind)),
         many => {
-            out += &format!(
-                "{nl}{}",
-                clause(
-                    "FROM",
-                    many.iter().map(|t| table_ref(t, ind + 1)).collect(),
-                    ind
-                )
-            )
+            let refs = many.iter().map(|t| table_ref(t, ind + 1)).collect();
+            out += &format!("{nl}{}", clause("FROM", refs, ind));
         }
     }
     if let Some(w) = &s.selection {
-        out += &format!("{nl}WHERE {}", condition(w, ind));
+        out += &format!("{nl}{}", condition("WHERE", w, ind));
     }
     if !s.group_by.is_empty() {
         let items = s.group_by.iter().map(|g| group_item(g, ind + 1)).collect();
         out += &format!("{nl}{}", clause("GROUP BY", items, ind));
     }
     if let Some(h) = &s.having {
-        out += &format!("{nl}HAVING {}", condition(h, ind));
+        out += &format!("{nl}{}", condition("HAVING", h, ind));
     }
     out
 }
 
 fn select_item(item: &SelectItem, ind: usize) -> String {
     match item {
-        SelectItem::Expr {
-            expr: x,
-            alias: Some(a),
-        } => format!("{} AS {a}", expr(x, ind)),
-        SelectItem::Expr {
-            expr: x,
-            alias: None,
-        } => expr(x, ind),
+        SelectItem::Expr { expr: x, alias } => expr(x, ind) + &opt(alias, |a| format!(" AS {a}")),
         SelectItem::Wildcard(_) => "*".to_string(),
         SelectItem::QualifiedWildcard(name) => format!("{name}.*"),
     }
@@ -936,10 +810,10 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             system_time,
             alias: a,
         } => {
-            let time = system_time
-                .as_ref()
-                .map(|x| format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind)));
-            format!("{name}{}{}", time.unwrap_or_default(), alias(a))
+            let time = opt(system_time, |x| {
+                format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind))
+            });
+            format!("{name}{time}{}", alias(a))
         }
         TableRefKind::Subquery { query: q, alias: a } => format!("{}{}", block(q, ind), alias(a)),
         TableRefKind::Function {
@@ -947,24 +821,26 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             args,
             alias: a,
         } => {
-            format!(
-                "TABLE({}({})){}",
-                name.name,
-                join(args, |x| tvf_arg(x, ind)),
-                alias(a)
-            )
+            // One argument per line when long.
+            let args = match join(args, |x| tvf_arg(x, ind)) {
+                one_line if one_line.len() <= LINE_WIDTH && !one_line.contains('\n') => one_line,
+                _ => {
+                    let nl = format!("\n{}", pad(ind + 1));
+                    let args: Vec<_> = args.iter().map(|x| tvf_arg(x, ind + 1)).collect();
+                    format!("{nl}{}\n{}", args.join(&format!(",{nl}")), pad(ind))
+                }
+            };
+            format!("TABLE({}({args})){}", name.name, alias(a))
         }
         // The AST keeps no more of these than that they were there (and their alias).
         TableRefKind::Lateral { alias: a } => {
-            format!(
-                "LATERAL TABLE(unknown()) /* the call is not kept in the AST */{}",
-                alias(a)
-            )
+            let note = "/* the call is not kept in the AST */";
+            format!("LATERAL TABLE(unknown()) {note}{}", alias(a))
         }
-        TableRefKind::Unnest { alias: a } => format!(
-            "UNNEST(NULL) /* the array is not kept in the AST */{}",
-            alias(a)
-        ),
+        TableRefKind::Unnest { alias: a } => {
+            let note = "/* the array is not kept in the AST */";
+            format!("UNNEST(NULL) {note}{}", alias(a))
+        }
         TableRefKind::Join {
             kind,
             natural,
@@ -972,11 +848,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             right,
             constraint,
         } => {
-            let natural = if *natural && *kind != JoinKind::Cross {
-                "NATURAL "
-            } else {
-                ""
-            };
+            let natural = kw(*natural && *kind != JoinKind::Cross, "NATURAL ");
             let kind = match kind {
                 JoinKind::Inner => "JOIN",
                 JoinKind::Left => "LEFT JOIN",
@@ -987,7 +859,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             // The grammar joins to the left only; a join on the right (never parsed)
             // prints flat.
             let constraint = match constraint {
-                JoinConstraint::On(x) => format!(" ON {}", condition(x, ind)),
+                JoinConstraint::On(x) => format!(" {}", condition("ON", x, ind)),
                 JoinConstraint::Using(cols) => format!(" USING ({})", idents(cols, ", ")),
                 JoinConstraint::None => String::new(),
             };
@@ -998,11 +870,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
 }
 
 fn tvf_arg(a: &TvfArg, ind: usize) -> String {
-    let name = a
-        .name
-        .as_ref()
-        .map(|n| format!("{n} => "))
-        .unwrap_or_default();
+    let name = opt(&a.name, |n| format!("{n} => "));
     let value = match &a.value {
         TvfArgValue::Table {
             source,
@@ -1058,15 +926,13 @@ impl Display for ColumnDef {
     }
 }
 
-fn create_head(
-    f: &mut Formatter<'_>,
-    what: &str,
-    temporary: bool,
-    if_not_exists: bool,
-) -> fmt::Result {
-    let temporary = if temporary { "TEMPORARY " } else { "" };
-    let ine = if if_not_exists { " IF NOT EXISTS" } else { "" };
-    write!(f, "CREATE {temporary}{what}{ine}")
+fn create_head(f: &mut Formatter<'_>, what: &str, temp: bool, ine: bool) -> fmt::Result {
+    write!(
+        f,
+        "CREATE {}{what}{}",
+        kw(temp, "TEMPORARY "),
+        kw(ine, " IF NOT EXISTS")
+    )
 }
 
 impl Display for CreateTable {
@@ -1074,23 +940,16 @@ impl Display for CreateTable {
         create_head(f, "TABLE", self.temporary, self.if_not_exists)?;
         let mut elements: Vec<String> = self.columns.iter().map(ColumnDef::to_string).collect();
         for w in &self.watermark {
-            elements.push(format!(
-                "WATERMARK FOR {} AS {}",
-                w.column,
-                expr(&w.expr, 1)
-            ));
+            let e = expr(&w.expr, 1);
+            elements.push(format!("WATERMARK FOR {} AS {e}", w.column));
         }
         // An inline `PRIMARY KEY` is kept as a table constraint (and NOT NULL column).
         for pk in &self.primary_key {
-            let ne = if pk.not_enforced { " NOT ENFORCED" } else { "" };
+            let ne = kw(pk.not_enforced, " NOT ENFORCED");
             elements.push(format!("PRIMARY KEY ({}){ne}", idents(&pk.columns, ", ")));
         }
-        write!(
-            f,
-            " {} (\n{INDENT}{}\n)",
-            self.name,
-            elements.join(&format!(",\n{INDENT}"))
-        )?;
+        let elements = elements.join(&format!(",\n{INDENT}"));
+        write!(f, " {} (\n{INDENT}{elements}\n)", self.name)?;
         if let Some(c) = &self.comment {
             write!(f, "\nCOMMENT {c}")?;
         }
@@ -1102,16 +961,12 @@ impl Display for CreateTable {
             )?;
         }
         if !self.options.is_empty() {
-            let options: Vec<String> = self
+            let options = self
                 .options
                 .iter()
-                .map(|o| format!("{} = {}", o.key, o.value))
-                .collect();
-            write!(
-                f,
-                "\nWITH (\n{INDENT}{}\n)",
-                options.join(&format!(",\n{INDENT}"))
-            )?;
+                .map(|o| format!("{} = {}", o.key, o.value));
+            let options = options.collect::<Vec<_>>().join(&format!(",\n{INDENT}"));
+            write!(f, "\nWITH (\n{INDENT}{options}\n)")?;
         }
         match &self.like {
             Some(like) => write!(f, "\nLIKE {like}"),
@@ -1152,16 +1007,11 @@ impl Display for CreateFunction {
 }
 
 fn insert(i: &Insert, ind: usize) -> String {
-    let mut s = format!(
-        "INSERT {} {}",
-        if i.overwrite { "OVERWRITE" } else { "INTO" },
-        i.table
-    );
+    let mode = if i.overwrite { "OVERWRITE" } else { "INTO" };
+    let mut s = format!("INSERT {mode} {}", i.table);
     if !i.partition.is_empty() {
-        s += &format!(
-            " PARTITION ({})",
-            join(&i.partition, |(k, v)| format!("{k} = {}", expr(v, ind)))
-        );
+        let values = join(&i.partition, |(k, v)| format!("{k} = {}", expr(v, ind)));
+        s += &format!(" PARTITION ({values})");
     }
     if !i.columns.is_empty() {
         s += &format!(" ({})", idents(&i.columns, ", "));

@@ -14,7 +14,7 @@ type R<T> = Result<T, Vec<Diagnostic>>;
 
 /// What one statement chunk turns into.
 pub enum Piece {
-    Statement(Statement),
+    Statement(Box<Statement>),
     /// `BEGIN STATEMENT SET` (Flink SQL client syntax).
     BeginSet(Span),
     /// `END` closing it.
@@ -88,7 +88,7 @@ impl Converter {
             Rule::query_stmt => StatementKind::Query(self.query(next(&mut inner.into_inner(), "query")?)?),
             _ => return Err(internal("statement kind")),
         };
-        Ok(Piece::Statement(Statement { kind, span }))
+        Ok(Piece::Statement(Box::new(Statement { kind, span })))
     }
 
     // -----------------------------------------------------------------------------
@@ -613,8 +613,13 @@ impl Converter {
                             Rule::object_name => source = Some(TvfTable::Named(self.object_name(t))),
                             Rule::query => source = Some(TvfTable::Query(Box::new(self.query(t)?))),
                             Rule::tvf_partition => {
-                                let l = t.into_inner().find(|p| p.as_rule() == Rule::expr_list).ok_or_else(|| internal("partition by"))?;
-                                partition_by = self.expr_list(l)?;
+                                for k in t.into_inner() {
+                                    match k.as_rule() {
+                                        Rule::expr_list => partition_by = self.expr_list(k)?,
+                                        Rule::expr => partition_by = vec![self.expr(k)?],
+                                        _ => {}
+                                    }
+                                }
                             }
                             _ => {}
                         }
@@ -701,7 +706,8 @@ impl Converter {
         if op.as_rule() == Rule::access_op {
             op = next(&mut op.into_inner(), "access operator")?;
         }
-        let negated = op.clone().into_inner().next().is_some_and(|k| is_kw(&k, Rule::kw_not));
+        // `NOT` is a direct child: `IS NOT NULL`, `NOT BETWEEN`, `NOT IN`, `NOT LIKE`.
+        let negated = op.clone().into_inner().any(|k| is_kw(&k, Rule::kw_not));
         let postfix = |precedence, build: Box<dyn FnOnce(Expr) -> ExprKind>| Postfix { precedence, build };
         Ok(match op.as_rule() {
             Rule::field_access => {
@@ -1106,7 +1112,8 @@ impl Converter {
                                 TimeZoneSpec::Without
                             })
                         }
-                        _ => suffix = Some(c.as_str().to_uppercase()),
+                        Rule::type_suffix => suffix = Some(c.as_str().to_uppercase()),
+                        _ => {}
                     }
                 }
                 DataTypeKind::Named { name, suffix, params, time_zone }

@@ -12,7 +12,8 @@ pub fn from_pest(e: pest::error::Error<Rule>, input: &str, offset: usize) -> Dia
         InputLocation::Span((s, _)) => s,
     };
     let found = found_at(input, pos);
-    let span = Span::new(offset + pos, offset + pos + found.len().max(1).min(input.len().saturating_sub(pos).max(1)));
+    let end = (pos + found.len().max(1)).min(input.len());
+    let span = Span::new(offset + pos.min(end), offset + end);
     let found_text = if found.is_empty() { "the end of the statement".to_string() } else { format!("`{found}`") };
     match e.variant {
         ErrorVariant::CustomError { message } if message.contains("call limit") => {
@@ -101,11 +102,11 @@ fn name(rule: Rule) -> String {
 fn describe(positives: &[Rule]) -> String {
     let mut names: Vec<String> = Vec::new();
     let exprs = positives.iter().filter(|r| starts_expression(**r)).count();
-    if exprs >= 3 || positives.contains(&Rule::expr) {
+    if exprs >= 1 {
         names.push("an expression".to_string());
     }
     for &r in positives {
-        if exprs >= 3 && starts_expression(r) {
+        if starts_expression(r) {
             continue;
         }
         let n = name(r);

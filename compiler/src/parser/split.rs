@@ -213,18 +213,70 @@ fn group_statement_sets(text: &str, raw: Vec<Chunk>) -> Vec<Chunk> {
         let chunk_text = &text[chunk.span.start..chunk.span.end];
         if let Some(set) = open.as_mut() {
             set.span.end = chunk.span.end;
-            if leading_words(chunk_text, 2) == ["end"] {
+            if closes_set(chunk_text) {
                 out.extend(open.take());
             }
             continue;
         }
         if leading_words(chunk_text, 4) == ["execute", "statement", "set", "begin"] {
-            open = Some(chunk);
+            if closes_set(chunk_text) {
+                out.push(chunk);
+            } else {
+                open = Some(chunk);
+            }
         } else {
             out.push(chunk);
         }
     }
     out.extend(open);
+    out
+}
+
+/// Whether a chunk ends with the `END` of a statement set: its last word is END, and it
+/// has more ENDs than CASEs (a CASE … END is not the set's end).
+fn closes_set(chunk: &str) -> bool {
+    let words = words(chunk);
+    let ends = words.iter().filter(|w| *w == "end").count();
+    let cases = words.iter().filter(|w| *w == "case").count();
+    words.last().is_some_and(|w| w == "end") && ends > cases
+}
+
+/// The lower-cased words of a chunk outside strings, quoted names and comments.
+fn words(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                    i += 1;
+                }
+                out.push(text[start..i].to_ascii_lowercase());
+            }
+            _ => i += 1,
+        }
+    }
     out
 }
 
@@ -248,6 +300,15 @@ mod tests {
         let t = texts(src);
         assert_eq!(t.len(), 3);
         assert!(t[1].starts_with("EXECUTE") && t[1].ends_with("END"), "{t:?}");
+    }
+
+    #[test]
+    fn closes_statement_sets_ended_in_the_same_chunk() {
+        let t = texts("EXECUTE STATEMENT SET BEGIN END; SELECT 1");
+        assert_eq!(t, ["EXECUTE STATEMENT SET BEGIN END", "SELECT 1"]);
+        let t = texts("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT CASE WHEN x THEN 1 END FROM t; INSERT INTO b SELECT 2 END; SELECT 3");
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(t[1], "SELECT 3");
     }
 
     #[test]

@@ -1,0 +1,20 @@
+-- DISTINCT inside a scalar function's parentheses (only aggregates take it).
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE cats (category STRING) WITH ('connector' = 'blackhole');
+
+INSERT INTO cats
+SELECT UPPER(DISTINCT category) FROM clicks;

@@ -1,0 +1,29 @@
+-- The same table is created twice (copy-paste).
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);

@@ -1,0 +1,27 @@
+-- The sink has three columns but the query gives two.
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE sink (
+    user_id   BIGINT,
+    category  STRING,
+    n         BIGINT
+) WITH (
+    'connector' = 'blackhole'
+);
+
+INSERT INTO sink
+SELECT user_id, category
+FROM clicks;

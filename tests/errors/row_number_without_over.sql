@@ -1,0 +1,21 @@
+-- ROW_NUMBER() is a window function and needs OVER (…).
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE numbered (user_id BIGINT, rn BIGINT) WITH ('connector' = 'print');
+
+INSERT INTO numbered
+SELECT user_id, ROW_NUMBER()
+FROM clicks;

@@ -1,0 +1,35 @@
+-- FOR SYSTEM_TIME AS OF against a table with no PRIMARY KEY (not a versioned table).
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE item_prices (
+    item_id     BIGINT,
+    list_price  DOUBLE,
+    updated_at  TIMESTAMP(3),
+    WATERMARK FOR updated_at AS updated_at
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'item-prices',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE priced_clicks (item_id BIGINT, list_price DOUBLE) WITH ('connector' = 'blackhole');
+
+INSERT INTO priced_clicks
+SELECT c.item_id, p.list_price
+FROM clicks AS c
+JOIN item_prices FOR SYSTEM_TIME AS OF c.click_time AS p
+  ON c.item_id = p.item_id;

@@ -1,0 +1,20 @@
+-- A built-in function name is misspelt (SUBSTING for SUBSTRING).
+
+CREATE TABLE clicks (
+    user_id     BIGINT,
+    item_id     BIGINT,
+    category    STRING,
+    price       DOUBLE,
+    click_time  TIMESTAMP(3),
+    WATERMARK FOR click_time AS click_time - INTERVAL '5' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'clicks',
+    'properties.bootstrap.servers' = 'kafka:9092',
+    'format' = 'json'
+);
+
+CREATE TABLE prefixes (prefix STRING) WITH ('connector' = 'blackhole');
+
+INSERT INTO prefixes
+SELECT SUBSTING(category, 1, 3) FROM clicks;
