@@ -24,7 +24,10 @@ pub enum TypeKind {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Char(u32),
     Varchar(u32),
     Binary(u32),
@@ -149,11 +152,10 @@ impl Type {
             }
             (Char(_) | Varchar(_), Char(_) | Varchar(_)) => true,
             (Binary(_) | Varbinary(_), Binary(_) | Varbinary(_)) => true,
-            (Timestamp(_), Timestamp(_)) | (TimestampLtz(_), TimestampLtz(_)) | (Time(_), Time(_)) => true,
+            // Flink converts between TIMESTAMP and TIMESTAMP_LTZ implicitly (session time zone).
+            (Timestamp(_) | TimestampLtz(_), Timestamp(_) | TimestampLtz(_)) | (Time(_), Time(_)) => true,
             (Date, Timestamp(_)) => true,
-            (Row(a), Row(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.ty.implicitly_casts_to(&y.ty))
-            }
+            (Row(a), Row(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.ty.implicitly_casts_to(&y.ty)),
             (Array(a), Array(b)) | (Multiset(a), Multiset(b)) => a.implicitly_casts_to(b),
             (Map(ak, av), Map(bk, bv)) => ak.implicitly_casts_to(bk) && av.implicitly_casts_to(bv),
             _ => false,
@@ -170,8 +172,10 @@ impl Type {
         let textual = |k: &TypeKind| matches!(k, Char(_) | Varchar(_));
         match (a, b) {
             // Anything scalar to and from strings.
-            (x, y) if textual(x) || textual(y) => !matches!(x, Row(_) | Array(_) | Map(..) | Multiset(_))
-                && !matches!(y, Row(_) | Array(_) | Map(..) | Multiset(_)),
+            (x, y) if textual(x) || textual(y) => {
+                !matches!(x, Row(_) | Array(_) | Map(..) | Multiset(_))
+                    && !matches!(y, Row(_) | Array(_) | Map(..) | Multiset(_))
+            }
             (x, y) if x.numeric_rank().is_some() && y.numeric_rank().is_some() => true,
             (Boolean, y) | (y, Boolean) => y.numeric_rank().is_some(),
             (Timestamp(_) | TimestampLtz(_) | Date | Time(_), Timestamp(_) | TimestampLtz(_) | Date | Time(_)) => true,
@@ -219,39 +223,39 @@ impl TypeKind {
 pub fn common_type(a: &Type, b: &Type) -> Option<Type> {
     use TypeKind::*;
     let nullable = a.nullable || b.nullable;
-    let kind = match (&a.kind, &b.kind) {
-        (Null, _) => return Some(b.clone().with_nullable(true)),
-        (_, Null) => return Some(a.clone().with_nullable(true)),
-        (x, y) if x == y => x.clone(),
-        (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
-            let scale = (*s1).max(*s2);
-            let int_digits = (p1 - s1).max(p2 - s2);
-            Decimal { precision: (int_digits + scale).min(38), scale }
-        }
-        (Decimal { precision, scale }, i) | (i, Decimal { precision, scale }) if i.integer_digits().is_some() => {
-            let digits = i.integer_digits().unwrap_or(19);
-            let int_digits = (precision - scale).max(digits);
-            Decimal { precision: (int_digits + scale).min(38), scale: *scale }
-        }
-        (x, y) if x.numeric_rank().is_some() && y.numeric_rank().is_some() => {
-            if x.numeric_rank() >= y.numeric_rank() { x.clone() } else { y.clone() }
-        }
-        (Char(x) | Varchar(x), Char(y) | Varchar(y)) => Varchar((*x).max(*y)),
-        (Binary(x) | Varbinary(x), Binary(y) | Varbinary(y)) => Varbinary((*x).max(*y)),
-        (Timestamp(x), Timestamp(y)) => Timestamp((*x).max(*y)),
-        (TimestampLtz(x), TimestampLtz(y)) => TimestampLtz((*x).max(*y)),
-        (Time(x), Time(y)) => Time((*x).max(*y)),
-        (Date, Timestamp(p)) | (Timestamp(p), Date) => Timestamp(*p),
-        (Row(x), Row(y)) if x.len() == y.len() => Row(
-            x.iter()
+    let kind =
+        match (&a.kind, &b.kind) {
+            (Null, _) => return Some(b.clone().with_nullable(true)),
+            (_, Null) => return Some(a.clone().with_nullable(true)),
+            (x, y) if x == y => x.clone(),
+            (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
+                let scale = (*s1).max(*s2);
+                let int_digits = (p1 - s1).max(p2 - s2);
+                Decimal { precision: (int_digits + scale).min(38), scale }
+            }
+            (Decimal { precision, scale }, i) | (i, Decimal { precision, scale }) if i.integer_digits().is_some() => {
+                let digits = i.integer_digits().unwrap_or(19);
+                let int_digits = (precision - scale).max(digits);
+                Decimal { precision: (int_digits + scale).min(38), scale: *scale }
+            }
+            (x, y) if x.numeric_rank().is_some() && y.numeric_rank().is_some() => {
+                if x.numeric_rank() >= y.numeric_rank() { x.clone() } else { y.clone() }
+            }
+            (Char(x) | Varchar(x), Char(y) | Varchar(y)) => Varchar((*x).max(*y)),
+            (Binary(x) | Varbinary(x), Binary(y) | Varbinary(y)) => Varbinary((*x).max(*y)),
+            (Timestamp(x), Timestamp(y)) => Timestamp((*x).max(*y)),
+            (TimestampLtz(x), TimestampLtz(y)) => TimestampLtz((*x).max(*y)),
+            (Time(x), Time(y)) => Time((*x).max(*y)),
+            (Date, Timestamp(p)) | (Timestamp(p), Date) => Timestamp(*p),
+            (Row(x), Row(y)) if x.len() == y.len() => Row(x
+                .iter()
                 .zip(y)
                 .map(|(f, g)| common_type(&f.ty, &g.ty).map(|ty| Field { name: f.name.clone(), ty }))
-                .collect::<Option<_>>()?,
-        ),
-        (Array(x), Array(y)) => Array(Box::new(common_type(x, y)?)),
-        (Map(xk, xv), Map(yk, yv)) => Map(Box::new(common_type(xk, yk)?), Box::new(common_type(xv, yv)?)),
-        _ => return None,
-    };
+                .collect::<Option<_>>()?),
+            (Array(x), Array(y)) => Array(Box::new(common_type(x, y)?)),
+            (Map(xk, xv), Map(yk, yv)) => Map(Box::new(common_type(xk, yk)?), Box::new(common_type(xv, yv)?)),
+            _ => return None,
+        };
     Some(Type { kind, nullable })
 }
 
@@ -319,10 +323,7 @@ mod tests {
         assert!(int.implicitly_casts_to(&big));
         assert!(!big.implicitly_casts_to(&int));
         let dec = Type::new(TypeKind::Decimal { precision: 10, scale: 2 });
-        assert_eq!(
-            common_type(&dec, &big).map(|t| t.kind),
-            Some(TypeKind::Decimal { precision: 21, scale: 2 })
-        );
+        assert_eq!(common_type(&dec, &big).map(|t| t.kind), Some(TypeKind::Decimal { precision: 21, scale: 2 }));
         assert_eq!(common_type(&dec, &Type::double()).map(|t| t.kind), Some(TypeKind::Double));
     }
 

@@ -10,8 +10,15 @@ fn check_is_sane(text: &str) {
     let checked = check(&source);
     for d in checked.diagnostics.iter() {
         if let Some(span) = d.span {
-            assert!(span.start <= span.end && span.end <= text.len(), "span {span:?} outside the file for {text:?}: {}", d.message);
-            assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "span {span:?} splits a character");
+            assert!(
+                span.start <= span.end && span.end <= text.len(),
+                "span {span:?} outside the file for {text:?}: {}",
+                d.message
+            );
+            assert!(
+                text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+                "span {span:?} splits a character"
+            );
         }
         assert!(!d.message.is_empty());
         assert_ne!(d.code, dfl_compiler::diagnostic::Code::Internal, "internal error for {text:?}: {}", d.message);
@@ -33,11 +40,74 @@ fn nexmark_queries() -> Vec<String> {
 }
 
 const TOKENS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "JOIN", "ON", "AS", "(", ")", ",", ";", "*", "+", "-", "/",
-    "=", "<", ">", "<>", "'x'", "''", "1", "1.5", "NULL", "TRUE", "AND", "OR", "NOT", "CASE", "WHEN", "THEN", "ELSE",
-    "END", "CAST", "INT", "ROW<", ">", "ARRAY[", "]", "INTERVAL", "'5'", "SECOND", "TABLE", "TUMBLE", "DESCRIPTOR",
-    "CREATE", "VIEW", "INSERT", "INTO", "WITH", "'connector'", "'datagen'", "OVER", "PARTITION", "ROWS", "`q`", "a",
-    "b", "t", ".", "--c\n", "/*", "*/", "é", "\u{1F600}", "\n",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "BY",
+    "HAVING",
+    "JOIN",
+    "ON",
+    "AS",
+    "(",
+    ")",
+    ",",
+    ";",
+    "*",
+    "+",
+    "-",
+    "/",
+    "=",
+    "<",
+    ">",
+    "<>",
+    "'x'",
+    "''",
+    "1",
+    "1.5",
+    "NULL",
+    "TRUE",
+    "AND",
+    "OR",
+    "NOT",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "CAST",
+    "INT",
+    "ROW<",
+    ">",
+    "ARRAY[",
+    "]",
+    "INTERVAL",
+    "'5'",
+    "SECOND",
+    "TABLE",
+    "TUMBLE",
+    "DESCRIPTOR",
+    "CREATE",
+    "VIEW",
+    "INSERT",
+    "INTO",
+    "WITH",
+    "'connector'",
+    "'datagen'",
+    "OVER",
+    "PARTITION",
+    "ROWS",
+    "`q`",
+    "a",
+    "b",
+    "t",
+    ".",
+    "--c\n",
+    "/*",
+    "*/",
+    "é",
+    "\u{1F600}",
+    "\n",
 ];
 
 proptest! {
@@ -84,7 +154,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
     expect_rejected(&format!("SELECT {}1 FROM t", "- ".repeat(n)));
     expect_rejected(&format!("SELECT 1{} FROM t", " + 1".repeat(n)));
     expect_rejected(&format!("SELECT {}1{} FROM t", "CASE WHEN TRUE THEN ".repeat(n), " END".repeat(n)));
-    expect_rejected(&format!("CREATE TABLE t (a {}INT{}) WITH ('connector' = 'datagen')", "ARRAY<".repeat(n), ">".repeat(n)));
+    expect_rejected(&format!(
+        "CREATE TABLE t (a {}INT{}) WITH ('connector' = 'datagen')",
+        "ARRAY<".repeat(n),
+        ">".repeat(n)
+    ));
     expect_rejected(&format!("SELECT * FROM {}t{}", "(SELECT * FROM ".repeat(n), ")".repeat(n)));
     expect_rejected(&format!("SELECT a{} FROM t", ".b".repeat(n)));
 }

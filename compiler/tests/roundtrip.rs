@@ -21,10 +21,7 @@ fn strip_spans(debug: &str) -> String {
                 }
                 (j > start).then_some(j)
             };
-            if let Some(j) = digits(i + 1)
-                .filter(|&j| b[j..].starts_with(b".."))
-                .and_then(|j| digits(j + 2))
-            {
+            if let Some(j) = digits(i + 1).filter(|&j| b[j..].starts_with(b"..")).and_then(|j| digits(j + 2)) {
                 i = j;
                 continue;
             }
@@ -58,11 +55,7 @@ fn assert_same<T: std::fmt::Debug>(a: &T, b: &T, what: &str, printed: &str) {
 
 fn parse_file(name: &str, text: &str) -> File {
     let parsed = dfl_compiler::parse(&SourceFile::new(name, text));
-    assert!(
-        parsed.diagnostics.0.is_empty(),
-        "{name}: {:#?}\n--- text:\n{text}",
-        parsed.diagnostics.0
-    );
+    assert!(parsed.diagnostics.0.is_empty(), "{name}: {:#?}\n--- text:\n{text}", parsed.diagnostics.0);
     parsed.file
 }
 
@@ -73,11 +66,7 @@ fn roundtrip_file(name: &str, text: &str) -> String {
     let printed = first.to_string();
     let second = parse_file(&format!("{name} (printed)"), &printed);
     assert_same(&first, &second, name, &printed);
-    assert_eq!(
-        printed,
-        second.to_string(),
-        "{name}: printing is not a fixpoint"
-    );
+    assert_eq!(printed, second.to_string(), "{name}: printing is not a fixpoint");
     printed
 }
 
@@ -90,11 +79,7 @@ fn roundtrip_expr(text: &str) -> String {
     let printed = first.to_string();
     let second = parse_expr_ok(&printed);
     assert_same(&first, &second, text, &printed);
-    assert_eq!(
-        printed,
-        second.to_string(),
-        "{text}: printing is not a fixpoint"
-    );
+    assert_eq!(printed, second.to_string(), "{text}: printing is not a fixpoint");
     printed
 }
 
@@ -316,11 +301,7 @@ fn printer_adds_needed_parentheses() {
 
 #[test]
 fn identifiers_are_quoted_when_needed() {
-    let ident = |name: &str, quoted| Ident {
-        name: name.into(),
-        quoted,
-        span: Span::default(),
-    };
+    let ident = |name: &str, quoted| Ident { name: name.into(), quoted, span: Span::default() };
     let e = Expr {
         kind: ExprKind::Identifier(vec![
             ident("select", false),
@@ -335,10 +316,7 @@ fn identifiers_are_quoted_when_needed() {
 }
 
 fn is_identifier(text: &str) -> bool {
-    matches!(
-        parse_expr(text).map(|e| e.kind),
-        Ok(ExprKind::Identifier(_))
-    )
+    matches!(parse_expr(text).map(|e| e.kind), Ok(ExprKind::Identifier(_)))
 }
 
 /// The printer quotes exactly the words of the grammar's `reserved` rule (and a name
@@ -346,38 +324,18 @@ fn is_identifier(text: &str) -> bool {
 #[test]
 fn reserved_words_follow_the_grammar() {
     let grammar = include_str!("../../grammar/src/dfl.pest");
-    let rule = grammar
-        .split("\nreserved = {")
-        .nth(1)
-        .expect("a reserved rule");
+    let rule = grammar.split("\nreserved = {").nth(1).expect("a reserved rule");
     let rule = &rule[..rule.find('}').expect("end of the reserved rule")];
-    let words: Vec<&str> = rule
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter_map(|w| w.strip_prefix("kw_"))
-        .collect();
+    let words: Vec<&str> =
+        rule.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter_map(|w| w.strip_prefix("kw_")).collect();
     assert!(words.len() > 50, "{words:?}");
     for word in words {
-        let e = Expr {
-            kind: ExprKind::Identifier(vec![id(word, false)]),
-            span: Span::default(),
-        };
+        let e = Expr { kind: ExprKind::Identifier(vec![id(word, false)]), span: Span::default() };
         assert_eq!(e.to_string(), format!("`{word}`"));
         assert!(!is_identifier(word), "{word} reads as a plain identifier");
     }
-    for word in [
-        "comment",
-        "watermark",
-        "key",
-        "symmetric",
-        "map",
-        "date",
-        "value",
-        "timestamp",
-    ] {
-        let e = Expr {
-            kind: ExprKind::Identifier(vec![id(word, false)]),
-            span: Span::default(),
-        };
+    for word in ["comment", "watermark", "key", "symmetric", "map", "date", "value", "timestamp"] {
+        let e = Expr { kind: ExprKind::Identifier(vec![id(word, false)]), span: Span::default() };
         assert_eq!(e.to_string(), word);
         assert!(is_identifier(word), "{word} does not read as an identifier");
     }
@@ -432,13 +390,8 @@ WHERE
 /// Removes every `Nested` node of an expression (not inside subqueries).
 fn strip_nested(e: &mut Expr) {
     while let ExprKind::Nested(inner) = &mut e.kind {
-        let inner = std::mem::replace(
-            inner.as_mut(),
-            Expr {
-                kind: ExprKind::Literal(Literal::Null),
-                span: Span::default(),
-            },
-        );
+        let inner =
+            std::mem::replace(inner.as_mut(), Expr { kind: ExprKind::Literal(Literal::Null), span: Span::default() });
         *e = inner;
     }
     let one = |x: &mut Box<Expr>| strip_nested(x);
@@ -462,9 +415,7 @@ fn strip_nested(e: &mut Expr) {
             one(expr);
             one(index);
         }
-        ExprKind::Between {
-            expr, low, high, ..
-        } => {
+        ExprKind::Between { expr, low, high, .. } => {
             one(expr);
             one(low);
             one(high);
@@ -477,14 +428,8 @@ fn strip_nested(e: &mut Expr) {
             one(expr);
             list.iter_mut().for_each(strip_nested);
         }
-        ExprKind::Row(xs) | ExprKind::Array(xs) | ExprKind::Map(xs) => {
-            xs.iter_mut().for_each(strip_nested)
-        }
-        ExprKind::Case {
-            operand,
-            whens,
-            else_,
-        } => {
+        ExprKind::Row(xs) | ExprKind::Array(xs) | ExprKind::Map(xs) => xs.iter_mut().for_each(strip_nested),
+        ExprKind::Case { operand, whens, else_ } => {
             operand.iter_mut().for_each(one);
             for (w, t) in whens {
                 strip_nested(w);
@@ -512,17 +457,13 @@ fn strip_nested(e: &mut Expr) {
 /// `e` (without `Nested`) prints as text that parses back to `e`, parentheses aside.
 fn check_meaning(e: &Expr) {
     let printed = e.to_string();
-    let mut back = parse_expr(&printed)
-        .unwrap_or_else(|d| panic!("printed {printed:?} does not parse: {d:#?}"));
+    let mut back = parse_expr(&printed).unwrap_or_else(|d| panic!("printed {printed:?} does not parse: {d:#?}"));
     strip_nested(&mut back);
     assert_same(e, &back, "generated expression", &printed);
 }
 
 fn ex(kind: ExprKind) -> Expr {
-    Expr {
-        kind,
-        span: Span::default(),
-    }
+    Expr { kind, span: Span::default() }
 }
 
 fn bx(kind: ExprKind) -> Box<Expr> {
@@ -530,11 +471,7 @@ fn bx(kind: ExprKind) -> Box<Expr> {
 }
 
 fn id(name: &str, quoted: bool) -> Ident {
-    Ident {
-        name: name.to_string(),
-        quoted,
-        span: Span::default(),
-    }
+    Ident { name: name.to_string(), quoted, span: Span::default() }
 }
 
 fn leaf() -> impl Strategy<Value = Expr> {
@@ -552,23 +489,14 @@ fn leaf() -> impl Strategy<Value = Expr> {
         names.prop_map(|n| ex(ExprKind::Identifier(n))),
         numbers.prop_map(|n| ex(ExprKind::Literal(Literal::Number(n.into())))),
         strings.prop_map(|s| ex(ExprKind::Literal(Literal::String(s.into())))),
-        prop::sample::select(vec![
-            Literal::Null,
-            Literal::Boolean(true),
-            Literal::Boolean(false)
-        ])
-        .prop_map(|l| ex(ExprKind::Literal(l))),
+        prop::sample::select(vec![Literal::Null, Literal::Boolean(true), Literal::Boolean(false)])
+            .prop_map(|l| ex(ExprKind::Literal(l))),
     ]
 }
 
 fn simple_type() -> impl Strategy<Value = DataType> {
     let named = |name: &str, params: Vec<u64>, time_zone| DataType {
-        kind: DataTypeKind::Named {
-            name: name.into(),
-            suffix: None,
-            params,
-            time_zone,
-        },
+        kind: DataTypeKind::Named { name: name.into(), suffix: None, params, time_zone },
         span: Span::default(),
     };
     prop::sample::select(vec![
@@ -583,9 +511,7 @@ fn simple_type() -> impl Strategy<Value = DataType> {
 
 fn expression() -> impl Strategy<Value = Expr> {
     use BinaryOp::*;
-    let binary_ops = vec![
-        Or, And, Eq, NotEq, Lt, LtEq, Gt, GtEq, Concat, Plus, Minus, Multiply, Divide, Modulo,
-    ];
+    let binary_ops = vec![Or, And, Eq, NotEq, Lt, LtEq, Gt, GtEq, Concat, Plus, Minus, Multiply, Divide, Modulo];
     leaf().prop_recursive(5, 48, 3, move |inner| {
         let ops = binary_ops.clone();
         let strlit = prop::sample::select(vec!["!", "\\", "'"])
@@ -665,55 +591,27 @@ fn hand_made_trees_get_parentheses() {
     });
     let cases = [
         (
-            ExprKind::Binary {
-                op: BinaryOp::Plus,
-                left: Box::new(between.clone()),
-                right: Box::new(b()),
-            },
+            ExprKind::Binary { op: BinaryOp::Plus, left: Box::new(between.clone()), right: Box::new(b()) },
             "(a BETWEEN a AND b) + b",
         ),
+        (ExprKind::Field { expr: Box::new(between.clone()), field: id("f", false) }, "(a BETWEEN a AND b).f"),
+        (ExprKind::Field { expr: bx(ExprKind::Literal(Literal::Number("1".into()))), field: id("f", false) }, "(1).f"),
         (
-            ExprKind::Field {
-                expr: Box::new(between.clone()),
-                field: id("f", false),
-            },
-            "(a BETWEEN a AND b).f",
-        ),
-        (
-            ExprKind::Field {
-                expr: bx(ExprKind::Literal(Literal::Number("1".into()))),
-                field: id("f", false),
-            },
-            "(1).f",
-        ),
-        (
-            ExprKind::Unary {
-                op: UnaryOp::Neg,
-                expr: bx(ExprKind::Unary {
-                    op: UnaryOp::Neg,
-                    expr: Box::new(a()),
-                }),
-            },
+            ExprKind::Unary { op: UnaryOp::Neg, expr: bx(ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(a()) }) },
             "- -a",
         ),
         (
             ExprKind::Binary {
                 op: BinaryOp::Minus,
                 left: Box::new(a()),
-                right: bx(ExprKind::Unary {
-                    op: UnaryOp::Neg,
-                    expr: Box::new(b()),
-                }),
+                right: bx(ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(b()) }),
             },
             "a - -b",
         ),
         (
             ExprKind::Like {
                 expr: Box::new(a()),
-                pattern: bx(ExprKind::Unary {
-                    op: UnaryOp::Not,
-                    expr: Box::new(b()),
-                }),
+                pattern: bx(ExprKind::Unary { op: UnaryOp::Not, expr: Box::new(b()) }),
                 escape: None,
                 negated: false,
                 similar: false,

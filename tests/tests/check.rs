@@ -112,7 +112,10 @@ fn every_nexmark_query_checks() {
 
 #[test]
 fn json_output_carries_positions() {
-    let source = SourceFile::new("bad.sql", "CREATE TABLE t (a INT) WITH ('connector' = 'nope');\nINSERT INTO u SELECT a FROM t;");
+    let source = SourceFile::new(
+        "bad.sql",
+        "CREATE TABLE t (a INT) WITH ('connector' = 'nope');\nINSERT INTO u SELECT a FROM t;",
+    );
     let checked = check(&source);
     let json = render::to_json(&source, &checked.diagnostics.0);
     let items = json.as_array().expect("an array");

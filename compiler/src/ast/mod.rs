@@ -65,7 +65,9 @@ pub enum StatementKind {
     /// A bare query (Flink's SQL client prints its result).
     Query(Query),
     /// A statement Flink has and dflc does not (`DROP`, `ALTER`, `USE`, …).
-    Unsupported { keyword: String },
+    Unsupported {
+        keyword: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,7 +220,11 @@ pub enum GroupItem {
     /// `()`: the grand total.
     Empty(Span),
     /// `GROUPING SETS`, `ROLLUP`, `CUBE`: recognised, not supported.
-    GroupingSets { kind: String, exprs: Vec<Expr>, span: Span },
+    GroupingSets {
+        kind: String,
+        exprs: Vec<Expr>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -253,9 +259,13 @@ pub enum TableRefKind {
         alias: Option<TableAlias>,
     },
     /// `LATERAL TABLE(f(…))` / `LATERAL (subquery)`: recognised, not supported.
-    Lateral { alias: Option<TableAlias> },
+    Lateral {
+        alias: Option<TableAlias>,
+    },
     /// `UNNEST(…)`: recognised, not supported.
-    Unnest { alias: Option<TableAlias> },
+    Unnest {
+        alias: Option<TableAlias>,
+    },
     Join {
         kind: JoinKind,
         natural: bool,
@@ -298,7 +308,10 @@ pub struct TvfArg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TvfArgValue {
     /// `TABLE t [PARTITION BY …]` or `TABLE (subquery) …`.
-    Table { source: TvfTable, partition_by: Vec<Expr> },
+    Table {
+        source: TvfTable,
+        partition_by: Vec<Expr>,
+    },
     /// `DESCRIPTOR(col, …)`.
     Descriptor(Vec<Ident>),
     Expr(Expr),
@@ -325,28 +338,95 @@ pub enum ExprKind {
     Literal(Literal),
     /// `a`, `t.a`, `t.a.field`: resolved later (qualifier, column, ROW fields).
     Identifier(Vec<Ident>),
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `expr IS [NOT] NULL|TRUE|FALSE|UNKNOWN`.
-    Is { expr: Box<Expr>, test: IsTest, negated: bool },
+    Is {
+        expr: Box<Expr>,
+        test: IsTest,
+        negated: bool,
+    },
     /// `a IS [NOT] DISTINCT FROM b`.
-    IsDistinctFrom { left: Box<Expr>, right: Box<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool, symmetric: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    InSubquery { expr: Box<Expr>, query: Box<Query>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, escape: Option<StrLit>, negated: bool, similar: bool },
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_: Option<Box<Expr>> },
-    Cast { expr: Box<Expr>, ty: DataType, try_: bool },
-    Extract { unit: TimeUnit, expr: Box<Expr> },
+    IsDistinctFrom {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+        symmetric: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<Expr>,
+        query: Box<Query>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<StrLit>,
+        negated: bool,
+        similar: bool,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+    },
+    Cast {
+        expr: Box<Expr>,
+        ty: DataType,
+        try_: bool,
+    },
+    Extract {
+        unit: TimeUnit,
+        expr: Box<Expr>,
+    },
     /// `FLOOR(ts TO unit)` / `CEIL(ts TO unit)`.
-    FloorCeil { ceil: bool, expr: Box<Expr>, unit: TimeUnit },
-    Trim { side: TrimSide, chars: Option<Box<Expr>>, expr: Box<Expr> },
-    Substring { expr: Box<Expr>, from: Box<Expr>, len: Option<Box<Expr>> },
-    Position { needle: Box<Expr>, haystack: Box<Expr> },
+    FloorCeil {
+        ceil: bool,
+        expr: Box<Expr>,
+        unit: TimeUnit,
+    },
+    Trim {
+        side: TrimSide,
+        chars: Option<Box<Expr>>,
+        expr: Box<Expr>,
+    },
+    Substring {
+        expr: Box<Expr>,
+        from: Box<Expr>,
+        len: Option<Box<Expr>>,
+    },
+    Position {
+        needle: Box<Expr>,
+        haystack: Box<Expr>,
+    },
     Function(Box<FunctionCall>),
     /// `(expr).field` on something other than a plain identifier.
-    Field { expr: Box<Expr>, field: Ident },
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    Field {
+        expr: Box<Expr>,
+        field: Ident,
+    },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     Row(Vec<Expr>),
     Array(Vec<Expr>),
     Map(Vec<Expr>),
@@ -505,12 +585,31 @@ pub struct DataType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataTypeKind {
     /// `INT`, `VARCHAR(10)`, `DECIMAL(10, 2)`, `TIMESTAMP(3) WITH LOCAL TIME ZONE`, `DOUBLE PRECISION`.
-    Named { name: String, suffix: Option<String>, params: Vec<u64>, time_zone: Option<TimeZoneSpec> },
+    Named {
+        name: String,
+        suffix: Option<String>,
+        params: Vec<u64>,
+        time_zone: Option<TimeZoneSpec>,
+    },
     Row(Vec<RowField>),
-    Array { element: Box<DataType>, not_null: bool },
-    Multiset { element: Box<DataType>, not_null: bool },
-    Map { key: Box<DataType>, key_not_null: bool, value: Box<DataType>, value_not_null: bool },
-    Interval { unit: TimeUnit, to: Option<TimeUnit> },
+    Array {
+        element: Box<DataType>,
+        not_null: bool,
+    },
+    Multiset {
+        element: Box<DataType>,
+        not_null: bool,
+    },
+    Map {
+        key: Box<DataType>,
+        key_not_null: bool,
+        value: Box<DataType>,
+        value_not_null: bool,
+    },
+    Interval {
+        unit: TimeUnit,
+        to: Option<TimeUnit>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

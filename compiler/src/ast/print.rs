@@ -128,11 +128,7 @@ impl Display for Ident {
 }
 
 fn idents(parts: &[Ident], sep: &str) -> String {
-    parts
-        .iter()
-        .map(Ident::to_string)
-        .collect::<Vec<_>>()
-        .join(sep)
+    parts.iter().map(Ident::to_string).collect::<Vec<_>>().join(sep)
 }
 
 impl Display for ObjectName {
@@ -157,11 +153,7 @@ impl Display for TimeUnit {
 impl Display for IntervalLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let sign = kw(self.negative, "-");
-        let value = if self.quoted {
-            quote_str(&self.value)
-        } else {
-            self.value.clone()
-        };
+        let value = if self.quoted { quote_str(&self.value) } else { self.value.clone() };
         write!(f, "INTERVAL {sign}{value} {}", self.unit)?;
         if let Some(p) = self.precision {
             write!(f, "({p})")?;
@@ -197,12 +189,7 @@ fn not_null(yes: bool) -> &'static str {
 /// A type; a long `ROW<…>` puts one field per line.
 fn data_type(t: &DataType, ind: usize) -> String {
     match &t.kind {
-        DataTypeKind::Named {
-            name,
-            suffix,
-            params,
-            time_zone,
-        } => {
+        DataTypeKind::Named { name, suffix, params, time_zone } => {
             let mut s = name.clone();
             if let Some(suffix) = suffix {
                 s += &format!(" {suffix}");
@@ -219,12 +206,7 @@ fn data_type(t: &DataType, ind: usize) -> String {
         DataTypeKind::Row(fields) => {
             let field = |r: &RowField, ind| {
                 let comment = opt(&r.comment, |c| format!(" {c}"));
-                format!(
-                    "{} {}{}{comment}",
-                    r.name,
-                    data_type(&r.ty, ind),
-                    not_null(r.not_null)
-                )
+                format!("{} {}{}{comment}", r.name, data_type(&r.ty, ind), not_null(r.not_null))
             };
             let one_line = format!("ROW<{}>", join(fields, |r| field(r, ind)));
             if one_line.len() <= LINE_WIDTH || fields.is_empty() {
@@ -234,22 +216,11 @@ fn data_type(t: &DataType, ind: usize) -> String {
             let fields: Vec<String> = fields.iter().map(|r| field(r, ind + 1)).collect();
             format!("ROW<\n{}{}\n{}>", pad(ind + 1), fields.join(&sep), pad(ind))
         }
-        DataTypeKind::Array {
-            element,
-            not_null: n,
-        } => format!("ARRAY<{}{}>", data_type(element, ind), not_null(*n)),
-        DataTypeKind::Multiset {
-            element,
-            not_null: n,
-        } => {
+        DataTypeKind::Array { element, not_null: n } => format!("ARRAY<{}{}>", data_type(element, ind), not_null(*n)),
+        DataTypeKind::Multiset { element, not_null: n } => {
             format!("MULTISET<{}{}>", data_type(element, ind), not_null(*n))
         }
-        DataTypeKind::Map {
-            key,
-            key_not_null,
-            value,
-            value_not_null,
-        } => format!(
+        DataTypeKind::Map { key, key_not_null, value, value_not_null } => format!(
             "MAP<{}{}, {}{}>",
             data_type(key, ind),
             not_null(*key_not_null),
@@ -288,12 +259,7 @@ struct Shape {
 }
 
 const fn shape(left: u8, right: u8, tail: bool, arith: bool) -> Shape {
-    Shape {
-        left,
-        right,
-        tail,
-        arith,
-    }
+    Shape { left, right, tail, arith }
 }
 
 const ATOM: Shape = shape(u8::MAX, u8::MAX, false, true);
@@ -388,11 +354,7 @@ fn condition(keyword: &str, e: &Expr, ind: usize) -> String {
 /// it, or if an `arith_expr` is required and it is not one.
 fn operand(e: &Expr, ind: usize, arith: bool, wrap: impl FnOnce(&Shape) -> bool) -> Out {
     let out = shaped(e, ind, arith);
-    if wrap(&out.shape) || (arith && !out.shape.arith) {
-        atom(format!("({})", out.text))
-    } else {
-        out
-    }
+    if wrap(&out.shape) || (arith && !out.shape.arith) { atom(format!("({})", out.text)) } else { out }
 }
 
 /// `x <suffix>` for a postfix operator of precedence `p`.
@@ -401,9 +363,8 @@ fn postfix(x: &Expr, ind: usize, arith: bool, p: u8, suffix: String, tail: bool)
     // `1.f` does not lex as a number followed by `.f`. (`.f` after an identifier reads
     // back as a longer identifier, which is how the parser writes that: same meaning.)
     let number = matches!(x.kind, ExprKind::Literal(Literal::Number(_)));
-    let x = operand(x, ind, arith && access, |s| {
-        s.right <= p || (access && s.tail) || (number && suffix.starts_with('.'))
-    });
+    let x =
+        operand(x, ind, arith && access, |s| s.right <= p || (access && s.tail) || (number && suffix.starts_with('.')));
     let shape = shape(x.shape.left.min(p + 1), u8::MAX, tail, access);
     out(format!("{}{suffix}", x.text), shape)
 }
@@ -420,12 +381,7 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let a = in_arith && is_arith;
             let l = operand(left, ind, a, |s| s.right < p || (s.tail && is_arith));
             let r = operand(right, ind, a, |s| s.left <= p);
-            let shape = shape(
-                l.shape.left.min(p),
-                r.shape.right.min(p),
-                r.shape.tail,
-                is_arith,
-            );
+            let shape = shape(l.shape.left.min(p), r.shape.right.min(p), r.shape.tail, is_arith);
             out(format!("{} {op} {}", l.text, r.text), shape)
         }
         ExprKind::Unary { op, expr } => {
@@ -441,11 +397,7 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let shape = shape(u8::MAX, x.shape.right.min(q), x.shape.tail, is_arith);
             out(format!("{sign}{space}{}", x.text), shape)
         }
-        ExprKind::Is {
-            expr,
-            test,
-            negated: n,
-        } => {
+        ExprKind::Is { expr, test, negated: n } => {
             let test = match test {
                 IsTest::Null => "NULL",
                 IsTest::True => "TRUE",
@@ -455,68 +407,32 @@ fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
             let suffix = format!(" IS{} {test}", negated(*n));
             postfix(expr, ind, in_arith, prec::IS, suffix, false)
         }
-        ExprKind::IsDistinctFrom {
-            left,
-            right,
-            negated: n,
-        } => {
+        ExprKind::IsDistinctFrom { left, right, negated: n } => {
             let suffix = format!(" IS{} DISTINCT FROM {}", negated(*n), arith(right, ind));
             postfix(left, ind, in_arith, prec::IS, suffix, true)
         }
-        ExprKind::Between {
-            expr,
-            low,
-            high,
-            negated: n,
-            symmetric,
-        } => {
+        ExprKind::Between { expr, low, high, negated: n, symmetric } => {
             let sym = if *symmetric { " SYMMETRIC" } else { "" };
-            let suffix = format!(
-                "{} BETWEEN{sym} {} AND {}",
-                negated(*n),
-                arith(low, ind),
-                arith(high, ind)
-            );
+            let suffix = format!("{} BETWEEN{sym} {} AND {}", negated(*n), arith(low, ind), arith(high, ind));
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, true)
         }
-        ExprKind::InList {
-            expr,
-            list,
-            negated: n,
-        } => {
+        ExprKind::InList { expr, list, negated: n } => {
             let list = join(list, |x| self::expr(x, ind));
             let suffix = format!("{} IN ({list})", negated(*n));
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
         }
-        ExprKind::InSubquery {
-            expr,
-            query,
-            negated: n,
-        } => {
+        ExprKind::InSubquery { expr, query, negated: n } => {
             let suffix = format!("{} IN {}", negated(*n), block(query, ind));
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, false)
         }
-        ExprKind::Like {
-            expr,
-            pattern,
-            escape,
-            negated: n,
-            similar,
-        } => {
+        ExprKind::Like { expr, pattern, escape, negated: n, similar } => {
             let kw = if *similar { "SIMILAR TO" } else { "LIKE" };
             let esc = opt(escape, |s| format!(" ESCAPE {s}"));
             let suffix = format!("{} {kw} {}{esc}", negated(*n), arith(pattern, ind));
             let tail = escape.is_none();
             postfix(expr, ind, in_arith, prec::PREDICATE, suffix, tail)
         }
-        ExprKind::Field { expr, field } => postfix(
-            expr,
-            ind,
-            in_arith,
-            prec::ACCESS,
-            format!(".{field}"),
-            false,
-        ),
+        ExprKind::Field { expr, field } => postfix(expr, ind, in_arith, prec::ACCESS, format!(".{field}"), false),
         ExprKind::Index { expr, index } => {
             let suffix = format!("[{}]", self::expr(index, ind));
             postfix(expr, ind, in_arith, prec::ACCESS, suffix, false)
@@ -531,11 +447,7 @@ fn closed(e: &Expr, ind: usize) -> String {
     match &e.kind {
         ExprKind::Literal(l) => l.to_string(),
         ExprKind::Identifier(parts) => idents(parts, "."),
-        ExprKind::Case {
-            operand,
-            whens,
-            else_,
-        } => {
+        ExprKind::Case { operand, whens, else_ } => {
             // On one line if short, else one WHEN per line.
             let case = |ind: usize, nl: &str| {
                 let mut s = String::from("CASE");
@@ -563,19 +475,11 @@ fn closed(e: &Expr, ind: usize) -> String {
             format!("{}CAST({x} AS {ty})", kw(*try_, "TRY_"))
         }
         ExprKind::Extract { unit, expr: x } => format!("EXTRACT({unit} FROM {})", expr(x, ind)),
-        ExprKind::FloorCeil {
-            ceil,
-            expr: x,
-            unit,
-        } => {
+        ExprKind::FloorCeil { ceil, expr: x, unit } => {
             let name = if *ceil { "CEIL" } else { "FLOOR" };
             format!("{name}({} TO {unit})", expr(x, ind))
         }
-        ExprKind::Trim {
-            side,
-            chars,
-            expr: x,
-        } => {
+        ExprKind::Trim { side, chars, expr: x } => {
             let side = match side {
                 TrimSide::Both => "BOTH",
                 TrimSide::Leading => "LEADING",
@@ -608,11 +512,7 @@ fn closed(e: &Expr, ind: usize) -> String {
 fn function_call(c: &FunctionCall, ind: usize) -> String {
     // The grammar reads a function name as a bare word: it cannot be quoted.
     let distinct = kw(c.distinct, "DISTINCT ");
-    let args = if c.star {
-        "*".into()
-    } else {
-        join(&c.args, |x| expr(x, ind))
-    };
+    let args = if c.star { "*".into() } else { join(&c.args, |x| expr(x, ind)) };
     let mut s = format!("{}({distinct}{args})", c.name.name);
     if let Some(filter) = &c.filter {
         s += &format!(" FILTER (WHERE {})", expr(filter, ind));
@@ -705,20 +605,12 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
     match s {
         SetExpr::Select(select) => select_text(select, ind),
         SetExpr::Values { rows, .. } => {
-            let rows = rows
-                .iter()
-                .map(|r| format!("({})", join(r, |x| expr(x, ind + 1))));
+            let rows = rows.iter().map(|r| format!("({})", join(r, |x| expr(x, ind + 1))));
             let rows = rows.collect();
             clause("VALUES", rows, ind)
         }
         SetExpr::Query(q) => block(q, ind),
-        SetExpr::SetOp {
-            op,
-            all,
-            left,
-            right,
-            ..
-        } => {
+        SetExpr::SetOp { op, all, left, right, .. } => {
             let op = match op {
                 SetOp::Union => "UNION",
                 SetOp::Intersect => "INTERSECT",
@@ -741,11 +633,7 @@ fn set_expr(s: &SetExpr, ind: usize) -> String {
 
 fn select_text(s: &Select, ind: usize) -> String {
     let nl = format!("\n{}", pad(ind));
-    let keyword = if s.distinct {
-        "SELECT DISTINCT"
-    } else {
-        "SELECT"
-    };
+    let keyword = if s.distinct { "SELECT DISTINCT" } else { "SELECT" };
     let items = s.items.iter().map(|i| select_item(i, ind + 1)).collect();
     let mut out = clause(keyword, items, ind);
     match s.from.as_slice() {
@@ -805,22 +693,12 @@ fn alias(a: &Option<TableAlias>) -> String {
 
 fn table_ref(t: &TableRef, ind: usize) -> String {
     match &t.kind {
-        TableRefKind::Named {
-            name,
-            system_time,
-            alias: a,
-        } => {
-            let time = opt(system_time, |x| {
-                format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind))
-            });
+        TableRefKind::Named { name, system_time, alias: a } => {
+            let time = opt(system_time, |x| format!(" FOR SYSTEM_TIME AS OF {}", expr(x, ind)));
             format!("{name}{time}{}", alias(a))
         }
         TableRefKind::Subquery { query: q, alias: a } => format!("{}{}", block(q, ind), alias(a)),
-        TableRefKind::Function {
-            name,
-            args,
-            alias: a,
-        } => {
+        TableRefKind::Function { name, args, alias: a } => {
             // One argument per line when long.
             let args = match join(args, |x| tvf_arg(x, ind)) {
                 one_line if one_line.len() <= LINE_WIDTH && !one_line.contains('\n') => one_line,
@@ -841,13 +719,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             let note = "/* the array is not kept in the AST */";
             format!("UNNEST(NULL) {note}{}", alias(a))
         }
-        TableRefKind::Join {
-            kind,
-            natural,
-            left,
-            right,
-            constraint,
-        } => {
+        TableRefKind::Join { kind, natural, left, right, constraint } => {
             let natural = kw(*natural && *kind != JoinKind::Cross, "NATURAL ");
             let kind = match kind {
                 JoinKind::Inner => "JOIN",
@@ -872,10 +744,7 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
 fn tvf_arg(a: &TvfArg, ind: usize) -> String {
     let name = opt(&a.name, |n| format!("{n} => "));
     let value = match &a.value {
-        TvfArgValue::Table {
-            source,
-            partition_by,
-        } => {
+        TvfArgValue::Table { source, partition_by } => {
             let source = match source {
                 TvfTable::Named(n) => n.to_string(),
                 TvfTable::Query(q) => block(q, ind),
@@ -901,15 +770,9 @@ impl Display for ColumnDef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.name)?;
         match &self.kind {
-            ColumnKind::Physical { ty, not_null: n } => {
-                write!(f, " {}{}", data_type(ty, 1), not_null(*n))?
-            }
+            ColumnKind::Physical { ty, not_null: n } => write!(f, " {}{}", data_type(ty, 1), not_null(*n))?,
             ColumnKind::Computed { expr: x } => write!(f, " AS {}", expr(x, 1))?,
-            ColumnKind::Metadata {
-                ty,
-                key,
-                is_virtual,
-            } => {
+            ColumnKind::Metadata { ty, key, is_virtual } => {
                 write!(f, " {} METADATA", data_type(ty, 1))?;
                 if let Some(k) = key {
                     write!(f, " FROM {k}")?;
@@ -927,12 +790,7 @@ impl Display for ColumnDef {
 }
 
 fn create_head(f: &mut Formatter<'_>, what: &str, temp: bool, ine: bool) -> fmt::Result {
-    write!(
-        f,
-        "CREATE {}{what}{}",
-        kw(temp, "TEMPORARY "),
-        kw(ine, " IF NOT EXISTS")
-    )
+    write!(f, "CREATE {}{what}{}", kw(temp, "TEMPORARY "), kw(ine, " IF NOT EXISTS"))
 }
 
 impl Display for CreateTable {
@@ -954,17 +812,10 @@ impl Display for CreateTable {
             write!(f, "\nCOMMENT {c}")?;
         }
         if !self.partitioned_by.is_empty() {
-            write!(
-                f,
-                "\nPARTITIONED BY ({})",
-                idents(&self.partitioned_by, ", ")
-            )?;
+            write!(f, "\nPARTITIONED BY ({})", idents(&self.partitioned_by, ", "))?;
         }
         if !self.options.is_empty() {
-            let options = self
-                .options
-                .iter()
-                .map(|o| format!("{} = {}", o.key, o.value));
+            let options = self.options.iter().map(|o| format!("{} = {}", o.key, o.value));
             let options = options.collect::<Vec<_>>().join(&format!(",\n{INDENT}"));
             write!(f, "\nWITH (\n{INDENT}{options}\n)")?;
         }
@@ -989,11 +840,7 @@ impl Display for CreateView {
 impl Display for CreateFunction {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         // The grammar has SYSTEM only after TEMPORARY.
-        let what = if self.system {
-            "SYSTEM FUNCTION"
-        } else {
-            "FUNCTION"
-        };
+        let what = if self.system { "SYSTEM FUNCTION" } else { "FUNCTION" };
         create_head(f, what, self.temporary || self.system, self.if_not_exists)?;
         write!(f, " {} AS {}", self.name, self.class)?;
         if let Some(lang) = &self.language {
@@ -1027,9 +874,7 @@ impl Display for StatementKind {
             StatementKind::CreateFunction(c) => c.fmt(f),
             StatementKind::Insert(i) => i.fmt(f),
             // `EXECUTE STATEMENT SET BEGIN END` would not be split from the next statement.
-            StatementKind::StatementSet(inserts) if inserts.is_empty() => {
-                f.write_str("BEGIN STATEMENT SET;\nEND")
-            }
+            StatementKind::StatementSet(inserts) if inserts.is_empty() => f.write_str("BEGIN STATEMENT SET;\nEND"),
             StatementKind::StatementSet(inserts) => {
                 f.write_str("EXECUTE STATEMENT SET\nBEGIN\n")?;
                 for i in inserts {

@@ -55,7 +55,8 @@ fn main() -> ExitCode {
 fn read(path: &PathBuf) -> Result<SourceFile, String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| format!("cannot read standard input: {e}"))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
         return Ok(SourceFile::new("<stdin>", text));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -63,7 +64,11 @@ fn read(path: &PathBuf) -> Result<SourceFile, String> {
 }
 
 fn check_files(files: &[PathBuf], format: Format, emit: Option<Emit>, deny_warnings: bool) -> ExitCode {
-    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() { Style::Color } else { Style::Plain };
+    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Style::Color
+    } else {
+        Style::Plain
+    };
     let mut failed = false;
     let mut json = Vec::new();
     for path in files {

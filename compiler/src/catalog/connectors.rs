@@ -91,30 +91,13 @@ const DUR: OptionType = OptionType::Duration;
 const MEM: OptionType = OptionType::MemorySize;
 
 /// An optional option.
-const fn opt(
-    key: &'static str,
-    ty: OptionType,
-    default: Option<&'static str>,
-    doc: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        key,
-        ty,
-        required: false,
-        default,
-        doc,
-    }
+const fn opt(key: &'static str, ty: OptionType, default: Option<&'static str>, doc: &'static str) -> OptionSpec {
+    OptionSpec { key, ty, required: false, default, doc }
 }
 
 /// A required option (required options have no default).
 const fn req(key: &'static str, ty: OptionType, doc: &'static str) -> OptionSpec {
-    OptionSpec {
-        key,
-        ty,
-        required: true,
-        default: None,
-        doc,
-    }
+    OptionSpec { key, ty, required: true, default: None, doc }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -123,20 +106,8 @@ const fn req(key: &'static str, ty: OptionType, doc: &'static str) -> OptionSpec
 
 const DELIVERY_GUARANTEES: &[&str] = &["none", "at-least-once", "exactly-once"];
 const VALUE_FIELDS_STRATEGIES: &[&str] = &["ALL", "EXCEPT_KEY"];
-const STARTUP_MODES: &[&str] = &[
-    "earliest-offset",
-    "latest-offset",
-    "group-offsets",
-    "timestamp",
-    "specific-offsets",
-];
-const BOUNDED_MODES: &[&str] = &[
-    "unbounded",
-    "latest-offset",
-    "group-offsets",
-    "timestamp",
-    "specific-offsets",
-];
+const STARTUP_MODES: &[&str] = &["earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets"];
+const BOUNDED_MODES: &[&str] = &["unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets"];
 
 const SINK_PARALLELISM: OptionSpec = opt(
     "sink.parallelism",
@@ -145,11 +116,8 @@ const SINK_PARALLELISM: OptionSpec = opt(
     "Number of parallel sink tasks; by default that of the operator feeding the sink.",
 );
 
-const KAFKA_BOOTSTRAP_SERVERS: OptionSpec = req(
-    "properties.bootstrap.servers",
-    STR,
-    "Comma-separated Kafka brokers to connect to, e.g. 'localhost:9092'.",
-);
+const KAFKA_BOOTSTRAP_SERVERS: OptionSpec =
+    req("properties.bootstrap.servers", STR, "Comma-separated Kafka brokers to connect to, e.g. 'localhost:9092'.");
 const KAFKA_PROPERTIES: OptionSpec = opt(
     "properties.*",
     STR,
@@ -184,12 +152,8 @@ const KAFKA_SCAN_BOUNDED_SPECIFIC_OFFSETS: OptionSpec = opt(
     "Per-partition stop offsets for 'specific-offsets' bounded mode, e.g. \
      'partition:0,offset:42;partition:1,offset:300'.",
 );
-const KAFKA_SCAN_BOUNDED_TIMESTAMP_MILLIS: OptionSpec = opt(
-    "scan.bounded.timestamp-millis",
-    INT,
-    None,
-    "Epoch milliseconds at which a 'timestamp' bounded source stops.",
-);
+const KAFKA_SCAN_BOUNDED_TIMESTAMP_MILLIS: OptionSpec =
+    opt("scan.bounded.timestamp-millis", INT, None, "Epoch milliseconds at which a 'timestamp' bounded source stops.");
 const KAFKA_DELIVERY_GUARANTEE: OptionSpec = opt(
     "sink.delivery-guarantee",
     OptionType::Enum(DELIVERY_GUARANTEES),
@@ -257,11 +221,7 @@ const SINK_BUFFER_FLUSH_INTERVAL: OptionSpec = opt(
 // ------------------------------------------------------------------------------------------
 
 const FILESYSTEM_OPTIONS: &[OptionSpec] = &[
-    req(
-        "path",
-        STR,
-        "Directory (or, for a source, single file) to read or write, e.g. 'file:///data/orders'.",
-    ),
+    req("path", STR, "Directory (or, for a source, single file) to read or write, e.g. 'file:///data/orders'."),
     req("format", STR, "Format the files are encoded in."),
     opt(
         "source.monitor-interval",
@@ -378,12 +338,7 @@ const FILESYSTEM_OPTIONS: &[OptionSpec] = &[
         "Merge the small files a checkpoint produced into larger ones before they become \
          visible.",
     ),
-    opt(
-        "compaction.file-size",
-        MEM,
-        None,
-        "Target size of compacted files; the rolling file size if unset.",
-    ),
+    opt("compaction.file-size", MEM, None, "Target size of compacted files; the rolling file size if unset."),
     SINK_PARALLELISM,
 ];
 
@@ -392,18 +347,8 @@ const FILESYSTEM_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const KAFKA_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "topic",
-        STR,
-        None,
-        "Topic(s) a source reads, separated by ';', or the topic a sink writes.",
-    ),
-    opt(
-        "topic-pattern",
-        STR,
-        None,
-        "Regular expression of the topic names a source reads (instead of 'topic').",
-    ),
+    opt("topic", STR, None, "Topic(s) a source reads, separated by ';', or the topic a sink writes."),
+    opt("topic-pattern", STR, None, "Regular expression of the topic names a source reads (instead of 'topic')."),
     KAFKA_BOOTSTRAP_SERVERS,
     opt(
         "properties.group.id",
@@ -412,31 +357,11 @@ const KAFKA_OPTIONS: &[OptionSpec] = &[
         "Consumer group of a source; needed for 'group-offsets' and to commit offsets.",
     ),
     KAFKA_PROPERTIES,
-    opt(
-        "format",
-        STR,
-        None,
-        "Format of the message value; the same as 'value.format' (give only one).",
-    ),
-    opt(
-        "key.format",
-        STR,
-        None,
-        "Format of the message key; requires 'key.fields'.",
-    ),
-    opt(
-        "key.fields",
-        STR,
-        None,
-        "Columns, separated by ';', that form the message key; by default there is no key.",
-    ),
+    opt("format", STR, None, "Format of the message value; the same as 'value.format' (give only one)."),
+    opt("key.format", STR, None, "Format of the message key; requires 'key.fields'."),
+    opt("key.fields", STR, None, "Columns, separated by ';', that form the message key; by default there is no key."),
     KAFKA_KEY_FIELDS_PREFIX,
-    opt(
-        "value.format",
-        STR,
-        None,
-        "Format of the message value; the same as 'format' (give only one).",
-    ),
+    opt("value.format", STR, None, "Format of the message value; the same as 'format' (give only one)."),
     KAFKA_VALUE_FIELDS_INCLUDE,
     opt(
         "scan.startup.mode",
@@ -452,12 +377,7 @@ const KAFKA_OPTIONS: &[OptionSpec] = &[
         "Per-partition start offsets for 'specific-offsets' startup, e.g. \
          'partition:0,offset:42;partition:1,offset:300'.",
     ),
-    opt(
-        "scan.startup.timestamp-millis",
-        INT,
-        None,
-        "Epoch milliseconds a 'timestamp' startup begins reading from.",
-    ),
+    opt("scan.startup.timestamp-millis", INT, None, "Epoch milliseconds a 'timestamp' startup begins reading from."),
     KAFKA_SCAN_BOUNDED_MODE,
     KAFKA_SCAN_BOUNDED_SPECIFIC_OFFSETS,
     KAFKA_SCAN_BOUNDED_TIMESTAMP_MILLIS,
@@ -496,12 +416,7 @@ const KAFKA_OPTIONS: &[OptionSpec] = &[
          'round-robin'. Custom partitioner classes are not supported.",
     ),
     KAFKA_DELIVERY_GUARANTEE,
-    opt(
-        "sink.semantic",
-        OptionType::Enum(DELIVERY_GUARANTEES),
-        None,
-        "Deprecated name of 'sink.delivery-guarantee'.",
-    ),
+    opt("sink.semantic", OptionType::Enum(DELIVERY_GUARANTEES), None, "Deprecated name of 'sink.delivery-guarantee'."),
     KAFKA_TRANSACTIONAL_ID_PREFIX,
     SINK_PARALLELISM,
 ];
@@ -511,23 +426,11 @@ const KAFKA_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const UPSERT_KAFKA_OPTIONS: &[OptionSpec] = &[
-    req(
-        "topic",
-        STR,
-        "Topic read from or written to (a single topic).",
-    ),
+    req("topic", STR, "Topic read from or written to (a single topic)."),
     KAFKA_BOOTSTRAP_SERVERS,
     KAFKA_PROPERTIES,
-    req(
-        "key.format",
-        STR,
-        "Format of the message key, which holds the PRIMARY KEY columns.",
-    ),
-    req(
-        "value.format",
-        STR,
-        "Format of the message value; a NULL value is a deletion of its key.",
-    ),
+    req("key.format", STR, "Format of the message key, which holds the PRIMARY KEY columns."),
+    req("value.format", STR, "Format of the message value; a NULL value is a deletion of its key."),
     KAFKA_KEY_FIELDS_PREFIX,
     KAFKA_VALUE_FIELDS_INCLUDE,
     KAFKA_SCAN_BOUNDED_MODE,
@@ -550,24 +453,9 @@ const UPSERT_KAFKA_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const DATAGEN_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "rows-per-second",
-        INT,
-        Some("10000"),
-        "Rows generated per second.",
-    ),
-    opt(
-        "number-of-rows",
-        INT,
-        None,
-        "Total rows to generate; unset means unbounded.",
-    ),
-    opt(
-        "scan.parallelism",
-        INT,
-        None,
-        "Number of parallel source tasks.",
-    ),
+    opt("rows-per-second", INT, Some("10000"), "Rows generated per second."),
+    opt("number-of-rows", INT, None, "Total rows to generate; unset means unbounded."),
+    opt("scan.parallelism", INT, None, "Number of parallel source tasks."),
     opt(
         "fields.#.kind",
         OptionType::Enum(&["random", "sequence"]),
@@ -608,24 +496,9 @@ const DATAGEN_OPTIONS: &[OptionSpec] = &[
         Some("false"),
         "Give random strings and byte strings of column '#' varying lengths up to 'length'.",
     ),
-    opt(
-        "fields.#.start",
-        STR,
-        None,
-        "First value of the sequence generator of column '#'.",
-    ),
-    opt(
-        "fields.#.end",
-        STR,
-        None,
-        "Last value of the sequence generator of column '#'.",
-    ),
-    opt(
-        "fields.#.null-rate",
-        STR,
-        None,
-        "Fraction of NULLs in column '#', a number from 0.0 to 1.0 (0 if unset).",
-    ),
+    opt("fields.#.start", STR, None, "First value of the sequence generator of column '#'."),
+    opt("fields.#.end", STR, None, "Last value of the sequence generator of column '#'."),
+    opt("fields.#.null-rate", STR, None, "Fraction of NULLs in column '#', a number from 0.0 to 1.0 (0 if unset)."),
 ];
 
 // ------------------------------------------------------------------------------------------
@@ -633,18 +506,8 @@ const DATAGEN_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const PRINT_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "print-identifier",
-        STR,
-        None,
-        "Text printed in front of every row.",
-    ),
-    opt(
-        "standard-error",
-        BOOL,
-        Some("false"),
-        "Print to standard error instead of standard output.",
-    ),
+    opt("print-identifier", STR, None, "Text printed in front of every row."),
+    opt("standard-error", BOOL, Some("false"), "Print to standard error instead of standard output."),
     SINK_PARALLELISM,
 ];
 
@@ -653,18 +516,8 @@ const PRINT_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const NEXMARK_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "first-event.rate",
-        INT,
-        Some("10000"),
-        "Events per second at the start of each rate period.",
-    ),
-    opt(
-        "next-event.rate",
-        INT,
-        Some("10000"),
-        "Events per second the rate shape moves to from 'first-event.rate'.",
-    ),
+    opt("first-event.rate", INT, Some("10000"), "Events per second at the start of each rate period."),
+    opt("next-event.rate", INT, Some("10000"), "Events per second the rate shape moves to from 'first-event.rate'."),
     opt(
         "rate.shape",
         OptionType::Enum(&["SQUARE", "SINE"]),
@@ -672,60 +525,20 @@ const NEXMARK_OPTIONS: &[OptionSpec] = &[
         "How the rate moves between the first and next rate: in steps ('SQUARE') or along a \
          sine wave ('SINE').",
     ),
-    opt(
-        "rate.period",
-        DUR,
-        Some("10 min"),
-        "Length of one full cycle of the rate shape.",
-    ),
+    opt("rate.period", DUR, Some("10 min"), "Length of one full cycle of the rate shape."),
     opt(
         "rate.limited",
         BOOL,
         Some("false"),
         "Emit each event only once its time is due, instead of as fast as possible.",
     ),
-    opt(
-        "events.num",
-        INT,
-        Some("0"),
-        "Total number of events to generate; '0' means unbounded.",
-    ),
-    opt(
-        "person.proportion",
-        INT,
-        Some("1"),
-        "Weight of person events in the mix of persons, auctions and bids.",
-    ),
-    opt(
-        "auction.proportion",
-        INT,
-        Some("3"),
-        "Weight of auction events in the mix of persons, auctions and bids.",
-    ),
-    opt(
-        "bid.proportion",
-        INT,
-        Some("46"),
-        "Weight of bid events in the mix of persons, auctions and bids.",
-    ),
-    opt(
-        "person.avg-size",
-        MEM,
-        Some("200 b"),
-        "Average size a person event is padded to.",
-    ),
-    opt(
-        "auction.avg-size",
-        MEM,
-        Some("500 b"),
-        "Average size an auction event is padded to.",
-    ),
-    opt(
-        "bid.avg-size",
-        MEM,
-        Some("100 b"),
-        "Average size a bid event is padded to.",
-    ),
+    opt("events.num", INT, Some("0"), "Total number of events to generate; '0' means unbounded."),
+    opt("person.proportion", INT, Some("1"), "Weight of person events in the mix of persons, auctions and bids."),
+    opt("auction.proportion", INT, Some("3"), "Weight of auction events in the mix of persons, auctions and bids."),
+    opt("bid.proportion", INT, Some("46"), "Weight of bid events in the mix of persons, auctions and bids."),
+    opt("person.avg-size", MEM, Some("200 b"), "Average size a person event is padded to."),
+    opt("auction.avg-size", MEM, Some("500 b"), "Average size an auction event is padded to."),
+    opt("bid.avg-size", MEM, Some("100 b"), "Average size a bid event is padded to."),
     opt(
         "bid.hot-ratio.auctions",
         INT,
@@ -744,36 +557,16 @@ const NEXMARK_OPTIONS: &[OptionSpec] = &[
         Some("4"),
         "How many times more likely an auction comes from a hot seller than from anyone else.",
     ),
-    opt(
-        "bid.extended.mode",
-        BOOL,
-        Some("false"),
-        "Generate the extended bid schema instead of the standard one.",
-    ),
+    opt("bid.extended.mode", BOOL, Some("false"), "Generate the extended bid schema instead of the standard one."),
     opt(
         "events.base-time",
         INT,
         None,
         "Event time of the first event in epoch milliseconds; the current time if unset.",
     ),
-    opt(
-        "events.simulation.mode",
-        BOOL,
-        Some("true"),
-        "Simulation mode of the upstream generator.",
-    ),
-    opt(
-        "keep-alive",
-        BOOL,
-        Some("false"),
-        "Keep the source running after its last event instead of finishing.",
-    ),
-    opt(
-        "stop-at",
-        INT,
-        None,
-        "Stop once this many events have been emitted; unset (upstream: -1) means no limit.",
-    ),
+    opt("events.simulation.mode", BOOL, Some("true"), "Simulation mode of the upstream generator."),
+    opt("keep-alive", BOOL, Some("false"), "Keep the source running after its last event instead of finishing."),
+    opt("stop-at", INT, None, "Stop once this many events have been emitted; unset (upstream: -1) means no limit."),
     opt(
         "max-emit-speed",
         BOOL,
@@ -801,23 +594,9 @@ const NEXMARK_OPTIONS: &[OptionSpec] = &[
 // ------------------------------------------------------------------------------------------
 
 const REDIS_OPTIONS: &[OptionSpec] = &[
-    req(
-        "url",
-        STR,
-        "Address of the Redis server, e.g. 'redis://127.0.0.1:6379' ('rediss://' for TLS).",
-    ),
-    opt(
-        "database",
-        INT,
-        Some("0"),
-        "Number of the Redis database to use.",
-    ),
-    opt(
-        "username",
-        STR,
-        None,
-        "User name to authenticate with (Redis ACL).",
-    ),
+    req("url", STR, "Address of the Redis server, e.g. 'redis://127.0.0.1:6379' ('rediss://' for TLS)."),
+    opt("database", INT, Some("0"), "Number of the Redis database to use."),
+    opt("username", STR, None, "User name to authenticate with (Redis ACL)."),
     opt("password", STR, None, "Password to authenticate with."),
     opt("tls", BOOL, Some("false"), "Connect over TLS."),
     opt(
@@ -841,48 +620,18 @@ const REDIS_OPTIONS: &[OptionSpec] = &[
         "Encoding of the value when 'data-type' is 'string': a JSON object of the columns, \
          or the single non-key column as 'raw' text.",
     ),
-    opt(
-        "ttl",
-        DUR,
-        None,
-        "Expiry set on every key written; keys do not expire if unset.",
-    ),
+    opt("ttl", DUR, None, "Expiry set on every key written; keys do not expire if unset."),
     opt(
         "sink.buffer-flush.max-rows",
         INT,
         Some("100"),
         "Rows a sink buffers before sending them in one pipeline; '0' sends each row at once.",
     ),
-    opt(
-        "sink.buffer-flush.interval",
-        DUR,
-        Some("1 s"),
-        "Longest time a sink keeps rows buffered before sending them.",
-    ),
-    opt(
-        "sink.max-retries",
-        INT,
-        Some("3"),
-        "Times a failed write is retried before the job fails.",
-    ),
-    opt(
-        "lookup.cache.max-rows",
-        INT,
-        None,
-        "Rows a lookup join keeps cached; no cache if unset.",
-    ),
-    opt(
-        "lookup.cache.ttl",
-        DUR,
-        None,
-        "Longest time a cached lookup result is used.",
-    ),
-    opt(
-        "lookup.max-retries",
-        INT,
-        Some("3"),
-        "Times a failed lookup is retried before 'lookup.on-error' applies.",
-    ),
+    opt("sink.buffer-flush.interval", DUR, Some("1 s"), "Longest time a sink keeps rows buffered before sending them."),
+    opt("sink.max-retries", INT, Some("3"), "Times a failed write is retried before the job fails."),
+    opt("lookup.cache.max-rows", INT, None, "Rows a lookup join keeps cached; no cache if unset."),
+    opt("lookup.cache.ttl", DUR, None, "Longest time a cached lookup result is used."),
+    opt("lookup.max-retries", INT, Some("3"), "Times a failed lookup is retried before 'lookup.on-error' applies."),
     opt(
         "lookup.missing-key",
         OptionType::Enum(&["null", "skip"]),
@@ -1015,12 +764,7 @@ const JSON_OPTIONS: &[OptionSpec] = &[
         "Write DECIMALs in plain notation (0.000000027) rather than possibly scientific \
          (2.7E-8).",
     ),
-    opt(
-        "encode.ignore-null-fields",
-        BOOL,
-        Some("false"),
-        "Leave NULL fields out of written objects.",
-    ),
+    opt("encode.ignore-null-fields", BOOL, Some("false"), "Leave NULL fields out of written objects."),
     opt(
         "decode.json-parser.enabled",
         BOOL,
@@ -1030,24 +774,14 @@ const JSON_OPTIONS: &[OptionSpec] = &[
 ];
 
 const CSV_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "field-delimiter",
-        STR,
-        Some(","),
-        "Single character between fields; '\\t' stands for a tab.",
-    ),
+    opt("field-delimiter", STR, Some(","), "Single character between fields; '\\t' stands for a tab."),
     opt(
         "disable-quote-character",
         BOOL,
         Some("false"),
         "Never quote field values; 'quote-character' may then not be set.",
     ),
-    opt(
-        "quote-character",
-        STR,
-        Some("\""),
-        "Character enclosing field values that need quoting.",
-    ),
+    opt("quote-character", STR, Some("\""), "Character enclosing field values that need quoting."),
     opt(
         "allow-comments",
         BOOL,
@@ -1060,24 +794,9 @@ const CSV_OPTIONS: &[OptionSpec] = &[
         Some("false"),
         "Turn unparsable fields into NULL and skip unparsable records instead of failing.",
     ),
-    opt(
-        "array-element-delimiter",
-        STR,
-        Some(";"),
-        "Text between the elements of ARRAY and ROW values.",
-    ),
-    opt(
-        "escape-character",
-        STR,
-        None,
-        "Character escaping special characters inside values; no escaping if unset.",
-    ),
-    opt(
-        "null-literal",
-        STR,
-        None,
-        "Text read as NULL and written for NULL; none if unset.",
-    ),
+    opt("array-element-delimiter", STR, Some(";"), "Text between the elements of ARRAY and ROW values."),
+    opt("escape-character", STR, None, "Character escaping special characters inside values; no escaping if unset."),
+    opt("null-literal", STR, None, "Text read as NULL and written for NULL; none if unset."),
     opt(
         "write-bigdecimal-in-scientific-notation",
         BOOL,
@@ -1087,12 +806,7 @@ const CSV_OPTIONS: &[OptionSpec] = &[
 ];
 
 const RAW_OPTIONS: &[OptionSpec] = &[
-    opt(
-        "charset",
-        STR,
-        Some("UTF-8"),
-        "Character set of text values.",
-    ),
+    opt("charset", STR, Some("UTF-8"), "Character set of text values."),
     opt(
         "endianness",
         OptionType::Enum(&["big-endian", "little-endian"]),
@@ -1146,16 +860,14 @@ pub fn find_option<'a>(options: &'a [OptionSpec], key: &str) -> Option<&'a Optio
         .find(|o| o.key == key)
         .or_else(|| {
             options.iter().find(|o| {
-                o.key
-                    .split_once('#')
-                    .is_some_and(|(prefix, suffix)| matches_placeholder(key, prefix, suffix))
+                o.key.split_once('#').is_some_and(|(prefix, suffix)| matches_placeholder(key, prefix, suffix))
             })
         })
         .or_else(|| {
             options.iter().find(|o| {
-                o.key.strip_suffix('*').is_some_and(|prefix| {
-                    prefix.ends_with('.') && key.len() > prefix.len() && key.starts_with(prefix)
-                })
+                o.key
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| prefix.ends_with('.') && key.len() > prefix.len() && key.starts_with(prefix))
             })
         })
 }
@@ -1194,9 +906,7 @@ fn expected(ty: OptionType) -> String {
         OptionType::String => "a string".to_owned(),
         OptionType::Integer => "a non-negative integer such as '1000'".to_owned(),
         OptionType::Boolean => "'true' or 'false'".to_owned(),
-        OptionType::Duration => {
-            "a duration such as '10 s', '5 min', '100 ms', '1 h' or '2 d'".to_owned()
-        }
+        OptionType::Duration => "a duration such as '10 s', '5 min', '100 ms', '1 h' or '2 d'".to_owned(),
         OptionType::MemorySize => "a memory size such as '128 mb', '512 kb' or '1 gb'".to_owned(),
         OptionType::Enum(values) => {
             let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
@@ -1216,9 +926,7 @@ fn parse_u63(digits: &str) -> Option<u64> {
 /// Splits `text` (trimmed) into its leading number and its (trimmed, lower-cased) unit label.
 fn number_and_unit(text: &str) -> Option<(u64, String)> {
     let text = text.trim();
-    let end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let number = parse_u63(&text[..end])?;
     Some((number, text[end..].trim().to_lowercase()))
 }
@@ -1281,10 +989,7 @@ fn is_memory_size(text: &str) -> bool {
     ];
     number_and_unit(text).is_some_and(|(number, unit)| {
         UNITS.iter().any(|&(label, factor)| {
-            label == unit
-                && number
-                    .checked_mul(factor)
-                    .is_some_and(|bytes| bytes <= i64::MAX as u64)
+            label == unit && number.checked_mul(factor).is_some_and(|bytes| bytes <= i64::MAX as u64)
         })
     })
 }
@@ -1295,28 +1000,15 @@ mod tests {
     use std::collections::HashSet;
 
     fn all_option_tables() -> Vec<(&'static str, &'static [OptionSpec])> {
-        CONNECTORS
-            .iter()
-            .map(|c| (c.name, c.options))
-            .chain(FORMATS.iter().map(|f| (f.name, f.options)))
-            .collect()
+        CONNECTORS.iter().map(|c| (c.name, c.options)).chain(FORMATS.iter().map(|f| (f.name, f.options))).collect()
     }
 
     #[test]
     fn find_option_honours_placeholders() {
         let datagen = connector("datagen").unwrap().options;
-        assert_eq!(
-            find_option(datagen, "fields.user_id.kind").map(|o| o.key),
-            Some("fields.#.kind")
-        );
-        assert_eq!(
-            find_option(datagen, "fields.user_id.max-past").map(|o| o.key),
-            Some("fields.#.max-past")
-        );
-        assert_eq!(
-            find_option(datagen, "fields.user_id.max").map(|o| o.key),
-            Some("fields.#.max")
-        );
+        assert_eq!(find_option(datagen, "fields.user_id.kind").map(|o| o.key), Some("fields.#.kind"));
+        assert_eq!(find_option(datagen, "fields.user_id.max-past").map(|o| o.key), Some("fields.#.max-past"));
+        assert_eq!(find_option(datagen, "fields.user_id.max").map(|o| o.key), Some("fields.#.max"));
         assert!(find_option(datagen, "fields.kind").is_none());
         assert!(find_option(datagen, "fields..kind").is_none());
         assert!(find_option(datagen, "fields.user_id.colour").is_none());
@@ -1326,10 +1018,7 @@ mod tests {
     #[test]
     fn find_option_honours_prefixes() {
         let kafka = connector("kafka").unwrap().options;
-        assert_eq!(
-            find_option(kafka, "properties.security.protocol").map(|o| o.key),
-            Some("properties.*")
-        );
+        assert_eq!(find_option(kafka, "properties.security.protocol").map(|o| o.key), Some("properties.*"));
         // An exact key wins over the prefix.
         let servers = find_option(kafka, "properties.bootstrap.servers").unwrap();
         assert_eq!(servers.key, "properties.bootstrap.servers");
@@ -1337,42 +1026,17 @@ mod tests {
         assert!(find_option(kafka, "properties.").is_none());
         assert!(find_option(kafka, "properties").is_none());
         assert!(find_option(kafka, "property.x").is_none());
-        assert!(
-            find_option(kafka, "Topic").is_none(),
-            "keys are case-sensitive"
-        );
+        assert!(find_option(kafka, "Topic").is_none(), "keys are case-sensitive");
     }
 
     #[test]
     fn durations() {
-        for ok in [
-            "10 s",
-            "5min",
-            "100ms",
-            "1 h",
-            "2 d",
-            "0",
-            "1500",
-            "30 sec",
-            "3 minutes",
-            "1m",
-            " 7 S ",
-            "10 µs",
-            "5 ns",
-        ] {
+        for ok in
+            ["10 s", "5min", "100ms", "1 h", "2 d", "0", "1500", "30 sec", "3 minutes", "1m", " 7 S ", "10 µs", "5 ns"]
+        {
             assert_eq!(check_value(OptionType::Duration, ok), Ok(()), "{ok:?}");
         }
-        for bad in [
-            "10 parsecs",
-            "",
-            "   ",
-            "s",
-            "1.5 s",
-            "-1 s",
-            "ten s",
-            "10 s s",
-            "99999999999999999999 s",
-        ] {
+        for bad in ["10 parsecs", "", "   ", "s", "1.5 s", "-1 s", "ten s", "10 s s", "99999999999999999999 s"] {
             assert!(check_value(OptionType::Duration, bad).is_err(), "{bad:?}");
         }
         let message = check_value(OptionType::Duration, "10 parsecs").unwrap_err();
@@ -1381,15 +1045,7 @@ mod tests {
 
     #[test]
     fn memory_sizes() {
-        for ok in [
-            "128mb",
-            "1 gb",
-            "200b",
-            "512",
-            "64 KB",
-            "2 t",
-            "3 mebibytes",
-        ] {
+        for ok in ["128mb", "1 gb", "200b", "512", "64 KB", "2 t", "3 mebibytes"] {
             assert_eq!(check_value(OptionType::MemorySize, ok), Ok(()), "{ok:?}");
         }
         for bad in ["lots", "", "mb", "1.5 gb", "12 parsecs", "99999999 tb"] {
@@ -1442,11 +1098,7 @@ mod tests {
             for o in options {
                 assert!(keys.insert(o.key), "{owner}: duplicate key {}", o.key);
                 assert_ne!(o.key, "connector", "{owner}: 'connector' is not an option");
-                assert!(
-                    o.key.matches('#').count() <= 1,
-                    "{owner}: {} has more than one '#'",
-                    o.key
-                );
+                assert!(o.key.matches('#').count() <= 1, "{owner}: {} has more than one '#'", o.key);
                 if o.key.contains('#') {
                     assert!(
                         o.key.split('.').any(|segment| segment == "#"),
@@ -1462,11 +1114,7 @@ mod tests {
                     );
                 }
                 assert!(!o.doc.is_empty(), "{owner}: {} has no doc", o.key);
-                assert!(
-                    !(o.required && o.default.is_some()),
-                    "{owner}: required {} has a default",
-                    o.key
-                );
+                assert!(!(o.required && o.default.is_some()), "{owner}: required {} has a default", o.key);
             }
         }
     }
@@ -1476,12 +1124,7 @@ mod tests {
         for (owner, options) in all_option_tables() {
             for o in options {
                 if let Some(default) = o.default {
-                    assert_eq!(
-                        check_value(o.ty, default),
-                        Ok(()),
-                        "{owner}: default of {} is {default:?}",
-                        o.key
-                    );
+                    assert_eq!(check_value(o.ty, default), Ok(()), "{owner}: default of {} is {default:?}", o.key);
                 }
             }
         }
@@ -1506,15 +1149,9 @@ mod tests {
     #[test]
     fn format_taking_connectors_can_name_a_format() {
         for c in CONNECTORS {
-            let names_format = ["format", "value.format"]
-                .iter()
-                .any(|key| c.options.iter().any(|o| o.key == *key));
+            let names_format = ["format", "value.format"].iter().any(|key| c.options.iter().any(|o| o.key == *key));
             if c.takes_format {
-                assert!(
-                    names_format,
-                    "{} takes a format but has no format option",
-                    c.name
-                );
+                assert!(names_format, "{} takes a format but has no format option", c.name);
             }
         }
     }
@@ -1524,27 +1161,15 @@ mod tests {
         let kafka = connector("kafka").unwrap();
         assert_eq!(kafka.role, Role::Both);
         assert!(kafka.takes_format);
-        let servers = kafka
-            .options
-            .iter()
-            .find(|o| o.key == "properties.bootstrap.servers")
-            .unwrap();
+        let servers = kafka.options.iter().find(|o| o.key == "properties.bootstrap.servers").unwrap();
         assert!(servers.required);
-        assert!(
-            kafka
-                .one_of_required
-                .iter()
-                .any(|g| g.contains(&"topic") && g.contains(&"topic-pattern"))
-        );
+        assert!(kafka.one_of_required.iter().any(|g| g.contains(&"topic") && g.contains(&"topic-pattern")));
     }
 
     #[test]
     fn lookups() {
         assert!(connector("kafka").is_some());
-        assert!(
-            connector("Kafka").is_none(),
-            "connector names are case-sensitive"
-        );
+        assert!(connector("Kafka").is_none(), "connector names are case-sensitive");
         assert!(connector("jdbc").is_none());
         assert_eq!(connector("blackhole").unwrap().options.len(), 0);
         assert_eq!(connector("print").unwrap().role, Role::Sink);
@@ -1555,23 +1180,10 @@ mod tests {
         assert!(find_option(json, "ignore-parse-errors").is_some());
         assert!(find_option(json, "json.ignore-parse-errors").is_none());
         let upsert = connector("upsert-kafka").unwrap().options;
-        for key in [
-            "topic",
-            "key.format",
-            "value.format",
-            "properties.bootstrap.servers",
-        ] {
+        for key in ["topic", "key.format", "value.format", "properties.bootstrap.servers"] {
             assert!(find_option(upsert, key).unwrap().required, "{key}");
         }
-        assert!(
-            find_option(connector("filesystem").unwrap().options, "path")
-                .unwrap()
-                .required
-        );
-        assert!(
-            find_option(connector("redis").unwrap().options, "url")
-                .unwrap()
-                .required
-        );
+        assert!(find_option(connector("filesystem").unwrap().options, "path").unwrap().required);
+        assert!(find_option(connector("redis").unwrap().options, "url").unwrap().required);
     }
 }

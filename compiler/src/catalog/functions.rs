@@ -47,32 +47,13 @@ pub enum ArgError {
 
 use FunctionKind::{Aggregate, GroupWindow, GroupWindowProperty, Scalar, Window};
 
-const fn f(
-    name: &'static str,
-    kind: FunctionKind,
-    signature: &'static str,
-    doc: &'static str,
-) -> FunctionInfo {
-    FunctionInfo {
-        name,
-        kind,
-        signature,
-        doc,
-        nondeterministic: false,
-    }
+const fn f(name: &'static str, kind: FunctionKind, signature: &'static str, doc: &'static str) -> FunctionInfo {
+    FunctionInfo { name, kind, signature, doc, nondeterministic: false }
 }
 
 /// A nondeterministic function.
-const fn nd(
-    name: &'static str,
-    kind: FunctionKind,
-    signature: &'static str,
-    doc: &'static str,
-) -> FunctionInfo {
-    FunctionInfo {
-        nondeterministic: true,
-        ..f(name, kind, signature, doc)
-    }
+const fn nd(name: &'static str, kind: FunctionKind, signature: &'static str, doc: &'static str) -> FunctionInfo {
+    FunctionInfo { nondeterministic: true, ..f(name, kind, signature, doc) }
 }
 
 #[rustfmt::skip]
@@ -170,6 +151,10 @@ static FUNCTIONS: &[FunctionInfo] = &[
     f("CARDINALITY", Scalar, "CARDINALITY(collection)", "The number of elements of an array, map or multiset."),
     f("ELEMENT", Scalar, "ELEMENT(array)", "The only element of a one-element array or multiset; NULL when empty."),
     f("TYPEOF", Scalar, "TYPEOF(value[, force_serializable])", "The SQL type of the argument, as a string."),
+    f("JSON_VALUE", Scalar, "JSON_VALUE(json, path)", "The scalar at a JSON path of a JSON string, as a string; NULL when missing."),
+    f("JSON_QUERY", Scalar, "JSON_QUERY(json, path)", "The JSON value (object or array) at a JSON path of a JSON string, as JSON text."),
+    f("JSON_EXISTS", Scalar, "JSON_EXISTS(json, path)", "Whether a JSON string has a value at a JSON path."),
+    f("CURRENT_WATERMARK", Scalar, "CURRENT_WATERMARK(rowtime)", "The current watermark of the rowtime attribute's input; NULL before the first watermark."),
     // Aggregates.
     f("COUNT", Aggregate, "COUNT(*) | COUNT(value)", "The number of rows, or of rows where the value is not NULL."),
     f("SUM", Aggregate, "SUM(numeric)", "The sum of the non-NULL values."),
@@ -210,9 +195,7 @@ static FUNCTIONS: &[FunctionInfo] = &[
 
 /// Looks a function up by name, case-insensitively.
 pub fn lookup(name: &str) -> Option<&'static FunctionInfo> {
-    FUNCTIONS
-        .iter()
-        .find(|info| info.name.eq_ignore_ascii_case(name))
+    FUNCTIONS.iter().find(|info| info.name.eq_ignore_ascii_case(name))
 }
 
 /// Every known function name (for "did you mean").
@@ -245,10 +228,7 @@ enum P {
 impl P {
     fn accepts(self, t: &Type) -> bool {
         use TypeKind as K;
-        let nested = matches!(
-            t.kind,
-            K::Row(_) | K::Array(_) | K::Map(..) | K::Multiset(_)
-        );
+        let nested = matches!(t.kind, K::Row(_) | K::Array(_) | K::Map(..) | K::Multiset(_));
         t.is_null()
             || match self {
                 P::Any => true,
@@ -296,20 +276,14 @@ fn count_text(min: usize, max: usize) -> String {
 }
 
 fn type_error(index: usize, expected: impl Into<String>) -> ArgError {
-    ArgError::Type {
-        index,
-        expected: expected.into(),
-    }
+    ArgError::Type { index, expected: expected.into() }
 }
 
 /// Checks `args` against `params`, of which the first `required` must be given.
 fn check(args: &[Type], params: &[P], required: usize) -> Result<(), ArgError> {
     if args.len() < required || args.len() > params.len() {
         let expected = count_text(required, params.len());
-        return Err(ArgError::Count {
-            expected,
-            found: args.len(),
-        });
+        return Err(ArgError::Count { expected, found: args.len() });
     }
     match args.iter().zip(params).position(|(a, p)| !p.accepts(a)) {
         Some(i) => Err(type_error(i, params[i].expected())),
@@ -320,10 +294,7 @@ fn check(args: &[Type], params: &[P], required: usize) -> Result<(), ArgError> {
 /// Checks a variadic call: at least `min` arguments, each accepted by `param`.
 fn check_all(args: &[Type], min: usize, param: P) -> Result<(), ArgError> {
     if args.len() < min {
-        return Err(ArgError::Count {
-            expected: count_text(min, usize::MAX),
-            found: args.len(),
-        });
+        return Err(ArgError::Count { expected: count_text(min, usize::MAX), found: args.len() });
     }
     match args.iter().position(|a| !param.accepts(a)) {
         Some(i) => Err(type_error(i, param.expected())),
@@ -335,8 +306,7 @@ fn check_all(args: &[Type], min: usize, param: P) -> Result<(), ArgError> {
 fn common(args: &[Type]) -> Result<Type, ArgError> {
     let mut acc = args[0].clone();
     for (i, arg) in args.iter().enumerate().skip(1) {
-        acc = common_type(&acc, arg)
-            .ok_or_else(|| type_error(i, format!("a type compatible with {}", acc.kind)))?;
+        acc = common_type(&acc, arg).ok_or_else(|| type_error(i, format!("a type compatible with {}", acc.kind)))?;
     }
     Ok(acc)
 }
@@ -360,10 +330,7 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
     use TypeKind as K;
     let any_nullable = args.iter().any(|a| a.nullable);
     // The usual rule: nullable when any argument is.
-    let of = |kind: K| Type {
-        kind,
-        nullable: any_nullable,
-    };
+    let of = |kind: K| Type { kind, nullable: any_nullable };
     let string = || of(K::Varchar(MAX_LENGTH));
     let same = || args[0].clone().with_nullable(any_nullable);
     let name = info.name;
@@ -374,10 +341,9 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
         "CEIL" | "FLOOR" => {
             check(args, &[Num], 1)?;
             Ok(match args[0].kind {
-                K::Decimal { precision, scale } if scale > 0 => of(K::Decimal {
-                    precision: (precision - scale + 1).min(38),
-                    scale: 0,
-                }),
+                K::Decimal { precision, scale } if scale > 0 => {
+                    of(K::Decimal { precision: (precision - scale + 1).min(38), scale: 0 })
+                }
                 _ => same(),
             })
         }
@@ -395,10 +361,7 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
                 (s1, s2) => {
                     let scale = s1.unwrap_or(0).max(s2.unwrap_or(0));
                     let digits = integer_digits(a).min(integer_digits(b));
-                    of(K::Decimal {
-                        precision: (digits + scale).min(38),
-                        scale,
-                    })
+                    of(K::Decimal { precision: (digits + scale).min(38), scale })
                 }
             })
         }
@@ -412,8 +375,8 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
 
         // Strings.
         "CHAR_LENGTH" | "CHARACTER_LENGTH" | "ASCII" => check(args, &[Str], 1).map(|_| of(K::Int)),
-        "UPPER" | "LOWER" | "INITCAP" | "TRIM" | "LTRIM" | "RTRIM" | "REVERSE" | "MD5" | "SHA1"
-        | "SHA256" | "TO_BASE64" | "FROM_BASE64" => check(args, &[Str], 1).map(|_| string()),
+        "UPPER" | "LOWER" | "INITCAP" | "TRIM" | "LTRIM" | "RTRIM" | "REVERSE" | "MD5" | "SHA1" | "SHA256"
+        | "TO_BASE64" | "FROM_BASE64" => check(args, &[Str], 1).map(|_| string()),
         "CONCAT" => check_all(args, 1, Str).map(|_| string()),
         "CONCAT_WS" => {
             check_all(args, 2, Str)?;
@@ -433,15 +396,9 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
         "STR_TO_MAP" => {
             check(args, &[Str, Str, Str], 1)?;
             if args.len() == 2 {
-                return Err(ArgError::Count {
-                    expected: "1 or 3".into(),
-                    found: 2,
-                });
+                return Err(ArgError::Count { expected: "1 or 3".into(), found: 2 });
             }
-            Ok(of(K::Map(
-                Box::new(Type::string()),
-                Box::new(Type::string()),
-            )))
+            Ok(of(K::Map(Box::new(Type::string()), Box::new(Type::string()))))
         }
         "HASH_CODE" => check(args, &[Any], 1).map(|_| of(K::Int)),
 
@@ -483,8 +440,8 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
         }
         "IF" => {
             check(args, &[Bool, Any, Any], 3)?;
-            let ty = common(&args[1..])
-                .map_err(|_| type_error(2, format!("a type compatible with {}", args[1].kind)))?;
+            let ty =
+                common(&args[1..]).map_err(|_| type_error(2, format!("a type compatible with {}", args[1].kind)))?;
             Ok(ty.with_nullable(args[1].nullable || args[2].nullable))
         }
         "IFNULL" => {
@@ -495,16 +452,9 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
         "NULLIF" => {
             check(args, &[Any, Any], 2)?;
             let ty = common(args)?;
-            Ok(if args[0].is_null() {
-                ty
-            } else {
-                args[0].clone()
-            }
-            .with_nullable(true))
+            Ok(if args[0].is_null() { ty } else { args[0].clone() }.with_nullable(true))
         }
-        "IS_ALPHA" | "IS_DIGIT" | "IS_DECIMAL" => {
-            check(args, &[Str], 1).map(|_| Type::not_null(K::Boolean))
-        }
+        "IS_ALPHA" | "IS_DIGIT" | "IS_DECIMAL" => check(args, &[Str], 1).map(|_| Type::not_null(K::Boolean)),
         "CARDINALITY" => check(args, &[Collection], 1).map(|_| of(K::Int)),
         "ELEMENT" => {
             check(args, &[Collection], 1)?;
@@ -515,6 +465,9 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
             }
         }
         "TYPEOF" => check(args, &[Any, Bool], 1).map(|_| Type::not_null(K::Varchar(MAX_LENGTH))),
+        "JSON_VALUE" | "JSON_QUERY" => check(args, &[Str, Str], 2).map(|_| Type::new(K::Varchar(MAX_LENGTH))),
+        "JSON_EXISTS" => check(args, &[Str, Str], 2).map(|_| of(K::Boolean)),
+        "CURRENT_WATERMARK" => check(args, &[Ts], 1).map(|_| Type::new(args[0].kind.clone())),
 
         // Aggregates.
         "COUNT" => check(args, &[Any], 0).map(|_| Type::not_null(K::BigInt)),
@@ -523,38 +476,27 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
             // Flink keeps the argument's type, except that DECIMAL widens to 38 digits
             // (and AVG keeps at least 6 fractional digits).
             Ok(match args[0].kind {
-                K::Decimal { scale, .. } if name == "AVG" => Type::new(K::Decimal {
-                    precision: 38,
-                    scale: scale.max(6),
-                }),
-                K::Decimal { scale, .. } => Type::new(K::Decimal {
-                    precision: 38,
-                    scale,
-                }),
+                K::Decimal { scale, .. } if name == "AVG" => {
+                    Type::new(K::Decimal { precision: 38, scale: scale.max(6) })
+                }
+                K::Decimal { scale, .. } => Type::new(K::Decimal { precision: 38, scale }),
                 _ => args[0].clone().with_nullable(true),
             })
         }
         "MIN" | "MAX" | "FIRST_VALUE" | "LAST_VALUE" => {
             check(args, &[Comparable], 1).map(|_| args[0].clone().with_nullable(true))
         }
-        "STDDEV_POP" | "STDDEV_SAMP" | "VAR_POP" | "VAR_SAMP" => {
-            check(args, &[Num], 1).map(|_| Type::double())
-        }
-        "COLLECT" => {
-            check(args, &[Any], 1).map(|_| Type::not_null(K::Multiset(Box::new(args[0].clone()))))
-        }
+        "STDDEV_POP" | "STDDEV_SAMP" | "VAR_POP" | "VAR_SAMP" => check(args, &[Num], 1).map(|_| Type::double()),
+        "COLLECT" => check(args, &[Any], 1).map(|_| Type::not_null(K::Multiset(Box::new(args[0].clone())))),
         "LISTAGG" => check(args, &[Str, Str], 1).map(|_| Type::string()),
 
         // Window functions.
-        "ROW_NUMBER" | "RANK" | "DENSE_RANK" => {
-            check(args, &[], 0).map(|_| Type::not_null(K::BigInt))
-        }
+        "ROW_NUMBER" | "RANK" | "DENSE_RANK" => check(args, &[], 0).map(|_| Type::not_null(K::BigInt)),
         "LAG" | "LEAD" => {
             check(args, &[Any, Int, Any], 1)?;
             let ty = match args {
-                [value, _, default] => common_type(value, default).ok_or_else(|| {
-                    type_error(2, format!("a type compatible with {}", value.kind))
-                })?,
+                [value, _, default] => common_type(value, default)
+                    .ok_or_else(|| type_error(2, format!("a type compatible with {}", value.kind)))?,
                 _ => args[0].clone(),
             };
             Ok(ty.with_nullable(true))
@@ -565,11 +507,7 @@ pub fn return_type(info: &FunctionInfo, args: &[Type]) -> Result<Type, ArgError>
         "HOP" => check(args, &[Ts, Interval, Interval], 3).map(|_| args[0].clone()),
         _ if info.kind == GroupWindowProperty => {
             let (window, property) = name.split_once('_').unwrap_or((name, ""));
-            let params: &[P] = if window == "HOP" {
-                &[Ts, Interval, Interval]
-            } else {
-                &[Ts, Interval]
-            };
+            let params: &[P] = if window == "HOP" { &[Ts, Interval, Interval] } else { &[Ts, Interval] };
             check(args, params, params.len())?;
             Ok(Type::not_null(match property {
                 "PROCTIME" => K::TimestampLtz(3),
@@ -597,10 +535,7 @@ mod tests {
     }
 
     fn count(expected: &str, found: usize) -> Result<Type, ArgError> {
-        Err(ArgError::Count {
-            expected: expected.into(),
-            found,
-        })
+        Err(ArgError::Count { expected: expected.into(), found })
     }
 
     /// The index of the argument a failed call complains about.
@@ -639,10 +574,7 @@ mod tests {
     #[test]
     fn lookup_ignores_case() {
         assert_eq!(lookup("split_index").map(|f| f.name), Some("SPLIT_INDEX"));
-        assert_eq!(
-            lookup("Tumble_Start").map(|f| f.kind),
-            Some(GroupWindowProperty)
-        );
+        assert_eq!(lookup("Tumble_Start").map(|f| f.kind), Some(GroupWindowProperty));
         assert!(lookup("count_char").is_none());
         assert!(lookup("TIMESTAMPADD").is_none());
         assert!(lookup("rand").unwrap().nondeterministic);
@@ -653,26 +585,14 @@ mod tests {
     fn arithmetic() {
         assert_eq!(call("MOD", &[nn(K::Int), nn(K::BigInt)]), Ok(nn(K::BigInt)));
         assert_eq!(call("MOD", &[Type::bigint(), nn(K::Int)]), Ok(Type::int()));
-        assert_eq!(
-            call("MOD", &[nn(dec(10, 2)), nn(K::Int)]),
-            Ok(nn(dec(10, 2)))
-        );
-        assert_eq!(
-            bad_arg(call("MOD", &[Type::double(), Type::int()])),
-            Some(0)
-        );
+        assert_eq!(call("MOD", &[nn(dec(10, 2)), nn(K::Int)]), Ok(nn(dec(10, 2))));
+        assert_eq!(bad_arg(call("MOD", &[Type::double(), Type::int()])), Some(0));
         assert_eq!(call("ABS", &[nn(K::SmallInt)]), Ok(nn(K::SmallInt)));
-        assert_eq!(
-            call("ROUND", &[Type::double(), nn(K::Int)]),
-            Ok(Type::double())
-        );
+        assert_eq!(call("ROUND", &[Type::double(), nn(K::Int)]), Ok(Type::double()));
         assert_eq!(call("CEIL", &[nn(dec(10, 2))]), Ok(nn(dec(9, 0))));
         assert_eq!(call("POWER", &[nn(K::Int), nn(K::Int)]), Ok(nn(K::Double)));
         assert_eq!(call("RAND", &[]), Ok(nn(K::Double)));
-        assert_eq!(
-            call("RAND_INTEGER", &[nn(K::Int), nn(K::Int)]),
-            Ok(nn(K::Int))
-        );
+        assert_eq!(call("RAND_INTEGER", &[nn(K::Int), nn(K::Int)]), Ok(nn(K::Int)));
         assert_eq!(call("RAND_INTEGER", &[]), count("1 or 2", 0));
     }
 
@@ -681,32 +601,14 @@ mod tests {
         let s = nn(K::Varchar(10));
         let string = nn(K::Varchar(MAX_LENGTH));
         assert_eq!(call("SPLIT_INDEX", &[s.clone(), s.clone()]), count("3", 2));
-        assert_eq!(
-            call("SPLIT_INDEX", &[s.clone(), s.clone(), nn(K::Int)]),
-            Ok(Type::string())
-        );
-        assert_eq!(
-            call("UPPER", &[nn(K::Int)]),
-            Err(ArgError::Type {
-                index: 0,
-                expected: "a string".into()
-            })
-        );
+        assert_eq!(call("SPLIT_INDEX", &[s.clone(), s.clone(), nn(K::Int)]), Ok(Type::string()));
+        assert_eq!(call("UPPER", &[nn(K::Int)]), Err(ArgError::Type { index: 0, expected: "a string".into() }));
         assert_eq!(call("UPPER", std::slice::from_ref(&s)), Ok(string.clone()));
-        assert_eq!(
-            call("CHAR_LENGTH", std::slice::from_ref(&s)),
-            Ok(nn(K::Int))
-        );
+        assert_eq!(call("CHAR_LENGTH", std::slice::from_ref(&s)), Ok(nn(K::Int)));
         assert_eq!(call("CONCAT", &[]), count("at least 1", 0));
         assert_eq!(bad_arg(call("CONCAT", &[s.clone(), nn(K::Int)])), Some(1));
-        assert_eq!(
-            call("CONCAT_WS", &[s.clone(), Type::string(), Type::null()]),
-            Ok(string)
-        );
-        assert_eq!(
-            call("STR_TO_MAP", &[s.clone(), s.clone()]),
-            count("1 or 3", 2)
-        );
+        assert_eq!(call("CONCAT_WS", &[s.clone(), Type::string(), Type::null()]), Ok(string));
+        assert_eq!(call("STR_TO_MAP", &[s.clone(), s.clone()]), count("1 or 3", 2));
         assert_eq!(call("REGEXP", &[s.clone(), s.clone()]), Ok(nn(K::Boolean)));
         assert_eq!(call("IS_DIGIT", &[Type::string()]), Ok(nn(K::Boolean)));
     }
@@ -714,35 +616,20 @@ mod tests {
     #[test]
     fn null_literals_fit_anywhere() {
         assert_eq!(call("UPPER", &[Type::null()]), Ok(Type::string()));
-        assert_eq!(
-            call("SUBSTRING", &[Type::string(), Type::null()]),
-            Ok(Type::string())
-        );
-        assert_eq!(
-            call("COALESCE", &[Type::null(), nn(K::Int)]),
-            Ok(nn(K::Int))
-        );
-        assert_eq!(
-            call("IF", &[Type::null(), nn(K::Int), Type::null()]),
-            Ok(Type::int())
-        );
+        assert_eq!(call("SUBSTRING", &[Type::string(), Type::null()]), Ok(Type::string()));
+        assert_eq!(call("COALESCE", &[Type::null(), nn(K::Int)]), Ok(nn(K::Int)));
+        assert_eq!(call("IF", &[Type::null(), nn(K::Int), Type::null()]), Ok(Type::int()));
     }
 
     #[test]
     fn time() {
         let ts = nn(K::Timestamp(3));
-        assert_eq!(
-            call("DATE_FORMAT", &[ts, Type::string()]),
-            Ok(Type::string())
-        );
+        assert_eq!(call("DATE_FORMAT", &[ts, Type::string()]), Ok(Type::string()));
         assert_eq!(call("HOUR", &[Type::timestamp(3)]), Ok(Type::bigint()));
         assert_eq!(call("YEAR", &[nn(K::Date)]), Ok(nn(K::BigInt)));
         assert_eq!(bad_arg(call("HOUR", &[nn(K::Date)])), Some(0));
         assert_eq!(call("UNIX_TIMESTAMP", &[]), Ok(nn(K::BigInt)));
-        assert_eq!(
-            call("UNIX_TIMESTAMP", &[Type::string()]),
-            Ok(Type::bigint())
-        );
+        assert_eq!(call("UNIX_TIMESTAMP", &[Type::string()]), Ok(Type::bigint()));
         let epoch = [nn(K::BigInt), nn(K::Int)];
         assert_eq!(call("TO_TIMESTAMP_LTZ", &epoch), Ok(nn(K::TimestampLtz(3))));
         assert_eq!(call("now", &[]), Ok(nn(K::TimestampLtz(3))));
@@ -752,41 +639,17 @@ mod tests {
 
     #[test]
     fn conditionals() {
-        assert_eq!(
-            call("COALESCE", &[Type::int(), Type::bigint()]),
-            Ok(Type::bigint())
-        );
-        assert_eq!(
-            call("COALESCE", &[Type::int(), nn(K::BigInt)]),
-            Ok(nn(K::BigInt))
-        );
-        assert_eq!(
-            bad_arg(call("COALESCE", &[Type::int(), Type::string()])),
-            Some(1)
-        );
+        assert_eq!(call("COALESCE", &[Type::int(), Type::bigint()]), Ok(Type::bigint()));
+        assert_eq!(call("COALESCE", &[Type::int(), nn(K::BigInt)]), Ok(nn(K::BigInt)));
+        assert_eq!(bad_arg(call("COALESCE", &[Type::int(), Type::string()])), Some(1));
         assert_eq!(call("IFNULL", &[Type::int(), nn(K::Int)]), Ok(nn(K::Int)));
         assert_eq!(call("NULLIF", &[nn(K::Int), nn(K::Int)]), Ok(Type::int()));
         let (b, i) = (nn(K::Boolean), nn(K::Int));
-        assert_eq!(
-            call("IF", &[b, i.clone(), nn(K::Double)]),
-            Ok(nn(K::Double))
-        );
-        assert_eq!(
-            bad_arg(call("IF", &[i.clone(), i.clone(), i.clone()])),
-            Some(0)
-        );
-        assert_eq!(
-            call("GREATEST", &[i.clone(), Type::bigint()]),
-            Ok(Type::bigint())
-        );
-        assert_eq!(
-            call("ELEMENT", &[nn(K::Array(Box::new(i)))]),
-            Ok(Type::int())
-        );
-        assert_eq!(
-            call("TYPEOF", &[Type::null()]),
-            Ok(nn(K::Varchar(MAX_LENGTH)))
-        );
+        assert_eq!(call("IF", &[b, i.clone(), nn(K::Double)]), Ok(nn(K::Double)));
+        assert_eq!(bad_arg(call("IF", &[i.clone(), i.clone(), i.clone()])), Some(0));
+        assert_eq!(call("GREATEST", &[i.clone(), Type::bigint()]), Ok(Type::bigint()));
+        assert_eq!(call("ELEMENT", &[nn(K::Array(Box::new(i)))]), Ok(Type::int()));
+        assert_eq!(call("TYPEOF", &[Type::null()]), Ok(nn(K::Varchar(MAX_LENGTH))));
     }
 
     #[test]
@@ -798,10 +661,7 @@ mod tests {
         assert_eq!(call("SUM", &[nn(dec(10, 2))]), Ok(Type::new(dec(38, 2))));
         assert_eq!(call("AVG", &[nn(dec(10, 2))]), Ok(Type::new(dec(38, 6))));
         assert_eq!(bad_arg(call("SUM", &[Type::string()])), Some(0));
-        assert_eq!(
-            call("MAX", &[nn(K::Varchar(5))]),
-            Ok(Type::new(K::Varchar(5)))
-        );
+        assert_eq!(call("MAX", &[nn(K::Varchar(5))]), Ok(Type::new(K::Varchar(5))));
         assert_eq!(call("STDDEV_POP", &[nn(K::Int)]), Ok(Type::double()));
         let multiset = nn(K::Multiset(Box::new(nn(K::Int))));
         assert_eq!(call("COLLECT", &[nn(K::Int)]), Ok(multiset));
@@ -817,28 +677,13 @@ mod tests {
         let (ts, ltz) = (nn(K::Timestamp(3)), nn(K::TimestampLtz(3)));
         let iv = nn(K::IntervalDayTime);
         assert_eq!(call("TUMBLE", &[ts.clone(), iv.clone()]), Ok(ts.clone()));
-        assert_eq!(
-            call("HOP", &[ltz.clone(), iv.clone(), iv.clone()]),
-            Ok(ltz.clone())
-        );
-        assert_eq!(
-            bad_arg(call("SESSION", &[nn(K::BigInt), iv.clone()])),
-            Some(0)
-        );
+        assert_eq!(call("HOP", &[ltz.clone(), iv.clone(), iv.clone()]), Ok(ltz.clone()));
+        assert_eq!(bad_arg(call("SESSION", &[nn(K::BigInt), iv.clone()])), Some(0));
         let year_month = nn(K::IntervalYearMonth);
         assert_eq!(bad_arg(call("TUMBLE", &[ts.clone(), year_month])), Some(1));
-        assert_eq!(
-            call("TUMBLE_END", &[ltz.clone(), iv.clone()]),
-            Ok(ts.clone())
-        );
-        assert_eq!(
-            call("TUMBLE_ROWTIME", &[ltz.clone(), iv.clone()]),
-            Ok(ltz.clone())
-        );
-        assert_eq!(
-            call("HOP_ROWTIME", &[ts.clone(), iv.clone(), iv.clone()]),
-            Ok(ts.clone())
-        );
+        assert_eq!(call("TUMBLE_END", &[ltz.clone(), iv.clone()]), Ok(ts.clone()));
+        assert_eq!(call("TUMBLE_ROWTIME", &[ltz.clone(), iv.clone()]), Ok(ltz.clone()));
+        assert_eq!(call("HOP_ROWTIME", &[ts.clone(), iv.clone(), iv.clone()]), Ok(ts.clone()));
         assert_eq!(call("SESSION_PROCTIME", &[ts.clone(), iv.clone()]), Ok(ltz));
         assert_eq!(call("HOP_START", &[ts, iv]), count("3", 2));
     }

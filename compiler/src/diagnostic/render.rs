@@ -58,10 +58,7 @@ impl miette::Diagnostic for Report<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.diagnostic.span?;
-        let primary = LabeledSpan::new_primary_with_span(
-            self.diagnostic.label.clone(),
-            (span.start, span.len()),
-        );
+        let primary = LabeledSpan::new_primary_with_span(self.diagnostic.label.clone(), (span.start, span.len()));
         let secondary = self
             .diagnostic
             .secondary
@@ -81,10 +78,8 @@ pub fn to_text(file: &SourceFile, diagnostics: &[Diagnostic], style: Style) -> S
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report {
-            diagnostic,
-            source: NamedSource::new(&file.name, file.text.clone()).with_language("sql"),
-        };
+        let report =
+            Report { diagnostic, source: NamedSource::new(&file.name, file.text.clone()).with_language("sql") };
         // miette cannot draw excerpts of very long lines (it panics past 65,535
         // columns): those get the one-line form.
         if touches_long_line(file, diagnostic) {
@@ -145,9 +140,7 @@ pub fn to_json(file: &SourceFile, diagnostics: &[Diagnostic]) -> serde_json::Val
     diagnostics
         .iter()
         .map(|d| {
-            let span = d.span.map(|s| {
-                serde_json::json!({ "start": position(s.start), "end": position(s.end) })
-            });
+            let span = d.span.map(|s| serde_json::json!({ "start": position(s.start), "end": position(s.end) }));
             let secondary: Vec<_> = d
                 .secondary
                 .iter()

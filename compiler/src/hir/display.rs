@@ -52,7 +52,8 @@ impl Display for Table {
         if !self.partitioned_by.is_empty() {
             writeln!(f, "  PARTITIONED BY {}", cols(&self.partitioned_by))?;
         }
-        let options: Vec<String> = self.options.iter().filter(|(k, _)| *k != "connector").map(|(k, v)| format!("'{k}'='{v}'")).collect();
+        let options: Vec<String> =
+            self.options.iter().filter(|(k, _)| *k != "connector").map(|(k, v)| format!("'{k}'='{v}'")).collect();
         if !options.is_empty() {
             writeln!(f, "  WITH {}", options.join(", "))?;
         }
@@ -102,7 +103,9 @@ fn write_rel(f: &mut Formatter<'_>, rel: &Rel, depth: usize) -> fmt::Result {
             match &a.windowing {
                 Windowing::None => f.write_str(" unbounded")?,
                 Windowing::Tvf { start, end } => write!(f, " windowed by group keys {start}, {end}")?,
-                Windowing::Group { window, time_column } => write!(f, " group window {} on ${time_column}", window_name(window))?,
+                Windowing::Group { window, time_column } => {
+                    write!(f, " group window {} on ${time_column}", window_name(window))?
+                }
             }
         }
         RelKind::Join(j) => {
@@ -117,7 +120,14 @@ fn write_rel(f: &mut Formatter<'_>, rel: &Rel, depth: usize) -> fmt::Result {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                write!(f, "{}({}) partition=[{}] order=[{}]", c.function, list(&c.args), list(&c.partition_by), sort_keys(&c.order_by))?;
+                write!(
+                    f,
+                    "{}({}) partition=[{}] order=[{}]",
+                    c.function,
+                    list(&c.args),
+                    list(&c.partition_by),
+                    sort_keys(&c.order_by)
+                )?;
                 if let Some(fr) = &c.frame {
                     let unit = if fr.rows { "rows" } else { "ms" };
                     match fr.preceding {
@@ -173,14 +183,18 @@ fn sort_keys(keys: &[SortKey]) -> String {
 
 fn window_name(w: &WindowKind) -> String {
     match w {
-        WindowKind::Tumble { size_ms, offset_ms } => format!("TUMBLE(size={size_ms}ms, offset={offset_ms}ms)"),
+        WindowKind::Tumble { size_ms, offset_ms } => {
+            format!("TUMBLE(size={size_ms}ms, offset={offset_ms}ms)")
+        }
         WindowKind::Hop { slide_ms, size_ms, offset_ms } => {
             format!("HOP(slide={slide_ms}ms, size={size_ms}ms, offset={offset_ms}ms)")
         }
         WindowKind::Cumulate { step_ms, size_ms, offset_ms } => {
             format!("CUMULATE(step={step_ms}ms, size={size_ms}ms, offset={offset_ms}ms)")
         }
-        WindowKind::Session { gap_ms, partition_by } => format!("SESSION(gap={gap_ms}ms, partition=[{}])", cols(partition_by)),
+        WindowKind::Session { gap_ms, partition_by } => {
+            format!("SESSION(gap={gap_ms}ms, partition=[{}])", cols(partition_by))
+        }
     }
 }
 
@@ -190,14 +204,18 @@ impl Display for Expr {
             ExprKind::Column(i) => write!(f, "${i}"),
             ExprKind::Literal(v) => write!(f, "{v}"),
             ExprKind::Call { function, args } => {
-                let symbolic = !function.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) || function == "AND" || function == "OR";
+                let symbolic = !function.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    || function == "AND"
+                    || function == "OR";
                 if symbolic && args.len() == 2 {
                     write!(f, "({} {function} {})", args[0], args[1])
                 } else {
                     write!(f, "{function}({})", list(args))
                 }
             }
-            ExprKind::Cast { expr, try_ } => write!(f, "{}({expr} AS {})", if *try_ { "TRY_CAST" } else { "CAST" }, self.ty),
+            ExprKind::Cast { expr, try_ } => {
+                write!(f, "{}({expr} AS {})", if *try_ { "TRY_CAST" } else { "CAST" }, self.ty)
+            }
             ExprKind::Case { whens, else_ } => {
                 f.write_str("CASE")?;
                 for (w, t) in whens {

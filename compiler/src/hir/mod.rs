@@ -73,6 +73,8 @@ pub struct Column {
     pub ty: Type,
     pub kind: ColumnKind,
     pub time: Option<TimeAttribute>,
+    /// Where the column is declared.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +82,10 @@ pub enum ColumnKind {
     Physical,
     /// `name AS expr`, over the table's earlier columns.
     Computed(Expr),
-    Metadata { key: String, is_virtual: bool },
+    Metadata {
+        key: String,
+        is_virtual: bool,
+    },
 }
 
 /// `WATERMARK FOR column AS expr`.
@@ -142,29 +147,68 @@ pub struct Rel {
 #[derive(Debug, Clone)]
 pub enum RelKind {
     /// Reading a table; `lookup` for the right side of a processing-time temporal join.
-    Scan { table: TableId, name: String },
-    Values { rows: Vec<Vec<Expr>> },
-    Filter { input: Box<Rel>, predicate: Expr },
-    Project { input: Box<Rel>, exprs: Vec<Expr> },
+    Scan {
+        table: TableId,
+        name: String,
+    },
+    Values {
+        rows: Vec<Vec<Expr>>,
+    },
+    Filter {
+        input: Box<Rel>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<Rel>,
+        exprs: Vec<Expr>,
+    },
     /// A window table function: the input's columns plus `window_start`, `window_end`,
     /// `window_time`.
-    Window { input: Box<Rel>, window: WindowKind, time_column: usize },
+    Window {
+        input: Box<Rel>,
+        window: WindowKind,
+        time_column: usize,
+    },
     Aggregate(Box<Aggregate>),
     Join(Box<Join>),
     /// OVER aggregates and ranking: the input's columns plus one per call.
-    Over { input: Box<Rel>, calls: Vec<OverCall> },
-    Union { inputs: Vec<Rel> },
+    Over {
+        input: Box<Rel>,
+        calls: Vec<OverCall>,
+    },
+    Union {
+        inputs: Vec<Rel>,
+    },
     /// ORDER BY … [LIMIT n] / LIMIT n.
-    Sort { input: Box<Rel>, keys: Vec<SortKey>, limit: Option<u64>, offset: Option<u64> },
+    Sort {
+        input: Box<Rel>,
+        keys: Vec<SortKey>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WindowKind {
-    Tumble { size_ms: i64, offset_ms: i64 },
-    Hop { slide_ms: i64, size_ms: i64, offset_ms: i64 },
-    Cumulate { step_ms: i64, size_ms: i64, offset_ms: i64 },
+    Tumble {
+        size_ms: i64,
+        offset_ms: i64,
+    },
+    Hop {
+        slide_ms: i64,
+        size_ms: i64,
+        offset_ms: i64,
+    },
+    Cumulate {
+        step_ms: i64,
+        size_ms: i64,
+        offset_ms: i64,
+    },
     /// Gaps split sessions per partition key (input column positions).
-    Session { gap_ms: i64, partition_by: Vec<usize> },
+    Session {
+        gap_ms: i64,
+        partition_by: Vec<usize>,
+    },
 }
 
 /// GROUP BY: output is the grouping expressions, then (for legacy group windows) the
@@ -261,15 +305,34 @@ pub enum ExprKind {
     Literal(Value),
     /// An operator or built-in function, by its upper-case name (`+`, `=`, `AND`,
     /// `IS NULL`, `LIKE`, `UPPER`, …).
-    Call { function: String, args: Vec<Expr> },
-    Cast { expr: Box<Expr>, try_: bool },
-    Case { whens: Vec<(Expr, Expr)>, else_: Option<Box<Expr>> },
+    Call {
+        function: String,
+        args: Vec<Expr>,
+    },
+    Cast {
+        expr: Box<Expr>,
+        try_: bool,
+    },
+    Case {
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+    },
     /// A field of a ROW value, by position.
-    Field { expr: Box<Expr>, index: usize },
+    Field {
+        expr: Box<Expr>,
+        index: usize,
+    },
     /// `EXTRACT(unit FROM e)`, `FLOOR(e TO unit)`, `CEIL(e TO unit)`.
-    TimeUnitCall { function: String, unit: TimeUnit, expr: Box<Expr> },
+    TimeUnitCall {
+        function: String,
+        unit: TimeUnit,
+        expr: Box<Expr>,
+    },
     /// A call of a user-defined function.
-    Udf { name: String, args: Vec<Expr> },
+    Udf {
+        name: String,
+        args: Vec<Expr>,
+    },
 }
 
 /// A literal value.

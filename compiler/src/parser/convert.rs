@@ -44,9 +44,12 @@ impl Converter {
         Converter { offset }
     }
 
+    /// Where a pair stands in the file, without the whitespace pest's implicit
+    /// separators leave at its end.
     fn span(&self, p: &P<'_>) -> Span {
         let s = p.as_span();
-        Span::new(self.offset + s.start(), self.offset + s.end())
+        let trimmed = s.as_str().trim_end().len();
+        Span::new(self.offset + s.start(), self.offset + s.start() + trimmed)
     }
 
     pub fn statement(&self, p: P<'_>) -> R<Piece> {
@@ -62,11 +65,7 @@ impl Converter {
                 StatementKind::Insert(self.insert(insert.ok_or_else(|| internal("EXECUTE INSERT"))?)?)
             }
             Rule::statement_set => StatementKind::StatementSet(
-                inner
-                    .into_inner()
-                    .filter(|p| p.as_rule() == Rule::insert)
-                    .map(|p| self.insert(p))
-                    .collect::<R<_>>()?,
+                inner.into_inner().filter(|p| p.as_rule() == Rule::insert).map(|p| self.insert(p)).collect::<R<_>>()?,
             ),
             Rule::begin_statement_set => return Ok(Piece::BeginSet(span)),
             Rule::end_statement_set => return Ok(Piece::EndSet(span)),
@@ -118,7 +117,11 @@ impl Converter {
                         Rule::column_def => {
                             let (column, inline_pk) = self.column_def(e)?;
                             if let Some((span, not_enforced)) = inline_pk {
-                                t.primary_key.push(PrimaryKey { columns: vec![column.name.clone()], not_enforced, span });
+                                t.primary_key.push(PrimaryKey {
+                                    columns: vec![column.name.clone()],
+                                    not_enforced,
+                                    span,
+                                });
                             }
                             t.columns.push(column);
                         }
@@ -213,7 +216,10 @@ impl Converter {
     }
 
     fn comment(&self, p: P<'_>) -> R<StrLit> {
-        p.into_inner().find(|p| p.as_rule() == Rule::string_lit).map(|s| self.str_lit(s)).ok_or_else(|| internal("comment"))
+        p.into_inner()
+            .find(|p| p.as_rule() == Rule::string_lit)
+            .map(|s| self.str_lit(s))
+            .ok_or_else(|| internal("comment"))
     }
 
     fn options(&self, p: P<'_>) -> R<Vec<TableOption>> {
@@ -322,7 +328,14 @@ impl Converter {
 
     pub fn query(&self, p: P<'_>) -> R<Query> {
         let span = self.span(&p);
-        let mut q = Query { with: Vec::new(), body: SetExpr::Values { rows: Vec::new(), span }, order_by: Vec::new(), limit: None, offset: None, span };
+        let mut q = Query {
+            with: Vec::new(),
+            body: SetExpr::Values { rows: Vec::new(), span },
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            span,
+        };
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::with_clause => {
@@ -413,7 +426,15 @@ impl Converter {
 
     fn select(&self, p: P<'_>) -> R<Select> {
         let span = self.span(&p);
-        let mut s = Select { distinct: false, items: Vec::new(), from: Vec::new(), selection: None, group_by: Vec::new(), having: None, span };
+        let mut s = Select {
+            distinct: false,
+            items: Vec::new(),
+            from: Vec::new(),
+            selection: None,
+            group_by: Vec::new(),
+            having: None,
+            span,
+        };
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::kw_distinct => s.distinct = true,
@@ -554,7 +575,10 @@ impl Converter {
                     match c.as_rule() {
                         Rule::object_name => name = Some(self.object_name(c)),
                         Rule::time_travel => {
-                            let e = c.into_inner().find(|p| p.as_rule() == Rule::expr).ok_or_else(|| internal("time travel"))?;
+                            let e = c
+                                .into_inner()
+                                .find(|p| p.as_rule() == Rule::expr)
+                                .ok_or_else(|| internal("time travel"))?;
                             system_time = Some(self.expr(e)?);
                         }
                         _ => {}
@@ -624,10 +648,14 @@ impl Converter {
                             _ => {}
                         }
                     }
-                    value = Some(TvfArgValue::Table { source: source.ok_or_else(|| internal("table arg"))?, partition_by });
+                    value =
+                        Some(TvfArgValue::Table { source: source.ok_or_else(|| internal("table arg"))?, partition_by });
                 }
                 Rule::descriptor_arg => {
-                    let l = c.into_inner().find(|p| p.as_rule() == Rule::ident_list).ok_or_else(|| internal("descriptor"))?;
+                    let l = c
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::ident_list)
+                        .ok_or_else(|| internal("descriptor"))?;
                     value = Some(TvfArgValue::Descriptor(self.ident_list(l)));
                 }
                 Rule::expr => value = Some(TvfArgValue::Expr(self.expr(c)?)),
@@ -722,11 +750,18 @@ impl Converter {
                 let last = op.into_inner().last().ok_or_else(|| internal("IS test"))?;
                 match last.as_rule() {
                     Rule::distinct_from => {
-                        let rhs = last.into_inner().find(|p| p.as_rule() == Rule::arith_expr).ok_or_else(|| internal("distinct from"))?;
+                        let rhs = last
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::arith_expr)
+                            .ok_or_else(|| internal("distinct from"))?;
                         let right = self.expr(rhs)?;
                         postfix(
                             prec::IS,
-                            Box::new(move |e| ExprKind::IsDistinctFrom { left: Box::new(e), right: Box::new(right), negated }),
+                            Box::new(move |e| ExprKind::IsDistinctFrom {
+                                left: Box::new(e),
+                                right: Box::new(right),
+                                negated,
+                            }),
                         )
                     }
                     rule => {
@@ -764,10 +799,16 @@ impl Converter {
                 )
             }
             Rule::in_op => {
-                let body = op.into_inner().find(|p| matches!(p.as_rule(), Rule::query | Rule::expr_list)).ok_or_else(|| internal("IN list"))?;
+                let body = op
+                    .into_inner()
+                    .find(|p| matches!(p.as_rule(), Rule::query | Rule::expr_list))
+                    .ok_or_else(|| internal("IN list"))?;
                 if body.as_rule() == Rule::query {
                     let query = Box::new(self.query(body)?);
-                    postfix(prec::PREDICATE, Box::new(move |e| ExprKind::InSubquery { expr: Box::new(e), query, negated }))
+                    postfix(
+                        prec::PREDICATE,
+                        Box::new(move |e| ExprKind::InSubquery { expr: Box::new(e), query, negated }),
+                    )
                 } else {
                     let list = self.expr_list(body)?;
                     postfix(prec::PREDICATE, Box::new(move |e| ExprKind::InList { expr: Box::new(e), list, negated }))
@@ -788,7 +829,13 @@ impl Converter {
                 let pattern = pattern.ok_or_else(|| internal("like pattern"))?;
                 postfix(
                     prec::PREDICATE,
-                    Box::new(move |e| ExprKind::Like { expr: Box::new(e), pattern: Box::new(pattern), escape, negated, similar }),
+                    Box::new(move |e| ExprKind::Like {
+                        expr: Box::new(e),
+                        pattern: Box::new(pattern),
+                        escape,
+                        negated,
+                        similar,
+                    }),
                 )
             }
             _ => return Err(internal("postfix kind")),
@@ -919,7 +966,8 @@ impl Converter {
                             whens.push((cond, then));
                         }
                         Rule::else_clause => {
-                            let e = c.into_inner().find(|p| p.as_rule() == Rule::expr).ok_or_else(|| internal("else"))?;
+                            let e =
+                                c.into_inner().find(|p| p.as_rule() == Rule::expr).ok_or_else(|| internal("else"))?;
                             else_ = Some(Box::new(self.expr(e)?));
                         }
                         _ => {}
@@ -1097,11 +1145,13 @@ impl Converter {
                     match c.as_rule() {
                         Rule::type_word => name = c.as_str().to_string(),
                         Rule::type_params => {
-                            for n in c.into_inner() {
+                            for n in c.into_inner().filter(|n| n.as_rule() == Rule::number) {
                                 let span = self.span(&n);
                                 params.push(n.as_str().parse::<u64>().map_err(|_| {
-                                    vec![Diagnostic::error(Code::UnknownType, "type parameter must be a whole number")
-                                        .at(span, "not a whole number")]
+                                    vec![
+                                        Diagnostic::error(Code::UnknownType, "type parameter must be a whole number")
+                                            .at(span, "not a whole number"),
+                                    ]
                                 })?);
                             }
                         }
@@ -1182,7 +1232,10 @@ impl Converter {
                 }
             }
             Rule::interval_type => {
-                let q = inner.into_inner().find(|p| p.as_rule() == Rule::interval_qualifier).ok_or_else(|| internal("interval type"))?;
+                let q = inner
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::interval_qualifier)
+                    .ok_or_else(|| internal("interval type"))?;
                 let (unit, _, to) = self.qualifier(q);
                 DataTypeKind::Interval { unit: unit.ok_or_else(|| internal("interval type unit"))?, to }
             }

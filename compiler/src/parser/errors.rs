@@ -26,10 +26,17 @@ pub fn from_pest(e: pest::error::Error<Rule>, input: &str, offset: usize) -> Dia
         }
         ErrorVariant::ParsingError { positives, .. } => {
             let expected = describe(&positives);
-            let mut d = Diagnostic::error(Code::Syntax, format!("expected {expected}, found {found_text}"))
-                .at(span, format!("expected {expected}"));
+            let label = if expected.matches(", ").count() >= 2 {
+                "unexpected here".to_string()
+            } else {
+                format!("expected {expected}")
+            };
+            let mut d =
+                Diagnostic::error(Code::Syntax, format!("expected {expected}, found {found_text}")).at(span, label);
             if let Some(help) = help_for(&found, &positives) {
                 d = d.with_help(help);
+            } else if let Some((word, keyword)) = misspelt_keyword(input, pos) {
+                d = d.with_help(format!("`{word}` looks like a misspelt `{keyword}`"));
             }
             d
         }
@@ -56,13 +63,58 @@ fn starts_expression(rule: Rule) -> bool {
     use Rule::*;
     matches!(
         rule,
-        expr | operand | prefix_op | arith_prefix | neg | pos | literal | number | string_lit | binary_lit
-            | typed_lit | interval_lit | column_ref | function_call | function_name | cast_expr | case_expr
-            | extract_expr | exists_expr | floor_ceil_expr | trim_expr | substring_expr | position_expr
-            | row_ctor | array_ctor | map_ctor | paren_expr | paren_list | scalar_subquery | kw_not
-            | kw_true | kw_false | kw_null | kw_case | kw_cast | kw_try_cast | kw_extract | kw_interval
-            | kw_exists | kw_row | kw_array | kw_map | kw_date | kw_time | kw_timestamp | kw_timestamp_ltz
-            | kw_floor | kw_ceil | kw_ceiling | kw_trim | kw_substring | kw_position | arith_expr
+        expr | operand
+            | prefix_op
+            | arith_prefix
+            | neg
+            | pos
+            | literal
+            | number
+            | string_lit
+            | binary_lit
+            | typed_lit
+            | interval_lit
+            | column_ref
+            | function_call
+            | function_name
+            | cast_expr
+            | case_expr
+            | extract_expr
+            | exists_expr
+            | floor_ceil_expr
+            | trim_expr
+            | substring_expr
+            | position_expr
+            | row_ctor
+            | array_ctor
+            | map_ctor
+            | paren_expr
+            | paren_list
+            | scalar_subquery
+            | kw_not
+            | kw_true
+            | kw_false
+            | kw_null
+            | kw_case
+            | kw_cast
+            | kw_try_cast
+            | kw_extract
+            | kw_interval
+            | kw_exists
+            | kw_row
+            | kw_array
+            | kw_map
+            | kw_date
+            | kw_time
+            | kw_timestamp
+            | kw_timestamp_ltz
+            | kw_floor
+            | kw_ceil
+            | kw_ceiling
+            | kw_trim
+            | kw_substring
+            | kw_position
+            | arith_expr
     )
 }
 
@@ -85,6 +137,25 @@ fn name(rule: Rule) -> String {
         table_element | column_def => "a column definition",
         option_pair => "an option 'key' = 'value'",
         join_kind => "JOIN",
+        comma => "`,`",
+        set_op => "UNION",
+        type_suffix => "PRECISION",
+        type_params => "type parameters such as (10)",
+        time_zone => "WITH LOCAL TIME ZONE",
+        nullability => "NOT NULL",
+        comment_clause => "COMMENT",
+        with_options => "WITH (…)",
+        partitioned_by => "PARTITIONED BY",
+        like_clause => "LIKE",
+        where_clause => "`WHERE`",
+        group_by => "`GROUP BY`",
+        having_clause => "`HAVING`",
+        order_by => "`ORDER BY`",
+        limit_clause => "`LIMIT`",
+        table_alias => "an alias",
+        join_clause => "a JOIN",
+        over_clause => "OVER",
+        filter_clause => "FILTER",
         tvf_arg => "a table function argument",
         EOI => "the end of the statement",
         _ => "",
@@ -125,14 +196,82 @@ fn describe(positives: &[Rule]) -> String {
     }
 }
 
+/// Keywords people misspell; a word one or two edits away from one gets a hint.
+const KEYWORDS: &[&str] = &[
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "HAVING",
+    "ORDER",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "OUTER",
+    "UNION",
+    "INSERT",
+    "INTO",
+    "CREATE",
+    "TABLE",
+    "VIEW",
+    "WITH",
+    "WATERMARK",
+    "DISTINCT",
+    "BETWEEN",
+    "LIMIT",
+    "WINDOW",
+];
+
+/// The word just before `pos`, if it looks like a misspelt keyword.
+pub(super) fn misspelt_keyword(input: &str, pos: usize) -> Option<(String, &'static str)> {
+    let before = input.get(..pos)?.trim_end();
+    let start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+    let word = &before[start..];
+    if word.len() < 3 || KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+        return None;
+    }
+    let upper = word.to_ascii_uppercase();
+    KEYWORDS.iter().find(|k| crate::diagnostic::edit_distance(&upper, k) == 1).map(|k| (word.to_string(), *k))
+}
+
 /// Hints for the mistakes people make most.
 fn help_for(found: &str, positives: &[Rule]) -> Option<String> {
     let lower = found.to_ascii_lowercase();
     let reserved = [
-        "select", "from", "where", "group", "having", "order", "limit", "table", "values", "partition",
-        "row", "end", "case", "window", "offset", "all", "for", "on", "in", "is", "as",
+        "select",
+        "from",
+        "where",
+        "group",
+        "having",
+        "order",
+        "limit",
+        "table",
+        "values",
+        "partition",
+        "row",
+        "end",
+        "case",
+        "window",
+        "offset",
+        "all",
+        "for",
+        "on",
+        "in",
+        "is",
+        "as",
     ];
-    let wants_ident = positives.iter().any(|r| matches!(r, Rule::ident | Rule::plain_ident | Rule::column_ref));
+    let wants_ident = positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::ident
+                | Rule::plain_ident
+                | Rule::column_ref
+                | Rule::table_element
+                | Rule::column_def
+                | Rule::object_name
+        )
+    });
     if wants_ident && reserved.contains(&lower.as_str()) {
         return Some(format!("`{found}` is a reserved word; quote it as `` `{found}` `` to use it as a name"));
     }
@@ -141,4 +280,3 @@ fn help_for(found: &str, positives: &[Rule]) -> Option<String> {
     }
     None
 }
-

@@ -11,8 +11,8 @@ pub mod split;
 
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use convert::Piece;
 use crate::span::{SourceFile, Span};
+use convert::Piece;
 use dfl_grammar::{DflParser, Rule};
 use pest::Parser as _;
 
@@ -53,13 +53,12 @@ pub fn parse_file(source: &SourceFile) -> Parsed {
                 }
             }
             Ok(Piece::EndSet(end)) => match open_set.take() {
-                Some((inserts, start)) => parsed.file.statements.push(ast::Statement {
-                    kind: ast::StatementKind::StatementSet(inserts),
-                    span: start.to(end),
-                }),
+                Some((inserts, start)) => parsed
+                    .file
+                    .statements
+                    .push(ast::Statement { kind: ast::StatementKind::StatementSet(inserts), span: start.to(end) }),
                 None => parsed.diagnostics.push(
-                    Diagnostic::error(Code::Syntax, "END without BEGIN STATEMENT SET")
-                        .at(end, "nothing to end here"),
+                    Diagnostic::error(Code::Syntax, "END without BEGIN STATEMENT SET").at(end, "nothing to end here"),
                 ),
             },
             Ok(Piece::Statement(statement)) => match (open_set.as_mut(), statement.kind) {
@@ -92,8 +91,8 @@ fn unclosed_set(start: Span) -> Diagnostic {
 /// Parses one statement at `span` of `text`.
 fn parse_statement(text: &str, span: Span) -> Result<Piece, Vec<Diagnostic>> {
     let input = &text[span.start..span.end];
-    let mut pairs = DflParser::parse(Rule::statement_input, input)
-        .map_err(|e| vec![errors::from_pest(e, input, span.start)])?;
+    let mut pairs =
+        DflParser::parse(Rule::statement_input, input).map_err(|e| vec![errors::from_pest(e, input, span.start)])?;
     let statement = pairs
         .next()
         .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::statement))
@@ -112,8 +111,10 @@ pub fn parse_expr(text: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
         .next()
         .ok_or_else(|| vec![Diagnostic::internal("the grammar produced no expression")])?;
     if pair.as_span().end() != text.trim_end().len() {
-        return Err(vec![Diagnostic::error(Code::Syntax, "unexpected input after the expression")
-            .at(Span::new(pair.as_span().end(), text.len()), "")]);
+        return Err(vec![
+            Diagnostic::error(Code::Syntax, "unexpected input after the expression")
+                .at(Span::new(pair.as_span().end(), text.len()), ""),
+        ]);
     }
     convert::Converter::new(0).expr(pair)
 }
@@ -121,10 +122,8 @@ pub fn parse_expr(text: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
 /// `CREATE [TEMPORARY] TABLE|VIEW|FUNCTION [IF NOT EXISTS] name`: the name a statement
 /// defines, found without parsing it.
 fn defined_name(text: &str) -> Option<String> {
-    let mut words = text
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.trim_matches('`'));
+    let mut words =
+        text.split(|c: char| c.is_whitespace() || c == '(').filter(|w| !w.is_empty()).map(|w| w.trim_matches('`'));
     if !words.next()?.eq_ignore_ascii_case("create") {
         return None;
     }

@@ -84,13 +84,11 @@ impl Scanner<'_> {
                     has_content = true;
                     let word_start = self.pos;
                     while self.pos < self.bytes.len()
-                        && (self.bytes[self.pos].is_ascii_alphanumeric()
-                            || matches!(self.bytes[self.pos], b'_' | b'$'))
+                        && (self.bytes[self.pos].is_ascii_alphanumeric() || matches!(self.bytes[self.pos], b'_' | b'$'))
                     {
                         self.pos += 1;
                     }
-                    last_word = String::from_utf8_lossy(&self.bytes[word_start..self.pos])
-                        .to_ascii_lowercase();
+                    last_word = String::from_utf8_lossy(&self.bytes[word_start..self.pos]).to_ascii_lowercase();
                     if last_word == "case" {
                         depth += 1;
                     } else if last_word == "end" {
@@ -126,12 +124,9 @@ impl Scanner<'_> {
 
     fn too_deep(&mut self, at: usize) {
         self.diagnostics.push(
-            Diagnostic::error(
-                Code::TooComplex,
-                format!("nesting is deeper than {MAX_NESTING} levels"),
-            )
-            .at(Span::new(at, at + 1), "too deep here")
-            .with_help("split the expression or query into views"),
+            Diagnostic::error(Code::TooComplex, format!("nesting is deeper than {MAX_NESTING} levels"))
+                .at(Span::new(at, at + 1), "too deep here")
+                .with_help("split the expression or query into views"),
         );
     }
 
@@ -193,9 +188,7 @@ fn leading_words(text: &str, n: usize) -> Vec<String> {
         } else if let Some(r) = rest.strip_prefix("/*") {
             rest = r.split_once("*/").map_or("", |(_, after)| after);
         } else {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             if end == 0 {
                 break;
             }
@@ -296,7 +289,8 @@ mod tests {
 
     #[test]
     fn keeps_statement_sets_together() {
-        let src = "SET 'a'='b'; EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END; SELECT 3";
+        let src =
+            "SET 'a'='b'; EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END; SELECT 3";
         let t = texts(src);
         assert_eq!(t.len(), 3);
         assert!(t[1].starts_with("EXECUTE") && t[1].ends_with("END"), "{t:?}");
@@ -306,7 +300,9 @@ mod tests {
     fn closes_statement_sets_ended_in_the_same_chunk() {
         let t = texts("EXECUTE STATEMENT SET BEGIN END; SELECT 1");
         assert_eq!(t, ["EXECUTE STATEMENT SET BEGIN END", "SELECT 1"]);
-        let t = texts("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT CASE WHEN x THEN 1 END FROM t; INSERT INTO b SELECT 2 END; SELECT 3");
+        let t = texts(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT CASE WHEN x THEN 1 END FROM t; INSERT INTO b SELECT 2 END; SELECT 3",
+        );
         assert_eq!(t.len(), 2, "{t:?}");
         assert_eq!(t[1], "SELECT 3");
     }

@@ -7,22 +7,52 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::types::{Field, MAX_LENGTH, Type, TypeKind};
 
 const TYPE_NAMES: &[&str] = &[
-    "BOOLEAN", "TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL",
-    "DEC", "NUMERIC", "CHAR", "CHARACTER", "VARCHAR", "STRING", "BINARY", "VARBINARY", "BYTES", "DATE",
-    "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "INTERVAL", "ROW", "ARRAY", "MAP", "MULTISET",
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INT",
+    "INTEGER",
+    "BIGINT",
+    "FLOAT",
+    "REAL",
+    "DOUBLE",
+    "DECIMAL",
+    "DEC",
+    "NUMERIC",
+    "CHAR",
+    "CHARACTER",
+    "VARCHAR",
+    "STRING",
+    "BINARY",
+    "VARBINARY",
+    "BYTES",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMP_LTZ",
+    "INTERVAL",
+    "ROW",
+    "ARRAY",
+    "MAP",
+    "MULTISET",
 ];
 
 /// Resolves a written type; `None` after reporting if it is not valid.
 pub fn resolve_type(r: &mut Resolver, t: &DataType, nullable: bool) -> Option<Type> {
     let kind = match &t.kind {
-        DataTypeKind::Named { name, suffix, params, time_zone } => named(r, t, name, suffix.as_deref(), params, *time_zone)?,
+        DataTypeKind::Named { name, suffix, params, time_zone } => {
+            named(r, t, name, suffix.as_deref(), params, *time_zone)?
+        }
         DataTypeKind::Row(fields) => {
             let mut out = Vec::with_capacity(fields.len());
             for f in fields {
                 if out.iter().any(|o: &Field| o.name == f.name.name) {
                     r.report(
-                        Diagnostic::error(Code::DuplicateColumn, format!("field `{}` appears twice in this ROW", f.name.name))
-                            .at(f.name.span, "duplicate field"),
+                        Diagnostic::error(
+                            Code::DuplicateColumn,
+                            format!("field `{}` appears twice in this ROW", f.name.name),
+                        )
+                        .at(f.name.span, "duplicate field"),
                     );
                     return None;
                 }
@@ -46,9 +76,12 @@ pub fn resolve_type(r: &mut Resolver, t: &DataType, nullable: bool) -> Option<Ty
 /// Day-time or year-month, by the leading unit.
 pub fn interval_kind(unit: TimeUnit) -> TypeKind {
     match unit {
-        TimeUnit::Year | TimeUnit::Month | TimeUnit::Quarter | TimeUnit::Decade | TimeUnit::Century | TimeUnit::Millennium => {
-            TypeKind::IntervalYearMonth
-        }
+        TimeUnit::Year
+        | TimeUnit::Month
+        | TimeUnit::Quarter
+        | TimeUnit::Decade
+        | TimeUnit::Century
+        | TimeUnit::Millennium => TypeKind::IntervalYearMonth,
         _ => TypeKind::IntervalDayTime,
     }
 }
@@ -69,8 +102,11 @@ fn named(
     let arity = |r: &mut Resolver, max: usize| -> Option<()> {
         if params.len() > max {
             r.report(
-                Diagnostic::error(Code::UnknownType, format!("{upper} takes at most {max} parameter(s), found {}", params.len()))
-                    .at(t.span, "too many parameters"),
+                Diagnostic::error(
+                    Code::UnknownType,
+                    format!("{upper} takes at most {max} parameter(s), found {}", params.len()),
+                )
+                .at(t.span, "too many parameters"),
             );
             return None;
         }
@@ -81,7 +117,12 @@ fn named(
         match params.first() {
             None => Some(default),
             Some(&n) if n >= 1 && n <= u64::from(MAX_LENGTH) => Some(n as u32),
-            Some(n) => bad(r, t.span, format!("{upper} length must be between 1 and {MAX_LENGTH}, found {n}"), "use STRING for text of any length"),
+            Some(n) => bad(
+                r,
+                t.span,
+                format!("{upper} length must be between 1 and {MAX_LENGTH}, found {n}"),
+                "use STRING for text of any length",
+            ),
         }
     };
     let precision = |r: &mut Resolver, default: u8| -> Option<u8> {
@@ -89,7 +130,12 @@ fn named(
         match params.first() {
             None => Some(default),
             Some(&p) if p <= 9 => Some(p as u8),
-            Some(p) => bad(r, t.span, format!("{upper} precision must be between 0 and 9, found {p}"), "3 means milliseconds, 6 microseconds, 9 nanoseconds"),
+            Some(p) => bad(
+                r,
+                t.span,
+                format!("{upper} precision must be between 0 and 9, found {p}"),
+                "3 means milliseconds, 6 microseconds, 9 nanoseconds",
+            ),
         }
     };
     let kind = match (upper.as_str(), suffix) {
@@ -105,10 +151,20 @@ fn named(
             let p = params.first().copied().unwrap_or(10);
             let s = params.get(1).copied().unwrap_or(0);
             if !(1..=38).contains(&p) {
-                return bad(r, t.span, format!("DECIMAL precision must be between 1 and 38, found {p}"), "DECIMAL(p, s): p digits in all, s after the point");
+                return bad(
+                    r,
+                    t.span,
+                    format!("DECIMAL precision must be between 1 and 38, found {p}"),
+                    "DECIMAL(p, s): p digits in all, s after the point",
+                );
             }
             if s > p {
-                return bad(r, t.span, format!("DECIMAL scale {s} is larger than its precision {p}"), "DECIMAL(p, s) needs s <= p");
+                return bad(
+                    r,
+                    t.span,
+                    format!("DECIMAL scale {s} is larger than its precision {p}"),
+                    "DECIMAL(p, s) needs s <= p",
+                );
             }
             TypeKind::Decimal { precision: p as u8, scale: s as u8 }
         }
@@ -135,11 +191,19 @@ fn named(
         },
         ("TIMESTAMP_LTZ", None) => TypeKind::TimestampLtz(precision(r, 6)?),
         ("ARRAY" | "MAP" | "MULTISET" | "ROW", None) => {
-            return bad(r, t.span, format!("{upper} needs its element types"), "write e.g. ARRAY<STRING>, MAP<STRING, INT>, ROW<a INT, b STRING>");
+            return bad(
+                r,
+                t.span,
+                format!("{upper} needs its element types"),
+                "write e.g. ARRAY<STRING>, MAP<STRING, INT>, ROW<a INT, b STRING>",
+            );
         }
         _ => {
-            let mut d = Diagnostic::error(Code::UnknownType, format!("unknown type `{name}{}`", suffix.map(|s| format!(" {s}")).unwrap_or_default()))
-                .at(t.span, "not a type");
+            let mut d = Diagnostic::error(
+                Code::UnknownType,
+                format!("unknown type `{name}{}`", suffix.map(|s| format!(" {s}")).unwrap_or_default()),
+            )
+            .at(t.span, "not a type");
             if let Some(s) = did_you_mean(&upper, TYPE_NAMES.iter().copied()) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             } else {

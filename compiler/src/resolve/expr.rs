@@ -143,7 +143,10 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
                 }
                 UnaryOp::Neg | UnaryOp::Plus => {
                     if !(x.ty.is_numeric() || x.ty.is_interval() || x.ty.is_null()) {
-                        return err(r, mismatch(span, format!("unary minus needs a number or an interval, not {}", x.ty)));
+                        return err(
+                            r,
+                            mismatch(span, format!("unary minus needs a number or an interval, not {}", x.ty)),
+                        );
                     }
                     if *op == UnaryOp::Plus {
                         return Some(x);
@@ -208,17 +211,17 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
             let ty = Type::boolean().with_nullable(args.iter().any(|a| a.ty.nullable));
             Some(Expr::call(if *negated { "NOT IN" } else { "IN" }, args, ty))
         }
-        A::InSubquery { expr, query, .. } => {
+        A::InSubquery { expr, .. } => {
             let _ = resolve_expr(r, expr, ctx);
-            let _ = super::query::query(r, query, None);
+            // Not resolved: a correlated subquery would only add errors about its outer names.
             err(r, subquery_unsupported(span, "IN (SELECT …)"))
         }
-        A::Exists(query) => {
-            let _ = super::query::query(r, query, None);
+        A::Exists(_) => {
+            // Not resolved: a correlated subquery would only add errors about its outer names.
             err(r, subquery_unsupported(span, "EXISTS (SELECT …)"))
         }
-        A::Subquery(query) => {
-            let _ = super::query::query(r, query, None);
+        A::Subquery(_) => {
+            // Not resolved: a correlated subquery would only add errors about its outer names.
             err(r, subquery_unsupported(span, "a scalar subquery"))
         }
         A::Like { expr, pattern, escape, negated, similar } => {
@@ -232,7 +235,11 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
             }
             if let Some(esc) = escape {
                 if esc.value.chars().count() != 1 {
-                    return err(r, Diagnostic::error(Code::InvalidLiteral, "the ESCAPE character must be a single character").at(esc.span, "not one character"));
+                    return err(
+                        r,
+                        Diagnostic::error(Code::InvalidLiteral, "the ESCAPE character must be a single character")
+                            .at(esc.span, "not one character"),
+                    );
                 }
             }
             let mut args = vec![x, p];
@@ -257,7 +264,9 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
                     r,
                     Diagnostic::error(Code::InvalidCast, format!("cannot cast {} to {target}", x.ty))
                         .at(span, "impossible cast")
-                        .with_help("cast through STRING, or use a conversion function such as TO_TIMESTAMP or DATE_FORMAT"),
+                        .with_help(
+                            "cast through STRING, or use a conversion function such as TO_TIMESTAMP or DATE_FORMAT",
+                        ),
                 );
             }
             let nullable = x.ty.nullable || *try_;
@@ -266,15 +275,31 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
         A::Extract { unit, expr } => {
             let x = resolve_expr(r, expr, ctx)?;
             if !(x.ty.is_datetime() || x.ty.is_interval() || x.ty.is_null()) {
-                return err(r, mismatch(expr.span, format!("EXTRACT needs a date, time, timestamp or interval, not {}", x.ty)));
+                return err(
+                    r,
+                    mismatch(expr.span, format!("EXTRACT needs a date, time, timestamp or interval, not {}", x.ty)),
+                );
             }
             let ty = Type::bigint().with_nullable(x.ty.nullable);
-            Some(Expr { kind: ExprKind::TimeUnitCall { function: "EXTRACT".into(), unit: *unit, expr: Box::new(x) }, ty })
+            Some(Expr {
+                kind: ExprKind::TimeUnitCall { function: "EXTRACT".into(), unit: *unit, expr: Box::new(x) },
+                ty,
+            })
         }
         A::FloorCeil { ceil, expr, unit } => {
             let x = resolve_expr(r, expr, ctx)?;
             if !(x.ty.is_datetime() || x.ty.is_null()) {
-                return err(r, mismatch(expr.span, format!("{} … TO needs a date, time or timestamp, not {}", if *ceil { "CEIL" } else { "FLOOR" }, x.ty)));
+                return err(
+                    r,
+                    mismatch(
+                        expr.span,
+                        format!(
+                            "{} … TO needs a date, time or timestamp, not {}",
+                            if *ceil { "CEIL" } else { "FLOOR" },
+                            x.ty
+                        ),
+                    ),
+                );
             }
             let ty = x.ty.clone();
             let function = if *ceil { "CEIL" } else { "FLOOR" }.to_string();
@@ -307,7 +332,8 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
             builtin(r, "SUBSTRING", args, span)
         }
         A::Position { needle, haystack } => {
-            let args = vec![(resolve_expr(r, needle, ctx)?, needle.span), (resolve_expr(r, haystack, ctx)?, haystack.span)];
+            let args =
+                vec![(resolve_expr(r, needle, ctx)?, needle.span), (resolve_expr(r, haystack, ctx)?, haystack.span)];
             builtin(r, "LOCATE", args, span)
         }
         A::Function(f) => function(r, f, span, ctx),
@@ -321,9 +347,18 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
             let ty = match &x.ty.kind {
                 TypeKind::Array(el) if i.ty.is_integer() || i.ty.is_null() => el.as_ref().clone(),
                 TypeKind::Map(k, v) if i.ty.implicitly_casts_to(k) => v.as_ref().clone(),
-                TypeKind::Array(_) => return err(r, mismatch(index.span, format!("an ARRAY index must be an integer, not {}", i.ty))),
-                TypeKind::Map(k, _) => return err(r, mismatch(index.span, format!("this MAP's keys are {k}, not {}", i.ty))),
-                _ => return err(r, mismatch(expr.span, format!("only ARRAY and MAP values can be indexed, not {}", x.ty))),
+                TypeKind::Array(_) => {
+                    return err(r, mismatch(index.span, format!("an ARRAY index must be an integer, not {}", i.ty)));
+                }
+                TypeKind::Map(k, _) => {
+                    return err(r, mismatch(index.span, format!("this MAP's keys are {k}, not {}", i.ty)));
+                }
+                _ => {
+                    return err(
+                        r,
+                        mismatch(expr.span, format!("only ARRAY and MAP values can be indexed, not {}", x.ty)),
+                    );
+                }
             };
             Some(Expr::call("ITEM", vec![x, i], ty.with_nullable(true)))
         }
@@ -344,7 +379,11 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
         }
         A::Map(items) => {
             if items.len() % 2 != 0 {
-                return err(r, Diagnostic::error(Code::WrongArgumentCount, "MAP[…] needs key, value pairs").at(span, "odd number of items"));
+                return err(
+                    r,
+                    Diagnostic::error(Code::WrongArgumentCount, "MAP[…] needs key, value pairs")
+                        .at(span, "odd number of items"),
+                );
             }
             let args = items.iter().map(|i| resolve_expr(r, i, ctx)).collect::<Option<Vec<_>>>()?;
             let keys: Vec<Expr> = args.iter().step_by(2).cloned().collect();
@@ -550,9 +589,12 @@ fn case(
             Some(t2) => ty = t2,
             None => {
                 r.report(
-                    Diagnostic::error(Code::NoCommonType, format!("CASE branches have no common type: {ty} and {}", then.ty))
-                        .at(t.span, format!("this branch is {}", then.ty))
-                        .with_help("CAST the branches to one type"),
+                    Diagnostic::error(
+                        Code::NoCommonType,
+                        format!("CASE branches have no common type: {ty} and {}", then.ty),
+                    )
+                    .at(t.span, format!("this branch is {}", then.ty))
+                    .with_help("CAST the branches to one type"),
                 );
                 ok = false;
             }
@@ -566,9 +608,12 @@ fn case(
                 Some(t2) => ty = t2,
                 None => {
                     r.report(
-                        Diagnostic::error(Code::NoCommonType, format!("CASE branches have no common type: {ty} and {}", x.ty))
-                            .at(e.span, format!("ELSE is {}", x.ty))
-                            .with_help("CAST the branches to one type"),
+                        Diagnostic::error(
+                            Code::NoCommonType,
+                            format!("CASE branches have no common type: {ty} and {}", x.ty),
+                        )
+                        .at(e.span, format!("ELSE is {}", x.ty))
+                        .with_help("CAST the branches to one type"),
                     );
                     ok = false;
                 }
@@ -591,8 +636,11 @@ fn field_access(r: &mut Resolver, x: Expr, field: &ast::Ident) -> Option<Expr> {
     let TypeKind::Row(fields) = &x.ty.kind else {
         return err(
             r,
-            Diagnostic::error(Code::UnknownField, format!("`.{}`: only ROW values have fields, this is {}", field.name, x.ty))
-                .at(field.span, "not a ROW"),
+            Diagnostic::error(
+                Code::UnknownField,
+                format!("`.{}`: only ROW values have fields, this is {}", field.name, x.ty),
+            )
+            .at(field.span, "not a ROW"),
         );
     };
     match fields.iter().position(|f| f.name == field.name) {
@@ -622,12 +670,25 @@ fn identifier(r: &mut Resolver, parts: &[ast::Ident], span: Span, ctx: &mut Ctx<
     let (mut x, rest) = if parts.len() > 1 && scope.qualified(&first.name).is_some() {
         let col = &parts[1];
         match scope.qualified_column(&first.name, &col.name) {
-            Some((i, f)) => (Expr::column(i, f.ty.clone()), &parts[2..]),
+            Some(Ok((i, f))) => (Expr::column(i, f.ty.clone()), &parts[2..]),
+            Some(Err(entry)) => {
+                return err(
+                    r,
+                    Diagnostic::error(
+                        Code::AmbiguousColumn,
+                        format!("`{}` has two columns named `{}`", first.name, col.name),
+                    )
+                    .at(col.span, "which one?")
+                    .also(entry.span, "defined here")
+                    .with_help("give the columns distinct names with AS"),
+                );
+            }
             None => {
                 let entry = scope.qualified(&first.name)?;
                 let names: Vec<&str> = entry.fields.iter().map(|f| f.name.as_str()).collect();
-                let mut d = Diagnostic::error(Code::UnknownColumn, format!("`{}` has no column `{}`", first.name, col.name))
-                    .at(col.span, "no such column");
+                let mut d =
+                    Diagnostic::error(Code::UnknownColumn, format!("`{}` has no column `{}`", first.name, col.name))
+                        .at(col.span, "no such column");
                 if let Some(s) = did_you_mean(&col.name, names.iter().copied()) {
                     d = d.with_help(format!("did you mean `{}.{s}`?", first.name));
                 } else {
@@ -639,14 +700,29 @@ fn identifier(r: &mut Resolver, parts: &[ast::Ident], span: Span, ctx: &mut Ctx<
     } else {
         match scope.column(&first.name) {
             Lookup::Found { index, field } => (Expr::column(index, field.ty.clone()), &parts[1..]),
+            Lookup::Ambiguous(entries) if entries.iter().all(|e| std::ptr::eq(*e, entries[0])) => {
+                let entry = entries[0];
+                let what = entry.qualifier.as_ref().map_or_else(|| "the subquery".to_string(), |q| format!("`{q}`"));
+                return err(
+                    r,
+                    Diagnostic::error(
+                        Code::AmbiguousColumn,
+                        format!("column `{}` is ambiguous: {what} has two columns of that name", first.name),
+                    )
+                    .at(first.span, "which one?")
+                    .also(entry.span, "defined here")
+                    .with_help("give the columns distinct names with AS"),
+                );
+            }
             Lookup::Ambiguous(entries) => {
-                let quals: Vec<String> = entries
-                    .iter()
-                    .map(|e| e.qualifier.clone().unwrap_or_else(|| "(subquery)".into()))
-                    .collect();
+                let quals: Vec<String> =
+                    entries.iter().map(|e| e.qualifier.clone().unwrap_or_else(|| "(subquery)".into())).collect();
                 let mut d = Diagnostic::error(Code::AmbiguousColumn, format!("column `{}` is ambiguous", first.name))
                     .at(first.span, "which one?")
-                    .with_help(format!("qualify it: {}", quals.iter().map(|q| format!("{q}.{}", first.name)).collect::<Vec<_>>().join(" or ")));
+                    .with_help(format!(
+                        "qualify it: {}",
+                        quals.iter().map(|q| format!("{q}.{}", first.name)).collect::<Vec<_>>().join(" or ")
+                    ));
                 for e in entries {
                     d = d.also(e.span, format!("`{}` is a column here", first.name));
                 }
@@ -671,10 +747,15 @@ fn unknown_column(r: &Resolver, scope: &Scope, parts: &[ast::Ident], span: Span,
     if parts.len() > 1 {
         let known_relation = r.is_relation(&first.name);
         let quals: Vec<&str> = scope.entries.iter().filter_map(|e| e.qualifier.as_deref()).collect();
-        let mut d = Diagnostic::error(Code::UnknownColumn, format!("no table, alias or column named `{}` here", first.name))
-            .at(first.span, "not in scope");
+        let mut d =
+            Diagnostic::error(Code::UnknownColumn, format!("no table, alias or column named `{}` here", first.name))
+                .at(first.span, "not in scope");
         d = if known_relation {
-            d.with_help(format!("`{}` is not in the FROM clause of this query; the relations here are {}", first.name, list_names(&quals)))
+            d.with_help(format!(
+                "`{}` is not in the FROM clause of this query; the relations here are {}",
+                first.name,
+                list_names(&quals)
+            ))
         } else if let Some(s) = did_you_mean(&first.name, quals.iter().copied().chain(scope.names())) {
             d.with_help(format!("did you mean `{s}`?"))
         } else if quals.is_empty() {
@@ -685,7 +766,8 @@ fn unknown_column(r: &Resolver, scope: &Scope, parts: &[ast::Ident], span: Span,
         return d;
     }
     let names = scope.names();
-    let mut d = Diagnostic::error(Code::UnknownColumn, format!("unknown column `{}`", first.name)).at(span, "not found");
+    let mut d =
+        Diagnostic::error(Code::UnknownColumn, format!("unknown column `{}`", first.name)).at(span, "not found");
     if let Some(exact) = names.iter().find(|n| n.eq_ignore_ascii_case(&first.name)) {
         return d.with_help(format!("names are case-sensitive: did you mean `{exact}`?"));
     }
@@ -745,9 +827,12 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
         if args.len() != expected.len() {
             return err(
                 r,
-                Diagnostic::error(Code::WrongArgumentCount, format!("{} takes {} argument(s), but {} were given", f.name.name, expected.len(), args.len()))
-                    .at(span, "wrong number of arguments")
-                    .with_help(udf.doc),
+                Diagnostic::error(
+                    Code::WrongArgumentCount,
+                    format!("{} takes {} argument(s), but {} were given", f.name.name, expected.len(), args.len()),
+                )
+                .at(span, "wrong number of arguments")
+                .with_help(udf.doc),
             );
         }
         for ((a, want), a_ast) in args.iter().zip(&expected).zip(&f.args) {
@@ -761,7 +846,8 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
         if r.function_poisoned(&f.name.name) {
             return None;
         }
-        let mut d = Diagnostic::error(Code::UnknownFunction, format!("unknown function `{}`", f.name.name)).at(f.name.span, "not a function");
+        let mut d = Diagnostic::error(Code::UnknownFunction, format!("unknown function `{}`", f.name.name))
+            .at(f.name.span, "not a function");
         d = match did_you_mean(&upper, functions::names()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => d.with_help("define it with CREATE FUNCTION, or see docs/language.md for the built-in functions"),
@@ -774,11 +860,20 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
     match info.kind {
         FunctionKind::Scalar => {
             if f.distinct || f.filter.is_some() || f.star {
-                let what = if f.distinct { "DISTINCT" } else if f.star { "*" } else { "FILTER" };
+                let what = if f.distinct {
+                    "DISTINCT"
+                } else if f.star {
+                    "*"
+                } else {
+                    "FILTER"
+                };
                 return err(
                     r,
-                    Diagnostic::error(Code::InvalidAggregateCall, format!("{what} is only allowed in aggregate calls, and {} is not an aggregate", info.name))
-                        .at(span, "not an aggregate"),
+                    Diagnostic::error(
+                        Code::InvalidAggregateCall,
+                        format!("{what} is only allowed in aggregate calls, and {} is not an aggregate", info.name),
+                    )
+                    .at(span, "not an aggregate"),
                 );
             }
             let args = resolve_args(r, &f.args, ctx)?;
@@ -793,9 +888,14 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
         ),
         FunctionKind::GroupWindow => err(
             r,
-            Diagnostic::error(Code::InvalidAggregateCall, format!("{}(…) defines a group window and belongs in GROUP BY", info.name))
-                .at(span, "only allowed in GROUP BY")
-                .with_help("or use the window table function: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))"),
+            Diagnostic::error(
+                Code::InvalidAggregateCall,
+                format!("{}(…) defines a group window and belongs in GROUP BY", info.name),
+            )
+            .at(span, "only allowed in GROUP BY")
+            .with_help(
+                "or use the window table function: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))",
+            ),
         ),
         FunctionKind::GroupWindowProperty => window_property(r, f, info, span, ctx),
     }
@@ -807,13 +907,24 @@ fn resolve_args(r: &mut Resolver, args: &[ast::Expr], ctx: &mut Ctx<'_>) -> Opti
 }
 
 /// `TIMESTAMPADD(unit, n, ts)` / `TIMESTAMPDIFF(unit, a, b)`: the first argument is a unit.
-fn timestamp_unit_call(r: &mut Resolver, name: &str, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'_>) -> Option<Expr> {
+fn timestamp_unit_call(
+    r: &mut Resolver,
+    name: &str,
+    f: &ast::FunctionCall,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
     if f.args.len() != 3 {
         return err(
             r,
-            Diagnostic::error(Code::WrongArgumentCount, format!("{name} takes 3 arguments, but {} were given", f.args.len()))
-                .at(span, "wrong number of arguments")
-                .with_help(format!("usage: {name}(unit, …, …) with unit one of SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR")),
+            Diagnostic::error(
+                Code::WrongArgumentCount,
+                format!("{name} takes 3 arguments, but {} were given", f.args.len()),
+            )
+            .at(span, "wrong number of arguments")
+            .with_help(format!(
+                "usage: {name}(unit, …, …) with unit one of SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR"
+            )),
         );
     }
     let unit = match &f.args[0].kind {
@@ -821,7 +932,10 @@ fn timestamp_unit_call(r: &mut Resolver, name: &str, f: &ast::FunctionCall, span
         _ => String::new(),
     };
     if !["SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"].contains(&unit.as_str()) {
-        return err(r, mismatch(f.args[0].span, format!("the first argument of {name} must be a time unit (SECOND … YEAR)")));
+        return err(
+            r,
+            mismatch(f.args[0].span, format!("the first argument of {name} must be a time unit (SECOND … YEAR)")),
+        );
     }
     let a = resolve_expr(r, &f.args[1], ctx)?;
     let b = resolve_expr(r, &f.args[2], ctx)?;
@@ -847,21 +961,34 @@ fn timestamp_unit_call(r: &mut Resolver, name: &str, f: &ast::FunctionCall, span
 
 /// An aggregate call in an aggregate query: resolved over the FROM scope and recorded;
 /// the expression becomes a reference to its output column.
-fn aggregate_call(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::FunctionInfo, span: Span, ctx: &mut Ctx<'_>) -> Option<Expr> {
+fn aggregate_call(
+    r: &mut Resolver,
+    f: &ast::FunctionCall,
+    info: &functions::FunctionInfo,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
     if ctx.agg.is_none() {
         return err(
             r,
-            Diagnostic::error(Code::MisplacedAggregate, format!("aggregate function {} is not allowed in {}", info.name, ctx.clause))
-                .at(span, "aggregate here")
-                .with_help(if ctx.clause == "WHERE" {
-                    "filter on aggregates with HAVING".to_string()
-                } else {
-                    "aggregates belong in the SELECT list or HAVING of a query with GROUP BY".to_string()
-                }),
+            Diagnostic::error(
+                Code::MisplacedAggregate,
+                format!("aggregate function {} is not allowed in {}", info.name, ctx.clause),
+            )
+            .at(span, "aggregate here")
+            .with_help(if ctx.clause == "WHERE" {
+                "filter on aggregates with HAVING".to_string()
+            } else {
+                "aggregates belong in the SELECT list or HAVING of a query with GROUP BY".to_string()
+            }),
         );
     }
     if f.star && info.name != "COUNT" {
-        return err(r, Diagnostic::error(Code::InvalidAggregateCall, format!("{}(*) is not valid; only COUNT takes *", info.name)).at(span, "*"));
+        return err(
+            r,
+            Diagnostic::error(Code::InvalidAggregateCall, format!("{}(*) is not valid; only COUNT takes *", info.name))
+                .at(span, "*"),
+        );
     }
     // Arguments see the input rows, not the groups; nested aggregates are not allowed.
     let mut inner = Ctx::plain(ctx.scope, "an aggregate's arguments");
@@ -875,7 +1002,11 @@ fn aggregate_call(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::Fun
         }
         None => None,
     };
-    let types: Vec<Type> = args.iter().map(|(a, _)| a.ty.clone()).collect();
+    let mut types: Vec<Type> = args.iter().map(|(a, _)| a.ty.clone()).collect();
+    if info.name == "COUNT" && f.distinct && types.len() > 1 {
+        // COUNT(DISTINCT a, b): distinct combinations; typed like COUNT(x).
+        types.truncate(1);
+    }
     let ty = match functions::return_type(info, &types) {
         Ok(t) => t,
         Err(e) => return err(r, arg_error(info, e, &args, span)),
@@ -904,7 +1035,13 @@ fn same_call(a: &AggregateCall, b: &AggregateCall) -> bool {
 }
 
 /// `TUMBLE_START(ts, INTERVAL …)` and friends: a column of the group window.
-fn window_property(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::FunctionInfo, span: Span, ctx: &mut Ctx<'_>) -> Option<Expr> {
+fn window_property(
+    r: &mut Resolver,
+    f: &ast::FunctionCall,
+    info: &functions::FunctionInfo,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
     let (window_fn, prop) = info.name.rsplit_once('_')?;
     let matches = ctx.agg.as_ref().and_then(|a| a.window.as_ref()).map(|w| {
         w.function == window_fn
@@ -915,11 +1052,14 @@ fn window_property(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::Fu
         return err(
             r,
             Diagnostic::error(
-                Code::UnsupportedStreaming,
+                Code::InvalidWindow,
                 format!("{} must name the group window of this query's GROUP BY, with the same arguments", info.name),
             )
             .at(span, "no such group window")
-            .with_help(format!("GROUP BY {window_fn}(time_column, …) and select {}(time_column, …) with the same arguments", info.name)),
+            .with_help(format!(
+                "GROUP BY {window_fn}(time_column, …) and select {}(time_column, …) with the same arguments",
+                info.name
+            )),
         );
     }
     let agg = ctx.agg.as_ref()?;
@@ -939,7 +1079,13 @@ fn window_property(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::Fu
 }
 
 /// `f(…) OVER (PARTITION BY … ORDER BY … [frame])`.
-fn over_call(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::FunctionInfo, span: Span, ctx: &mut Ctx<'_>) -> Option<Expr> {
+fn over_call(
+    r: &mut Resolver,
+    f: &ast::FunctionCall,
+    info: &functions::FunctionInfo,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
     if ctx.over.is_none() {
         return err(
             r,
@@ -951,8 +1097,11 @@ fn over_call(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::Function
     if !matches!(info.kind, FunctionKind::Aggregate | FunctionKind::Window) {
         return err(
             r,
-            Diagnostic::error(Code::InvalidAggregateCall, format!("{} is not an aggregate or window function, so it cannot have OVER", info.name))
-                .at(span, "not a window function"),
+            Diagnostic::error(
+                Code::InvalidAggregateCall,
+                format!("{} is not an aggregate or window function, so it cannot have OVER", info.name),
+            )
+            .at(span, "not a window function"),
         );
     }
     let spec = match f.over.as_ref()? {
@@ -993,9 +1142,12 @@ fn over_call(r: &mut Resolver, f: &ast::FunctionCall, info: &functions::Function
         if time.is_none() || first.desc || order_by.len() > 1 {
             return err(
                 r,
-                Diagnostic::error(Code::NotTimeAttribute, "OVER aggregates must be ordered by a time attribute, ascending, and nothing else")
-                    .at(*at, "not a time attribute")
-                    .with_help("order by the table's event-time column (the one with a WATERMARK) or a PROCTIME() column"),
+                Diagnostic::error(
+                    Code::NotTimeAttribute,
+                    "OVER aggregates must be ordered by a time attribute, ascending, and nothing else",
+                )
+                .at(*at, "not a time attribute")
+                .with_help("order by the table's event-time column (the one with a WATERMARK) or a PROCTIME() column"),
             );
         }
     }
@@ -1031,8 +1183,11 @@ fn frame(r: &mut Resolver, f: &ast::Frame) -> Option<OverFrame> {
         _ => {
             return err(
                 r,
-                Diagnostic::error(Code::UnsupportedStreaming, "a streaming OVER window must start before the current row")
-                    .at(f.span, "starts after the current row"),
+                Diagnostic::error(
+                    Code::UnsupportedStreaming,
+                    "a streaming OVER window must start before the current row",
+                )
+                .at(f.span, "starts after the current row"),
             )
             .map(|_| OverFrame { rows: f.rows, preceding: None });
         }
@@ -1056,7 +1211,10 @@ fn frame_offset(r: &mut Resolver, e: &ast::Expr, rows: bool) -> Option<i64> {
     };
     if value.is_none() {
         let what = if rows { "a whole number of rows" } else { "a constant day-time INTERVAL" };
-        r.report(Diagnostic::error(Code::InvalidWindow, format!("the frame offset must be {what}")).at(e.span, "not a constant"));
+        r.report(
+            Diagnostic::error(Code::InvalidWindow, format!("the frame offset must be {what}"))
+                .at(e.span, "not a constant"),
+        );
     }
     value
 }

@@ -110,8 +110,10 @@ pub fn parse_time(s: &str) -> Result<(i64, u8), String> {
 pub fn parse_timestamp(s: &str) -> Result<(i64, u8), String> {
     let t = s.trim();
     let (date, time) = t.split_once([' ', 'T']).unwrap_or((t, "00:00:00"));
-    let days = parse_date(date).map_err(|_| format!("'{s}' is not a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]"))?;
-    let (ms, precision) = parse_time(time).map_err(|_| format!("'{s}' is not a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]"))?;
+    let days =
+        parse_date(date).map_err(|_| format!("'{s}' is not a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]"))?;
+    let (ms, precision) =
+        parse_time(time).map_err(|_| format!("'{s}' is not a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]"))?;
     Ok((i64::from(days) * 86_400_000 + ms, precision))
 }
 
@@ -183,7 +185,15 @@ pub fn interval(i: &IntervalLiteral) -> Result<Interval, String> {
         Some(rest) => (-sign, rest.trim()),
         None => (sign, text.strip_prefix('+').unwrap_or(text).trim()),
     };
-    let bad = || format!("'{}' is not a valid interval value for {:?}{}", i.value, i.unit, i.to.map(|t| format!(" TO {t:?}")).unwrap_or_default());
+    let unit = |u: TimeUnit| format!("{u:?}").to_uppercase();
+    let bad = || {
+        format!(
+            "'{}' is not a valid INTERVAL … {}{}",
+            i.value,
+            unit(i.unit),
+            i.to.map(|t| format!(" TO {}", unit(t))).unwrap_or_default()
+        )
+    };
     match i.to {
         None => {
             if let Some(ms) = unit_ms(i.unit) {
@@ -201,11 +211,12 @@ pub fn interval(i: &IntervalLiteral) -> Result<Interval, String> {
                 let value: i64 = text.parse().map_err(|_| bad())?;
                 Ok(Interval::Months(sign * value.checked_mul(months).ok_or_else(bad)?))
             } else {
-                Err(format!("{:?} is not a unit an interval can be measured in", i.unit))
+                Err(format!("{} is not a unit an interval can be measured in", unit(i.unit)))
             }
         }
         Some(to) => {
-            let units = unit_range(i.unit, to).ok_or_else(|| format!("INTERVAL {:?} TO {to:?} is not a valid range", i.unit))?;
+            let units = unit_range(i.unit, to)
+                .ok_or_else(|| format!("INTERVAL {} TO {} is not a valid range", unit(i.unit), unit(to)))?;
             let parts: Vec<&str> = text.split([' ', ':', '-']).filter(|p| !p.is_empty()).collect();
             if parts.len() != units.len() {
                 return Err(bad());

@@ -8,6 +8,7 @@
 
 mod datatype;
 mod expr;
+mod from;
 mod literal;
 mod options;
 mod query;

@@ -223,8 +223,9 @@ pub fn check_setting(r: &mut Resolver, key: &StrLit, value: &StrLit) {
     match SETTINGS.iter().find(|(k, _)| *k == key.value) {
         Some((k, ty)) => check_value(r, k, *ty, value),
         None => {
-            let mut d = Diagnostic::warning(Code::UnknownSetting, format!("dflc does not use the setting '{}'", key.value))
-                .at(key.span, "ignored");
+            let mut d =
+                Diagnostic::warning(Code::UnknownSetting, format!("dflc does not use the setting '{}'", key.value))
+                    .at(key.span, "ignored");
             if let Some(s) = did_you_mean(&key.value, SETTINGS.iter().map(|(k, _)| *k)) {
                 d = d.with_help(format!("did you mean '{s}'?"));
             }

@@ -4,13 +4,14 @@
 
 use super::Resolver;
 use super::expr::{AggState, Ctx, GroupWindow, expect_condition, resolve_expr};
+use super::from::{classify_join, join_output, join_rel, table_ref};
 use super::literal;
 use super::scope::{Entry, Scope};
-use crate::ast::{self, ExprKind as A, JoinKind, SelectItem, SetExpr, TableRefKind};
+use crate::ast::{self, ExprKind as A, JoinKind, SelectItem, SetExpr};
 use crate::catalog::functions::{self, FunctionKind};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean, list_names};
 use crate::hir::{
-    self, Aggregate, Expr, ExprKind, Field, InsertPlan, Join, JoinType, Rel, RelKind, SortKey, TimeAttribute, WindowBound,
+    self, Aggregate, Expr, ExprKind, Field, InsertPlan, JoinType, Rel, RelKind, SortKey, TimeAttribute, WindowBound,
     WindowKind, Windowing,
 };
 use crate::span::Span;
@@ -24,7 +25,12 @@ pub fn view(r: &mut Resolver, v: &ast::CreateView) -> Option<Rel> {
             r.report(
                 Diagnostic::error(
                     Code::ColumnCountMismatch,
-                    format!("view `{}` names {} columns, but its query has {}", v.name.base().name, v.columns.len(), rel.schema.len()),
+                    format!(
+                        "view `{}` names {} columns, but its query has {}",
+                        v.name.base().name,
+                        v.columns.len(),
+                        rel.schema.len()
+                    ),
                 )
                 .at(v.name.span, "column list does not match"),
             );
@@ -61,18 +67,24 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
     if let Some(spec) = crate::catalog::connectors::connector(&t.connector) {
         if !super::options::can_write(spec) {
             r.report(
-                Diagnostic::error(Code::InvalidTableUse, format!("table `{}` uses connector '{}', which can only be read", t.name, t.connector))
-                    .at(ins.table.span, "cannot be written to")
-                    .also(t.span, "defined here"),
+                Diagnostic::error(
+                    Code::InvalidTableUse,
+                    format!("table `{}` uses connector '{}', which can only be read", t.name, t.connector),
+                )
+                .at(ins.table.span, "cannot be written to")
+                .also(t.span, "defined here"),
             );
             return None;
         }
     }
     if !ins.partition.is_empty() {
         r.report(
-            Diagnostic::error(Code::UnsupportedFeature, "INSERT … PARTITION (…) with static partition values is not supported")
-                .at(ins.partition[0].0.span, "static partition")
-                .with_help("select the partition values as columns of the query instead"),
+            Diagnostic::error(
+                Code::UnsupportedFeature,
+                "INSERT … PARTITION (…) with static partition values is not supported",
+            )
+            .at(ins.partition[0].0.span, "static partition")
+            .with_help("select the partition values as columns of the query instead"),
         );
         return None;
     }
@@ -83,13 +95,20 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
         for c in &ins.columns {
             match t.column(&c.name) {
                 Some(i) if cols.contains(&i) => {
-                    r.report(Diagnostic::error(Code::DuplicateColumn, format!("column `{}` is listed twice", c.name)).at(c.span, "listed again"));
+                    r.report(
+                        Diagnostic::error(Code::DuplicateColumn, format!("column `{}` is listed twice", c.name))
+                            .at(c.span, "listed again"),
+                    );
                     return None;
                 }
                 Some(i) => cols.push(i),
                 None => {
                     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-                    let mut d = Diagnostic::error(Code::UnknownColumn, format!("table `{}` has no column `{}`", t.name, c.name)).at(c.span, "no such column");
+                    let mut d = Diagnostic::error(
+                        Code::UnknownColumn,
+                        format!("table `{}` has no column `{}`", t.name, c.name),
+                    )
+                    .at(c.span, "no such column");
                     if let Some(s) = did_you_mean(&c.name, names.iter().copied()) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -106,11 +125,18 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
         r.report(
             Diagnostic::error(
                 Code::InsertArity,
-                format!("INSERT INTO `{}` writes {} column(s), but the query gives {}", t.name, columns.len(), rel.schema.len()),
+                format!(
+                    "INSERT INTO `{}` writes {} column(s), but the query gives {}",
+                    t.name,
+                    columns.len(),
+                    rel.schema.len()
+                ),
             )
             .at(ins.query.span, format!("{} column(s) here", rel.schema.len()))
             .also(ins.table.span, format!("expects {}", list_names(&target)))
-            .with_help("select exactly the target's columns, in order, or name the columns: INSERT INTO t (a, b) SELECT …"),
+            .with_help(
+                "select exactly the target's columns, in order, or name the columns: INSERT INTO t (a, b) SELECT …",
+            ),
         );
         return None;
     }
@@ -121,10 +147,17 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
             r.report(
                 Diagnostic::error(
                     Code::InsertType,
-                    format!("column {} of the query is {}, but `{}`.`{}` is {}", k + 1, field.ty, t.name, target.name, target.ty),
+                    format!(
+                        "column {} of the query is {}, but `{}`.`{}` is {}",
+                        k + 1,
+                        field.ty,
+                        t.name,
+                        target.name,
+                        target.ty
+                    ),
                 )
                 .at(select_item_span(&ins.query, k).unwrap_or(ins.query.span), format!("this is {}", field.ty))
-                .also(t.span, format!("`{}` declared here", target.name))
+                .also(target.span, format!("`{}` declared here", target.name))
                 .with_help(format!("CAST it: CAST(… AS {})", target.ty.clone().with_nullable(true))),
             );
             ok = false;
@@ -152,7 +185,9 @@ fn accepts_updates(t: &hir::Table) -> bool {
 
 /// The span of the `k`-th select item of a simple query, for pointing at a column.
 fn select_item_span(q: &ast::Query, k: usize) -> Option<Span> {
-    let SetExpr::Select(s) = &q.body else { return None };
+    let SetExpr::Select(s) = &q.body else {
+        return None;
+    };
     match s.items.get(k)? {
         SelectItem::Expr { expr, alias } => Some(alias.as_ref().map_or(expr.span, |a| expr.span.to(a.span))),
         SelectItem::Wildcard(span) => Some(*span),
@@ -190,17 +225,38 @@ pub fn query(r: &mut Resolver, q: &ast::Query, _outer: Option<&Scope>) -> Option
     let mut keys = Vec::new();
     for o in &q.order_by {
         let expr = match &o.expr.kind {
-            A::Literal(ast::Literal::Number(n)) => match n.parse::<usize>().ok().filter(|&i| i >= 1 && i <= rel.schema.len()) {
-                Some(i) => Expr::column(i - 1, rel.schema[i - 1].ty.clone()),
-                None => {
-                    r.report(
-                        Diagnostic::error(Code::UnknownColumn, format!("ORDER BY {n}: the query has {} columns", rel.schema.len()))
+            A::Literal(ast::Literal::Number(n)) => {
+                match n.parse::<usize>().ok().filter(|&i| i >= 1 && i <= rel.schema.len()) {
+                    Some(i) => Expr::column(i - 1, rel.schema[i - 1].ty.clone()),
+                    None => {
+                        r.report(
+                            Diagnostic::error(
+                                Code::UnknownColumn,
+                                format!("ORDER BY {n}: the query has {} columns", rel.schema.len()),
+                            )
                             .at(o.expr.span, "no such column"),
-                    );
-                    return None;
+                        );
+                        return None;
+                    }
                 }
-            },
-            _ => resolve_expr(r, &o.expr, &mut Ctx::plain(&scope, "ORDER BY"))?,
+            }
+            _ => {
+                let (found, failed) = r.quietly(|r| resolve_expr(r, &o.expr, &mut Ctx::plain(&scope, "ORDER BY")));
+                match found {
+                    Some(x) if !failed => x,
+                    _ => {
+                        r.report(
+                            Diagnostic::error(
+                                Code::UnsupportedFeature,
+                                "ORDER BY may only use the columns the query selects",
+                            )
+                            .at(o.expr.span, "not a selected column")
+                            .with_help("add it to the SELECT list (with an alias if needed) and order by that name"),
+                        );
+                        return None;
+                    }
+                }
+            }
         };
         keys.push(SortKey { expr, desc: o.desc, nulls_first: o.nulls_first.unwrap_or(!o.desc) });
     }
@@ -220,9 +276,12 @@ pub fn query(r: &mut Resolver, q: &ast::Query, _outer: Option<&Scope>) -> Option
             };
             if time.is_none() || first.desc {
                 r.report(
-                    Diagnostic::error(Code::UnsupportedStreaming, "a streaming ORDER BY must start with a time attribute, ascending")
-                        .at(q.order_by[0].expr.span, "cannot sort an unbounded stream by this")
-                        .with_help("add a LIMIT for a Top-N query, or order by the event-time column"),
+                    Diagnostic::error(
+                        Code::UnsupportedStreaming,
+                        "a streaming ORDER BY must start with a time attribute, ascending",
+                    )
+                    .at(q.order_by[0].expr.span, "cannot sort an unbounded stream by this")
+                    .with_help("add a LIMIT for a Top-N query, or order by the event-time column"),
                 );
                 return None;
             }
@@ -230,12 +289,7 @@ pub fn query(r: &mut Resolver, q: &ast::Query, _outer: Option<&Scope>) -> Option
     }
     let append_only = rel.append_only && limit.is_none();
     let schema = rel.schema.clone();
-    rel = Rel {
-        kind: RelKind::Sort { input: Box::new(rel), keys, limit, offset },
-        schema,
-        append_only,
-        span: q.span,
-    };
+    rel = Rel { kind: RelKind::Sort { input: Box::new(rel), keys, limit, offset }, schema, append_only, span: q.span };
     Some(rel)
 }
 
@@ -247,7 +301,10 @@ fn constant_count(r: &mut Resolver, e: &ast::Expr, what: &str) -> Option<u64> {
     match &e.kind {
         A::Literal(ast::Literal::Number(n)) if n.parse::<u64>().is_ok() => n.parse().ok(),
         _ => {
-            r.report(Diagnostic::error(Code::InvalidLiteral, format!("{what} must be a whole number")).at(e.span, "not a constant count"));
+            r.report(
+                Diagnostic::error(Code::InvalidLiteral, format!("{what} must be a whole number"))
+                    .at(e.span, "not a constant count"),
+            );
             None
         }
     }
@@ -302,10 +359,13 @@ fn union_schema(r: &mut Resolver, l: &Rel, rr: &Rel, ls: Span, rs: Span) -> Opti
             }),
             None => {
                 r.report(
-                    Diagnostic::error(Code::NoCommonType, format!("UNION column `{}` is {} on one side and {} on the other", a.name, a.ty, b.ty))
-                        .at(rs, format!("{}", b.ty))
-                        .also(ls, format!("{}", a.ty))
-                        .with_help("CAST one side so that both have the same type"),
+                    Diagnostic::error(
+                        Code::NoCommonType,
+                        format!("UNION column `{}` is {} on one side and {} on the other", a.name, a.ty, b.ty),
+                    )
+                    .at(rs, format!("{}", b.ty))
+                    .also(ls, format!("{}", a.ty))
+                    .with_help("CAST one side so that both have the same type"),
                 );
                 return None;
             }
@@ -348,8 +408,11 @@ fn values(r: &mut Resolver, rows: &[Vec<ast::Expr>], span: Span) -> Option<Rel> 
                 Some(t) => t,
                 None => {
                     r.report(
-                        Diagnostic::error(Code::NoCommonType, format!("VALUES column {} mixes {} and {}", i + 1, types[i], x.ty))
-                            .at(e.span, format!("this is {}", x.ty)),
+                        Diagnostic::error(
+                            Code::NoCommonType,
+                            format!("VALUES column {} mixes {} and {}", i + 1, types[i], x.ty),
+                        )
+                        .at(e.span, format!("this is {}", x.ty)),
                     );
                     return None;
                 }
@@ -372,7 +435,12 @@ fn values(r: &mut Resolver, rows: &[Vec<ast::Expr>], span: Span) -> Option<Rel> 
 fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
     // FROM: each comma-separated item, then cross/inner joined with WHERE as condition.
     let (mut rel, scope, where_used) = if s.from.is_empty() {
-        let rel = Rel { kind: RelKind::Values { rows: vec![Vec::new()] }, schema: Vec::new(), append_only: true, span: s.span };
+        let rel = Rel {
+            kind: RelKind::Values { rows: vec![Vec::new()] },
+            schema: Vec::new(),
+            append_only: true,
+            span: s.span,
+        };
         (rel, Scope::default(), false)
     } else {
         let mut parts = Vec::new();
@@ -388,6 +456,7 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
             rel = join_rel(rel, right, JoinKind::Inner, None, JoinType::Regular, s.span, &joined);
             scope = joined;
         }
+        check_aliases(r, &scope)?;
         if comma {
             // `FROM a, b WHERE a.x = b.y`: the WHERE is the join condition.
             let condition = match &s.selection {
@@ -444,7 +513,11 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
         let mut ctx = Ctx {
             scope: &scope,
             clause: "the SELECT list",
-            agg: Some(AggState { group, window: group_window.as_ref().map(|(w, _)| w.clone_info()), calls: Vec::new() }),
+            agg: Some(AggState {
+                group,
+                window: group_window.as_ref().map(|(w, _)| w.clone_info()),
+                calls: Vec::new(),
+            }),
             over: None,
         };
         let mut ok = true;
@@ -480,16 +553,37 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
             .map(|(i, g)| match &g.kind {
                 ExprKind::Column(c) => {
                     let f = &rel.schema[*c];
-                    let keeps_time = windowing != Windowing::None && f.time == Some(TimeAttribute::Rowtime) && f.name == "window_time";
-                    Field { name: f.name.clone(), ty: g.ty.clone(), time: keeps_time.then_some(TimeAttribute::Rowtime), window: f.window }
+                    let keeps_time = windowing != Windowing::None
+                        && f.time == Some(TimeAttribute::Rowtime)
+                        && f.name == "window_time";
+                    Field {
+                        name: f.name.clone(),
+                        ty: g.ty.clone(),
+                        time: keeps_time.then_some(TimeAttribute::Rowtime),
+                        window: f.window,
+                    }
                 }
                 _ => Field { name: format!("$group{i}"), ty: g.ty.clone(), time: None, window: None },
             })
             .collect();
         if let Some((w, _)) = &group_window {
-            let ts = if matches!(w.time_type.kind, TypeKind::TimestampLtz(_)) { TypeKind::TimestampLtz(3) } else { TypeKind::Timestamp(3) };
-            schema.push(Field { name: "$window_start".into(), ty: Type::not_null(TypeKind::Timestamp(3)), time: None, window: Some(WindowBound::Start) });
-            schema.push(Field { name: "$window_end".into(), ty: Type::not_null(TypeKind::Timestamp(3)), time: None, window: Some(WindowBound::End) });
+            let ts = if matches!(w.time_type.kind, TypeKind::TimestampLtz(_)) {
+                TypeKind::TimestampLtz(3)
+            } else {
+                TypeKind::Timestamp(3)
+            };
+            schema.push(Field {
+                name: "$window_start".into(),
+                ty: Type::not_null(TypeKind::Timestamp(3)),
+                time: None,
+                window: Some(WindowBound::Start),
+            });
+            schema.push(Field {
+                name: "$window_end".into(),
+                ty: Type::not_null(TypeKind::Timestamp(3)),
+                time: None,
+                window: Some(WindowBound::End),
+            });
             schema.push(Field { name: "$window_time".into(), ty: Type::not_null(ts), time: w.time, window: None });
         }
         for (i, c) in agg.calls.iter().enumerate() {
@@ -497,7 +591,12 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
         }
         let append_only = windowing != Windowing::None && rel.append_only;
         rel = Rel {
-            kind: RelKind::Aggregate(Box::new(Aggregate { input: rel, group_by: agg.group, aggregates: agg.calls, windowing })),
+            kind: RelKind::Aggregate(Box::new(Aggregate {
+                input: rel,
+                group_by: agg.group,
+                aggregates: agg.calls,
+                windowing,
+            })),
             schema,
             append_only,
             span: s.span,
@@ -530,14 +629,27 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
             for (i, c) in over_calls.iter().enumerate() {
                 schema.push(Field { name: format!("$over{i}"), ty: c.ty.clone(), time: None, window: None });
             }
+            // Ranking updates earlier results, except deduplication on time (keep the
+            // first row) and Top-N within windows (emitted once, when the window closes).
             let ranks_by_value = over_calls.iter().any(|c| {
-                matches!(c.function.as_str(), "ROW_NUMBER" | "RANK" | "DENSE_RANK")
-                    && !c.order_by.first().is_some_and(|k| {
-                        !k.desc && matches!(&k.expr.kind, ExprKind::Column(i) if rel.schema[*i].time.is_some())
-                    })
+                let by_time = c.order_by.first().is_some_and(|k| {
+                    !k.desc && matches!(&k.expr.kind, ExprKind::Column(i) if rel.schema[*i].time.is_some())
+                });
+                let bound = |b| {
+                    c.partition_by
+                        .iter()
+                        .any(|p| matches!(&p.kind, ExprKind::Column(i) if rel.schema[*i].window == Some(b)))
+                };
+                let per_window = bound(WindowBound::Start) && bound(WindowBound::End);
+                matches!(c.function.as_str(), "ROW_NUMBER" | "RANK" | "DENSE_RANK") && !by_time && !per_window
             });
             let append_only = rel.append_only && !ranks_by_value;
-            rel = Rel { kind: RelKind::Over { input: Box::new(rel), calls: over_calls.clone() }, schema, append_only, span: s.span };
+            rel = Rel {
+                kind: RelKind::Over { input: Box::new(rel), calls: over_calls.clone() },
+                schema,
+                append_only,
+                span: s.span,
+            };
         }
         out_scope_fields = rel.schema.clone();
         input_rel = rel;
@@ -548,7 +660,9 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
         .map(|(e, name)| {
             let (time, window) = match &e.kind {
                 ExprKind::Column(i) => out_scope_fields.get(*i).map_or((None, None), |f| (f.time, f.window)),
-                ExprKind::Call { function, args } if function == "PROCTIME" && args.is_empty() => (Some(TimeAttribute::Proctime), None),
+                ExprKind::Call { function, args } if function == "PROCTIME" && args.is_empty() => {
+                    (Some(TimeAttribute::Proctime), None)
+                }
                 _ => (None, None),
             };
             Field { name: name.clone(), ty: e.ty.clone(), time, window }
@@ -567,7 +681,24 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
     (!where_failed).then_some(rel)
 }
 
-fn filter(rel: Rel, predicate: Expr, span: Span) -> Rel {
+/// Two relations of one FROM clause known by the same name.
+pub(super) fn check_aliases(r: &mut Resolver, scope: &Scope) -> Option<()> {
+    for (i, e) in scope.entries.iter().enumerate() {
+        let Some(q) = &e.qualifier else { continue };
+        if let Some(first) = scope.entries[..i].iter().find(|f| f.qualifier.as_ref() == Some(q)) {
+            r.report(
+                Diagnostic::error(Code::DuplicateAlias, format!("`{q}` names two relations in this FROM clause"))
+                    .at(e.span, "second use of the name")
+                    .also(first.span, "first use")
+                    .with_help("give each an alias of its own: FROM t AS a JOIN t AS b"),
+            );
+            return None;
+        }
+    }
+    Some(())
+}
+
+pub(super) fn filter(rel: Rel, predicate: Expr, span: Span) -> Rel {
     let schema = rel.schema.clone();
     let append_only = rel.append_only;
     let _ = span;
@@ -575,7 +706,7 @@ fn filter(rel: Rel, predicate: Expr, span: Span) -> Rel {
     Rel { kind: RelKind::Filter { input: Box::new(rel), predicate }, schema, append_only, span }
 }
 
-fn condition(r: &mut Resolver, e: &ast::Expr, scope: &Scope, clause: &'static str) -> Option<Expr> {
+pub(super) fn condition(r: &mut Resolver, e: &ast::Expr, scope: &Scope, clause: &'static str) -> Option<Expr> {
     let c = resolve_expr(r, e, &mut Ctx::plain(scope, clause))?;
     expect_condition(r, &c, e.span, clause)?;
     Some(c)
@@ -586,7 +717,7 @@ fn has_aggregate(e: &ast::Expr) -> bool {
         if f.over.is_some() {
             return false;
         }
-        if functions::lookup(&f.name.name).is_some_and(|i| matches!(i.kind, FunctionKind::Aggregate | FunctionKind::GroupWindowProperty)) {
+        if functions::lookup(&f.name.name).is_some_and(|i| i.kind == FunctionKind::Aggregate) {
             return true;
         }
     }
@@ -599,13 +730,22 @@ fn is_group_window_call(e: &ast::Expr) -> bool {
 
 impl GroupWindow {
     fn clone_info(&self) -> GroupWindow {
-        GroupWindow { function: self.function.clone(), args: self.args.clone(), time: self.time, time_type: self.time_type.clone() }
+        GroupWindow {
+            function: self.function.clone(),
+            args: self.args.clone(),
+            time: self.time,
+            time_type: self.time_type.clone(),
+        }
     }
 }
 
 /// A legacy `GROUP BY TUMBLE(ts, size)` / `HOP(ts, slide, size)` / `SESSION(ts, gap)`.
 #[allow(clippy::type_complexity)]
-fn group_window(r: &mut Resolver, s: &ast::Select, scope: &Scope) -> Option<Option<(GroupWindow, (WindowKind, usize))>> {
+fn group_window(
+    r: &mut Resolver,
+    s: &ast::Select,
+    scope: &Scope,
+) -> Option<Option<(GroupWindow, (WindowKind, usize))>> {
     let calls: Vec<&ast::Expr> = s
         .group_by
         .iter()
@@ -614,9 +754,14 @@ fn group_window(r: &mut Resolver, s: &ast::Select, scope: &Scope) -> Option<Opti
             _ => None,
         })
         .collect();
-    let Some(e) = calls.first() else { return Some(None) };
+    let Some(e) = calls.first() else {
+        return Some(None);
+    };
     if calls.len() > 1 {
-        r.report(Diagnostic::error(Code::InvalidWindow, "GROUP BY may have only one group window").at(calls[1].span, "second window"));
+        r.report(
+            Diagnostic::error(Code::InvalidWindow, "GROUP BY may have only one group window")
+                .at(calls[1].span, "second window"),
+        );
         return None;
     }
     let A::Function(f) = &e.kind else { return None };
@@ -624,13 +769,16 @@ fn group_window(r: &mut Resolver, s: &ast::Select, scope: &Scope) -> Option<Opti
     let expected = if name == "HOP" { 3 } else { 2 };
     if f.args.len() != expected {
         r.report(
-            Diagnostic::error(Code::InvalidWindow, format!("{name} takes {expected} arguments, but {} were given", f.args.len()))
-                .at(e.span, "wrong number of arguments")
-                .with_help(match name.as_str() {
-                    "HOP" => "HOP(time_attr, slide_interval, size_interval)",
-                    "SESSION" => "SESSION(time_attr, gap_interval)",
-                    _ => "TUMBLE(time_attr, size_interval)",
-                }),
+            Diagnostic::error(
+                Code::InvalidWindow,
+                format!("{name} takes {expected} arguments, but {} were given", f.args.len()),
+            )
+            .at(e.span, "wrong number of arguments")
+            .with_help(match name.as_str() {
+                "HOP" => "HOP(time_attr, slide_interval, size_interval)",
+                "SESSION" => "SESSION(time_attr, gap_interval)",
+                _ => "TUMBLE(time_attr, size_interval)",
+            }),
         );
         return None;
     }
@@ -656,14 +804,14 @@ fn group_window(r: &mut Resolver, s: &ast::Select, scope: &Scope) -> Option<Opti
     Some(Some((info, (kind, column))))
 }
 
-fn not_time_attribute(e: &ast::Expr, ty: &Type, what: &str) -> Diagnostic {
+pub(super) fn not_time_attribute(e: &ast::Expr, ty: &Type, what: &str) -> Diagnostic {
     Diagnostic::error(Code::NotTimeAttribute, format!("{what} needs a time attribute, but this is a plain {ty}"))
         .at(e.span, "not a time attribute")
         .with_help("use a column with a WATERMARK (event time) or a PROCTIME() column; time attributes are lost through expressions, regular joins and non-windowed aggregates")
 }
 
 /// A constant day-time interval (window sizes, gaps), in milliseconds.
-fn constant_interval(r: &mut Resolver, e: &ast::Expr) -> Option<i64> {
+pub(super) fn constant_interval(r: &mut Resolver, e: &ast::Expr) -> Option<i64> {
     let mut cur = e;
     while let A::Nested(inner) = &cur.kind {
         cur = inner;
@@ -673,8 +821,11 @@ fn constant_interval(r: &mut Resolver, e: &ast::Expr) -> Option<i64> {
             Ok(literal::Interval::Millis(ms)) => Some(ms),
             Ok(literal::Interval::Months(_)) => {
                 r.report(
-                    Diagnostic::error(Code::InvalidWindow, "window sizes must be day-time intervals (months and years vary in length)")
-                        .at(e.span, "year-month interval"),
+                    Diagnostic::error(
+                        Code::InvalidWindow,
+                        "window sizes must be day-time intervals (months and years vary in length)",
+                    )
+                    .at(e.span, "year-month interval"),
                 );
                 return None;
             }
@@ -688,7 +839,10 @@ fn constant_interval(r: &mut Resolver, e: &ast::Expr) -> Option<i64> {
     match ms {
         Some(ms) if ms > 0 => Some(ms),
         Some(_) => {
-            r.report(Diagnostic::error(Code::InvalidWindow, "window sizes and gaps must be positive").at(e.span, "not positive"));
+            r.report(
+                Diagnostic::error(Code::InvalidWindow, "window sizes and gaps must be positive")
+                    .at(e.span, "not positive"),
+            );
             None
         }
         None => {
@@ -705,7 +859,9 @@ fn constant_interval(r: &mut Resolver, e: &ast::Expr) -> Option<i64> {
 /// Grouped by a window TVF's `window_start` and `window_end`?
 fn tvf_windowing(group: &[Expr], input: &[Field]) -> Windowing {
     let find = |bound| {
-        group.iter().position(|g| matches!(&g.kind, ExprKind::Column(i) if input.get(*i).is_some_and(|f| f.window == Some(bound))))
+        group.iter().position(
+            |g| matches!(&g.kind, ExprKind::Column(i) if input.get(*i).is_some_and(|f| f.window == Some(bound))),
+        )
     };
     match (find(WindowBound::Start), find(WindowBound::End)) {
         (Some(start), Some(end)) => Windowing::Tvf { start, end },
@@ -714,7 +870,13 @@ fn tvf_windowing(group: &[Expr], input: &[Field]) -> Windowing {
 }
 
 /// One select item (a `*` adds several) into `out` as (expression, output name).
-fn select_item(r: &mut Resolver, item: &SelectItem, k: usize, ctx: &mut Ctx<'_>, out: &mut Vec<(Expr, String)>) -> Option<()> {
+fn select_item(
+    r: &mut Resolver,
+    item: &SelectItem,
+    k: usize,
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<(Expr, String)>,
+) -> Option<()> {
     let scope = ctx.scope;
     let star = |r: &mut Resolver, entries: Vec<&Entry>, span: Span, out: &mut Vec<(Expr, String)>| -> Option<()> {
         for e in entries {
@@ -725,9 +887,15 @@ fn select_item(r: &mut Resolver, item: &SelectItem, k: usize, ctx: &mut Ctx<'_>,
                         Some(gi) => Expr::column(gi, f.ty.clone()),
                         None => {
                             r.report(
-                                Diagnostic::error(Code::NotGrouped, format!("`*` includes column `{}`, which is neither grouped nor aggregated", f.name))
-                                    .at(span, "expands to ungrouped columns")
-                                    .with_help("list the grouped columns instead of *"),
+                                Diagnostic::error(
+                                    Code::NotGrouped,
+                                    format!(
+                                        "`*` includes column `{}`, which is neither grouped nor aggregated",
+                                        f.name
+                                    ),
+                                )
+                                .at(span, "expands to ungrouped columns")
+                                .with_help("list the grouped columns instead of *"),
                             );
                             return None;
                         }
@@ -776,434 +944,4 @@ fn derived_name(e: &ast::Expr) -> Option<String> {
         A::Nested(inner) => derived_name(inner),
         _ => None,
     }
-}
-
-// ---------------------------------------------------------------------------------
-// FROM
-
-fn table_ref(r: &mut Resolver, t: &ast::TableRef) -> Option<(Rel, Scope)> {
-    match &t.kind {
-        TableRefKind::Named { name, system_time, alias } => {
-            if let Some(st) = system_time {
-                r.report(
-                    Diagnostic::error(Code::UnsupportedStreaming, "FOR SYSTEM_TIME AS OF belongs on the right side of a JOIN")
-                        .at(st.span, "not in a join")
-                        .with_help("write: FROM events e JOIN versioned FOR SYSTEM_TIME AS OF e.ts AS v ON …"),
-                );
-                return None;
-            }
-            let rel = r.relation(name)?;
-            check_readable(r, &rel, name)?;
-            let qualifier = alias.as_ref().map_or_else(|| name.base().name.clone(), |a| a.name.name.clone());
-            aliased(r, rel, Some(qualifier), alias.as_ref(), t.span)
-        }
-        TableRefKind::Subquery { query: q, alias } => {
-            let rel = query(r, q, None)?;
-            aliased(r, rel, alias.as_ref().map(|a| a.name.name.clone()), alias.as_ref(), t.span)
-        }
-        TableRefKind::Function { name, args, alias } => {
-            let rel = window_tvf(r, name, args, t.span)?;
-            aliased(r, rel, alias.as_ref().map(|a| a.name.name.clone()), alias.as_ref(), t.span)
-        }
-        TableRefKind::Lateral { .. } | TableRefKind::Unnest { .. } => {
-            let what = if matches!(t.kind, TableRefKind::Lateral { .. }) { "LATERAL" } else { "UNNEST" };
-            r.report(
-                Diagnostic::error(Code::UnsupportedFeature, format!("{what} is not supported yet"))
-                    .at(t.span, "not supported"),
-            );
-            None
-        }
-        TableRefKind::Join { kind, natural, left, right, constraint } => join(r, *kind, *natural, left, right, constraint, t.span),
-    }
-}
-
-fn check_readable(r: &mut Resolver, rel: &Rel, name: &ast::ObjectName) -> Option<()> {
-    if let RelKind::Scan { table, .. } = &rel.kind {
-        let t = r.table(*table);
-        if let Some(spec) = crate::catalog::connectors::connector(&t.connector) {
-            if !super::options::can_read(spec) {
-                let (tname, conn, span) = (t.name.clone(), t.connector.clone(), t.span);
-                r.report(
-                    Diagnostic::error(Code::InvalidTableUse, format!("table `{tname}` uses connector '{conn}', which can only be written"))
-                        .at(name.span, "cannot be read")
-                        .also(span, "defined here"),
-                );
-                return None;
-            }
-        }
-    }
-    Some(())
-}
-
-/// Applies `AS alias (c1, c2, …)`.
-fn aliased(r: &mut Resolver, mut rel: Rel, qualifier: Option<String>, alias: Option<&ast::TableAlias>, span: Span) -> Option<(Rel, Scope)> {
-    if let Some(a) = alias.filter(|a| !a.columns.is_empty()) {
-        if a.columns.len() != rel.schema.len() {
-            r.report(
-                Diagnostic::error(
-                    Code::ColumnCountMismatch,
-                    format!("alias `{}` names {} columns, but the relation has {}", a.name.name, a.columns.len(), rel.schema.len()),
-                )
-                .at(a.name.span, "column list does not match"),
-            );
-            return None;
-        }
-        for (f, c) in rel.schema.iter_mut().zip(&a.columns) {
-            f.name = c.name.clone();
-        }
-    }
-    let scope = Scope::single(qualifier, rel.schema.clone(), span);
-    Some((rel, scope))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn join(
-    r: &mut Resolver,
-    kind: JoinKind,
-    natural: bool,
-    left: &ast::TableRef,
-    right: &ast::TableRef,
-    constraint: &ast::JoinConstraint,
-    span: Span,
-) -> Option<(Rel, Scope)> {
-    let (l, ls) = table_ref(r, left)?;
-    if natural || matches!(constraint, ast::JoinConstraint::Using(_)) {
-        r.report(
-            Diagnostic::error(Code::UnsupportedFeature, "NATURAL JOIN and JOIN … USING are not supported")
-                .at(span, "not supported")
-                .with_help("write the condition out: JOIN … ON a.k = b.k"),
-        );
-        return None;
-    }
-    // A temporal join: the right side is versioned by the left side's time.
-    let mut temporal = None;
-    let right_side = match &right.kind {
-        TableRefKind::Named { name, system_time: Some(st), alias } => {
-            let time = resolve_expr(r, st, &mut Ctx::plain(&ls, "FOR SYSTEM_TIME AS OF"))?;
-            let (column, attr) = match &time.kind {
-                ExprKind::Column(i) => (*i, ls.fields().nth(*i).and_then(|f| f.time)),
-                _ => (0, None),
-            };
-            let Some(attr) = attr else {
-                r.report(not_time_attribute(st, &time.ty, "FOR SYSTEM_TIME AS OF"));
-                return None;
-            };
-            let rel = r.relation(name)?;
-            check_readable(r, &rel, name)?;
-            match (&rel.kind, attr) {
-                (RelKind::Scan { .. }, TimeAttribute::Proctime) => {}
-                (_, TimeAttribute::Proctime) => {
-                    r.report(
-                        Diagnostic::error(Code::UnsupportedStreaming, "a processing-time temporal join needs a lookup table, not a view or query")
-                            .at(name.span, "not a table")
-                            .with_help("join against a table whose connector supports lookups, e.g. 'redis'"),
-                    );
-                    return None;
-                }
-                (_, TimeAttribute::Rowtime) => {
-                    let has_key = matches!(&rel.kind, RelKind::Scan { table, .. } if !r.table(*table).primary_key.is_empty());
-                    let has_time = rel.schema.iter().any(|f| f.time == Some(TimeAttribute::Rowtime));
-                    if !has_key || !has_time {
-                        r.report(
-                            Diagnostic::error(Code::UnsupportedStreaming, format!("`{}` is not a versioned table", name.base().name))
-                                .at(name.span, "needs a PRIMARY KEY and a WATERMARK")
-                                .with_help("an event-time temporal join looks up the version valid at the left row's time: the right table needs PRIMARY KEY (…) NOT ENFORCED and an event-time column"),
-                        );
-                        return None;
-                    }
-                }
-            }
-            temporal = Some(JoinType::Temporal { time: attr, left_time_column: column });
-            let qualifier = alias.as_ref().map_or_else(|| name.base().name.clone(), |a| a.name.name.clone());
-            aliased(r, rel, Some(qualifier), alias.as_ref(), right.span)
-        }
-        _ => table_ref(r, right),
-    };
-    let (rr, rs) = right_side?;
-    let scope = ls.join(rs);
-    let condition = match constraint {
-        ast::JoinConstraint::On(e) => Some(condition(r, e, &scope, "ON")?),
-        _ => None,
-    };
-    if condition.is_none() && !matches!(kind, JoinKind::Cross | JoinKind::Inner) {
-        r.report(Diagnostic::error(Code::Syntax, "an outer join needs an ON condition").at(span, "no ON"));
-        return None;
-    }
-    let mut rel = join_rel(l, rr, kind, condition, temporal.clone().unwrap_or(JoinType::Regular), span, &scope);
-    if temporal.is_none() {
-        if let RelKind::Join(j) = &mut rel.kind {
-            j.join_type = classify_join(j, &scope);
-        }
-    }
-    let (schema, append_only) = join_output(&rel);
-    rel.schema = schema;
-    rel.append_only = append_only;
-    Some((rel, scope))
-}
-
-fn join_rel(l: Rel, rr: Rel, kind: JoinKind, condition: Option<Expr>, join_type: JoinType, span: Span, scope: &Scope) -> Rel {
-    let schema: Vec<Field> = scope.fields().cloned().collect();
-    let append_only = l.append_only && rr.append_only;
-    Rel { kind: RelKind::Join(Box::new(Join { left: l, right: rr, kind, condition, join_type })), schema, append_only, span }
-}
-
-/// The output of a join: time attributes survive only joins that keep them bounded.
-fn join_output(rel: &Rel) -> (Vec<Field>, bool) {
-    let RelKind::Join(j) = &rel.kind else { return (rel.schema.clone(), rel.append_only) };
-    let inputs_append = j.left.append_only && j.right.append_only;
-    let mut schema: Vec<Field> = j.left.schema.iter().chain(&j.right.schema).cloned().collect();
-    let outer = !matches!(j.kind, JoinKind::Inner | JoinKind::Cross);
-    match &j.join_type {
-        JoinType::Regular => {
-            for f in &mut schema {
-                if f.time == Some(TimeAttribute::Rowtime) {
-                    f.time = None;
-                }
-                f.window = None;
-            }
-            (schema, inputs_append && !outer)
-        }
-        JoinType::Temporal { .. } => {
-            let left = j.left.schema.len();
-            for f in &mut schema[left..] {
-                f.time = None;
-            }
-            (schema, j.left.append_only)
-        }
-        JoinType::Interval | JoinType::Window => (schema, inputs_append),
-    }
-}
-
-/// Regular, interval (time bounds between both sides' event times) or window join.
-fn classify_join(j: &Join, scope: &Scope) -> JoinType {
-    let Some(cond) = &j.condition else { return JoinType::Regular };
-    let fields: Vec<&Field> = scope.fields().collect();
-    let left_width = j.left.schema.len();
-    let mut conjuncts = Vec::new();
-    split_and(cond, &mut conjuncts);
-    let side_of = |e: &Expr| -> Option<(bool, &Field)> {
-        let mut cols = Vec::new();
-        e.columns(&mut cols);
-        let first = *cols.first()?;
-        let left = first < left_width;
-        cols.iter().all(|&c| (c < left_width) == left).then(|| (left, fields[first]))
-    };
-    let time_col = |e: &Expr| -> Option<bool> {
-        let mut cols = Vec::new();
-        e.columns(&mut cols);
-        match cols.as_slice() {
-            [c] if fields[*c].time == Some(TimeAttribute::Rowtime) => Some(*c < left_width),
-            _ => None,
-        }
-    };
-    let mut window_start = false;
-    let mut window_end = false;
-    let mut bounded = false;
-    for c in conjuncts {
-        let ExprKind::Call { function, args } = &c.kind else { continue };
-        match function.as_str() {
-            "=" if args.len() == 2 => {
-                if let (Some((la, fa)), Some((lb, fb))) = (side_of(&args[0]), side_of(&args[1])) {
-                    if la != lb && fa.window.is_some() && fa.window == fb.window {
-                        match fa.window {
-                            Some(WindowBound::Start) => window_start = true,
-                            Some(WindowBound::End) => window_end = true,
-                            None => {}
-                        }
-                    }
-                }
-            }
-            "<" | "<=" | ">" | ">=" if args.len() == 2 => {
-                if let (Some(a), Some(b)) = (time_col(&args[0]), time_col(&args[1])) {
-                    bounded |= a != b;
-                }
-            }
-            "BETWEEN" if args.len() == 3 => {
-                if let (Some(a), Some(b), Some(c)) = (time_col(&args[0]), time_col(&args[1]), time_col(&args[2])) {
-                    bounded |= a != b && b == c;
-                }
-            }
-            _ => {}
-        }
-    }
-    if window_start && window_end {
-        JoinType::Window
-    } else if bounded && j.left.append_only && j.right.append_only {
-        JoinType::Interval
-    } else {
-        JoinType::Regular
-    }
-}
-
-fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::Call { function, args } if function == "AND" => args.iter().for_each(|a| split_and(a, out)),
-        _ => out.push(e),
-    }
-}
-
-/// `TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE t, DESCRIPTOR(ts), …))`.
-fn window_tvf(r: &mut Resolver, name: &ast::Ident, args: &[ast::TvfArg], span: Span) -> Option<Rel> {
-    let upper = name.name.to_ascii_uppercase();
-    let params: &[&str] = match upper.as_str() {
-        "TUMBLE" => &["DATA", "TIMECOL", "SIZE", "OFFSET"],
-        "HOP" => &["DATA", "TIMECOL", "SLIDE", "SIZE", "OFFSET"],
-        "CUMULATE" => &["DATA", "TIMECOL", "STEP", "SIZE", "OFFSET"],
-        "SESSION" => &["DATA", "TIMECOL", "GAP"],
-        _ => {
-            r.report(
-                Diagnostic::error(Code::UnsupportedFeature, format!("table function `{}` is not supported", name.name))
-                    .at(name.span, "unknown table function")
-                    .with_help("the window table functions are TUMBLE, HOP, CUMULATE and SESSION"),
-            );
-            return None;
-        }
-    };
-    let usage = match upper.as_str() {
-        "TUMBLE" => "TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])",
-        "HOP" => "HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset])",
-        "CUMULATE" => "CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset])",
-        _ => "SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap)",
-    };
-    let mut slots: Vec<Option<&ast::TvfArg>> = vec![None; params.len()];
-    for (i, a) in args.iter().enumerate() {
-        let slot = match &a.name {
-            Some(n) => params.iter().position(|p| p.eq_ignore_ascii_case(&n.name)),
-            None => (i < params.len()).then_some(i),
-        };
-        match slot {
-            Some(s) if slots[s].is_none() => slots[s] = Some(a),
-            _ => {
-                r.report(
-                    Diagnostic::error(Code::InvalidWindow, format!("unexpected argument to {upper}"))
-                        .at(a.span, "extra or repeated argument")
-                        .with_help(format!("usage: {usage}")),
-                );
-                return None;
-            }
-        }
-    }
-    let required = if upper == "SESSION" { 3 } else { params.len() - 1 };
-    if let Some(missing) = (0..required).find(|&i| slots[i].is_none()) {
-        r.report(
-            Diagnostic::error(Code::InvalidWindow, format!("{upper} is missing its {} argument", params[missing]))
-                .at(span, "missing argument")
-                .with_help(format!("usage: {usage}")),
-        );
-        return None;
-    }
-    let data = slots[0]?;
-    let ast::TvfArgValue::Table { source, partition_by } = &data.value else {
-        r.report(
-            Diagnostic::error(Code::InvalidWindow, format!("the first argument of {upper} must be TABLE name"))
-                .at(data.span, "not a table")
-                .with_help(format!("usage: {usage}")),
-        );
-        return None;
-    };
-    let input = match source {
-        ast::TvfTable::Named(n) => {
-            let rel = r.relation(n)?;
-            check_readable(r, &rel, n)?;
-            rel
-        }
-        ast::TvfTable::Query(q) => query(r, q, None)?,
-    };
-    let input_scope = Scope::single(None, input.schema.clone(), data.span);
-    let timecol = slots[1]?;
-    let ast::TvfArgValue::Descriptor(cols) = &timecol.value else {
-        r.report(
-            Diagnostic::error(Code::InvalidWindow, format!("the time column of {upper} must be given as DESCRIPTOR(column)"))
-                .at(timecol.span, "not a DESCRIPTOR")
-                .with_help(format!("usage: {usage}")),
-        );
-        return None;
-    };
-    let [col] = cols.as_slice() else {
-        r.report(Diagnostic::error(Code::InvalidWindow, "DESCRIPTOR must name exactly one time column").at(timecol.span, "one column expected"));
-        return None;
-    };
-    let Some(time_column) = input.schema.iter().position(|f| f.name == col.name) else {
-        let names: Vec<&str> = input.schema.iter().map(|f| f.name.as_str()).collect();
-        let mut d = Diagnostic::error(Code::UnknownColumn, format!("DESCRIPTOR names `{}`, which is not a column of the windowed table", col.name))
-            .at(col.span, "no such column");
-        if let Some(s) = did_you_mean(&col.name, names.iter().copied()) {
-            d = d.with_help(format!("did you mean `{s}`?"));
-        }
-        r.report(d);
-        return None;
-    };
-    let time_field = input.schema[time_column].clone();
-    let Some(attr) = time_field.time else {
-        r.report(
-            Diagnostic::error(Code::NotTimeAttribute, format!("{upper} needs a time attribute, but `{}` is a plain {}", col.name, time_field.ty))
-                .at(col.span, "not a time attribute")
-                .with_help("window on a column with a WATERMARK (event time) or a PROCTIME() column; time attributes are lost through expressions, regular joins and non-windowed aggregates"),
-        );
-        return None;
-    };
-    let mut interval = |i: usize| -> Option<Option<i64>> {
-        match slots.get(i).copied().flatten() {
-            None => Some(None),
-            Some(a) => match &a.value {
-                ast::TvfArgValue::Expr(e) => constant_interval(r, e).map(Some),
-                _ => {
-                    r.report(Diagnostic::error(Code::InvalidWindow, format!("{} must be an INTERVAL", params[i])).at(a.span, "not an interval"));
-                    None
-                }
-            },
-        }
-    };
-    let window = match upper.as_str() {
-        "TUMBLE" => WindowKind::Tumble { size_ms: interval(2)??, offset_ms: interval(3)?.unwrap_or(0) },
-        "HOP" => WindowKind::Hop { slide_ms: interval(2)??, size_ms: interval(3)??, offset_ms: interval(4)?.unwrap_or(0) },
-        "CUMULATE" => {
-            let step = interval(2)??;
-            let size = interval(3)??;
-            if size % step != 0 {
-                r.report(
-                    Diagnostic::error(Code::InvalidWindow, "CUMULATE's size must be a whole multiple of its step")
-                        .at(span, format!("size {size} ms, step {step} ms")),
-                );
-                return None;
-            }
-            WindowKind::Cumulate { step_ms: step, size_ms: size, offset_ms: interval(4)?.unwrap_or(0) }
-        }
-        _ => {
-            let gap = interval(2)??;
-            let mut keys = Vec::new();
-            for p in partition_by {
-                let x = resolve_expr(r, p, &mut Ctx::plain(&input_scope, "PARTITION BY"))?;
-                match x.kind {
-                    ExprKind::Column(i) => keys.push(i),
-                    _ => {
-                        r.report(Diagnostic::error(Code::InvalidWindow, "SESSION's PARTITION BY must name columns").at(p.span, "not a column"));
-                        return None;
-                    }
-                }
-            }
-            WindowKind::Session { gap_ms: gap, partition_by: keys }
-        }
-    };
-    if upper != "SESSION" && !partition_by.is_empty() {
-        r.report(Diagnostic::error(Code::InvalidWindow, format!("{upper} takes no PARTITION BY")).at(data.span, "only SESSION is partitioned"));
-        return None;
-    }
-    let ts = match time_field.ty.kind {
-        TypeKind::TimestampLtz(_) => TypeKind::TimestampLtz(3),
-        _ => TypeKind::Timestamp(3),
-    };
-    let mut schema = input.schema.clone();
-    schema.push(Field { name: "window_start".into(), ty: Type::not_null(TypeKind::Timestamp(3)), time: None, window: Some(WindowBound::Start) });
-    schema.push(Field { name: "window_end".into(), ty: Type::not_null(TypeKind::Timestamp(3)), time: None, window: Some(WindowBound::End) });
-    schema.push(Field { name: "window_time".into(), ty: Type::not_null(ts), time: Some(attr), window: None });
-    let append_only = input.append_only;
-    if !append_only {
-        r.report(
-            Diagnostic::error(Code::UnsupportedStreaming, format!("{upper} needs an append-only input, but its input updates its rows"))
-                .at(data.span, "updating input"),
-        );
-        return None;
-    }
-    Some(Rel { kind: RelKind::Window { input: Box::new(input), window, time_column }, schema, append_only, span })
 }

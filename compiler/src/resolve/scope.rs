@@ -61,7 +61,7 @@ impl Scope {
         let mut hits = self
             .entries
             .iter()
-            .filter_map(|e| e.fields.iter().position(|f| f.name == name).map(|i| (e, i)));
+            .flat_map(|e| e.fields.iter().enumerate().filter(|(_, f)| f.name == name).map(move |(i, _)| (e, i)));
         match (hits.next(), hits.next()) {
             (Some((e, i)), None) => Lookup::Found { index: e.offset + i, field: &e.fields[i] },
             (Some(first), Some(second)) => {
@@ -74,10 +74,15 @@ impl Scope {
     }
 
     /// `qualifier.name`.
-    pub fn qualified_column(&self, qualifier: &str, name: &str) -> Option<(usize, &Field)> {
+    /// `qualifier.name`; `Err` with the entry when the name is there twice.
+    pub fn qualified_column(&self, qualifier: &str, name: &str) -> Option<Result<(usize, &Field), &Entry>> {
         let e = self.qualified(qualifier)?;
-        let i = e.fields.iter().position(|f| f.name == name)?;
-        Some((e.offset + i, &e.fields[i]))
+        let mut hits = e.fields.iter().enumerate().filter(|(_, f)| f.name == name);
+        let (i, f) = hits.next()?;
+        if hits.next().is_some() {
+            return Some(Err(e));
+        }
+        Some(Ok((e.offset + i, f)))
     }
 
     /// Every visible column name, for "did you mean".

@@ -52,9 +52,10 @@ fn visit(rel: &Rel, r: &mut Resolver) {
             visit(input, r);
         }
         RelKind::Scan { .. } | RelKind::Values { .. } => {}
-        RelKind::Filter { input, .. } | RelKind::Project { input, .. } | RelKind::Window { input, .. } | RelKind::Sort { input, .. } => {
-            visit(input, r)
-        }
+        RelKind::Filter { input, .. }
+        | RelKind::Project { input, .. }
+        | RelKind::Window { input, .. }
+        | RelKind::Sort { input, .. } => visit(input, r),
         RelKind::Union { inputs } => inputs.iter().for_each(|i| visit(i, r)),
     }
 }

@@ -14,15 +14,36 @@ use crate::types::TypeKind;
 /// Resolves a table definition; `None` if it is unusable (reported).
 pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Option<hir::Table> {
     let name = t.name.base().name.clone();
+    if let Some(like) = &t.like {
+        // Its columns and options would come from the other table: checking this one
+        // alone would only report what LIKE provides.
+        r.report(
+            Diagnostic::error(Code::UnsupportedFeature, "CREATE TABLE … LIKE is not supported")
+                .at(like.span, "not supported")
+                .with_help("write the columns and options out in full"),
+        );
+        return None;
+    }
+    if t.columns.is_empty() {
+        r.report(
+            Diagnostic::error(Code::Syntax, format!("table `{name}` has no columns"))
+                .at(t.name.span, "no column list")
+                .with_help("declare its columns: CREATE TABLE t (id BIGINT, …) WITH (…)"),
+        );
+        return None;
+    }
     let mut ok = true;
     let mut columns: Vec<Column> = Vec::new();
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for c in &t.columns {
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == c.name.name) {
             r.report(
-                Diagnostic::error(Code::DuplicateColumn, format!("column `{}` is defined twice in `{name}`", c.name.name))
-                    .at(c.name.span, "defined again here")
-                    .also(*first, "first defined here"),
+                Diagnostic::error(
+                    Code::DuplicateColumn,
+                    format!("column `{}` is defined twice in `{name}`", c.name.name),
+                )
+                .at(c.name.span, "defined again here")
+                .also(*first, "first defined here"),
             );
             ok = false;
             continue;
@@ -30,7 +51,13 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
         seen.push((&c.name.name, c.name.span));
         match &c.kind {
             AstColumn::Physical { ty, not_null } => match resolve_type(r, ty, !not_null) {
-                Some(ty) => columns.push(Column { name: c.name.name.clone(), ty, kind: ColumnKind::Physical, time: None }),
+                Some(ty) => columns.push(Column {
+                    name: c.name.name.clone(),
+                    ty,
+                    kind: ColumnKind::Physical,
+                    time: None,
+                    span: c.span,
+                }),
                 None => ok = false,
             },
             AstColumn::Metadata { ty, key, is_virtual } => match resolve_type(r, ty, true) {
@@ -42,6 +69,7 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
                         is_virtual: *is_virtual,
                     },
                     time: None,
+                    span: c.span,
                 }),
                 None => ok = false,
             },
@@ -49,10 +77,8 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
         }
     }
     // Computed columns see the physical and metadata columns (as in Flink).
-    let base: Vec<Field> = columns
-        .iter()
-        .map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None })
-        .collect();
+    let base: Vec<Field> =
+        columns.iter().map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None }).collect();
     let scope = Scope::single(Some(name.clone()), base, t.name.span);
     let mut computed = Vec::new();
     for c in &t.columns {
@@ -64,7 +90,13 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
             match resolve_expr(r, expr, &mut ctx) {
                 Some(e) => {
                     let time = is_proctime(&e).then_some(TimeAttribute::Proctime);
-                    computed.push(Column { name: c.name.name.clone(), ty: e.ty.clone(), kind: ColumnKind::Computed(e), time });
+                    computed.push(Column {
+                        name: c.name.name.clone(),
+                        ty: e.ty.clone(),
+                        kind: ColumnKind::Computed(e),
+                        time,
+                        span: c.span,
+                    });
                 }
                 None => ok = false,
             }
@@ -74,7 +106,9 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
     let mut ordered = Vec::with_capacity(t.columns.len());
     for c in &t.columns {
         let from = match &c.kind {
-            AstColumn::Computed { .. } => computed.iter().position(|x: &Column| x.name == c.name.name).map(|i| computed.remove(i)),
+            AstColumn::Computed { .. } => {
+                computed.iter().position(|x: &Column| x.name == c.name.name).map(|i| computed.remove(i))
+            }
             _ => columns.iter().position(|x| x.name == c.name.name).map(|i| columns.remove(i)),
         };
         if let Some(col) = from {
@@ -99,8 +133,11 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
         let found = columns.iter().position(|c| c.name == ident.name);
         if found.is_none() {
             let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-            let mut d = Diagnostic::error(Code::UnknownColumn, format!("{what} names `{}`, which is not a column of `{name}`", ident.name))
-                .at(ident.span, "no such column");
+            let mut d = Diagnostic::error(
+                Code::UnknownColumn,
+                format!("{what} names `{}`, which is not a column of `{name}`", ident.name),
+            )
+            .at(ident.span, "no such column");
             if let Some(s) = did_you_mean(&ident.name, names) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
@@ -128,8 +165,11 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
                 Some(i) => {
                     if matches!(columns[i].kind, ColumnKind::Computed(_)) {
                         r.report(
-                            Diagnostic::error(Code::UnsupportedFeature, format!("computed column `{}` cannot be part of the primary key", k.name))
-                                .at(k.span, "computed"),
+                            Diagnostic::error(
+                                Code::UnsupportedFeature,
+                                format!("computed column `{}` cannot be part of the primary key", k.name),
+                            )
+                            .at(k.span, "computed"),
                         );
                     }
                     columns[i].ty.nullable = false;
@@ -145,14 +185,6 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
             Some(i) => partitioned_by.push(i),
             None => ok = false,
         }
-    }
-    if let Some(like) = &t.like {
-        r.report(
-            Diagnostic::error(Code::UnsupportedFeature, "CREATE TABLE … LIKE is not supported")
-                .at(like.span, "not supported")
-                .with_help("write the columns and options out in full"),
-        );
-        ok = false;
     }
     let checked = super::options::check_table(r, &name, t.name.span, &t.options);
     if !ok {
@@ -180,8 +212,11 @@ fn watermark(r: &mut Resolver, t: &ast::CreateTable, columns: &mut [Column], tab
     let w = t.watermark.first()?;
     let Some(index) = columns.iter().position(|c| c.name == w.column.name) else {
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let mut d = Diagnostic::error(Code::InvalidWatermark, format!("WATERMARK FOR `{}`: no such column in `{table}`", w.column.name))
-            .at(w.column.span, "no such column");
+        let mut d = Diagnostic::error(
+            Code::InvalidWatermark,
+            format!("WATERMARK FOR `{}`: no such column in `{table}`", w.column.name),
+        )
+        .at(w.column.span, "no such column");
         if let Some(s) = did_you_mean(&w.column.name, names) {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
@@ -204,18 +239,19 @@ fn watermark(r: &mut Resolver, t: &ast::CreateTable, columns: &mut [Column], tab
         );
         return None;
     }
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None })
-        .collect();
+    let fields: Vec<Field> =
+        columns.iter().map(|c| Field { name: c.name.clone(), ty: c.ty.clone(), time: None, window: None }).collect();
     let scope = Scope::single(Some(table.to_string()), fields, t.name.span);
     let mut ctx = Ctx::plain(&scope, "a WATERMARK");
     let expr = resolve_expr(r, &w.expr, &mut ctx)?;
     if !expr.ty.is_timestamp() {
         r.report(
-            Diagnostic::error(Code::InvalidWatermark, format!("the watermark expression must give a timestamp, not {}", expr.ty))
-                .at(w.expr.span, "not a timestamp")
-                .with_help(format!("the usual form is `{} - INTERVAL '5' SECOND`", w.column.name)),
+            Diagnostic::error(
+                Code::InvalidWatermark,
+                format!("the watermark expression must give a timestamp, not {}", expr.ty),
+            )
+            .at(w.expr.span, "not a timestamp")
+            .with_help(format!("the usual form is `{} - INTERVAL '5' SECOND`", w.column.name)),
         );
         return None;
     }

@@ -1,5 +1,4 @@
--- (pending: ORDER BY may name a FROM column that is not selected, qualified or not;
--- dflc resolves ORDER BY against the SELECT list only)
+-- ORDER BY a column the query does not select: Flink allows it, dflc does not yet (DFL0005).
 -- The 10 most expensive products seen so far (a global Top-N), ordered by a column that
 -- is not in the SELECT list.
 
