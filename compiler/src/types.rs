@@ -172,10 +172,9 @@ impl Type {
         let textual = |k: &TypeKind| matches!(k, Char(_) | Varchar(_));
         match (a, b) {
             // Anything scalar to and from strings.
-            (x, y) if textual(x) || textual(y) => {
-                !matches!(x, Row(_) | Array(_) | Map(..) | Multiset(_))
-                    && !matches!(y, Row(_) | Array(_) | Map(..) | Multiset(_))
-            }
+            // Anything can be cast to a string (Flink 1.15+); strings to scalar types.
+            (_, y) if textual(y) => true,
+            (x, y) if textual(x) => !matches!(y, Row(_) | Array(_) | Map(..) | Multiset(_)),
             (x, y) if x.numeric_rank().is_some() && y.numeric_rank().is_some() => true,
             (Boolean, y) | (y, Boolean) => y.numeric_rank().is_some(),
             (Timestamp(_) | TimestampLtz(_) | Date | Time(_), Timestamp(_) | TimestampLtz(_) | Date | Time(_)) => true,

@@ -204,6 +204,8 @@ pub struct Select {
     pub selection: Option<Expr>,
     pub group_by: Vec<GroupItem>,
     pub having: Option<Expr>,
+    /// `WINDOW w AS (…), …` as written: recognised, not supported.
+    pub window_clause: Option<(String, Span)>,
     pub span: Span,
 }
 
@@ -258,13 +260,11 @@ pub enum TableRefKind {
         args: Vec<TvfArg>,
         alias: Option<TableAlias>,
     },
-    /// `LATERAL TABLE(f(…))` / `LATERAL (subquery)`: recognised, not supported.
-    Lateral {
-        alias: Option<TableAlias>,
-    },
-    /// `UNNEST(…)`: recognised, not supported.
-    Unnest {
-        alias: Option<TableAlias>,
+    /// `LATERAL …`, `UNNEST(…)`, `… MATCH_RECOGNIZE (…)`: recognised, not supported;
+    /// kept as written (alias included) so that printing loses nothing.
+    Unsupported {
+        feature: String,
+        text: String,
     },
     Join {
         kind: JoinKind,

@@ -18,7 +18,7 @@ const RESERVED: &[&str] = &[
     "insert", "into", "values", "with", "and", "or", "not", "is", "null", "true", "false",
     "between", "in", "like", "similar", "escape", "case", "when", "then", "else", "end", "cast",
     "try_cast", "extract", "interval", "over", "filter", "exists", "array", "multiset", "row",
-    "partition", "for", "window",
+    "partition", "for", "window", "match_recognize",
 ];
 
 /// One level of indentation.
@@ -654,6 +654,9 @@ fn select_text(s: &Select, ind: usize) -> String {
     if let Some(h) = &s.having {
         out += &format!("{nl}{}", condition("HAVING", h, ind));
     }
+    if let Some((w, _)) = &s.window_clause {
+        out += &format!("{nl}{w}");
+    }
     out
 }
 
@@ -710,15 +713,8 @@ fn table_ref(t: &TableRef, ind: usize) -> String {
             };
             format!("TABLE({}({args})){}", name.name, alias(a))
         }
-        // The AST keeps no more of these than that they were there (and their alias).
-        TableRefKind::Lateral { alias: a } => {
-            let note = "/* the call is not kept in the AST */";
-            format!("LATERAL TABLE(unknown()) {note}{}", alias(a))
-        }
-        TableRefKind::Unnest { alias: a } => {
-            let note = "/* the array is not kept in the AST */";
-            format!("UNNEST(NULL) {note}{}", alias(a))
-        }
+        // Kept as written, alias included.
+        TableRefKind::Unsupported { text, .. } => text.clone(),
         TableRefKind::Join { kind, natural, left, right, constraint } => {
             let natural = kw(*natural && *kind != JoinKind::Cross, "NATURAL ");
             let kind = match kind {

@@ -854,6 +854,27 @@ pub fn format(name: &str) -> Option<&'static FormatSpec> {
 /// An exact key wins over a `#` pattern, which wins over a `.*` prefix, so that e.g.
 /// `properties.bootstrap.servers` finds its own spec rather than `properties.*`. Keys are
 /// case-sensitive. A `#` stands for a non-empty name, which may itself contain dots.
+/// The METADATA keys a connector provides (`ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'`).
+pub fn metadata_keys(connector: &str) -> &'static [&'static str] {
+    match connector {
+        "kafka" | "upsert-kafka" => {
+            &["topic", "partition", "headers", "leader-epoch", "offset", "timestamp", "timestamp-type"]
+        }
+        "filesystem" => &["file.path", "file.name", "file.size", "file.modification-time"],
+        _ => &[],
+    }
+}
+
+/// Whether the connector needs a PRIMARY KEY (`Some(true)`), cannot take one
+/// (`Some(false)`), or either (`None`).
+pub fn primary_key_rule(connector: &str) -> Option<bool> {
+    match connector {
+        "upsert-kafka" => Some(true),
+        "kafka" | "datagen" | "nexmark" => Some(false),
+        _ => None,
+    }
+}
+
 pub fn find_option<'a>(options: &'a [OptionSpec], key: &str) -> Option<&'a OptionSpec> {
     options
         .iter()

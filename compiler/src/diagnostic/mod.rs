@@ -120,6 +120,8 @@ codes! {
     InvalidTableUse = "DFL0507",
     /// A `SET` key dflc does not know (warning).
     UnknownSetting = "DFL0508",
+    /// A PRIMARY KEY or METADATA column the connector cannot have (or needs and lacks).
+    ConnectorSchema = "DFL0509",
 
     /// A user-defined function dflc cannot call.
     UnsupportedFunction = "DFL0601",

@@ -433,6 +433,7 @@ impl Converter {
             selection: None,
             group_by: Vec::new(),
             having: None,
+            window_clause: None,
             span,
         };
         for c in p.into_inner() {
@@ -442,6 +443,7 @@ impl Converter {
                 Rule::table_ref => s.from.push(self.table_ref(c)?),
                 Rule::where_clause => s.selection = Some(self.clause_expr(c)?),
                 Rule::having_clause => s.having = Some(self.clause_expr(c)?),
+                Rule::window_clause => s.window_clause = Some((c.as_str().trim_end().to_string(), self.span(&c))),
                 Rule::group_by => {
                     for g in c.into_inner().filter(|p| p.as_rule() == Rule::group_item) {
                         let item = next(&mut g.into_inner(), "group item")?;
@@ -453,10 +455,14 @@ impl Converter {
                                 let mut kind = Vec::new();
                                 let mut exprs = Vec::new();
                                 for k in item.into_inner() {
-                                    if k.as_rule() == Rule::expr_list {
-                                        exprs = self.expr_list(k)?;
-                                    } else {
-                                        kind.push(k.as_str().to_uppercase());
+                                    match k.as_rule() {
+                                        Rule::grouping_elem => {
+                                            if let Some(e) = k.into_inner().find(|e| e.as_rule() == Rule::expr) {
+                                                exprs.push(self.expr(e)?);
+                                            }
+                                        }
+                                        Rule::comma => {}
+                                        _ => kind.push(k.as_str().to_uppercase()),
                                     }
                                 }
                                 GroupItem::GroupingSets { kind: kind.join(" "), exprs, span }
@@ -564,7 +570,12 @@ impl Converter {
 
     fn table_primary(&self, p: P<'_>) -> R<TableRef> {
         let span = self.span(&p);
-        let mut it = p.into_inner();
+        let text = p.as_str().trim_end().to_string();
+        let children: Vec<P<'_>> = p.into_inner().collect();
+        if children.iter().any(|c| c.as_rule() == Rule::match_recognize) {
+            return Ok(TableRef { kind: TableRefKind::Unsupported { feature: "MATCH_RECOGNIZE".into(), text }, span });
+        }
+        let mut it = children.into_iter();
         let body = next(&mut it, "table primary body")?;
         let alias = it.next().map(|a| self.table_alias(a)).transpose()?;
         let kind = match body.as_rule() {
@@ -602,8 +613,8 @@ impl Converter {
                 }
                 TableRefKind::Function { name: name.ok_or_else(|| internal("table function name"))?, args, alias }
             }
-            Rule::lateral_ref => TableRefKind::Lateral { alias },
-            Rule::unnest_ref => TableRefKind::Unnest { alias },
+            Rule::lateral_ref => TableRefKind::Unsupported { feature: "LATERAL".into(), text },
+            Rule::unnest_ref => TableRefKind::Unsupported { feature: "UNNEST".into(), text },
             _ => return Err(internal("table primary kind")),
         };
         Ok(TableRef { kind, span })

@@ -12,7 +12,10 @@ pub fn from_pest(e: pest::error::Error<Rule>, input: &str, offset: usize) -> Dia
         InputLocation::Span((s, _)) => s,
     };
     let found = found_at(input, pos);
-    let end = (pos + found.len().max(1)).min(input.len());
+    let mut end = (pos + found.len().max(1)).min(input.len());
+    while !input.is_char_boundary(end) {
+        end += 1;
+    }
     let span = Span::new(offset + pos.min(end), offset + end);
     let found_text = if found.is_empty() { "the end of the statement".to_string() } else { format!("`{found}`") };
     match e.variant {

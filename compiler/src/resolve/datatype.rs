@@ -139,6 +139,17 @@ fn named(
         }
     };
     let kind = match (upper.as_str(), suffix) {
+        ("BOOLEAN" | "BOOL" | "TINYINT" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "FLOAT" | "REAL", None)
+        | ("DOUBLE", None | Some("PRECISION"))
+            if !params.is_empty() =>
+        {
+            return bad(
+                r,
+                t.span,
+                format!("{upper} takes no parameters"),
+                "integer and floating-point types have a fixed size; use DECIMAL(p, s) for a chosen precision",
+            );
+        }
         ("BOOLEAN" | "BOOL", None) => TypeKind::Boolean,
         ("TINYINT", None) => TypeKind::TinyInt,
         ("SMALLINT", None) => TypeKind::SmallInt,
@@ -213,7 +224,12 @@ fn named(
             return None;
         }
     };
-    if time_zone.is_some() && !matches!(upper.as_str(), "TIMESTAMP" | "TIME") {
+    let zone_ok = match time_zone {
+        None => true,
+        Some(TimeZoneSpec::Without) => matches!(upper.as_str(), "TIMESTAMP" | "TIME"),
+        Some(TimeZoneSpec::WithLocal) => upper == "TIMESTAMP",
+    };
+    if !zone_ok {
         return bad(r, t.span, format!("{upper} cannot have a time zone"), "only TIMESTAMP takes WITH LOCAL TIME ZONE");
     }
     Some(kind)

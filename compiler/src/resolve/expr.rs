@@ -265,7 +265,7 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
                     Diagnostic::error(Code::InvalidCast, format!("cannot cast {} to {target}", x.ty))
                         .at(span, "impossible cast")
                         .with_help(
-                            "cast through STRING, or use a conversion function such as TO_TIMESTAMP or DATE_FORMAT",
+                            "use a conversion function such as TO_TIMESTAMP, DATE_FORMAT or CAST through STRING",
                         ),
                 );
             }
@@ -1086,6 +1086,14 @@ fn over_call(
     span: Span,
     ctx: &mut Ctx<'_>,
 ) -> Option<Expr> {
+    if info.name == "LEAD" {
+        return err(
+            r,
+            Diagnostic::error(Code::UnsupportedStreaming, "LEAD looks at rows that have not arrived yet")
+                .at(span, "not possible on a stream")
+                .with_help("use LAG and order the other way, or join the stream with itself within a time bound"),
+        );
+    }
     if ctx.over.is_none() {
         return err(
             r,

@@ -38,11 +38,14 @@ pub(super) fn table_ref(r: &mut Resolver, t: &ast::TableRef) -> Option<(Rel, Sco
             let rel = window_tvf(r, name, args, t.span)?;
             aliased(r, rel, alias.as_ref().map(|a| a.name.name.clone()), alias.as_ref(), t.span)
         }
-        TableRefKind::Lateral { .. } | TableRefKind::Unnest { .. } => {
-            let what = if matches!(t.kind, TableRefKind::Lateral { .. }) { "LATERAL" } else { "UNNEST" };
+        TableRefKind::Unsupported { feature, .. } => {
             r.report(
-                Diagnostic::error(Code::UnsupportedFeature, format!("{what} is not supported yet"))
-                    .at(t.span, "not supported"),
+                Diagnostic::error(Code::UnsupportedFeature, format!("{feature} is not supported yet"))
+                    .at(t.span, "not supported")
+                    .with_help(match feature.as_str() {
+                        "MATCH_RECOGNIZE" => "pattern matching over rows is not available in dflc",
+                        _ => "table functions over a row's values are not available in dflc yet",
+                    }),
             );
             None
         }
@@ -196,6 +199,7 @@ fn join(
         _ => table_ref(r, right),
     };
     let (rr, rs) = right_side?;
+    let left_width = ls.width();
     let scope = ls.join(rs);
     check_aliases(r, &scope)?;
     let condition = match constraint {
@@ -207,7 +211,6 @@ fn join(
         return None;
     }
     if let (Some(JoinType::Temporal { .. }), right_ast) = (&temporal, right) {
-        let left_width = scope.entries.first().map_or(0, |e| e.fields.len());
         let keys = match &rr.kind {
             RelKind::Scan { table, .. } => r.table(*table).primary_key.clone(),
             _ => Vec::new(),

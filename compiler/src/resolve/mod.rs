@@ -68,7 +68,6 @@ pub fn resolve(file: &ast::File, failed_names: &[String]) -> (Program, Diagnosti
         r.statement(statement, &mut inserts);
     }
     let program = Program { settings: r.settings.clone(), tables: r.tables.clone(), inserts };
-    streaming::check(&program, &mut r);
     (program, r.diagnostics)
 }
 
@@ -121,16 +120,10 @@ impl Resolver {
                 }
             }
             StatementKind::CreateFunction(f) => self.create_function(f),
-            StatementKind::Insert(insert) => {
-                if let Some(plan) = query::insert(self, insert) {
-                    inserts.push(plan);
-                }
-            }
+            StatementKind::Insert(insert) => self.insert(insert, inserts),
             StatementKind::StatementSet(set) => {
                 for insert in set {
-                    if let Some(plan) = query::insert(self, insert) {
-                        inserts.push(plan);
-                    }
+                    self.insert(insert, inserts);
                 }
             }
             StatementKind::Set(Some((key, value))) => {
@@ -161,6 +154,13 @@ impl Resolver {
                     .with_help("dflc compiles one file into one pipeline: define everything with CREATE TABLE / CREATE VIEW and write with INSERT INTO"),
                 );
             }
+        }
+    }
+
+    fn insert(&mut self, insert: &ast::Insert, inserts: &mut Vec<hir::InsertPlan>) {
+        if let Some(plan) = query::insert(self, insert) {
+            streaming::check_insert(&plan, self);
+            inserts.push(plan);
         }
     }
 
@@ -209,7 +209,7 @@ impl Resolver {
             };
             Some((
                 format!("{what} cannot run in a dflc pipeline: `{class}`"),
-                "dflc compiles queries to native code; implement the function in Rust and name it by path, e.g. CREATE FUNCTION f AS 'crate::udfs::f'".to_string(),
+                "dflc compiles queries to native code and cannot load JVM or Python functions; use a built-in function (docs/language.md), or a Rust function once Rust UDFs are supported".to_string(),
             ))
         };
         if let Some((message, help)) = message {

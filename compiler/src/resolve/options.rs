@@ -36,7 +36,13 @@ fn modern_key(key: &str, format: Option<&str>) -> Option<String> {
 
 /// Validates `options` of table `table` (defined at `span`). Reports every problem;
 /// returns `None` if the connector itself is missing or unknown.
-pub fn check_table(r: &mut Resolver, table: &str, span: Span, options: &[TableOption]) -> Option<Checked> {
+pub fn check_table(
+    r: &mut Resolver,
+    table: &str,
+    span: Span,
+    options: &[TableOption],
+    columns: &[&str],
+) -> Option<Checked> {
     let legacy = options.iter().any(|o| o.key.value == "connector.type");
     let legacy_format = options.iter().find(|o| o.key.value == "format.type").map(|o| o.value.value.clone());
     let mut map: BTreeMap<String, &TableOption> = BTreeMap::new();
@@ -105,6 +111,22 @@ pub fn check_table(r: &mut Resolver, table: &str, span: Span, options: &[TableOp
             continue;
         }
         if let Some(opt) = connectors::find_option(spec.options, key) {
+            // `fields.#.kind`: the `#` must be one of the table's columns.
+            if let Some((prefix, suffix)) = opt.key.split_once('#') {
+                let name = &key[prefix.len()..key.len() - suffix.len()];
+                if !columns.contains(&name) {
+                    let mut d = Diagnostic::error(
+                        Code::UnknownOption,
+                        format!("option '{key}' names `{name}`, which is not a column of `{table}`"),
+                    )
+                    .at(o.key.span, "no such column");
+                    if let Some(s) = did_you_mean(name, columns.iter().copied()) {
+                        d = d.with_help(format!("did you mean '{prefix}{s}{suffix}'?"));
+                    }
+                    r.report(d);
+                    continue;
+                }
+            }
             check_value(r, key, opt.ty, &o.value);
             continue;
         }

@@ -77,6 +77,14 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
             return None;
         }
     }
+    if ins.overwrite {
+        r.report(
+            Diagnostic::error(Code::UnsupportedStreaming, "INSERT OVERWRITE is not supported on a stream")
+                .at(ins.table.span, "overwrite")
+                .with_help("use INSERT INTO: a streaming pipeline appends or updates, it never replaces a table"),
+        );
+        return None;
+    }
     if !ins.partition.is_empty() {
         r.report(
             Diagnostic::error(
@@ -433,6 +441,14 @@ fn values(r: &mut Resolver, rows: &[Vec<ast::Expr>], span: Span) -> Option<Rel> 
 // SELECT
 
 fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
+    if let Some((_, span)) = &s.window_clause {
+        r.report(
+            Diagnostic::error(Code::UnsupportedFeature, "named windows (WINDOW w AS …) are not supported")
+                .at(*span, "named window")
+                .with_help("write the window out in each OVER (PARTITION BY … ORDER BY …)"),
+        );
+        return None;
+    }
     // FROM: each comma-separated item, then cross/inner joined with WHERE as condition.
     let (mut rel, scope, where_used) = if s.from.is_empty() {
         let rel = Rel {

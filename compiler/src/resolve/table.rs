@@ -186,11 +186,15 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
             None => ok = false,
         }
     }
-    let checked = super::options::check_table(r, &name, t.name.span, &t.options);
+    let column_names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let checked = super::options::check_table(r, &name, t.name.span, &t.options, &column_names);
     if !ok {
         return None;
     }
     let checked = checked?;
+    if !connector_schema(r, t, &columns, checked.connector.name) {
+        return None;
+    }
     Some(hir::Table {
         name,
         columns,
@@ -201,6 +205,51 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
         options: checked.options,
         span,
     })
+}
+
+/// The connector's rules on keys and metadata columns.
+fn connector_schema(r: &mut Resolver, t: &ast::CreateTable, columns: &[Column], connector: &str) -> bool {
+    use crate::catalog::connectors::{metadata_keys, primary_key_rule};
+    let mut ok = true;
+    match (primary_key_rule(connector), t.primary_key.first()) {
+        (Some(true), None) => {
+            r.report(
+                Diagnostic::error(Code::ConnectorSchema, format!("'{connector}' tables need a PRIMARY KEY"))
+                    .at(t.name.span, "no primary key")
+                    .with_help("the key decides which row an update replaces: add PRIMARY KEY (…) NOT ENFORCED"),
+            );
+            ok = false;
+        }
+        (Some(false), Some(pk)) => {
+            r.report(
+                Diagnostic::error(Code::ConnectorSchema, format!("'{connector}' tables cannot have a PRIMARY KEY"))
+                    .at(pk.span, "not possible here")
+                    .with_help(if connector == "kafka" {
+                        "a Kafka topic is an append-only log; use 'upsert-kafka' to keep the latest row per key"
+                    } else {
+                        "this connector only appends rows; remove the PRIMARY KEY"
+                    }),
+            );
+            ok = false;
+        }
+        _ => {}
+    }
+    let keys = metadata_keys(connector);
+    for c in columns {
+        let ColumnKind::Metadata { key, .. } = &c.kind else { continue };
+        if !keys.contains(&key.as_str()) {
+            let mut d = Diagnostic::error(Code::ConnectorSchema, format!("'{connector}' has no metadata key '{key}'"))
+                .at(c.span, "unknown metadata");
+            d = match (keys.is_empty(), did_you_mean(key, keys.iter().copied())) {
+                (true, _) => d.with_help(format!("'{connector}' provides no metadata columns")),
+                (false, Some(s)) => d.with_help(format!("did you mean '{s}'?")),
+                (false, None) => d.with_help(format!("its metadata keys are {}", crate::diagnostic::list_names(keys))),
+            };
+            r.report(d);
+            ok = false;
+        }
+    }
+    ok
 }
 
 fn is_proctime(e: &hir::Expr) -> bool {
