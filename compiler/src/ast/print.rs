@@ -7,6 +7,7 @@
 //! printing more of them would add `Nested` nodes on the next parse.
 
 use super::*;
+use crate::parser::expr::{infix_precedence, prec};
 use std::fmt::{self, Display, Formatter};
 
 /// The words the grammar's `reserved` rule lists: never printed as plain identifiers.
@@ -25,21 +26,6 @@ const RESERVED: &[&str] = &[
 const INDENT: &str = "  ";
 /// A list longer than this is printed one item per line.
 const LINE_WIDTH: usize = 80;
-
-/// Binding strengths, weakest first: a copy of `parser::expr::prec` (private there).
-mod prec {
-    pub const OR: u8 = 1;
-    pub const AND: u8 = 2;
-    pub const NOT: u8 = 3;
-    pub const IS: u8 = 4;
-    pub const COMPARISON: u8 = 5;
-    pub const PREDICATE: u8 = 6;
-    pub const CONCAT: u8 = 7;
-    pub const ADDITIVE: u8 = 8;
-    pub const MULTIPLICATIVE: u8 = 9;
-    pub const UNARY: u8 = 10;
-    pub const ACCESS: u8 = 11;
-}
 
 fn pad(ind: usize) -> String {
     INDENT.repeat(ind)
@@ -279,35 +265,7 @@ fn atom(text: String) -> Out {
 
 impl Display for BinaryOp {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        use BinaryOp::*;
-        f.write_str(match self {
-            Or => "OR",
-            And => "AND",
-            Eq => "=",
-            NotEq => "<>",
-            Lt => "<",
-            LtEq => "<=",
-            Gt => ">",
-            GtEq => ">=",
-            Concat => "||",
-            Plus => "+",
-            Minus => "-",
-            Multiply => "*",
-            Divide => "/",
-            Modulo => "%",
-        })
-    }
-}
-
-fn infix_prec(op: BinaryOp) -> u8 {
-    use BinaryOp::*;
-    match op {
-        Or => prec::OR,
-        And => prec::AND,
-        Eq | NotEq | Lt | LtEq | Gt | GtEq => prec::COMPARISON,
-        Concat => prec::CONCAT,
-        Plus | Minus => prec::ADDITIVE,
-        Multiply | Divide | Modulo => prec::MULTIPLICATIVE,
+        f.write_str(self.symbol())
     }
 }
 
@@ -332,7 +290,7 @@ fn condition(keyword: &str, e: &Expr, ind: usize) -> String {
     if text.len() <= LINE_WIDTH && !text.contains('\n') {
         return format!("{keyword} {text}");
     }
-    let p = infix_prec(op);
+    let p = infix_precedence(op);
     let mut parts = Vec::new();
     let mut node = e;
     loop {
@@ -376,7 +334,7 @@ fn negated(n: bool) -> &'static str {
 fn shaped(e: &Expr, ind: usize, in_arith: bool) -> Out {
     match &e.kind {
         ExprKind::Binary { op, left, right } => {
-            let p = infix_prec(*op);
+            let p = infix_precedence(*op);
             let is_arith = p >= prec::CONCAT;
             let a = in_arith && is_arith;
             let l = operand(left, ind, a, |s| s.right < p || (s.tail && is_arith));

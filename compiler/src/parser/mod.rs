@@ -6,7 +6,7 @@
 
 mod convert;
 mod errors;
-mod expr;
+pub(crate) mod expr;
 pub mod split;
 
 use crate::ast;

@@ -460,22 +460,7 @@ fn common_of(r: &mut Resolver, values: &[Expr], asts: &[ast::Expr], what: &str) 
 fn binary(r: &mut Resolver, op: BinaryOp, l: Expr, rr: Expr, ls: Span, rs: Span, span: Span) -> Option<Expr> {
     use BinaryOp::*;
     let nullable = l.ty.nullable || rr.ty.nullable;
-    let symbol = match op {
-        Or => "OR",
-        And => "AND",
-        Eq => "=",
-        NotEq => "<>",
-        Lt => "<",
-        LtEq => "<=",
-        Gt => ">",
-        GtEq => ">=",
-        Concat => "||",
-        Plus => "+",
-        Minus => "-",
-        Multiply => "*",
-        Divide => "/",
-        Modulo => "%",
-    };
+    let symbol = op.symbol();
     let ty = match op {
         Or | And => {
             expect_boolean(r, &l, ls, symbol)?;
@@ -585,39 +570,13 @@ fn case(
                 cond
             }
         };
-        match common_type(&ty, &then.ty) {
-            Some(t2) => ty = t2,
-            None => {
-                r.report(
-                    Diagnostic::error(
-                        Code::NoCommonType,
-                        format!("CASE branches have no common type: {ty} and {}", then.ty),
-                    )
-                    .at(t.span, format!("this branch is {}", then.ty))
-                    .with_help("CAST the branches to one type"),
-                );
-                ok = false;
-            }
-        }
+        ok &= widen_branch(r, &mut ty, &then.ty, t.span, "this branch");
         out.push((cond, then));
     }
     let else_expr = match else_ {
         Some(e) => {
             let x = resolve_expr(r, e, ctx)?;
-            match common_type(&ty, &x.ty) {
-                Some(t2) => ty = t2,
-                None => {
-                    r.report(
-                        Diagnostic::error(
-                            Code::NoCommonType,
-                            format!("CASE branches have no common type: {ty} and {}", x.ty),
-                        )
-                        .at(e.span, format!("ELSE is {}", x.ty))
-                        .with_help("CAST the branches to one type"),
-                    );
-                    ok = false;
-                }
-            }
+            ok &= widen_branch(r, &mut ty, &x.ty, e.span, "ELSE");
             Some(Box::new(x))
         }
         None => {
@@ -630,6 +589,25 @@ fn case(
     }
     let _ = span;
     Some(Expr { kind: ExprKind::Case { whens: out, else_: else_expr }, ty })
+}
+
+/// Widens the CASE result type `ty` to take a branch of type `branch`; reports (and
+/// returns false) when they have no common type.
+fn widen_branch(r: &mut Resolver, ty: &mut Type, branch: &Type, span: Span, what: &str) -> bool {
+    match common_type(ty, branch) {
+        Some(t) => {
+            *ty = t;
+            true
+        }
+        None => {
+            r.report(
+                Diagnostic::error(Code::NoCommonType, format!("CASE branches have no common type: {ty} and {branch}"))
+                    .at(span, format!("{what} is {branch}"))
+                    .with_help("CAST the branches to one type"),
+            );
+            false
+        }
+    }
 }
 
 fn field_access(r: &mut Resolver, x: Expr, field: &ast::Ident) -> Option<Expr> {
