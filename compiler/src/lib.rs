@@ -3,9 +3,12 @@
 
 pub mod ast;
 pub mod catalog;
+pub mod codegen;
 pub mod diagnostic;
 pub mod hir;
 pub mod parser;
+pub mod plan;
+pub mod project;
 pub mod resolve;
 pub mod span;
 pub mod types;
@@ -35,4 +38,24 @@ pub fn check(source: &SourceFile) -> Checked {
     diagnostics.extend(resolve_diagnostics);
     let diagnostics = diagnostics.sorted().deduplicated();
     Checked { ast: parsed.file, hir, diagnostics }
+}
+
+/// A file compiled to Rust: the checked program, its dataflow and the generated code.
+#[derive(Debug)]
+pub struct Compiled {
+    pub checked: Checked,
+    pub pipeline: plan::Pipeline,
+    pub generated: codegen::Generated,
+}
+
+/// Checks, plans and generates a file. `Err` carries every diagnostic (warnings of a
+/// successful compilation are in `checked.diagnostics`).
+pub fn compile(source: &SourceFile, name: &str) -> Result<Compiled, Diagnostics> {
+    let checked = check(source);
+    if checked.diagnostics.has_errors() {
+        return Err(checked.diagnostics);
+    }
+    let pipeline = plan::plan(&checked.hir)?;
+    let generated = codegen::generate(&checked.hir, &pipeline, name)?;
+    Ok(Compiled { checked, pipeline, generated })
 }

@@ -1,12 +1,33 @@
 //! `dfl`: the runtime of dflc pipelines.
 //!
 //! Generated pipelines instantiate this crate's precompiled, generic operators with their
-//! own concrete row types. The operators, connectors, state and checkpoints arrive with
-//! the code-generation issue; until then this crate holds only the module that generated
-//! code will reach the runtime through.
+//! own concrete row types: the generated crate is thin glue (row structs, fused
+//! expressions), the work happens here.
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod connectors;
+pub mod error;
+pub mod fns;
+pub mod ops;
+pub mod options;
+pub mod pipeline;
+pub mod types;
+pub mod udfs;
+
+pub use error::{Error, Result};
 
 /// Re-exports for generated code, which names everything as `::dfl::__private::…` so
 /// that users need not import anything. Not a stable API.
 #[doc(hidden)]
-pub mod __private {}
+pub mod __private {
+    pub use crate::connectors::{self, Source};
+    pub use crate::error::{Error, Result};
+    pub use crate::fns;
+    pub use crate::ops;
+    pub use crate::options::TableOptions;
+    pub use crate::pipeline::{self, Context, PipelineSpec, SharedSink, Task};
+    pub use crate::types::{Date, Decimal, Interval, Str, Time, Timestamp};
+    pub use crate::udfs;
+    pub use serde;
+}

@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dfl_compiler::diagnostic::render::{self, Style};
-use dfl_compiler::{SourceFile, check};
+use dfl_compiler::project::{self, BuildOptions};
+use dfl_compiler::{SourceFile, check, compile};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,54 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Compile a query file into a Cargo project and build its pipeline binary.
+    Build {
+        /// The query file.
+        file: PathBuf,
+        /// The project folder to write (default: the file's stem, here).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Write the project without building it.
+        #[arg(long)]
+        emit_only: bool,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Build a query file's pipeline (cached) and run it.
+    Run {
+        /// The query file.
+        file: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+        /// Arguments for the pipeline (e.g. `--set clicks.path=data/`), after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Print the physical plan: tasks, fused operators, sinks.
+    Explain {
+        /// The query file.
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// Build without optimisations (faster to compile, slower to run).
+    #[arg(long)]
+    debug: bool,
+    /// The shared target directory (default: $CARGO_TARGET_DIR, else ~/.cache/dflc/target).
+    #[arg(long)]
+    target_dir: Option<PathBuf>,
+}
+
+impl BuildArgs {
+    fn options(&self) -> BuildOptions {
+        let mut o = BuildOptions::default().with_release(!self.debug);
+        if let Some(dir) = &self.target_dir {
+            o = o.with_target_dir(dir.clone());
+        }
+        o
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -49,6 +98,110 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, format, emit, deny_warnings } => check_files(&files, format, emit, deny_warnings),
+        Command::Build { file, out, emit_only, build } => {
+            let out = out.unwrap_or_else(|| PathBuf::from(stem(&file)));
+            match build_file(&file, &out, emit_only, &build.options()) {
+                Ok(Some(binary)) => {
+                    eprintln!("built {}", binary.display());
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => ExitCode::SUCCESS,
+                Err(code) => code,
+            }
+        }
+        Command::Run { file, build, args } => run_file(&file, &build.options(), &args),
+        Command::Explain { file } => explain_file(&file),
+    }
+}
+
+fn stem(file: &std::path::Path) -> String {
+    file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "pipeline".into())
+}
+
+fn style() -> Style {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() { Style::Color } else { Style::Plain }
+}
+
+/// Compiles `file` into a project in `out` and (unless `emit_only`) builds it.
+fn build_file(
+    file: &PathBuf,
+    out: &std::path::Path,
+    emit_only: bool,
+    options: &BuildOptions,
+) -> Result<Option<PathBuf>, ExitCode> {
+    let source = read(file).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    let name = project::crate_name(&stem(file));
+    let compiled = compile(&source, &name).map_err(|d| {
+        eprint!("{}", render::to_text(&source, &d.sorted().0, style()));
+        ExitCode::FAILURE
+    })?;
+    eprint!("{}", render::to_text(&source, &compiled.checked.diagnostics.0, style()));
+    project::write_project(out, &name, &compiled.generated.main_rs, options).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        ExitCode::FAILURE
+    })?;
+    if emit_only {
+        eprintln!("wrote {}", out.join("src/main.rs").display());
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let binary = project::build_project(out, &name, options).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    eprintln!("compiled in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(Some(binary))
+}
+
+fn run_file(file: &PathBuf, options: &BuildOptions, args: &[String]) -> ExitCode {
+    let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&canonical, &mut hash);
+    let dir = options
+        .target_dir
+        .parent()
+        .map(|p| p.join("pipelines"))
+        .unwrap_or_else(|| PathBuf::from(".dflc"))
+        .join(format!("{}-{:016x}", project::crate_name(&stem(file)), std::hash::Hasher::finish(&hash)));
+    let binary = match build_file(file, &dir, false, options) {
+        Ok(Some(b)) => b,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(code) => return code,
+    };
+    match std::process::Command::new(&binary).args(args).status() {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("error: cannot run {}: {e}", binary.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn explain_file(file: &PathBuf) -> ExitCode {
+    let source = match read(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checked = check(&source);
+    eprint!("{}", render::to_text(&source, &checked.diagnostics.0, style()));
+    if checked.diagnostics.has_errors() {
+        return ExitCode::FAILURE;
+    }
+    match dfl_compiler::plan::plan(&checked.hir) {
+        Ok(pipeline) => {
+            print!("{}", dfl_compiler::plan::explain(&checked.hir, &pipeline));
+            ExitCode::SUCCESS
+        }
+        Err(d) => {
+            eprint!("{}", render::to_text(&source, &d.0, style()));
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -64,11 +217,7 @@ fn read(path: &PathBuf) -> Result<SourceFile, String> {
 }
 
 fn check_files(files: &[PathBuf], format: Format, emit: Option<Emit>, deny_warnings: bool) -> ExitCode {
-    let style = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        Style::Color
-    } else {
-        Style::Plain
-    };
+    let style = style();
     let mut failed = false;
     let mut json = Vec::new();
     for path in files {

@@ -499,6 +499,12 @@ const DATAGEN_OPTIONS: &[OptionSpec] = &[
     opt("fields.#.start", STR, None, "First value of the sequence generator of column '#'."),
     opt("fields.#.end", STR, None, "Last value of the sequence generator of column '#'."),
     opt("fields.#.null-rate", STR, None, "Fraction of NULLs in column '#', a number from 0.0 to 1.0 (0 if unset)."),
+    opt(
+        "seed",
+        INT,
+        None,
+        "dflc extension: seed of the random generator, so that runs are reproducible (random if unset).",
+    ),
 ];
 
 // ------------------------------------------------------------------------------------------

@@ -126,6 +126,10 @@ codes! {
     /// A user-defined function dflc cannot call.
     UnsupportedFunction = "DFL0601",
 
+    /// A query that checks but needs an operator or connector code generation does not
+    /// have yet.
+    NotYetCompiled = "DFL0700",
+
     /// A bug in dflc.
     Internal = "DFL0900",
 }

@@ -228,7 +228,7 @@ impl Display for Expr {
             }
             ExprKind::Field { expr, index } => write!(f, "{expr}.{index}"),
             ExprKind::TimeUnitCall { function, unit, expr } => write!(f, "{function}({expr}, {unit:?})"),
-            ExprKind::Udf { name, args } => write!(f, "{name}({})", list(args)),
+            ExprKind::Udf { name, args, .. } => write!(f, "{name}({})", list(args)),
         }
     }
 }

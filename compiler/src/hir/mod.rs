@@ -328,9 +328,10 @@ pub enum ExprKind {
         unit: TimeUnit,
         expr: Box<Expr>,
     },
-    /// A call of a user-defined function.
+    /// A call of a user-defined function; `path` is the Rust function implementing it.
     Udf {
         name: String,
+        path: String,
         args: Vec<Expr>,
     },
 }

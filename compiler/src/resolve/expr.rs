@@ -818,7 +818,8 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
                 return err(r, mismatch(a_ast.span, format!("{} expects {want} here, not {}", f.name.name, a.ty)));
             }
         }
-        return Some(Expr { kind: ExprKind::Udf { name: f.name.name.to_ascii_lowercase(), args }, ty: (udf.result)() });
+        let kind = ExprKind::Udf { name: f.name.name.to_ascii_lowercase(), path: udf.runtime_path.to_string(), args };
+        return Some(Expr { kind, ty: (udf.result)() });
     }
     let Some(info) = functions::lookup(&f.name.name) else {
         if r.function_poisoned(&f.name.name) {

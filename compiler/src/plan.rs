@@ -1,0 +1,175 @@
+//! `plan`: the resolved program → the dataflow the pipeline runs. Each table that is read
+//! becomes a source task; every INSERT becomes one or more branches (one per input of a
+//! UNION ALL), each a chain of stateless steps — filters and projections — fused into the
+//! task of the source it reads, ending in a sink table.
+//!
+//! Operators that keep state (windows, aggregates, joins, ranking, sorting) are not
+//! compiled yet: a query that needs one is refused here with [`Code::NotYetCompiled`].
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::hir::{self, Expr, Program, Rel, RelKind, TableId};
+use std::fmt;
+
+/// What a task reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A table's connector.
+    Table(TableId),
+    /// Constant rows (`VALUES`, `SELECT` without FROM).
+    Values(Vec<Vec<Expr>>),
+}
+
+/// A stateless step, fused into the task.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Filter(Expr),
+    Project(Vec<Expr>),
+}
+
+/// A chain from a task's input to a sink.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub steps: Vec<Step>,
+    pub sink: TableId,
+    /// The sink columns the chain's output columns go to, in order.
+    pub columns: Vec<usize>,
+    /// The types of the chain's output.
+    pub output: Vec<crate::types::Type>,
+    /// The INSERT it comes from.
+    pub span: crate::span::Span,
+}
+
+/// One thread's work: an input and the branches fed from it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub input: Input,
+    pub branches: Vec<Branch>,
+}
+
+/// The whole dataflow.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    pub tasks: Vec<Task>,
+    /// Every table written, in first-use order.
+    pub sinks: Vec<TableId>,
+}
+
+/// Builds the dataflow of a resolved program; refuses what cannot be compiled yet.
+pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let mut pipeline = Pipeline::default();
+    for insert in &program.inserts {
+        let mut paths = Vec::new();
+        if let Err(d) = flatten(&insert.query, Vec::new(), &mut paths) {
+            diagnostics.push(d);
+            continue;
+        }
+        if !pipeline.sinks.contains(&insert.table) {
+            pipeline.sinks.push(insert.table);
+        }
+        let output: Vec<_> = insert.query.schema.iter().map(|f| f.ty.clone()).collect();
+        for (input, steps) in paths {
+            let branch = Branch {
+                steps,
+                sink: insert.table,
+                columns: insert.columns.clone(),
+                output: output.clone(),
+                span: insert.span,
+            };
+            match pipeline.tasks.iter_mut().find(|t| t.input == input && matches!(input, Input::Table(_))) {
+                Some(task) => task.branches.push(branch),
+                None => pipeline.tasks.push(Task { input, branches: vec![branch] }),
+            }
+        }
+    }
+    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(pipeline) }
+}
+
+/// The paths from inputs to `rel`'s output: each an input and the steps after it.
+fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Result<(), Diagnostic> {
+    let then = |step: Step| -> Vec<Step> { std::iter::once(step).chain(after.iter().cloned()).collect() };
+    match &rel.kind {
+        RelKind::Scan { table, .. } => out.push((Input::Table(*table), after)),
+        RelKind::Values { rows } => out.push((Input::Values(rows.clone()), after)),
+        RelKind::Filter { input, predicate } => flatten(input, then(Step::Filter(predicate.clone())), out)?,
+        RelKind::Project { input, exprs } => flatten(input, then(Step::Project(exprs.clone())), out)?,
+        RelKind::Union { inputs } => {
+            for i in inputs {
+                flatten(i, after.clone(), out)?;
+            }
+        }
+        other => {
+            let what = match other {
+                RelKind::Window { .. } => "a window table function",
+                RelKind::Aggregate(a) if a.aggregates.is_empty() => "DISTINCT / GROUP BY",
+                RelKind::Aggregate(_) => "an aggregation",
+                RelKind::Join(_) => "a join",
+                RelKind::Over { .. } => "an OVER aggregate or ranking",
+                _ => "ORDER BY / LIMIT",
+            };
+            return Err(Diagnostic::error(
+                Code::NotYetCompiled,
+                format!("this query needs {what}, which `dflc build` cannot generate code for yet"),
+            )
+            .at(rel.span, "needs state")
+            .with_help(
+                "`dflc check` accepts the query; stateful operators arrive with the windows, joins and Top-N releases",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, task) in self.tasks.iter().enumerate() {
+            match &task.input {
+                Input::Table(t) => writeln!(f, "task {i}: source table #{}", t.0)?,
+                Input::Values(rows) => writeln!(f, "task {i}: {} constant row(s)", rows.len())?,
+            }
+            for (b, branch) in task.branches.iter().enumerate() {
+                writeln!(f, "  branch {b} → sink table #{}", branch.sink.0)?;
+                for step in &branch.steps {
+                    match step {
+                        Step::Filter(e) => writeln!(f, "    filter {e}")?,
+                        Step::Project(es) => {
+                            let list: Vec<String> = es.iter().map(ToString::to_string).collect();
+                            writeln!(f, "    project {}", list.join(", "))?
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The physical plan as users read it (`dflc explain`): tasks with table names,
+/// connectors, fused steps and the state each operator keeps (none yet).
+pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
+    let name = |t: TableId| -> String {
+        let table: &hir::Table = &program.tables[t.0];
+        format!("{} [{}]", table.name, table.connector)
+    };
+    let mut out = String::new();
+    for (i, task) in pipeline.tasks.iter().enumerate() {
+        match &task.input {
+            Input::Table(t) => out.push_str(&format!("task {i}: read {}\n", name(*t))),
+            Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
+        }
+        for (b, branch) in task.branches.iter().enumerate() {
+            out.push_str(&format!("  branch {b}: fused, stateless\n"));
+            for step in &branch.steps {
+                match step {
+                    Step::Filter(e) => out.push_str(&format!("    filter  {e}\n")),
+                    Step::Project(es) => {
+                        let list: Vec<String> = es.iter().map(ToString::to_string).collect();
+                        out.push_str(&format!("    project {}\n", list.join(", ")));
+                    }
+                }
+            }
+            out.push_str(&format!("    write   {}\n", name(branch.sink)));
+        }
+    }
+    out
+}

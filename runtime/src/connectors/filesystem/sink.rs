@@ -1,0 +1,221 @@
+//! Writing files of records, committed atomically by `flush`.
+
+use super::{io, local_path};
+use crate::connectors::format::{Column, Encoder, Format, write_error};
+use crate::error::{Error, Result};
+use crate::options::TableOptions;
+use crate::pipeline::Sink;
+use serde::Serialize;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Write buffer size.
+const BUFFER: usize = 1 << 20;
+
+/// A `filesystem` table written row by row; see [`sink`].
+///
+/// Rows go to hidden temporary files (`.part-….inprogress`) next to their destination.
+/// [`flush`](Sink::flush) completes them and renames them into place, so that readers see
+/// either nothing or complete files; rows written after a flush go to new files (a new
+/// part file, or for a single-file sink a copy of the file that replaces it at the next
+/// flush). The pipeline driver flushes once at the end of a run. Dropping the sink
+/// without flushing (a failed run) removes the temporary files.
+pub struct FileSink<R> {
+    table: String,
+    encoder: Encoder,
+    target: Target,
+    extension: &'static str,
+    run_id: String,
+    /// Size at which a part file is closed (`sink.rolling-policy.file-size`).
+    roll_bytes: u64,
+    next_part: u64,
+    open: Option<OpenFile>,
+    /// Closed temporary files and their destinations, renamed at the next flush.
+    pending: Vec<(PathBuf, PathBuf)>,
+    /// Whether a flush has written the destination (single-file sinks).
+    committed: bool,
+    buffer: Vec<u8>,
+    _row: PhantomData<fn(R)>,
+}
+
+enum Target {
+    Folder(PathBuf),
+    File(PathBuf),
+}
+
+struct OpenFile {
+    writer: BufWriter<File>,
+    temp: PathBuf,
+    dest: PathBuf,
+    bytes: u64,
+}
+
+/// The sink of a `filesystem` table with `columns`: `path` is a folder (an existing one,
+/// or one written with a trailing `/`, created if needed) that receives part files
+/// `part-<run>-0-<n>.<json|csv>`, or else a single file (parent folders created;
+/// replaced by the run's output). Records are JSON lines keyed by column name, or
+/// positional CSV lines.
+pub fn sink<R: Serialize>(opts: &TableOptions, columns: &[Column]) -> Result<FileSink<R>> {
+    let path = local_path(opts, "path")?;
+    let format = Format::from_options(opts, "")?;
+    let raw = opts.required("path")?;
+    let target = if raw.ends_with('/') || path.is_dir() {
+        fs::create_dir_all(&path).map_err(io(&path))?;
+        Target::Folder(path)
+    } else {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        Target::File(path)
+    };
+    let key = "sink.rolling-policy.file-size";
+    let roll_bytes = match opts.get(key) {
+        None => 128 << 20,
+        Some(v) => {
+            memory_size(v).ok_or_else(|| opts.error(key, format!("'{v}' is not a memory size such as '128 mb'")))?
+        }
+    };
+    Ok(FileSink {
+        table: opts.table.clone(),
+        encoder: Encoder::new(&format, columns),
+        target,
+        extension: format.extension(),
+        run_id: run_id(),
+        roll_bytes: roll_bytes.max(1),
+        next_part: 0,
+        open: None,
+        pending: Vec::new(),
+        committed: false,
+        buffer: Vec::with_capacity(1 << 16),
+        _row: PhantomData,
+    })
+}
+
+impl<R> FileSink<R> {
+    /// The files this sink writes to (for messages): the folder or the file.
+    pub fn path(&self) -> &Path {
+        match &self.target {
+            Target::Folder(p) | Target::File(p) => p,
+        }
+    }
+
+    fn ensure_open(&mut self) -> Result<()> {
+        if self.open.is_some() {
+            return Ok(());
+        }
+        let (temp, dest) = match &self.target {
+            Target::Folder(dir) => {
+                let name = format!("part-{}-0-{}.{}", self.run_id, self.next_part, self.extension);
+                self.next_part += 1;
+                (dir.join(format!(".{name}.inprogress")), dir.join(name))
+            }
+            Target::File(dest) => {
+                let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (dest.with_file_name(format!(".{name}.inprogress.{}", self.run_id)), dest.clone())
+            }
+        };
+        let carry_over = self.committed && matches!(self.target, Target::File(_)) && dest.exists();
+        let (file, bytes) = if carry_over {
+            let bytes = fs::copy(&dest, &temp).map_err(io(&temp))?;
+            (OpenOptions::new().append(true).open(&temp).map_err(io(&temp))?, bytes)
+        } else {
+            (File::create(&temp).map_err(io(&temp))?, 0)
+        };
+        self.open = Some(OpenFile { writer: BufWriter::with_capacity(BUFFER, file), temp, dest, bytes });
+        Ok(())
+    }
+
+    /// Completes the open file and queues it for renaming.
+    fn close_open(&mut self) -> Result<()> {
+        if let Some(mut open) = self.open.take() {
+            let result = open.writer.flush().and_then(|()| open.writer.get_ref().sync_data());
+            self.pending.push((open.temp.clone(), open.dest));
+            result.map_err(io(&open.temp))?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Serialize> Sink<R> for FileSink<R> {
+    fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.ensure_open()?;
+        let open = self.open.as_mut().expect("opened above");
+        for row in rows.drain(..) {
+            self.encoder.encode(&row, &mut self.buffer).map_err(|reason| write_error(&self.table, reason))?;
+            self.buffer.push(b'\n');
+            if self.buffer.len() >= 1 << 16 {
+                open.writer.write_all(&self.buffer).map_err(io(&open.temp))?;
+                open.bytes += self.buffer.len() as u64;
+                self.buffer.clear();
+            }
+        }
+        open.writer.write_all(&self.buffer).map_err(io(&open.temp))?;
+        open.bytes += self.buffer.len() as u64;
+        self.buffer.clear();
+        if matches!(self.target, Target::Folder(_)) && open.bytes >= self.roll_bytes {
+            self.close_open()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.close_open()?;
+        if let (Target::File(dest), false, true) = (&self.target, self.committed, self.pending.is_empty()) {
+            // Nothing written: the run's output is an empty file.
+            File::create(dest).map_err(io(dest))?;
+        }
+        for (temp, dest) in std::mem::take(&mut self.pending) {
+            if let Err(e) = fs::rename(&temp, &dest) {
+                let _ = fs::remove_file(&temp);
+                return Err(Error::io(dest, e));
+            }
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl<R> Drop for FileSink<R> {
+    fn drop(&mut self) {
+        if let Some(open) = self.open.take() {
+            drop(open.writer);
+            let _ = fs::remove_file(&open.temp);
+        }
+        for (temp, _) in self.pending.drain(..) {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// A name part unique to this sink: time, process and a counter, mixed.
+fn run_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ (u64::from(std::process::id()) << 40) ^ COUNTER.fetch_add(1, Ordering::Relaxed);
+    // SplitMix64's finalizer.
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    format!("{:016x}", x ^ (x >> 31))
+}
+
+/// Bytes of a Flink memory size: `'128 mb'`, `'1gb'`, `'4096'`.
+fn memory_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..digits].parse().ok()?;
+    let factor: u64 = match t[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 1,
+        "k" | "kb" | "kibibytes" => 1 << 10,
+        "m" | "mb" | "mebibytes" => 1 << 20,
+        "g" | "gb" | "gibibytes" => 1 << 30,
+        "t" | "tb" | "tebibytes" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}

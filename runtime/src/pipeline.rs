@@ -1,0 +1,268 @@
+//! Running a generated pipeline: command-line arguments, `--set` overrides, signals,
+//! one thread per source, shared sinks with batched writes, and the exit code.
+
+use crate::error::{Error, Result};
+use crate::options::TableOptions;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the generated code declares about its pipeline.
+pub struct PipelineSpec {
+    /// The pipeline's name (the query file's stem).
+    pub name: &'static str,
+    /// Every table's options as written in the query: `(table, [(key, value)])`.
+    pub tables: &'static [(&'static str, &'static [(&'static str, &'static str)])],
+    /// `SET` settings in effect at the end of the query file.
+    pub settings: &'static [(&'static str, &'static str)],
+}
+
+/// Counters every run keeps; printed when it ends.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Rows read by all sources.
+    pub rows_in: AtomicU64,
+    /// Rows written to all sinks.
+    pub rows_out: AtomicU64,
+    /// Records skipped as unreadable (`ignore-parse-errors`, dead-lettered).
+    pub skipped: AtomicU64,
+}
+
+/// What operators see of the running pipeline.
+pub struct Context {
+    stop: Arc<AtomicBool>,
+    tables: BTreeMap<String, TableOptions>,
+    settings: BTreeMap<String, String>,
+    /// Run-wide counters.
+    pub counters: Counters,
+}
+
+impl Context {
+    /// A context for tests and tools: the given tables, no signal handling.
+    pub fn new(tables: Vec<TableOptions>, settings: BTreeMap<String, String>) -> Self {
+        Context {
+            stop: Arc::new(AtomicBool::new(false)),
+            tables: tables.into_iter().map(|t| (t.table.clone(), t)).collect(),
+            settings,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Whether the pipeline has been asked to stop (signal or failure elsewhere).
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Asks every source to stop.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// The options of a table.
+    pub fn table(&self, name: &str) -> Result<&TableOptions> {
+        self.tables.get(name).ok_or_else(|| Error::Config(format!("no options for table `{name}`")))
+    }
+
+    /// A pipeline setting.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).map(String::as_str)
+    }
+}
+
+/// A source's work: reads its table and pushes rows through the fused operators to sinks.
+pub type Task<'a> = Box<dyn FnOnce(&Context) -> Result<()> + Send + 'a>;
+
+/// Runs every task on its own thread and waits for all. The first failure stops the
+/// others; the run fails with it.
+pub fn run_tasks(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
+    if tasks.len() == 1 {
+        let task = tasks.into_iter().next().expect("one task");
+        return task(cx);
+    }
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for task in tasks {
+            let first_error = &first_error;
+            scope.spawn(move || {
+                if let Err(e) = task(cx) {
+                    cx.request_stop();
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(e);
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Where rows go: a connector's writer.
+pub trait Sink<R>: Send {
+    /// Writes (and removes) every row of `rows`.
+    fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()>;
+    /// Flushes everything written so far to its destination.
+    fn flush(&mut self) -> Result<()>;
+}
+
+/// A sink shared by the tasks that write to it; each task writes through its own
+/// [`SinkWriter`], which batches rows so that the lock is taken once per batch.
+pub struct SharedSink<R> {
+    inner: Arc<Mutex<Box<dyn Sink<R>>>>,
+}
+
+impl<R> Clone for SharedSink<R> {
+    fn clone(&self) -> Self {
+        SharedSink { inner: Arc::clone(&self.inner) }
+    }
+}
+
+/// Rows a writer collects before handing them to the sink.
+const BATCH: usize = 1024;
+
+impl<R: Send + 'static> SharedSink<R> {
+    /// Shares `sink`.
+    pub fn new(sink: impl Sink<R> + 'static) -> Self {
+        SharedSink { inner: Arc::new(Mutex::new(Box::new(sink))) }
+    }
+
+    /// A batching writer for one task.
+    pub fn writer<'a>(&self, cx: &'a Context) -> SinkWriter<'a, R> {
+        SinkWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+    }
+
+    /// Flushes the sink (after every writer has flushed).
+    pub fn flush(&self) -> Result<()> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
+}
+
+/// One task's batching handle on a [`SharedSink`].
+pub struct SinkWriter<'a, R> {
+    sink: SharedSink<R>,
+    buffer: Vec<R>,
+    cx: &'a Context,
+}
+
+impl<R: Send + 'static> SinkWriter<'_, R> {
+    /// Queues a row; writes the batch when it is full.
+    #[inline]
+    pub fn write(&mut self, row: R) -> Result<()> {
+        self.buffer.push(row);
+        if self.buffer.len() >= BATCH {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        let n = self.buffer.len() as u64;
+        self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).write_batch(&mut self.buffer)?;
+        self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes what is queued.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.buffer.is_empty() {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+}
+
+/// The usage text of a pipeline binary.
+fn usage(name: &str) -> String {
+    format!(
+        "{name}: a dflc pipeline\n\n\
+         Usage: {name} [--set KEY=VALUE]...\n\n\
+         Options:\n  \
+         --set TABLE.OPTION=VALUE   override a table option, e.g. --set clicks.path=/data/in\n  \
+         --set SETTING=VALUE        override a pipeline setting, e.g. --set pipeline.name=x\n  \
+         -h, --help                 print this help\n\n\
+         Stops cleanly (flushing sinks) on SIGINT or SIGTERM, and by itself when every source is bounded and done."
+    )
+}
+
+/// Parses `--set` arguments into table options and settings.
+fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
+    let mut tables: BTreeMap<String, TableOptions> =
+        spec.tables.iter().map(|(t, opts)| (t.to_string(), TableOptions::new(t, opts))).collect();
+    let mut settings: BTreeMap<String, String> =
+        spec.settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let assignment = match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{}", usage(spec.name));
+                return Ok(None);
+            }
+            "--set" => it.next().ok_or_else(|| Error::Config("--set needs KEY=VALUE".into()))?.clone(),
+            a if a.starts_with("--set=") => a["--set=".len()..].to_string(),
+            other => return Err(Error::Config(format!("unknown argument '{other}'\n\n{}", usage(spec.name)))),
+        };
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| Error::Config(format!("--set {assignment}: expected KEY=VALUE")))?;
+        let table = tables.keys().find(|t| key.strip_prefix(t.as_str()).is_some_and(|r| r.starts_with('.'))).cloned();
+        match table {
+            Some(t) => {
+                let option = &key[t.len() + 1..];
+                tables.get_mut(&t).expect("found above").set(option, value);
+            }
+            None => {
+                settings.insert(key.to_string(), value.to_string());
+            }
+        }
+    }
+    let mut cx = Context::new(tables.into_values().collect(), settings);
+    cx.stop = Arc::new(AtomicBool::new(false));
+    Ok(Some(cx))
+}
+
+/// The `main` of a generated pipeline binary: arguments, signals, running, exit code.
+pub fn main(spec: PipelineSpec, run: fn(&Context) -> Result<()>) -> ExitCode {
+    main_with_args(spec, run, std::env::args().skip(1).collect())
+}
+
+/// [`main`] with the arguments given (after the program name).
+pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args: Vec<String>) -> ExitCode {
+    let cx = match configure(&spec, &args) {
+        Ok(Some(cx)) => cx,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: error: {e}", spec.name);
+            return ExitCode::from(2);
+        }
+    };
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cx.stop)) {
+            eprintln!("{}: warning: cannot handle signal {signal}: {e}", spec.name);
+        }
+    }
+    let started = std::time::Instant::now();
+    let result = run(&cx);
+    let secs = started.elapsed().as_secs_f64();
+    let c = &cx.counters;
+    let (read, written, skipped) =
+        (c.rows_in.load(Ordering::Relaxed), c.rows_out.load(Ordering::Relaxed), c.skipped.load(Ordering::Relaxed));
+    match result {
+        Ok(()) => {
+            let how = if cx.stopped() { "stopped" } else { "finished" };
+            eprintln!(
+                "{}: {how}: {read} rows read, {written} written, {skipped} skipped in {secs:.3} s ({:.0} rows/s)",
+                spec.name,
+                read as f64 / secs.max(1e-9)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: error: {e}", spec.name);
+            eprintln!("{}: failed after {read} rows read, {written} written", spec.name);
+            ExitCode::FAILURE
+        }
+    }
+}
