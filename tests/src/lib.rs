@@ -1,1 +1,175 @@
-//! Fixture and end-to-end tests of dflc: see `tests/` beside this file.
+//! The harness of dflc's end-to-end tests: compile queries into modules of one crate,
+//! build it once with the shared target directory, run pipelines and compare outputs.
+//! The tests themselves are in `tests/` beside this folder.
+
+use dfl_compiler::diagnostic::render::{self, Style};
+use dfl_compiler::hir::Program;
+use dfl_compiler::plan::Pipeline;
+use dfl_compiler::project::{self, BuildOptions};
+use dfl_compiler::{SourceFile, codegen, compile};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace's root folder.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// A query compiled into a module of a test crate.
+pub struct Module {
+    pub program: Program,
+    pub pipeline: Pipeline,
+}
+
+/// A built test crate: one binary running any of its modules (`binary <module> [--set …]`).
+pub struct Built {
+    pub binary: PathBuf,
+    pub modules: BTreeMap<String, Module>,
+}
+
+/// A query to compile into the crate.
+pub struct Query {
+    /// The module name.
+    pub name: String,
+    /// The file name shown in diagnostics.
+    pub file: String,
+    pub text: String,
+    /// Whether it must compile (otherwise it may be refused with DFL0700 only).
+    pub must_compile: bool,
+}
+
+/// Compiles one query to a module's code.
+pub fn compile_module(name: &str, file: &str, text: String) -> Result<(Module, String), String> {
+    let source = SourceFile::new(file, text);
+    match compile(&source, name) {
+        Ok(c) => {
+            let options = codegen::Options::default().with_module(true);
+            let module = codegen::generate_with(&c.checked.hir, &c.pipeline, name, options)
+                .map_err(|d| render::to_text(&source, &d.0, Style::Plain))?;
+            Ok((Module { program: c.checked.hir, pipeline: c.pipeline }, module.main_rs))
+        }
+        Err(d) => Err(render::to_text(&source, &d.0, Style::Plain)),
+    }
+}
+
+/// Compiles `queries` into one crate named `crate_name` and builds it (debug). Each
+/// generated module is passed to `snapshot` (for insta snapshots in the caller).
+pub fn build(crate_name: &str, queries: Vec<Query>, mut snapshot: impl FnMut(&str, &str)) -> Built {
+    let mut modules = BTreeMap::new();
+    let mut code = String::new();
+    for q in queries {
+        match compile_module(&q.name, &q.file, q.text) {
+            Ok((module, rust)) => {
+                snapshot(&q.name, &rust);
+                code.push_str(&format!(
+                    "#[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, dead_code, clippy::all)]\npub mod {} {{\n{rust}\n}}\n",
+                    q.name
+                ));
+                modules.insert(q.name.clone(), module);
+            }
+            Err(diagnostics) => {
+                assert!(!q.must_compile, "{} does not compile:\n{diagnostics}", q.file);
+                // Stateful queries are refused with DFL0700, never with anything else.
+                assert!(diagnostics.contains("DFL0700"), "{}: unexpected diagnostics:\n{diagnostics}", q.file);
+            }
+        }
+    }
+    let dispatch: Vec<String> =
+        modules.keys().map(|m| format!("        Some(\"{m}\") => {m}::main(args.collect()),")).collect();
+    code.push_str(&format!(
+        "fn main() -> std::process::ExitCode {{\n    let mut args = std::env::args().skip(1);\n    match args.next().as_deref() {{\n{}\n        other => {{ eprintln!(\"unknown pipeline {{other:?}}\"); std::process::ExitCode::FAILURE }}\n    }}\n}}\n",
+        dispatch.join("\n")
+    ));
+    let options = BuildOptions::default().with_release(false);
+    let dir = options.target_dir.join(format!("dflc-e2e-{crate_name}"));
+    project::write_project(&dir, crate_name, &code, &options).expect("write the test crate");
+    let binary = project::build_project(&dir, crate_name, &options).expect("the generated code compiles");
+    Built { binary, modules }
+}
+
+/// What a pipeline run printed and how it ended.
+pub struct Run {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Built {
+    /// Runs one module with `--set key=value` arguments.
+    pub fn run(&self, module: &str, sets: &[(String, String)]) -> Run {
+        let mut cmd = self.command(module, sets);
+        let out = cmd.output().expect("run the pipeline");
+        Run {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+
+    /// The command running one module (for tests that drive the process themselves).
+    pub fn command(&self, module: &str, sets: &[(String, String)]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg(module);
+        for (k, v) in sets {
+            cmd.arg("--set").arg(format!("{k}={v}"));
+        }
+        cmd
+    }
+}
+
+/// Every non-empty line of every file at `path` (a file, or the visible files of a folder).
+pub fn output_lines(path: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            let p = e.unwrap().path();
+            if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                files.push(p);
+            }
+        }
+    } else if path.exists() {
+        files.push(path.to_path_buf());
+    }
+    let mut lines = Vec::new();
+    for f in files {
+        lines.extend(std::fs::read_to_string(f).unwrap().lines().filter(|l| !l.is_empty()).map(String::from));
+    }
+    lines
+}
+
+/// A line in a comparable form: JSON re-serialised with numbers as doubles; CSV fields
+/// that are numbers likewise.
+pub fn canonical(line: &str) -> String {
+    if line.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON {line}: {e}"));
+        return canonical_json(v).to_string();
+    }
+    line.split(',')
+        .map(|f| f.parse::<f64>().map_or_else(|_| f.to_string(), |x| x.to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn canonical_json(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Number(n) => serde_json::json!(n.as_f64()),
+        serde_json::Value::Object(m) => m.into_iter().map(|(k, v)| (k, canonical_json(v))).collect(),
+        serde_json::Value::Array(a) => a.into_iter().map(canonical_json).collect(),
+        other => other,
+    }
+}
+
+/// Lines made canonical and sorted: outputs compared regardless of order.
+pub fn sorted(lines: Vec<String>) -> Vec<String> {
+    let mut l: Vec<String> = lines.iter().map(|l| canonical(l)).collect();
+    l.sort();
+    l
+}
+
+/// An insta snapshot of generated code in `tests/snapshots/codegen__<name>.snap`.
+pub fn snapshot_code(name: &str, rust: &str) {
+    insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(format!("codegen__{name}"), rust);
+    });
+}
