@@ -10,7 +10,9 @@ use crate::types::{MAX_LENGTH, Type, TypeKind, common_type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// Generates code for expressions over one input: `frame[i]` is the code of column `i`.
+/// Generates code for expressions over one input: `frame[i]` names the place (of type
+/// `Option<T>`) holding column `i`; it is cloned where its value is used, and borrowed
+/// for field access, so that reading one field of a ROW never copies the ROW.
 pub struct ExprGen<'a> {
     pub rows: &'a mut RowTypes,
     pub frame: &'a [TokenStream],
@@ -29,7 +31,8 @@ impl ExprGen<'_> {
     pub fn expr(&mut self, e: &Expr) -> Result<TokenStream, GenError> {
         Ok(match &e.kind {
             ExprKind::Column(i) => {
-                self.frame.get(*i).cloned().ok_or_else(|| format!("column ${i} outside the input"))?
+                let place = self.frame.get(*i).ok_or_else(|| format!("column ${i} outside the input"))?;
+                quote!(#place.clone())
             }
             ExprKind::Literal(v) => self.literal(v, &e.ty)?,
             ExprKind::Cast { expr, try_: _ } => {
@@ -52,14 +55,17 @@ impl ExprGen<'_> {
                 }
                 quote!({ #code })
             }
-            ExprKind::Field { expr, index } => {
-                let TypeKind::Row(fields) = &expr.ty.kind else {
-                    return Err("field access on a value that is not a ROW".into());
-                };
-                let inner = self.expr(expr)?;
-                let f = RowTypes::field_of(fields, *index);
-                quote!(#inner.and_then(|r| r.#f))
-            }
+            ExprKind::Field { expr, index } => match self.borrowed(e)? {
+                Some(place) => quote!(#place.cloned()),
+                None => {
+                    let TypeKind::Row(fields) = &expr.ty.kind else {
+                        return Err("field access on a value that is not a ROW".into());
+                    };
+                    let inner = self.expr(expr)?;
+                    let f = RowTypes::field_of(fields, *index);
+                    quote!(#inner.and_then(|r| r.#f))
+                }
+            },
             ExprKind::TimeUnitCall { function, unit, expr } => self.time_unit(function, *unit, expr)?,
             ExprKind::Udf { name, path, args } => {
                 let args = args.iter().map(|a| self.expr(a)).collect::<Result<Vec<_>, _>>()?;
@@ -67,6 +73,24 @@ impl ExprGen<'_> {
                 quote!(#f(#(#args),*))
             }
             ExprKind::Call { function, args } => self.call(function, args, &e.ty)?,
+        })
+    }
+
+    /// Code of type `Option<&T>` for a column or a field path of one, without copying.
+    fn borrowed(&mut self, e: &Expr) -> Result<Option<TokenStream>, GenError> {
+        Ok(match &e.kind {
+            ExprKind::Column(i) => {
+                let place = self.frame.get(*i).ok_or_else(|| format!("column ${i} outside the input"))?;
+                Some(quote!(#place.as_ref()))
+            }
+            ExprKind::Field { expr, index } => {
+                let TypeKind::Row(fields) = &expr.ty.kind else {
+                    return Err("field access on a value that is not a ROW".into());
+                };
+                let f = RowTypes::field_of(fields, *index);
+                self.borrowed(expr)?.map(|inner| quote!(#inner.and_then(|r| r.#f.as_ref())))
+            }
+            _ => None,
         })
     }
 

@@ -112,7 +112,12 @@ impl Gen<'_> {
             let members: Vec<(String, crate::types::Type)> =
                 t.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
             let ts = table_struct(t);
-            structs.push(self.rows.struct_def(&ts, &members, &t.name));
+            // Projection pushdown: a JSON file source skips the fields no branch reads.
+            let unread = match t.options.get("format").map(String::as_str) {
+                Some("json") if t.connector == "filesystem" => unread_columns(t, pipeline, id),
+                _ => Vec::new(),
+            };
+            structs.push(self.rows.struct_def_reading(&ts, &members, &t.name, &unread));
             let writable: Vec<(String, crate::types::Type)> =
                 t.columns.iter().filter(|c| is_writable(&c.kind)).map(|c| (c.name.clone(), c.ty.clone())).collect();
             let ws = sink_struct(t);
@@ -199,7 +204,8 @@ impl Gen<'_> {
 
             fn run(cx: &rt::Context) -> rt::Result<()> {
                 #(#sink_setup)*
-                let tasks: Vec<rt::Task<'_>> = vec![#(#tasks),*];
+                let mut tasks: Vec<rt::Task<'_>> = Vec::new();
+                #(tasks.push(#tasks);)*
                 rt::pipeline::run_tasks(cx, tasks)?;
                 #(#sink_flushes)*
                 Ok(())
@@ -276,7 +282,7 @@ impl Gen<'_> {
                     .enumerate()
                     .map(|(i, c)| {
                         let f = field_ident(&c.name, i);
-                        quote!(row.#f.clone())
+                        quote!(row.#f)
                     })
                     .collect();
                 let computed = self.computed_columns(t, &frame);
@@ -305,7 +311,7 @@ impl Gen<'_> {
                                 Ok(code) => {
                                     let v = format_ident!("v{}", i);
                                     per_row.push(quote!(let #v = #code;));
-                                    frame.push(quote!(#v.clone()));
+                                    frame.push(quote!(#v));
                                 }
                                 Err(what) => failures.push(what),
                             }
@@ -488,7 +494,7 @@ impl Gen<'_> {
                             Ok(c) => {
                                 let v = format_ident!("p{}_{}_{}", index, s, i);
                                 code.push(quote!(let #v = #c;));
-                                next.push(quote!(#v.clone()));
+                                next.push(quote!(#v));
                             }
                             Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
                         }
@@ -512,7 +518,8 @@ impl Gen<'_> {
                 Some(k) if k >= frame.len() => quote!(None),
                 Some(k) => {
                     let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
-                    match g.cast(frame[k].clone(), &branch.output[k], &c.ty, false) {
+                    let place = &frame[k];
+                    match g.cast(quote!(#place.clone()), &branch.output[k], &c.ty, false) {
                         Ok(v) => {
                             if !c.ty.nullable && branch.output[k].nullable {
                                 let table = &t.name;
@@ -544,6 +551,49 @@ impl Gen<'_> {
             }
         }
     }
+}
+
+/// The columns of source table `id` that none of its branches (nor the computed columns
+/// they use) reads. A table also written by the pipeline keeps every column.
+fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec<bool> {
+    if pipeline.sinks.contains(&id) {
+        return Vec::new();
+    }
+    let mut used = vec![false; t.columns.len()];
+    let mut cols = Vec::new();
+    for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
+        for branch in &task.branches {
+            // Steps up to and including the first projection read the source row.
+            for step in &branch.steps {
+                match step {
+                    Step::Filter(e) => e.columns(&mut cols),
+                    Step::Project(es) => {
+                        es.iter().for_each(|e| e.columns(&mut cols));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for c in cols {
+        if let Some(u) = used.get_mut(c) {
+            *u = true;
+        }
+    }
+    // Computed columns read other columns, and watermark columns stay.
+    for (i, c) in t.columns.iter().enumerate().rev() {
+        if let ColumnKind::Computed(e) = &c.kind {
+            if used[i] {
+                let mut deps = Vec::new();
+                e.columns(&mut deps);
+                deps.into_iter().for_each(|d| used[d] = true);
+            }
+        }
+    }
+    if let Some(w) = &t.watermark {
+        used[w.column] = true;
+    }
+    used.into_iter().zip(&t.columns).map(|(u, c)| !u && matches!(c.kind, ColumnKind::Physical)).collect()
 }
 
 /// `emailAddress` → `email_address`.

@@ -58,14 +58,21 @@ impl RowTypes {
 
     /// A struct with one `Option` field per member, with serde names.
     pub fn struct_def(&mut self, id: &Ident, members: &[(String, Type)], hint: &str) -> TokenStream {
+        self.struct_def_reading(id, members, hint, &[])
+    }
+
+    /// [`RowTypes::struct_def`] for a row read by name (JSON), where the members marked in
+    /// `unread` are never used: decoding skips them without allocating.
+    pub fn struct_def_reading(&mut self, id: &Ident, members: &[(String, Type)], hint: &str, unread: &[bool]) -> TokenStream {
         let fields: Vec<TokenStream> = members
             .iter()
             .enumerate()
             .map(|(i, (name, ty))| {
                 let f = field_ident(name, i);
                 let t = self.rust(ty, &format!("{hint}_{name}"));
+                let skip = if unread.get(i).copied().unwrap_or(false) { quote!(skip_deserializing,) } else { quote!() };
                 quote! {
-                    #[serde(rename = #name, default)]
+                    #[serde(rename = #name, #skip default)]
                     pub #f: Option<#t>
                 }
             })

@@ -212,7 +212,7 @@ pub fn parse_time(s: &str) -> Option<Time> {
     if it.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
         return None;
     }
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) || (frac.is_empty() && s.contains('.')) {
         return None;
     }
     // The fraction's digits, scaled to nanoseconds without allocating.
@@ -226,12 +226,48 @@ pub fn parse_time(s: &str) -> Option<Time> {
 /// Parses `yyyy-MM-dd HH:mm:ss[.f…]`, also with `T` between date and time and a
 /// trailing `Z` (ISO-8601), or a date alone (midnight).
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    if let Some(t) = parse_timestamp_exact(s.as_bytes()) {
+        return Some(t);
+    }
     let s = s.trim();
     let s = s.strip_suffix('Z').unwrap_or(s);
     match s.split_once([' ', 'T']) {
         Some((d, t)) => Some(Timestamp::from_parts(parse_date(d)?, parse_time(t)?)),
         None => Some(Timestamp::from_parts(parse_date(s)?, Time(0))),
     }
+}
+
+/// The common exact form `yyyy-MM-dd HH:mm:ss[.f…][Z]` (or with `T`), by position: the
+/// fast path of [`parse_timestamp`].
+fn parse_timestamp_exact(b: &[u8]) -> Option<Timestamp> {
+    let b = b.strip_suffix(b"Z").unwrap_or(b);
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut nanos: i64 = 0;
+    if b.len() > 19 {
+        let frac = b[19..].strip_prefix(b".")?;
+        if frac.is_empty() || frac.len() > 9 {
+            return None;
+        }
+        for (i, &c) in frac.iter().enumerate() {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            nanos += i64::from(c - b'0') * 10i64.pow(8 - i as u32);
+        }
+    }
+    let date = Date::from_ymd(y as i32, mo, d)?;
+    let secs = i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec);
+    Some(Timestamp::from_parts(date, Time(secs * NANOS_PER_SEC + nanos)))
 }
 
 macro_rules! text_serde {
@@ -279,6 +315,10 @@ mod tests {
         let t = parse_timestamp("2024-02-29 23:59:58.123").unwrap();
         assert_eq!(t.to_string(), "2024-02-29 23:59:58.123");
         assert_eq!(parse_timestamp("2024-02-29T23:59:58.123Z"), Some(t));
+        assert_eq!(parse_timestamp(" 2024-02-29 23:59:58.123 "), Some(t));
+        assert_eq!(parse_timestamp("2024-02-29 24:00:00"), None);
+        assert_eq!(parse_timestamp("2024-02-29 23:59:58."), None);
+        assert_eq!(parse_timestamp("2024-2-9 3:05:00"), parse_timestamp("2024-02-09 03:05:00"));
         assert_eq!(Timestamp::from_millis(0).to_string(), "1970-01-01 00:00:00");
         assert_eq!(Timestamp::from_millis(-1).to_string(), "1969-12-31 23:59:59.999");
         assert_eq!(parse_timestamp("2023-02-29 00:00:00"), None);
