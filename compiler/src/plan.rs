@@ -90,12 +90,33 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
     let then = |step: Step| -> Vec<Step> { std::iter::once(step).chain(after.iter().cloned()).collect() };
     match &rel.kind {
         RelKind::Scan { table, .. } => out.push((Input::Table(*table), after)),
-        RelKind::Values { rows } => out.push((Input::Values(rows.clone()), after)),
+        RelKind::Values { rows } => {
+            // Every row's values take the column's (common) type.
+            let rows = rows
+                .iter()
+                .map(|row| row.iter().zip(&rel.schema).map(|(e, f)| converted(e, &f.ty)).collect())
+                .collect();
+            out.push((Input::Values(rows), after))
+        }
         RelKind::Filter { input, predicate } => flatten(input, then(Step::Filter(predicate.clone())), out)?,
         RelKind::Project { input, exprs } => flatten(input, then(Step::Project(exprs.clone())), out)?,
         RelKind::Union { inputs } => {
             for i in inputs {
-                flatten(i, after.clone(), out)?;
+                // Each input's columns are brought to the union's (widened) types.
+                let widen = i.schema.iter().zip(&rel.schema).any(|(a, b)| a.ty.kind != b.ty.kind);
+                let steps = if widen {
+                    let exprs = i
+                        .schema
+                        .iter()
+                        .zip(&rel.schema)
+                        .enumerate()
+                        .map(|(k, (a, b))| converted(&Expr::column(k, a.ty.clone()), &b.ty))
+                        .collect();
+                    std::iter::once(Step::Project(exprs)).chain(after.iter().cloned()).collect()
+                } else {
+                    after.clone()
+                };
+                flatten(i, steps, out)?;
             }
         }
         other => {
@@ -118,6 +139,14 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
         }
     }
     Ok(())
+}
+
+/// `e` as a value of `ty` (an implicit conversion, when the types differ).
+fn converted(e: &Expr, ty: &crate::types::Type) -> Expr {
+    if e.ty.kind == ty.kind {
+        return e.clone();
+    }
+    Expr { kind: hir::ExprKind::Cast { expr: Box::new(e.clone()), try_: false }, ty: ty.clone() }
 }
 
 impl fmt::Display for Pipeline {

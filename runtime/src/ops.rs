@@ -109,6 +109,12 @@ pub fn neg<T: Arith>(a: Option<T>) -> Option<T> {
     a.map(Arith::neg)
 }
 
+/// `a / b` computed to `scale` digits (NULL when dividing by zero).
+#[inline]
+pub fn decimal_div(a: Option<Decimal>, b: Option<Decimal>, scale: u8) -> Option<Decimal> {
+    a?.checked_div(b?, scale)
+}
+
 /// A decimal result brought to its SQL type's scale (NULL if it does not fit its precision).
 #[inline]
 pub fn decimal_fit(a: Option<Decimal>, precision: u8, scale: u8) -> Option<Decimal> {
@@ -352,10 +358,64 @@ macro_rules! num_casts {
         impl CastTo<f32> for $from { #[inline] fn cast_to(self) -> Option<f32> { Some(self as f32) } }
         impl CastTo<f64> for $from { #[inline] fn cast_to(self) -> Option<f64> { Some(self as f64) } }
         impl CastTo<bool> for $from { #[inline] fn cast_to(self) -> Option<bool> { Some(self as f64 != 0.0) } }
-        impl CastTo<Str> for $from { #[inline] fn cast_to(self) -> Option<Str> { Some(Str::from(self.to_string())) } }
     )*};
 }
 num_casts!(i8, i16, i32, i64, f32, f64);
+
+macro_rules! int_to_str {
+    ($($from:ty),*) => {$(
+        impl CastTo<Str> for $from { #[inline] fn cast_to(self) -> Option<Str> { Some(Str::from(self.to_string())) } }
+    )*};
+}
+int_to_str!(i8, i16, i32, i64);
+
+impl CastTo<Str> for f64 {
+    fn cast_to(self) -> Option<Str> {
+        Some(Str::from(java_double(self, format!("{self:e}"))))
+    }
+}
+
+impl CastTo<Str> for f32 {
+    fn cast_to(self) -> Option<Str> {
+        Some(Str::from(java_double(f64::from(self), format!("{self:e}"))))
+    }
+}
+
+/// Java's `Double.toString`: plain with at least one decimal between 10^-3 and 10^7,
+/// otherwise `d.dddE±n`, from the shortest digits that round-trip (`sci`, Rust's `{:e}`).
+pub fn java_double(v: f64, sci: String) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = mantissa.strip_prefix('-').map_or(("", mantissa), |m| ("-", m));
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let abs = v.abs();
+    if (1e-3..1e7).contains(&abs) {
+        // Plain: place the point `exp + 1` digits in.
+        let point = exp + 1;
+        let (int, frac) = if point <= 0 {
+            ("0".to_string(), format!("{}{digits}", "0".repeat((-point) as usize)))
+        } else if point as usize >= digits.len() {
+            (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+        } else {
+            (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+        };
+        let frac = if frac.is_empty() { "0".to_string() } else { frac };
+        format!("{sign}{int}.{frac}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exp}")
+    }
+}
 
 macro_rules! int_to_decimal {
     ($($from:ty),*) => {$(
@@ -665,6 +725,19 @@ mod tests {
         assert_eq!(cast::<Str, i32>(Some(Str::from(" 42 "))), Some(42));
         assert_eq!(cast::<Str, i32>(Some(Str::from("x"))), None);
         assert_eq!(cast_str(Some(12345i64), 3).as_deref(), Some("123"));
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        let s = |v: f64| cast::<f64, Str>(Some(v)).unwrap().to_string();
+        assert_eq!(s(1000.0), "1000.0");
+        assert_eq!(s(1e20), "1.0E20");
+        assert_eq!(s(1e-5), "1.0E-5");
+        assert_eq!(s(0.001), "0.001");
+        assert_eq!(s(1234567.5), "1234567.5");
+        assert_eq!(s(12345678.0), "1.2345678E7");
+        assert_eq!(s(-2.5), "-2.5");
+        assert_eq!(s(0.0), "0.0");
     }
 
     #[test]

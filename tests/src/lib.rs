@@ -63,7 +63,7 @@ pub fn build(crate_name: &str, queries: Vec<Query>, mut snapshot: impl FnMut(&st
             Ok((module, rust)) => {
                 snapshot(&q.name, &rust);
                 code.push_str(&format!(
-                    "#[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, dead_code, clippy::all)]\npub mod {} {{\n{rust}\n}}\n",
+                    "#[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]\npub mod {} {{\n{rust}\n}}\n",
                     q.name
                 ));
                 modules.insert(q.name.clone(), module);

@@ -148,10 +148,19 @@ fn build_file(
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let binary = project::build_project(out, &name, options).map_err(|e| {
+    let mut binary = project::build_project(out, &name, options).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::FAILURE
     })?;
+    // The binary is named after the query file.
+    let wanted = out.join(stem(file));
+    if wanted != binary {
+        std::fs::rename(&binary, &wanted).map_err(|e| {
+            eprintln!("error: cannot rename {} to {}: {e}", binary.display(), wanted.display());
+            ExitCode::FAILURE
+        })?;
+        binary = wanted;
+    }
     eprintln!("compiled in {:.1} s", started.elapsed().as_secs_f64());
     Ok(Some(binary))
 }

@@ -154,9 +154,15 @@ impl ExprGen<'_> {
             (Decimal { precision: p1, scale: s1 }, Decimal { precision, scale }) if (p1, s1) == (precision, scale) => {
                 code
             }
-            (_, Decimal { precision, scale }) => quote!(rt::ops::cast_decimal(#code, #precision, #scale)),
+            (_, Decimal { precision, scale }) => {
+                let source = self.rows.rust(from, "cast");
+                quote!(rt::ops::cast_decimal::<#source>(#code, #precision, #scale))
+            }
             (Char(_) | Varchar(_), Char(n) | Varchar(n)) if !explicit || *n == MAX_LENGTH => code,
-            (_, Char(n) | Varchar(n)) if *n != MAX_LENGTH => quote!(rt::ops::cast_str(#code, #n)),
+            (_, Char(n) | Varchar(n)) if *n != MAX_LENGTH => {
+                let source = self.rows.rust(from, "cast");
+                quote!(rt::ops::cast_str::<#source>(#code, #n))
+            }
             (Timestamp(_) | TimestampLtz(_), Timestamp(p) | TimestampLtz(p)) => {
                 if explicit {
                     quote!(rt::ops::truncate_timestamp(#code, #p))
@@ -166,13 +172,29 @@ impl ExprGen<'_> {
             }
             (a, b) if a == b => code,
             (Time(_), Time(_)) | (IntervalDayTime, IntervalDayTime) | (IntervalYearMonth, IntervalYearMonth) => code,
-            (Row(a), Row(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.ty.kind == y.ty.kind) => code,
+            (Row(a), Row(b)) if a.len() == b.len() => {
+                // Field by field into the target's struct.
+                let target = self.rows.row(b, "row");
+                let mut inits = Vec::new();
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    let from_f = RowTypes::field_of(a, i);
+                    let to_f = RowTypes::field_of(b, i);
+                    let v = self.cast(quote!(r.#from_f), &x.ty, &y.ty, explicit)?;
+                    inits.push(quote!(#to_f: #v));
+                }
+                quote!(#code.map(|r| #target { #(#inits),* }))
+            }
+            (Array(x), Array(y)) | (Multiset(x), Multiset(y)) => {
+                let element = self.cast(quote!(e), x, y, explicit)?;
+                quote!(#code.map(|v| v.into_iter().map(|e| #element).collect::<Vec<_>>()))
+            }
             (Row(_) | Array(_) | Map(..) | Multiset(_), _) | (_, Row(_) | Array(_) | Map(..) | Multiset(_)) => {
                 return Err(format!("casting {from} to {to}"));
             }
             _ => {
+                let source = self.rows.rust(from, "cast");
                 let target = self.rows.rust(to, "cast");
-                quote!(rt::ops::cast::<_, #target>(#code))
+                quote!(rt::ops::cast::<#source, #target>(#code))
             }
         })
     }
@@ -383,7 +405,12 @@ impl ExprGen<'_> {
                 };
                 let a = dec(self, a, &l.ty)?;
                 let b = dec(self, b, &r.ty)?;
-                quote!(rt::ops::decimal_fit(rt::ops::#opf(#a, #b), #precision, #scale))
+                if op == "/" {
+                    // Divided to the result's scale directly, not through an intermediate.
+                    quote!(rt::ops::decimal_fit(rt::ops::decimal_div(#a, #b, #scale), #precision, #scale))
+                } else {
+                    quote!(rt::ops::decimal_fit(rt::ops::#opf(#a, #b), #precision, #scale))
+                }
             }
             (_, _, k) if k.numeric_rank().is_some() => {
                 let a = self.cast(a, &l.ty, ty, false)?;

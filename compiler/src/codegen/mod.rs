@@ -113,10 +113,15 @@ impl Gen<'_> {
                 t.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
             let ts = table_struct(t);
             // Projection pushdown: a JSON file source skips the fields no branch reads.
-            let unread = match t.options.get("format").map(String::as_str) {
+            let mut unread = match t.options.get("format").map(String::as_str) {
                 Some("json") if t.connector == "filesystem" => unread_columns(t, pipeline, id),
                 _ => Vec::new(),
             };
+            // Computed and metadata columns are never in the record itself.
+            unread.resize(t.columns.len(), false);
+            for (u, c) in unread.iter_mut().zip(&t.columns) {
+                *u |= !matches!(c.kind, ColumnKind::Physical);
+            }
             structs.push(self.rows.struct_def_reading(&ts, &members, &t.name, &unread));
             let writable: Vec<(String, crate::types::Type)> =
                 t.columns.iter().filter(|c| is_writable(&c.kind)).map(|c| (c.name.clone(), c.ty.clone())).collect();
@@ -180,7 +185,7 @@ impl Gen<'_> {
             (
                 quote! {
                     #![doc = #source]
-                    #![allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, dead_code, clippy::all)]
+                    #![allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]
                 },
                 quote! {
                     fn main() -> std::process::ExitCode {
@@ -310,7 +315,8 @@ impl Gen<'_> {
                             match g.expr(e) {
                                 Ok(code) => {
                                     let v = format_ident!("v{}", i);
-                                    per_row.push(quote!(let #v = #code;));
+                                    let t = g.rows.rust(&e.ty, "value");
+                                    per_row.push(quote!(let #v: Option<#t> = #code;));
                                     frame.push(quote!(#v));
                                 }
                                 Err(what) => failures.push(what),
@@ -493,7 +499,8 @@ impl Gen<'_> {
                         match g.expr(e) {
                             Ok(c) => {
                                 let v = format_ident!("p{}_{}_{}", index, s, i);
-                                code.push(quote!(let #v = #c;));
+                                let t = self.rows.rust(&e.ty, "value");
+                                code.push(quote!(let #v: Option<#t> = #c;));
                                 next.push(quote!(#v));
                             }
                             Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
@@ -524,10 +531,26 @@ impl Gen<'_> {
                             if !c.ty.nullable && branch.output[k].nullable {
                                 let table = &t.name;
                                 let column = &c.name;
-                                quote!(match #v {
-                                    Some(v) => Some(v),
-                                    None => return Err(rt::Error::NullInNotNull { table: #table.into(), column: #column.into() }),
-                                })
+                                // 'table.exec.sink.not-null-enforcer': ERROR (default) or DROP.
+                                let drop = self
+                                    .program
+                                    .settings
+                                    .get("table.exec.sink.not-null-enforcer")
+                                    .is_some_and(|v| v.eq_ignore_ascii_case("drop"));
+                                if drop {
+                                    quote!(match #v {
+                                        Some(v) => Some(v),
+                                        None => {
+                                            cx.counters.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                            break #label;
+                                        }
+                                    })
+                                } else {
+                                    quote!(match #v {
+                                        Some(v) => Some(v),
+                                        None => return Err(rt::Error::NullInNotNull { table: #table.into(), column: #column.into() }),
+                                    })
+                                }
                             } else {
                                 v
                             }

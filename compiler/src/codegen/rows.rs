@@ -63,7 +63,13 @@ impl RowTypes {
 
     /// [`RowTypes::struct_def`] for a row read by name (JSON), where the members marked in
     /// `unread` are never used: decoding skips them without allocating.
-    pub fn struct_def_reading(&mut self, id: &Ident, members: &[(String, Type)], hint: &str, unread: &[bool]) -> TokenStream {
+    pub fn struct_def_reading(
+        &mut self,
+        id: &Ident,
+        members: &[(String, Type)],
+        hint: &str,
+        unread: &[bool],
+    ) -> TokenStream {
         let fields: Vec<TokenStream> = members
             .iter()
             .enumerate()

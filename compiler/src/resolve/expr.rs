@@ -506,16 +506,29 @@ fn arithmetic(op: BinaryOp, a: &Type, b: &Type) -> Option<Type> {
         return Some(Type::null());
     }
     if (a.is_numeric() || a.is_null()) && (b.is_numeric() || b.is_null()) {
-        return match (&a.kind, &b.kind, op) {
-            (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }, Multiply) => {
-                Some(Type::new(Decimal { precision: (p1 + p2).min(38), scale: (s1 + s2).min(38) }))
-            }
-            (Decimal { scale: s1, .. }, Decimal { precision: p2, .. }, Divide) => {
-                let scale = (*s1 + p2 + 1).clamp(6, 38);
-                Some(Type::new(Decimal { precision: 38, scale }))
-            }
-            _ => common_type(a, b),
+        // With one DECIMAL and one integer, the integer counts as DECIMAL(digits, 0).
+        let as_decimal = |t: &Type| match t.kind {
+            Decimal { precision, scale } => Some((precision, scale)),
+            TinyInt => Some((3, 0)),
+            SmallInt => Some((5, 0)),
+            Int => Some((10, 0)),
+            BigInt => Some((19, 0)),
+            _ => None,
         };
+        let decimal = matches!(a.kind, Decimal { .. }) || matches!(b.kind, Decimal { .. });
+        if let (true, Some((p1, s1)), Some((p2, s2))) = (decimal, as_decimal(a), as_decimal(b)) {
+            // Calcite's (and Flink's) rules for exact arithmetic.
+            match op {
+                Multiply => return Some(Type::new(Decimal { precision: (p1 + p2).min(38), scale: (s1 + s2).min(38) })),
+                Divide => {
+                    let scale = (s1 + p2 + 1).max(6);
+                    let precision = (p1 - s1 + s2 + scale).min(38);
+                    return Some(Type::new(Decimal { precision, scale: scale.min(precision) }));
+                }
+                _ => {}
+            }
+        }
+        return common_type(a, b);
     }
     match (&a.kind, &b.kind, op) {
         (Timestamp(_) | TimestampLtz(_) | Date | Time(_), IntervalDayTime | IntervalYearMonth, Plus | Minus) => {

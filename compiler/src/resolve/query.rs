@@ -128,6 +128,26 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
         cols
     };
     let rel = rel?;
+    // A NOT NULL column left out of an explicit column list would be written NULL.
+    if !ins.columns.is_empty() {
+        let missing: Vec<&str> = t
+            .writable_columns()
+            .into_iter()
+            .filter(|i| !columns.contains(i) && !t.columns[*i].ty.nullable)
+            .map(|i| t.columns[i].name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            r.report(
+                Diagnostic::error(
+                    Code::InsertArity,
+                    format!("INSERT INTO `{}` leaves out NOT NULL column(s) {}", t.name, list_names(&missing)),
+                )
+                .at(ins.table.span, "would be NULL")
+                .with_help("list them and give them values"),
+            );
+            return None;
+        }
+    }
     if rel.schema.len() != columns.len() {
         let target: Vec<&str> = columns.iter().map(|&i| t.columns[i].name.as_str()).collect();
         r.report(

@@ -241,7 +241,13 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
 /// fast path of [`parse_timestamp`].
 fn parse_timestamp_exact(b: &[u8]) -> Option<Timestamp> {
     let b = b.strip_suffix(b"Z").unwrap_or(b);
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b' ' || b[10] == b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |from: usize, to: usize| -> Option<u32> {

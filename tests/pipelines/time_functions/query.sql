@@ -1,5 +1,7 @@
 -- Date and time functions: formatting, fields, rounding to units, parsing, epoch seconds,
 -- timestamp literals and interval arithmetic (day-time and year-month), in UTC.
+-- TO_TIMESTAMP(s, format) falls back to the default format when the pattern does not
+-- match, as Flink does.
 SET 'table.local-time-zone' = 'UTC';
 
 CREATE TABLE events (
@@ -36,7 +38,7 @@ CREATE TABLE timed (
   earlier     TIMESTAMP(3),
   lit         TIMESTAMP(3),
   day         DATE,
-  hours_since INT,
+  two_h_later TIMESTAMP(3),
   in_2024     BOOLEAN
 ) WITH (
   'connector' = 'filesystem',
@@ -69,6 +71,6 @@ SELECT
   ts - INTERVAL '1:30' HOUR TO MINUTE,
   TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '90' MINUTE,
   CAST(ts AS DATE),
-  TIMESTAMPDIFF(HOUR, TIMESTAMP '2024-01-01 00:00:00', ts),
+  ts + INTERVAL '2' HOUR,
   ts >= TIMESTAMP '2024-01-01 00:00:00'
 FROM events;

@@ -1,0 +1,68 @@
+//! The `dflc` command line: exit codes, output formats and the files it writes.
+
+use std::process::Command;
+
+fn dflc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dflc"))
+}
+
+fn nexmark(q: &str) -> String {
+    format!("{}/../examples/nexmark/{q}.sql", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn check_is_silent_on_a_valid_file_and_fails_on_errors() {
+    let ok = dflc().args(["check", &nexmark("q1")]).output().unwrap();
+    assert!(ok.status.success());
+    assert!(ok.stdout.is_empty() && ok.stderr.is_empty(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sql");
+    std::fs::write(
+        &bad,
+        "CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nINSERT INTO nowhere SELECT a FROM t;\n",
+    )
+    .unwrap();
+    let out = dflc().args(["check", bad.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DFL0101") && stderr.contains("bad.sql:2:13"), "{stderr}");
+
+    let json = dflc().args(["check", "--format", "json", bad.to_str().unwrap()]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+    assert_eq!(v[0]["code"], "DFL0101");
+    assert_eq!(v[0]["span"]["start"]["line"], 2);
+}
+
+#[test]
+fn build_emit_only_writes_a_cargo_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q2");
+    let status = dflc().args(["build", &nexmark("q2"), "-o", out.to_str().unwrap(), "--emit-only"]).status().unwrap();
+    assert!(status.success());
+    let cargo = std::fs::read_to_string(out.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("name = \"q2\"") && cargo.contains("dfl = { path"), "{cargo}");
+    let main = std::fs::read_to_string(out.join("src/main.rs")).unwrap();
+    assert!(main.contains("fn main()") && main.contains("rt::fns::mod_("), "{main}");
+    assert!(!out.join("q2").exists(), "--emit-only must not build");
+}
+
+#[test]
+fn build_refuses_stateful_queries_with_dfl0700() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dflc().args(["build", &nexmark("q5"), "-o", dir.path().to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DFL0700"), "{stderr}");
+    assert!(!dir.path().join("Cargo.toml").exists(), "nothing is written for a refused query");
+}
+
+#[test]
+fn explain_prints_the_physical_plan() {
+    let out = dflc().args(["explain", &nexmark("q0")]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("task 0: read datagen [nexmark]"), "{text}");
+    assert!(text.contains("filter  ($0 = 2)"), "{text}");
+    assert!(text.contains("write   nexmark_q0 [blackhole]"), "{text}");
+}
