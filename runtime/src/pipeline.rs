@@ -214,6 +214,15 @@ fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
                 tables.get_mut(&t).expect("found above").set(option, value);
             }
             None => {
+                if !settings.contains_key(key) {
+                    let table = key.split('.').next().unwrap_or(key);
+                    eprintln!(
+                        "{}: warning: --set {key}: no table is named `{table}` and the query sets no '{key}'; \
+                         it is kept as a pipeline setting (tables: {})",
+                        spec.name,
+                        tables.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                }
                 settings.insert(key.to_string(), value.to_string());
             }
         }
