@@ -6,12 +6,15 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod agg;
 pub mod connectors;
 pub mod error;
 pub mod fns;
 pub mod ops;
 pub mod options;
 pub mod pipeline;
+pub mod state;
+pub mod time;
 pub mod types;
 pub mod udfs;
 

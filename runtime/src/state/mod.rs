@@ -1,0 +1,154 @@
+//! Keyed operator state behind a backend trait, event-time timers, and state TTL.
+//!
+//! Stateful operators (aggregates, later joins and Top-N) never hold their state in a
+//! concrete container: they are generic over a [`StateBackend`] and ask it for named
+//! [`KeyedMap`]s. [`MemoryBackend`] keeps them in hash maps on the heap; a RocksDB
+//! backend for checkpoints and larger-than-memory state will implement the same traits
+//! (and will keep a cache of the entries being worked on, so that `get`/`get_mut` can
+//! still hand out references).
+//!
+//! # How an aggregate operator uses them
+//!
+//! **Windowed GROUP BY** (TUMBLE/HOP/CUMULATE): the state is one map from
+//! `(group key, window end)` to the accumulator tuple (see [`crate::agg`]), plus a
+//! [`TimerQueue`] of the windows to fire:
+//!
+//! ```
+//! use dfl::agg::{Accumulator, Count, Sum};
+//! use dfl::state::{KeyedMap, MemoryBackend, StateBackend, TimerQueue};
+//! use dfl::types::Str;
+//!
+//! fn run<B: StateBackend>(backend: &mut B) -> Vec<(Str, i64, Option<i64>, Option<i64>)> {
+//!     let mut accs = backend.map::<(Str, i64), (Count, Sum<i64>)>("window-agg");
+//!     let mut timers = TimerQueue::new();
+//!     let mut out = vec![];
+//!     // Rows (key, rowtime in ms, x) into 10 ms tumbling windows; then watermark 9.
+//!     for (key, ts, x) in [("a", 1i64, Some(5)), ("b", 3, None), ("a", 7, Some(2)), ("a", 12, Some(1))] {
+//!         let end = ts - ts.rem_euclid(10) + 10;
+//!         let group = (Str::new(key), end);
+//!         timers.register(end - 1, group.clone()); // fires when the watermark reaches end - 1
+//!         let acc = accs.entry_or_insert_with(group, Default::default);
+//!         acc.0.add(true); // COUNT(*)
+//!         acc.1.add(x); // SUM(x)
+//!     }
+//!     for (_, group) in timers.pop_due(9) {
+//!         if let Some((count, sum)) = accs.remove(&group) {
+//!             out.push((group.0, group.1, count.result(), sum.result()));
+//!         }
+//!     }
+//!     assert_eq!(accs.len(), 1); // ("a", 20) is still open
+//!     out
+//! }
+//!
+//! let out = run(&mut MemoryBackend::new());
+//! assert_eq!(out, [(Str::new("a"), 10, Some(2), Some(7)), (Str::new("b"), 10, Some(1), None)]);
+//! ```
+//!
+//! - A row goes to each of its windows: `entry_or_insert_with((key, end), init)` and
+//!   `add` its arguments to the accumulators.
+//! - The first row of a `(key, window)` registers an event-time timer at `end - 1` (the
+//!   window's last instant and the output's rowtime); registering again is a no-op.
+//! - On a watermark `wm`, [`TimerQueue::pop_due`]`(wm)` yields the windows to fire in
+//!   time order; the operator `remove`s their accumulators, emits `result()`s, and the
+//!   state is freed. (Without timers, [`KeyedMap::drain_where`] by window end does the
+//!   same in one scan of the map.)
+//! - SESSION windows keep the session bounds in the key and `merge` accumulators when a
+//!   row joins two sessions.
+//!
+//! **Non-windowed GROUP BY** keeps `group key → (accumulators, row count)` and emits a
+//! changelog per input row (`-U` of the previous results, `+U` of the new ones; `-D` and
+//! `remove` when the row count drops to 0 on retraction). Groups idle for longer than
+//! `table.exec.state.ttl` are dropped: the operator calls [`KeyedMap::set_clock`] with the
+//! processing time as it works (every write stamps the entry), and every so often
+//! [`KeyedMap::expire`]`(now, ttl)`. As in Flink (`OnCreateAndWrite`), reads do not
+//! refresh an entry: [`KeyedMap::get`] leaves the stamp, [`KeyedMap::get_mut`],
+//! [`KeyedMap::entry_or_insert_with`] and [`KeyedMap::insert`] renew it.
+//!
+//! # Keys and values
+//!
+//! Keys and values must be serializable ([`Key`], [`Value`]) so that a persistent backend
+//! and checkpoints need no new bounds later. Generated key and row structs derive
+//! `Serialize`/`Deserialize`; the accumulators of [`crate::agg`] implement them too. Keys
+//! also need `Eq + Hash + Ord`: a group key holding a DOUBLE column wraps it in
+//! [`crate::agg::Ordered`], which orders, compares and hashes doubles totally.
+
+mod memory;
+mod timer;
+
+#[cfg(test)]
+mod tests;
+
+pub use memory::{MemoryBackend, MemoryMap, SortedMap};
+pub use timer::TimerQueue;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::hash::Hash;
+
+/// What can key operator state. Implemented for every type with the bounds.
+pub trait Key: Clone + Eq + Hash + Ord + Send + Serialize + DeserializeOwned + 'static {}
+
+impl<T: Clone + Eq + Hash + Ord + Send + Serialize + DeserializeOwned + 'static> Key for T {}
+
+/// What operator state can hold. Implemented for every type with the bounds.
+pub trait Value: Clone + Send + Serialize + DeserializeOwned + 'static {}
+
+impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> Value for T {}
+
+/// Where operator state lives. An operator asks for each of its maps once, by a name
+/// unique within the operator (a persistent backend stores each under its name).
+pub trait StateBackend: Send {
+    /// The backend's keyed map.
+    type Map<K: Key, V: Value>: KeyedMap<K, V>;
+
+    /// A new, empty map named `name`.
+    fn map<K: Key, V: Value>(&mut self, name: &str) -> Self::Map<K, V>;
+}
+
+/// One operator's state: a map from keys to values whose entries carry the time they were
+/// last written, for TTL (see [`KeyedMap::set_clock`] and [`KeyedMap::expire`]).
+pub trait KeyedMap<K, V>: Send {
+    /// The value of `k`. Does not refresh the entry's TTL.
+    fn get(&self, k: &K) -> Option<&V>;
+
+    /// The value of `k`, to update. Refreshes the entry's TTL.
+    fn get_mut(&mut self, k: &K) -> Option<&mut V>;
+
+    /// The value of `k`, inserting `f()` first if there is none. Refreshes the entry's TTL.
+    fn entry_or_insert_with(&mut self, k: K, f: impl FnOnce() -> V) -> &mut V;
+
+    /// Sets the value of `k`, returning the previous one. Refreshes the entry's TTL.
+    fn insert(&mut self, k: K, v: V) -> Option<V>;
+
+    /// Removes `k`, returning its value.
+    fn remove(&mut self, k: &K) -> Option<V>;
+
+    /// The number of entries.
+    fn len(&self) -> usize;
+
+    /// Whether there are no entries.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes and returns the entries for which `pred` holds (in the map's iteration
+    /// order: arbitrary for hash maps, by key for sorted ones).
+    fn drain_where(&mut self, pred: impl FnMut(&K, &V) -> bool) -> Vec<(K, V)>;
+
+    /// Every entry (in the map's iteration order).
+    fn iter(&self) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
+
+    /// An estimate of the memory the entries take: their inline size plus the map's
+    /// per-entry overhead. Heap data the keys and values own (long strings, vectors, the
+    /// sets of DISTINCT accumulators) is not counted.
+    fn approximate_bytes(&self) -> usize;
+
+    /// Sets the time (processing time, milliseconds since the epoch) that writes from now
+    /// on stamp onto the entries they touch. Starts at 0.
+    fn set_clock(&mut self, now_ms: i64);
+
+    /// Removes the entries not written for `ttl_ms` or longer: those stamped at or before
+    /// `now_ms - ttl_ms`. Returns how many. A `ttl_ms` of 0 or less means no TTL (Flink's
+    /// default `table.exec.state.ttl` of 0) and removes nothing.
+    fn expire(&mut self, now_ms: i64, ttl_ms: i64) -> usize;
+}
