@@ -19,11 +19,36 @@ pub enum Input {
     Values(Vec<Vec<Expr>>),
 }
 
-/// A stateless step, fused into the task.
+/// A step of a branch: stateless ones are fused into the task's per-row code; a window
+/// aggregate (at most one per branch) keeps state and emits when the watermark passes.
 #[derive(Debug, Clone)]
 pub enum Step {
     Filter(Expr),
     Project(Vec<Expr>),
+    WindowAggregate(WindowAggregate),
+}
+
+/// Which bound of the window a group column is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Start,
+    End,
+    Time,
+}
+
+/// `GROUP BY …, window_start, window_end` over a window TVF, or a legacy group window.
+/// Its output: one column per `group` entry, then (legacy) start, end and time, then one
+/// column per aggregate.
+#[derive(Debug, Clone)]
+pub struct WindowAggregate {
+    pub windows: hir::WindowKind,
+    /// The event-time column in the input.
+    pub time_column: usize,
+    /// Group keys over the input, or a window bound.
+    pub group: Vec<Result<Expr, Bound>>,
+    pub aggregates: Vec<hir::AggregateCall>,
+    /// Legacy `GROUP BY TUMBLE(…)`: start, end and time follow the group columns.
+    pub legacy: bool,
 }
 
 /// A chain from a task's input to a sink.
@@ -119,26 +144,135 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
                 flatten(i, steps, out)?;
             }
         }
-        other => {
-            let what = match other {
-                RelKind::Window { .. } => "a window table function",
-                RelKind::Aggregate(a) if a.aggregates.is_empty() => "DISTINCT / GROUP BY",
-                RelKind::Aggregate(_) => "an aggregation",
-                RelKind::Join(_) => "a join",
-                RelKind::Over { .. } => "an OVER aggregate or ranking",
-                _ => "ORDER BY / LIMIT",
-            };
-            return Err(Diagnostic::error(
-                Code::NotYetCompiled,
-                format!("this query needs {what}, which `dflc build` cannot generate code for yet"),
-            )
-            .at(rel.span, "needs state")
-            .with_help(
-                "`dflc check` accepts the query; stateful operators arrive with the windows, joins and Top-N releases",
-            ));
+        RelKind::Aggregate(a) if stateless_branch(&after) => {
+            if let Some((step, input)) = window_aggregate(a) {
+                return flatten(input, std::iter::once(Step::WindowAggregate(step)).chain(after).collect(), out);
+            }
+            return Err(not_yet(rel));
         }
+        _ => return Err(not_yet(rel)),
     }
     Ok(())
+}
+
+/// Whether the steps after a point keep no state (one stateful step per branch).
+fn stateless_branch(after: &[Step]) -> bool {
+    !after.iter().any(|s| matches!(s, Step::WindowAggregate(_)))
+}
+
+/// A window aggregation this release compiles: TUMBLE, HOP or CUMULATE (as a TVF grouped
+/// by its start and end, or a legacy group window), over a stateless input.
+fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
+    let time_bound = |c: usize, width: usize| -> Option<Bound> {
+        match c.checked_sub(width) {
+            Some(0) => Some(Bound::Start),
+            Some(1) => Some(Bound::End),
+            Some(2) => Some(Bound::Time),
+            _ => None,
+        }
+    };
+    let supported = |w: &hir::WindowKind| !matches!(w, hir::WindowKind::Session { .. });
+    match (&a.windowing, &a.input.kind) {
+        (hir::Windowing::Tvf { .. }, RelKind::Window { input, window, time_column }) if supported(window) => {
+            let width = input.schema.len();
+            let mut group = Vec::new();
+            for g in &a.group_by {
+                match &g.kind {
+                    hir::ExprKind::Column(c) if *c >= width => group.push(Err(time_bound(*c, width)?)),
+                    _ => {
+                        let mut cols = Vec::new();
+                        g.columns(&mut cols);
+                        if cols.iter().any(|c| *c >= width) {
+                            return None;
+                        }
+                        group.push(Ok(g.clone()));
+                    }
+                }
+            }
+            let mut cols = Vec::new();
+            for c in &a.aggregates {
+                c.args.iter().chain(&c.filter).for_each(|e| e.columns(&mut cols));
+            }
+            if cols.iter().any(|c| *c >= width) {
+                return None;
+            }
+            let step = WindowAggregate {
+                windows: window.clone(),
+                time_column: *time_column,
+                group,
+                aggregates: a.aggregates.clone(),
+                legacy: false,
+            };
+            Some((step, input))
+        }
+        (hir::Windowing::Group { window, time_column }, _) if supported(window) => {
+            let step = WindowAggregate {
+                windows: window.clone(),
+                time_column: *time_column,
+                group: a.group_by.iter().cloned().map(Ok).collect(),
+                aggregates: a.aggregates.clone(),
+                legacy: true,
+            };
+            Some((step, &a.input))
+        }
+        _ => None,
+    }
+}
+
+fn not_yet(rel: &Rel) -> Diagnostic {
+    let what = match &rel.kind {
+        RelKind::Window { .. } => "a window table function outside a window aggregation",
+        RelKind::Aggregate(a) if a.aggregates.is_empty() => "DISTINCT / GROUP BY without a window",
+        RelKind::Aggregate(a) if a.windowing != hir::Windowing::None => {
+            "this window aggregation (SESSION windows, or one over another stateful operator)"
+        }
+        RelKind::Aggregate(_) => "an aggregation without a window",
+        RelKind::Join(_) => "a join",
+        RelKind::Over { .. } => "an OVER aggregate or ranking",
+        _ => "ORDER BY / LIMIT",
+    };
+    Diagnostic::error(
+        Code::NotYetCompiled,
+        format!("this query needs {what}, which `dflc build` cannot generate code for yet"),
+    )
+    .at(rel.span, "needs state")
+    .with_help("`dflc check` accepts the query; these operators arrive with the next releases")
+}
+
+/// One step as `explain` shows it.
+fn step_text(step: &Step) -> String {
+    match step {
+        Step::Filter(e) => format!("filter  {e}"),
+        Step::Project(es) => {
+            let list: Vec<String> = es.iter().map(ToString::to_string).collect();
+            format!("project {}", list.join(", "))
+        }
+        Step::WindowAggregate(w) => {
+            let keys: Vec<String> = w
+                .group
+                .iter()
+                .map(|g| match g {
+                    Ok(e) => e.to_string(),
+                    Err(b) => format!("{b:?}").to_lowercase(),
+                })
+                .collect();
+            let aggs: Vec<String> = w
+                .aggregates
+                .iter()
+                .map(|a| {
+                    let args: Vec<String> = a.args.iter().map(ToString::to_string).collect();
+                    format!("{}({}{})", a.function, if a.distinct { "DISTINCT " } else { "" }, args.join(", "))
+                })
+                .collect();
+            format!(
+                "window  {:?} on ${} key [{}] aggregate [{}]",
+                w.windows,
+                w.time_column,
+                keys.join(", "),
+                aggs.join(", ")
+            )
+        }
+    }
 }
 
 /// `e` as a value of `ty` (an implicit conversion, when the types differ).
@@ -159,13 +293,7 @@ impl fmt::Display for Pipeline {
             for (b, branch) in task.branches.iter().enumerate() {
                 writeln!(f, "  branch {b} → sink table #{}", branch.sink.0)?;
                 for step in &branch.steps {
-                    match step {
-                        Step::Filter(e) => writeln!(f, "    filter {e}")?,
-                        Step::Project(es) => {
-                            let list: Vec<String> = es.iter().map(ToString::to_string).collect();
-                            writeln!(f, "    project {}", list.join(", "))?
-                        }
-                    }
+                    writeln!(f, "    {}", step_text(step))?;
                 }
             }
         }
@@ -187,15 +315,14 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
             Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
         }
         for (b, branch) in task.branches.iter().enumerate() {
-            out.push_str(&format!("  branch {b}: fused, stateless\n"));
+            let kind = if branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) {
+                "fused, keyed window state freed by the watermark"
+            } else {
+                "fused, stateless"
+            };
+            out.push_str(&format!("  branch {b}: {kind}\n"));
             for step in &branch.steps {
-                match step {
-                    Step::Filter(e) => out.push_str(&format!("    filter  {e}\n")),
-                    Step::Project(es) => {
-                        let list: Vec<String> = es.iter().map(ToString::to_string).collect();
-                        out.push_str(&format!("    project {}\n", list.join(", ")));
-                    }
-                }
+                out.push_str(&format!("    {}\n", step_text(step)));
             }
             out.push_str(&format!("    write   {}\n", name(branch.sink)));
         }

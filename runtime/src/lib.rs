@@ -10,6 +10,7 @@ pub mod agg;
 pub mod connectors;
 pub mod error;
 pub mod fns;
+pub mod operators;
 pub mod ops;
 pub mod options;
 pub mod pipeline;
@@ -27,10 +28,12 @@ pub mod __private {
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
     pub use crate::fns;
+    pub use crate::operators::window_aggregate::{WindowAggregate, Windows};
     pub use crate::ops;
     pub use crate::options::TableOptions;
     pub use crate::pipeline::{self, Context, PipelineSpec, SharedSink, Task};
     pub use crate::types::{Date, Decimal, Interval, Str, Time, Timestamp};
     pub use crate::udfs;
+    pub use crate::{agg, time};
     pub use serde;
 }

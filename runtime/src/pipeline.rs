@@ -27,6 +27,8 @@ pub struct Counters {
     pub rows_out: AtomicU64,
     /// Records skipped as unreadable (`ignore-parse-errors`, dead-lettered).
     pub skipped: AtomicU64,
+    /// Rows that arrived after the watermark had passed all their windows (dropped).
+    pub late: AtomicU64,
 }
 
 /// What operators see of the running pipeline.
@@ -258,11 +260,13 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
     let c = &cx.counters;
     let (read, written, skipped) =
         (c.rows_in.load(Ordering::Relaxed), c.rows_out.load(Ordering::Relaxed), c.skipped.load(Ordering::Relaxed));
+    let late = c.late.load(Ordering::Relaxed);
     match result {
         Ok(()) => {
             let how = if cx.stopped() { "stopped" } else { "finished" };
+            let late = if late > 0 { format!(", {late} late (dropped)") } else { String::new() };
             eprintln!(
-                "{}: {how}: {read} rows read, {written} written, {skipped} skipped in {secs:.3} s ({:.0} rows/s)",
+                "{}: {how}: {read} rows read, {written} written, {skipped} skipped{late} in {secs:.3} s ({:.0} rows/s)",
                 spec.name,
                 read as f64 / secs.max(1e-9)
             );

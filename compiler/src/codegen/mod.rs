@@ -12,8 +12,9 @@ mod rows;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::hir::{ColumnKind, Program, Table, TableId};
-use crate::plan::{Branch, Input, Pipeline, Step};
+use crate::plan::{Bound, Branch, Input, Pipeline, Step, WindowAggregate};
 use crate::span::Span;
+use crate::types::TypeKind;
 use expr::ExprGen;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -57,7 +58,8 @@ pub fn generate_with(
     name: &str,
     options: Options,
 ) -> Result<Generated, Diagnostics> {
-    let mut g = Gen { program, rows: RowTypes::default(), diagnostics: Diagnostics::default() };
+    let mut g =
+        Gen { program, rows: RowTypes::default(), diagnostics: Diagnostics::default(), stateful: Stateful::default() };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
         return Err(g.diagnostics);
@@ -74,6 +76,17 @@ struct Gen<'a> {
     program: &'a Program,
     rows: RowTypes,
     diagnostics: Diagnostics,
+    /// Code the current task's stateful branches need around its source loop.
+    stateful: Stateful,
+}
+
+/// Per task: window operators and their emit closures (before the loop), the watermark
+/// advance after each row, and the final firing at the end of input.
+#[derive(Default)]
+struct Stateful {
+    setup: Vec<TokenStream>,
+    after_row: Vec<TokenStream>,
+    end: Vec<TokenStream>,
 }
 
 /// The identifiers of a table's generated row types: the full row (read) and the
@@ -199,6 +212,7 @@ impl Gen<'_> {
 
             use ::dfl::__private as rt;
             use rt::Source as _;
+            use rt::agg::Accumulator as _;
 
             #(#structs)*
             #(#row_defs)*
@@ -278,6 +292,7 @@ impl Gen<'_> {
                 quote!(#w.flush()?;)
             })
             .collect();
+        self.stateful = Stateful::default();
         let body = match &task.input {
             Input::Table(id) => {
                 let t = &program.tables[id.0];
@@ -294,14 +309,22 @@ impl Gen<'_> {
                 let branches: Vec<TokenStream> =
                     task.branches.iter().enumerate().map(|(b, br)| self.branch(b, br, &frame)).collect();
                 let (source, convert) = self.source(*id);
+                let Stateful { setup, after_row, end } = std::mem::take(&mut self.stateful);
+                let watermark = if setup.is_empty() { None } else { self.watermark(t, &frame) };
+                let (wm_setup, wm_observe) = watermark.unwrap_or_default();
                 quote! {
+                    #wm_setup
+                    #(#setup)*
                     let source = #source;
                     source.run(cx, |row| {
                         let mut row = #convert;
                         #(#computed)*
+                        #wm_observe
                         #(#branches)*
+                        #(#after_row)*
                         Ok(())
                     })?;
+                    #(#end)*
                 }
             }
             Input::Values(rows) => {
@@ -396,6 +419,27 @@ impl Gen<'_> {
         }
     }
 
+    /// The task's watermark: its generator (before the loop) and the code feeding it each
+    /// row's event time. Needs `WATERMARK FOR col AS col - INTERVAL …` on the table.
+    fn watermark(&mut self, t: &Table, frame: &[TokenStream]) -> Option<(TokenStream, TokenStream)> {
+        let Some((column, delay)) = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)))
+        else {
+            self.error(
+                t.span,
+                format!(
+                    "window aggregation over `{}` needs a WATERMARK of the form `ts - INTERVAL …` to compile",
+                    t.name
+                ),
+            );
+            return None;
+        };
+        let place = &frame[column];
+        Some((
+            quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(#delay);),
+            quote!(if let Some(ts) = #place.as_ref() { wm.observe(ts.millis()); }),
+        ))
+    }
+
     /// `row.col = expr;` for each computed column, in order.
     fn computed_columns(&mut self, t: &Table, frame: &[TokenStream]) -> Vec<TokenStream> {
         let mut out = Vec::new();
@@ -478,15 +522,70 @@ impl Gen<'_> {
         Some(quote!(row.#source.map(|e| #id { #(#inits),* })))
     }
 
-    /// A branch: its steps fused, ending in a write to its sink.
+    /// A branch: its steps fused, ending in a write to its sink. A window aggregation in
+    /// it splits it: the steps before run per row and feed the operator; the steps after
+    /// run in the operator's emit closure (declared before the source loop).
     fn branch(&mut self, index: usize, branch: &Branch, frame: &[TokenStream]) -> TokenStream {
         let label = syn::Lifetime::new(&format!("'b{index}"), proc_macro2::Span::call_site());
         let mut code = Vec::new();
         let mut frame: Vec<TokenStream> = frame.to_vec();
-        for (s, step) in branch.steps.iter().enumerate() {
+        let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
+        let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
+        self.steps(index, 0, before, &mut code, &mut frame, &label, branch);
+        let Some(Step::WindowAggregate(w)) = after.first() else {
+            let write = self.sink_write(index, branch, &frame, &label);
+            return quote! {
+                #label: {
+                    #(#code)*
+                    #write
+                }
+            };
+        };
+        code.push(self.window_add(index, w, &frame, branch));
+        let post_label = syn::Lifetime::new(&format!("'p{index}"), proc_macro2::Span::call_site());
+        let (mut post, mut post_frame) = self.window_output(index, w);
+        self.steps(index, before.len() + 1, &after[1..], &mut post, &mut post_frame, &post_label, branch);
+        post.push(self.sink_write(index, branch, &post_frame, &post_label));
+        let (emit, op, key, acc) = (
+            format_ident!("emit_{}", index),
+            format_ident!("window_{}", index),
+            format_ident!("Key{}", index),
+            format_ident!("Acc{}", index),
+        );
+        self.stateful.setup.push(quote! {
+            let mut #emit = |key: &#key, w: rt::time::Window, acc: &#acc| -> rt::Result<()> {
+                #post_label: {
+                    #(#post)*
+                }
+                Ok(())
+            };
+        });
+        self.stateful.after_row.push(quote!(#op.advance(wm.current(), &mut #emit)?;));
+        self.stateful.end.push(quote!(#op.advance(i64::MAX, &mut #emit)?;));
+        quote! {
+            #label: {
+                #(#code)*
+            }
+        }
+    }
+
+    /// Fused filters and projections, appended to `code`, updating `frame`.
+    #[allow(clippy::too_many_arguments)]
+    fn steps(
+        &mut self,
+        index: usize,
+        first: usize,
+        steps: &[Step],
+        code: &mut Vec<TokenStream>,
+        frame: &mut Vec<TokenStream>,
+        label: &syn::Lifetime,
+        branch: &Branch,
+    ) {
+        for (k, step) in steps.iter().enumerate() {
+            let s = first + k;
             match step {
                 Step::Filter(predicate) => {
-                    let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
                     match g.expr(predicate) {
                         Ok(c) => code.push(quote!(if !rt::ops::is_true(#c) { break #label; })),
                         Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
@@ -495,7 +594,7 @@ impl Gen<'_> {
                 Step::Project(exprs) => {
                     let mut next = Vec::new();
                     for (i, e) in exprs.iter().enumerate() {
-                        let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                        let mut g = ExprGen { rows: &mut self.rows, frame };
                         match g.expr(e) {
                             Ok(c) => {
                                 let v = format_ident!("p{}_{}_{}", index, s, i);
@@ -506,10 +605,202 @@ impl Gen<'_> {
                             Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
                         }
                     }
-                    frame = next;
+                    *frame = next;
                 }
+                Step::WindowAggregate(_) => self.error(branch.span, "two stateful operators in one branch".into()),
             }
         }
+    }
+
+    /// The row path of a window aggregation: the row's event time, group key and
+    /// aggregate arguments, added to the operator (declared, with its key and accumulator
+    /// types, before the source loop). Rows whose windows have all fired are counted late.
+    fn window_add(&mut self, index: usize, w: &WindowAggregate, frame: &[TokenStream], branch: &Branch) -> TokenStream {
+        let (op, key_ty, acc_ty) =
+            (format_ident!("window_{}", index), format_ident!("Key{}", index), format_ident!("Acc{}", index));
+        let mut code = Vec::new();
+        let mut key_types = Vec::new();
+        let mut key_values = Vec::new();
+        for (i, g) in w.group.iter().enumerate() {
+            let Ok(e) = g else { continue };
+            if matches!(
+                e.ty.kind,
+                TypeKind::Float | TypeKind::Double | TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)
+            ) {
+                self.error(
+                    branch.span,
+                    format!("grouping by a {} column is not supported by code generation yet", e.ty),
+                );
+            }
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(e) {
+                Ok(c) => {
+                    let v = format_ident!("k{}_{}", index, i);
+                    let t = self.rows.rust(&e.ty, "key");
+                    code.push(quote!(let #v: Option<#t> = #c;));
+                    key_types.push(quote!(Option<#t>));
+                    key_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let mut acc_types = Vec::new();
+        let mut updates = Vec::new();
+        for (i, a) in w.aggregates.iter().enumerate() {
+            let ty = self.rows.rust(&a.ty, "agg");
+            let slot = syn::Index::from(i);
+            let arg = match a.args.first() {
+                Some(e) => {
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
+                    match g.expr(e).and_then(|c| {
+                        // Accumulators take the result's type (SUM(INT) is INT, MAX(x) is x's type).
+                        if matches!(a.function.as_str(), "COUNT") { Ok(c) } else { g.cast(c, &e.ty, &a.ty, false) }
+                    }) {
+                        Ok(c) => {
+                            let v = format_ident!("a{}_{}", index, i);
+                            code.push(quote!(let #v = #c;));
+                            Some((v, e.ty.clone()))
+                        }
+                        Err(what) => {
+                            self.error(branch.span, format!("cannot generate code for {what} yet"));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            let arg_ty = arg.as_ref().map(|(_, t)| self.rows.rust(t, "agg"));
+            let (acc, add) = match (a.function.as_str(), a.distinct, &arg) {
+                ("COUNT", false, None) => (quote!(rt::agg::Count), quote!(acc.#slot.add(true))),
+                ("COUNT", false, Some((v, _))) => (quote!(rt::agg::Count), quote!(acc.#slot.add(#v.is_some()))),
+                ("COUNT", true, Some((v, _))) if a.args.len() == 1 => {
+                    (quote!(rt::agg::CountDistinct<#arg_ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                ("SUM", false, Some((v, _))) => (quote!(rt::agg::Sum<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("MIN", _, Some((v, _))) => (quote!(rt::agg::Min<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("MAX", _, Some((v, _))) => (quote!(rt::agg::Max<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("AVG", false, Some((v, _))) if !matches!(a.ty.kind, TypeKind::Decimal { .. }) => {
+                    (quote!(rt::agg::Avg<#ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                ("FIRST_VALUE", false, Some((v, _))) => {
+                    (quote!(rt::agg::FirstValue<#ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                ("LAST_VALUE", false, Some((v, _))) => {
+                    (quote!(rt::agg::LastValue<#ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                _ => {
+                    self.error(
+                        branch.span,
+                        format!(
+                            "{}{} in a window is not supported by code generation yet",
+                            a.function,
+                            if a.distinct { "(DISTINCT …)" } else { "" }
+                        ),
+                    );
+                    (quote!(()), quote!(()))
+                }
+            };
+            let add = match &a.filter {
+                Some(f) => {
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
+                    match g.expr(f) {
+                        Ok(c) => {
+                            let v = format_ident!("f{}_{}", index, i);
+                            code.push(quote!(let #v = rt::ops::is_true(#c);));
+                            quote!(if #v { #add; })
+                        }
+                        Err(what) => {
+                            self.error(branch.span, format!("cannot generate code for {what} yet"));
+                            quote!()
+                        }
+                    }
+                }
+                None => quote!(#add;),
+            };
+            acc_types.push(acc);
+            updates.push(add);
+        }
+        let windows = match &w.windows {
+            crate::hir::WindowKind::Tumble { size_ms, offset_ms } => {
+                quote!(rt::Windows::Tumble { size: #size_ms, offset: #offset_ms })
+            }
+            crate::hir::WindowKind::Hop { slide_ms, size_ms, offset_ms } => {
+                quote!(rt::Windows::Hop { slide: #slide_ms, size: #size_ms, offset: #offset_ms })
+            }
+            crate::hir::WindowKind::Cumulate { step_ms, size_ms, offset_ms } => {
+                quote!(rt::Windows::Cumulate { step: #step_ms, size: #size_ms, offset: #offset_ms })
+            }
+            crate::hir::WindowKind::Session { .. } => {
+                self.error(branch.span, "SESSION windows are not supported by code generation yet".into());
+                quote!(rt::Windows::Tumble { size: 1, offset: 0 })
+            }
+        };
+        self.stateful.setup.push(quote! {
+            type #key_ty = (#(#key_types,)*);
+            type #acc_ty = (#(#acc_types,)*);
+            let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::new(#windows);
+        });
+        let time = &frame[w.time_column];
+        let key = format_ident!("key_{}", index);
+        code.push(quote! {
+            let #key: #key_ty = (#(#key_values,)*);
+            if let Some(ts) = #time.as_ref().map(|t| t.millis()) {
+                if !#op.add(ts, #key, |acc: &mut #acc_ty| { #(#updates)* }) {
+                    cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        quote!(#(#code)*)
+    }
+
+    /// The emit side of a window aggregation: bindings for its output columns (group
+    /// keys, window bounds, aggregate results) and the frame naming them.
+    fn window_output(&mut self, index: usize, w: &WindowAggregate) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let mut code = Vec::new();
+        let mut frame = Vec::new();
+        let mut column = 0usize;
+        let mut bind = |code: &mut Vec<TokenStream>, frame: &mut Vec<TokenStream>, value: TokenStream| {
+            let v = format_ident!("o{}_{}", index, column);
+            column += 1;
+            code.push(quote!(let #v = #value;));
+            frame.push(quote!(#v));
+        };
+        let bound = |b: Bound| match b {
+            Bound::Start => quote!(Some(w.start_timestamp())),
+            Bound::End => quote!(Some(w.end_timestamp())),
+            Bound::Time => quote!(Some(w.time_timestamp())),
+        };
+        let mut k = 0usize;
+        for g in &w.group {
+            match g {
+                Ok(_) => {
+                    let slot = syn::Index::from(k);
+                    k += 1;
+                    bind(&mut code, &mut frame, quote!(key.#slot.clone()));
+                }
+                Err(b) => bind(&mut code, &mut frame, bound(*b)),
+            }
+        }
+        if w.legacy {
+            for b in [Bound::Start, Bound::End, Bound::Time] {
+                bind(&mut code, &mut frame, bound(b));
+            }
+        }
+        for i in 0..w.aggregates.len() {
+            let slot = syn::Index::from(i);
+            bind(&mut code, &mut frame, quote!(rt::agg::Accumulator::result(&acc.#slot)));
+        }
+        (code, frame)
+    }
+
+    /// Writes the chain's output row to the branch's sink.
+    fn sink_write(
+        &mut self,
+        index: usize,
+        branch: &Branch,
+        frame: &[TokenStream],
+        label: &syn::Lifetime,
+    ) -> TokenStream {
         let t = &self.program.tables[branch.sink.0];
         let ws = sink_struct(t);
         let out = format_ident!("out_{}", index);
@@ -524,7 +815,7 @@ impl Gen<'_> {
                 // A column whose expression failed (and was reported) has no code.
                 Some(k) if k >= frame.len() => quote!(None),
                 Some(k) => {
-                    let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
                     let place = &frame[k];
                     match g.cast(quote!(#place.clone()), &branch.output[k], &c.ty, false) {
                         Ok(v) => {
@@ -567,12 +858,7 @@ impl Gen<'_> {
             writable += 1;
         }
         let _ = writable;
-        quote! {
-            #label: {
-                #(#code)*
-                #out.write(#ws { #(#inits),* })?;
-            }
-        }
+        quote!(#out.write(#ws { #(#inits),* })?;)
     }
 }
 
@@ -592,6 +878,14 @@ fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec<bool> {
                     Step::Filter(e) => e.columns(&mut cols),
                     Step::Project(es) => {
                         es.iter().for_each(|e| e.columns(&mut cols));
+                        break;
+                    }
+                    Step::WindowAggregate(w) => {
+                        cols.push(w.time_column);
+                        w.group.iter().flatten().for_each(|e| e.columns(&mut cols));
+                        for a in &w.aggregates {
+                            a.args.iter().chain(&a.filter).for_each(|e| e.columns(&mut cols));
+                        }
                         break;
                     }
                 }

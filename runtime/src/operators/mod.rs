@@ -1,0 +1,4 @@
+//! Stateful operators that generated code instantiates with its own key and accumulator
+//! types; one file per operator.
+
+pub mod window_aggregate;
