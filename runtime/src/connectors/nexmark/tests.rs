@@ -371,7 +371,8 @@ fn rate_limited_run_stops_while_waiting() {
     .unwrap();
     let (first, emitted) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
-        s.spawn(|| {
+        let cx = &cx;
+        s.spawn(move || {
             emitted.recv().expect("the first event is emitted");
             cx.request_stop();
         });
