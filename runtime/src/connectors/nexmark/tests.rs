@@ -378,7 +378,7 @@ fn rate_limited_run_stops_while_waiting() {
         });
         let mut n = 0;
         source
-            .run(&cx, |_| {
+            .run(cx, |_| {
                 n += 1;
                 if n == 1 {
                     first.send(()).unwrap();
