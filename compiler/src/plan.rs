@@ -171,9 +171,26 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
             _ => None,
         }
     };
-    let supported = |w: &hir::WindowKind| !matches!(w, hir::WindowKind::Session { .. });
+    // A session TVF's sessions are per partition key: grouped by exactly those keys (and the
+    // window), they coincide with the operator's per-group sessions.
+    let sessions_match = |w: &hir::WindowKind, group: &[Result<Expr, Bound>]| match w {
+        hir::WindowKind::Session { partition_by, .. } => {
+            let mut keys: Vec<usize> = group
+                .iter()
+                .filter_map(|g| match g {
+                    Ok(Expr { kind: hir::ExprKind::Column(c), .. }) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            let mut parts = partition_by.clone();
+            keys.sort_unstable();
+            parts.sort_unstable();
+            keys == parts && group.iter().filter(|g| g.is_ok()).count() == parts.len()
+        }
+        _ => true,
+    };
     match (&a.windowing, &a.input.kind) {
-        (hir::Windowing::Tvf { .. }, RelKind::Window { input, window, time_column }) if supported(window) => {
+        (hir::Windowing::Tvf { .. }, RelKind::Window { input, window, time_column }) => {
             let width = input.schema.len();
             let mut group = Vec::new();
             for g in &a.group_by {
@@ -196,6 +213,9 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
             if cols.iter().any(|c| *c >= width) {
                 return None;
             }
+            if !sessions_match(window, &group) {
+                return None;
+            }
             let step = WindowAggregate {
                 windows: window.clone(),
                 time_column: *time_column,
@@ -205,7 +225,7 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
             };
             Some((step, input))
         }
-        (hir::Windowing::Group { window, time_column }, _) if supported(window) => {
+        (hir::Windowing::Group { window, time_column }, _) => {
             let step = WindowAggregate {
                 windows: window.clone(),
                 time_column: *time_column,
@@ -224,7 +244,7 @@ fn not_yet(rel: &Rel) -> Diagnostic {
         RelKind::Window { .. } => "a window table function outside a window aggregation",
         RelKind::Aggregate(a) if a.aggregates.is_empty() => "DISTINCT / GROUP BY without a window",
         RelKind::Aggregate(a) if a.windowing != hir::Windowing::None => {
-            "this window aggregation (SESSION windows, or one over another stateful operator)"
+            "this window aggregation (a SESSION window grouped by other keys than its PARTITION BY, or one over another stateful operator)"
         }
         RelKind::Aggregate(_) => "an aggregation without a window",
         RelKind::Join(_) => "a join",

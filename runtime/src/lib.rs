@@ -28,6 +28,7 @@ pub mod __private {
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
     pub use crate::fns;
+    pub use crate::operators::session_aggregate::SessionAggregate;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};
     pub use crate::ops;
     pub use crate::options::TableOptions;

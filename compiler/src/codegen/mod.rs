@@ -730,15 +730,22 @@ impl Gen<'_> {
             crate::hir::WindowKind::Cumulate { step_ms, size_ms, offset_ms } => {
                 quote!(rt::Windows::Cumulate { step: #step_ms, size: #size_ms, offset: #offset_ms })
             }
-            crate::hir::WindowKind::Session { .. } => {
-                self.error(branch.span, "SESSION windows are not supported by code generation yet".into());
-                quote!(rt::Windows::Tumble { size: 1, offset: 0 })
+            crate::hir::WindowKind::Session { .. } => quote!(()),
+        };
+        let operator = match &w.windows {
+            crate::hir::WindowKind::Session { gap_ms, .. } => {
+                let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
+                quote! {
+                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> =
+                        rt::SessionAggregate::new(#gap_ms, |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* });
+                }
             }
+            _ => quote!(let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::new(#windows);),
         };
         self.stateful.setup.push(quote! {
             type #key_ty = (#(#key_types,)*);
             type #acc_ty = (#(#acc_types,)*);
-            let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::new(#windows);
+            #operator
         });
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);

@@ -1,4 +1,5 @@
 //! Stateful operators that generated code instantiates with its own key and accumulator
 //! types; one file per operator.
 
+pub mod session_aggregate;
 pub mod window_aggregate;
