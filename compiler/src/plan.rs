@@ -77,7 +77,13 @@ pub struct Pipeline {
     pub tasks: Vec<Task>,
     /// Every table written, in first-use order.
     pub sinks: Vec<TableId>,
+    /// Where rows too late for their windows go (`SET 'pipeline.late-data.sink'`), instead
+    /// of only being counted.
+    pub late_sink: Option<TableId>,
 }
+
+/// The setting naming the late-data table.
+pub const LATE_SINK_SETTING: &str = "pipeline.late-data.sink";
 
 /// Builds the dataflow of a resolved program; refuses what cannot be compiled yet.
 pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
@@ -105,6 +111,25 @@ pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
                 Some(task) => task.branches.push(branch),
                 None => pipeline.tasks.push(Task { input, branches: vec![branch] }),
             }
+        }
+    }
+    let windowed = pipeline
+        .tasks
+        .iter()
+        .flat_map(|t| &t.branches)
+        .any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
+    if let (Some(name), true) = (program.settings.get(LATE_SINK_SETTING), windowed) {
+        match program.tables.iter().position(|t| &t.name == name) {
+            Some(i) => {
+                pipeline.late_sink = Some(TableId(i));
+                if !pipeline.sinks.contains(&TableId(i)) {
+                    pipeline.sinks.push(TableId(i));
+                }
+            }
+            None => diagnostics.push(
+                Diagnostic::error(Code::UnknownTable, format!("'{LATE_SINK_SETTING}' names `{name}`, which is not a table of this file"))
+                    .with_help("define the late-data table with CREATE TABLE: the source's columns (by name) and optionally `late_reason STRING`"),
+            ),
         }
     }
     if diagnostics.has_errors() { Err(diagnostics) } else { Ok(pipeline) }

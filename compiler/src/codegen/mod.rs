@@ -58,8 +58,14 @@ pub fn generate_with(
     name: &str,
     options: Options,
 ) -> Result<Generated, Diagnostics> {
-    let mut g =
-        Gen { program, rows: RowTypes::default(), diagnostics: Diagnostics::default(), stateful: Stateful::default() };
+    let mut g = Gen {
+        program,
+        rows: RowTypes::default(),
+        diagnostics: Diagnostics::default(),
+        stateful: Stateful::default(),
+        late_sink: pipeline.late_sink,
+        source: None,
+    };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
         return Err(g.diagnostics);
@@ -78,6 +84,10 @@ struct Gen<'a> {
     diagnostics: Diagnostics,
     /// Code the current task's stateful branches need around its source loop.
     stateful: Stateful,
+    /// The late-data table, if rows too late for their windows are written somewhere.
+    late_sink: Option<TableId>,
+    /// The table the current task reads.
+    source: Option<TableId>,
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
@@ -293,6 +303,16 @@ impl Gen<'_> {
             })
             .collect();
         self.stateful = Stateful::default();
+        self.source = match task.input {
+            Input::Table(id) => Some(id),
+            Input::Values(_) => None,
+        };
+        let windowed = task.branches.iter().any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
+        let late = self.late_sink.filter(|_| windowed).map(|id| {
+            let s = format_ident!("sink_{}", id.0);
+            (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
+        });
+        let (late_clone, late_writer, late_flush) = late.unwrap_or_default();
         let body = match &task.input {
             Input::Table(id) => {
                 let t = &program.tables[id.0];
@@ -361,10 +381,13 @@ impl Gen<'_> {
         quote! {
             {
                 #(#sink_clones)*
+                #late_clone
                 Box::new(move |cx: &rt::Context| -> rt::Result<()> {
                     #(#writers)*
+                    #late_writer
                     #body
                     #(#flushes)*
+                    #late_flush
                     Ok(())
                 })
             }
@@ -749,15 +772,61 @@ impl Gen<'_> {
         });
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);
+        let late_write = self.late_write(index, branch);
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
             if let Some(ts) = #time.as_ref().map(|t| t.millis()) {
                 if !#op.add(ts, #key, |acc: &mut #acc_ty| { #(#updates)* }) {
                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    #late_write
                 }
             }
         });
         quote!(#(#code)*)
+    }
+
+    /// Writes a late row, unchanged (the source row's columns by name) and with its reason,
+    /// to the late-data table when there is one.
+    fn late_write(&mut self, index: usize, branch: &Branch) -> TokenStream {
+        let (Some(late), Some(source)) = (self.late_sink, self.source) else { return quote!() };
+        let program = self.program;
+        let (t, src) = (&program.tables[late.0], &program.tables[source.0]);
+        let ws = sink_struct(t);
+        let sink = &program.tables[branch.sink.0].name;
+        let reason = format!("late for the windows of `{sink}`: the watermark had passed them");
+        let mut inits = Vec::new();
+        for (k, c) in t.columns.iter().filter(|c| is_writable(&c.kind)).enumerate() {
+            let f = field_ident(&c.name, k);
+            let value = match src.columns.iter().position(|s| s.name == c.name) {
+                Some(i) => {
+                    let sf = field_ident(&src.columns[i].name, i);
+                    let mut g = ExprGen { rows: &mut self.rows, frame: &[] };
+                    match g.cast(quote!(row.#sf.clone()), &src.columns[i].ty, &c.ty, false) {
+                        Ok(v) => v,
+                        Err(what) => {
+                            self.error(t.span, format!("late-data column `{}`: cannot convert {what}", c.name));
+                            quote!(None)
+                        }
+                    }
+                }
+                None if c.name == "late_reason" && c.ty.is_string() => quote!(Some(rt::Str::new_static(#reason))),
+                None => {
+                    if !c.ty.nullable {
+                        self.error(
+                            t.span,
+                            format!(
+                                "late-data table `{}` has NOT NULL column `{}`, which `{}` does not have",
+                                t.name, c.name, src.name
+                            ),
+                        );
+                    }
+                    quote!(None)
+                }
+            };
+            inits.push(quote!(#f: #value));
+        }
+        let _ = index;
+        quote!(out_late.write(#ws { #(#inits),* })?;)
     }
 
     /// The emit side of a window aggregation: bindings for its output columns (group

@@ -1,7 +1,10 @@
 -- Event-time windows over a file of clicks, 2 s of allowed disorder. The click at
 -- 00:00:09 arrives after the watermark (00:00:10) has closed [00:00:00, 00:00:10): it is
 -- late for TUMBLE (dropped and counted), but still counts in the HOP window
--- [00:00:05, 00:00:15), which is open.
+-- [00:00:05, 00:00:15), which is open. Late rows go, unchanged and with their reason,
+-- to the late-data table.
+SET 'pipeline.late-data.sink' = 'late_clicks';
+
 CREATE TABLE clicks (
   user_id STRING,
   amount  INT,
@@ -20,6 +23,10 @@ CREATE TABLE hop_out (
 CREATE TABLE legacy_out (
   user_id STRING, w_start TIMESTAMP(3), w_end TIMESTAMP(3), total INT
 ) WITH ('connector' = 'filesystem', 'path' = 'out/legacy.json', 'format' = 'json');
+
+CREATE TABLE late_clicks (
+  user_id STRING, amount INT, ts TIMESTAMP(3), late_reason STRING
+) WITH ('connector' = 'filesystem', 'path' = 'out/late.json', 'format' = 'json');
 
 EXECUTE STATEMENT SET BEGIN
 INSERT INTO tumble_out
