@@ -49,6 +49,8 @@ pub struct WindowAggregate {
     pub aggregates: Vec<hir::AggregateCall>,
     /// Legacy `GROUP BY TUMBLE(…)`: start, end and time follow the group columns.
     pub legacy: bool,
+    /// Windows of processing time (the time column is a `PROCTIME()`), fired by the clock.
+    pub proctime: bool,
 }
 
 /// A chain from a task's input to a sink.
@@ -247,6 +249,7 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
                 group,
                 aggregates: a.aggregates.clone(),
                 legacy: false,
+                proctime: input.schema.get(*time_column).and_then(|f| f.time) == Some(hir::TimeAttribute::Proctime),
             };
             Some((step, input))
         }
@@ -257,6 +260,7 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
                 group: a.group_by.iter().cloned().map(Ok).collect(),
                 aggregates: a.aggregates.clone(),
                 legacy: true,
+                proctime: a.input.schema.get(*time_column).and_then(|f| f.time) == Some(hir::TimeAttribute::Proctime),
             };
             Some((step, &a.input))
         }

@@ -1,4 +1,4 @@
-//! The stateless Nexmark queries (q0, q1, q2, q21, q22), unchanged but for their
+//! The Nexmark queries dflc compiles (q0, q1, q2, q11, q12, q14, q21, q22), unchanged but for their
 //! blackhole sinks turned into JSON files, run on the seeded `nexmark` generator. Their
 //! outputs are checked against an independent computation in this file over the bids
 //! the same generator writes out (`examples/nexmark/bench/gen_bids.sql`).
@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-const QUERIES: &[&str] = &["q0", "q1", "q2", "q21", "q22"];
+const QUERIES: &[&str] = &["q0", "q1", "q2", "q11", "q12", "q14", "q21", "q22"];
 /// Events generated: a multiple of 50, so the 1:3:46 proportions are exact.
 const EVENTS: u64 = 50_000;
 
@@ -206,4 +206,112 @@ fn the_generator_is_deterministic() {
         assert_eq!(a["url"].as_str(), Some(b.url.as_str()));
         assert_eq!(a["dateTime"].as_str(), Some(b.date_time.as_str()));
     }
+}
+
+#[test]
+fn q12_counts_every_bid_once_per_processing_time_window() {
+    let bids = bids(tmp().path());
+    let out = run("nexmark_q12", "nexmark_q12", tmp().path());
+    // Windows of processing time depend on the clock, but every bid is counted exactly
+    // once, in one window of its bidder; each (bidder, window) is one row.
+    let total: i64 = out.iter().map(|m| m["bid_count"].as_i64().expect("a count")).sum();
+    assert_eq!(total as usize, bids.len());
+    let mut keys: Vec<(i64, String)> =
+        out.iter().map(|m| (m["bidder"].as_i64().unwrap(), m["starttime"].as_str().unwrap().to_string())).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "one row per bidder and window");
+    let mut per_bidder: BTreeMap<i64, i64> = BTreeMap::new();
+    for b in bids {
+        *per_bidder.entry(b.bidder).or_default() += 1;
+    }
+    let mut counted: BTreeMap<i64, i64> = BTreeMap::new();
+    for m in &out {
+        *counted.entry(m["bidder"].as_i64().unwrap()).or_default() += m["bid_count"].as_i64().unwrap();
+    }
+    assert_eq!(counted, per_bidder);
+}
+
+/// Timestamps as the generator writes them, in milliseconds since the epoch.
+fn millis(text: &str) -> i64 {
+    let (date, time) = text.split_once(' ').expect("yyyy-MM-dd HH:mm:ss");
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    // Days since the epoch (Howard Hinnant's algorithm), then the time of day.
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let ms: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
+    ((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + ms
+}
+
+#[test]
+fn q11_sessions_match_a_recomputation_per_bidder() {
+    let bids = bids(tmp().path());
+    let out = run("nexmark_q11", "nexmark_q11", tmp().path());
+    // Sessions of each bidder with a 10 s gap, recomputed from the bids' event times.
+    let mut times: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for b in bids {
+        times.entry(b.bidder).or_default().push(millis(&b.date_time));
+    }
+    let mut expected = Vec::new();
+    for (bidder, mut ts) in times {
+        ts.sort_unstable();
+        let mut i = 0;
+        while i < ts.len() {
+            let (start, mut end, mut count) = (ts[i], ts[i] + 10_000, 1);
+            i += 1;
+            while i < ts.len() && ts[i] <= end {
+                end = end.max(ts[i] + 10_000);
+                count += 1;
+                i += 1;
+            }
+            expected.push((bidder, start, end, count));
+        }
+    }
+    expected.sort_unstable();
+    let mut actual: Vec<(i64, i64, i64, i64)> = out
+        .iter()
+        .map(|m| {
+            (
+                m["bidder"].as_i64().unwrap(),
+                millis(m["starttime"].as_str().unwrap()),
+                millis(m["endtime"].as_str().unwrap()),
+                m["bid_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    actual.sort_unstable();
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn q14_classifies_bid_times_and_counts_characters() {
+    let bids = bids(tmp().path());
+    let out = run("nexmark_q14", "nexmark_q14", tmp().path());
+    let expected =
+        multiset(bids.iter().filter(|b| b.price * 908 > 1_000_000_000 && b.price * 908 < 50_000_000_000).map(|b| {
+            let hour: i64 = b.date_time[11..13].parse().unwrap();
+            let kind = if (8..=18).contains(&hour) {
+                "dayTime"
+            } else if hour <= 6 || hour >= 20 {
+                "nightTime"
+            } else {
+                "otherTime"
+            };
+            serde_json::json!({"auction": b.auction, "bidder": b.bidder, "price": (b.price * 908) as f64 / 1000.0,
+            "bidTimeType": kind, "dateTime": b.date_time, "extra": b.extra,
+            "c_counts": b.extra.bytes().filter(|c| *c == b'c').count()})
+        }));
+    let actual = multiset(out.into_iter().map(|mut m| {
+        let p = m["price"].as_f64().expect("price is a number");
+        m.insert("price".into(), serde_json::json!(p));
+        Value::Object(m)
+    }));
+    assert!(!expected.is_empty(), "the sample has bids in the price range");
+    assert_eq!(actual, expected);
 }

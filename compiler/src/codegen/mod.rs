@@ -250,6 +250,15 @@ impl Gen<'_> {
         let ws = sink_struct(t);
         let name = &t.name;
         let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+        if !t.partitioned_by.is_empty() {
+            self.error(
+                t.span,
+                format!(
+                    "writing the partitioned table `{}` (PARTITIONED BY) is not supported by code generation yet",
+                    t.name
+                ),
+            );
+        }
         let make = match t.connector.as_str() {
             "filesystem" => quote!(rt::connectors::filesystem::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "print" => quote!(rt::connectors::print::sink::<#ws>(cx.table(#name)?, &#cols)?),
@@ -330,7 +339,35 @@ impl Gen<'_> {
                     task.branches.iter().enumerate().map(|(b, br)| self.branch(b, br, &frame)).collect();
                 let (source, convert) = self.source(*id);
                 let Stateful { setup, after_row, end } = std::mem::take(&mut self.stateful);
-                let watermark = if setup.is_empty() { None } else { self.watermark(t, &frame) };
+                let proctime: Vec<bool> = task
+                    .branches
+                    .iter()
+                    .flat_map(|b| &b.steps)
+                    .filter_map(|s| match s {
+                        Step::WindowAggregate(w) => Some(w.proctime),
+                        _ => None,
+                    })
+                    .collect();
+                let watermark = if setup.is_empty() {
+                    None
+                } else if proctime.iter().all(|p| *p) {
+                    // Processing time: the clock is the watermark.
+                    Some((
+                        quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(0);),
+                        quote!(if let Some(now) = rt::ops::now() {
+                            wm.observe(now.millis());
+                        }),
+                    ))
+                } else if proctime.iter().any(|p| *p) {
+                    self.error(
+                        t.span,
+                        "windows of event time and of processing time over one table cannot be compiled together yet"
+                            .into(),
+                    );
+                    None
+                } else {
+                    self.watermark(t, &frame)
+                };
                 let (wm_setup, wm_observe) = watermark.unwrap_or_default();
                 quote! {
                     #wm_setup
