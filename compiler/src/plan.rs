@@ -171,7 +171,7 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
                 flatten(i, steps, out)?;
             }
         }
-        RelKind::Aggregate(a) if stateless_branch(&after) => {
+        RelKind::Aggregate(a) => {
             if let Some((step, input)) = window_aggregate(a) {
                 return flatten(input, std::iter::once(Step::WindowAggregate(step)).chain(after).collect(), out);
             }
@@ -180,11 +180,6 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
         _ => return Err(not_yet(rel)),
     }
     Ok(())
-}
-
-/// Whether the steps after a point keep no state (one stateful step per branch).
-fn stateless_branch(after: &[Step]) -> bool {
-    !after.iter().any(|s| matches!(s, Step::WindowAggregate(_)))
 }
 
 /// A window aggregation this release compiles: TUMBLE, HOP or CUMULATE (as a TVF grouped

@@ -601,27 +601,60 @@ impl Gen<'_> {
                 }
             };
         };
-        code.push(self.window_add(index, w, &frame, branch));
-        let post_label = syn::Lifetime::new(&format!("'p{index}"), proc_macro2::Span::call_site());
-        let (mut post, mut post_frame) = self.window_output(index, w);
-        self.steps(index, before.len() + 1, &after[1..], &mut post, &mut post_frame, &post_label, branch);
-        post.push(self.sink_write(index, branch, &post_frame, &post_label));
-        let (emit, op, key, acc) = (
-            format_ident!("emit_{}", index),
-            format_ident!("window_{}", index),
-            format_ident!("Key{}", index),
-            format_ident!("Acc{}", index),
-        );
-        self.stateful.setup.push(quote! {
-            let mut #emit = |key: &#key, w: rt::time::Window, acc: &#acc| -> rt::Result<()> {
-                #post_label: {
-                    #(#post)*
+        // Window j's emit side: its output, the steps up to the next window (whose add
+        // it calls) or to the sink. A nested fn taking what it writes to, so that windows
+        // can be chained and called from the row path and at the end of input alike.
+        let positions: Vec<usize> = (before.len()..branch.steps.len())
+            .filter(|&i| matches!(branch.steps[i], Step::WindowAggregate(_)))
+            .collect();
+        code.push(self.window_add(&format!("{index}_0"), w, &frame, branch, true));
+        for (j, &pos) in positions.iter().enumerate() {
+            let Step::WindowAggregate(w) = &branch.steps[pos] else { continue };
+            let slot = format!("{index}_{j}");
+            let next = positions.get(j + 1).copied();
+            let post_label = syn::Lifetime::new(&format!("'p{index}_{j}"), proc_macro2::Span::call_site());
+            let (mut post, mut post_frame) = self.window_output(&slot, w);
+            let end = next.unwrap_or(branch.steps.len());
+            self.steps(index, pos + 1, &branch.steps[pos + 1..end], &mut post, &mut post_frame, &post_label, branch);
+            let (param, arg) = match next.map(|n| &branch.steps[n]) {
+                Some(Step::WindowAggregate(nw)) => {
+                    let next_slot = format!("{index}_{}", j + 1);
+                    post.push(self.window_add(&next_slot, nw, &post_frame, branch, false));
+                    let (op, key, acc) = (
+                        format_ident!("window_{}", next_slot),
+                        format_ident!("Key{}", next_slot),
+                        format_ident!("Acc{}", next_slot),
+                    );
+                    let ty = match nw.windows {
+                        crate::hir::WindowKind::Session { .. } => quote!(rt::SessionAggregate<#key, #acc>),
+                        _ => quote!(rt::WindowAggregate<#key, #acc>),
+                    };
+                    (quote!(#op: &mut #ty), quote!(&mut #op))
                 }
-                Ok(())
+                _ => {
+                    post.push(self.sink_write(index, branch, &post_frame, &post_label));
+                    let out = format_ident!("out_{}", index);
+                    let ws = sink_struct(&self.program.tables[branch.sink.0]);
+                    (quote!(#out: &mut rt::pipeline::SinkWriter<'_, #ws>), quote!(&mut #out))
+                }
             };
-        });
-        self.stateful.after_row.push(quote!(#op.advance(wm.current(), &mut #emit)?;));
-        self.stateful.end.push(quote!(#op.advance(i64::MAX, &mut #emit)?;));
+            let (emit, op, key, acc) = (
+                format_ident!("emit_{}", slot),
+                format_ident!("window_{}", slot),
+                format_ident!("Key{}", slot),
+                format_ident!("Acc{}", slot),
+            );
+            self.stateful.setup.push(quote! {
+                fn #emit(key: &#key, w: rt::time::Window, acc: &#acc, cx: &rt::Context, #param) -> rt::Result<()> {
+                    #post_label: {
+                        #(#post)*
+                    }
+                    Ok(())
+                }
+            });
+            self.stateful.after_row.push(quote!(#op.advance(wm.current(), |k, w, a| #emit(k, w, a, cx, #arg))?;));
+            self.stateful.end.push(quote!(#op.advance(i64::MAX, |k, w, a| #emit(k, w, a, cx, #arg))?;));
+        }
         quote! {
             #label: {
                 #(#code)*
@@ -675,9 +708,17 @@ impl Gen<'_> {
     /// The row path of a window aggregation: the row's event time, group key and
     /// aggregate arguments, added to the operator (declared, with its key and accumulator
     /// types, before the source loop). Rows whose windows have all fired are counted late.
-    fn window_add(&mut self, index: usize, w: &WindowAggregate, frame: &[TokenStream], branch: &Branch) -> TokenStream {
+    fn window_add(
+        &mut self,
+        slot: &str,
+        w: &WindowAggregate,
+        frame: &[TokenStream],
+        branch: &Branch,
+        source_row: bool,
+    ) -> TokenStream {
+        let index = slot;
         let (op, key_ty, acc_ty) =
-            (format_ident!("window_{}", index), format_ident!("Key{}", index), format_ident!("Acc{}", index));
+            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
         let mut code = Vec::new();
         let mut key_types = Vec::new();
         let mut key_values = Vec::new();
@@ -809,7 +850,7 @@ impl Gen<'_> {
         });
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);
-        let late_write = self.late_write(index, branch);
+        let late_write = if source_row { self.late_write(branch) } else { quote!() };
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
             if let Some(ts) = #time.as_ref().map(|t| t.millis()) {
@@ -824,7 +865,7 @@ impl Gen<'_> {
 
     /// Writes a late row, unchanged (the source row's columns by name) and with its reason,
     /// to the late-data table when there is one.
-    fn late_write(&mut self, index: usize, branch: &Branch) -> TokenStream {
+    fn late_write(&mut self, branch: &Branch) -> TokenStream {
         let (Some(late), Some(source)) = (self.late_sink, self.source) else { return quote!() };
         let program = self.program;
         let (t, src) = (&program.tables[late.0], &program.tables[source.0]);
@@ -862,13 +903,12 @@ impl Gen<'_> {
             };
             inits.push(quote!(#f: #value));
         }
-        let _ = index;
         quote!(out_late.write(#ws { #(#inits),* })?;)
     }
 
     /// The emit side of a window aggregation: bindings for its output columns (group
     /// keys, window bounds, aggregate results) and the frame naming them.
-    fn window_output(&mut self, index: usize, w: &WindowAggregate) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    fn window_output(&mut self, index: &str, w: &WindowAggregate) -> (Vec<TokenStream>, Vec<TokenStream>) {
         let mut code = Vec::new();
         let mut frame = Vec::new();
         let mut column = 0usize;
