@@ -747,6 +747,7 @@ impl Gen<'_> {
         }
         let mut acc_types = Vec::new();
         let mut updates = Vec::new();
+        let mut makes = Vec::new();
         for (i, a) in w.aggregates.iter().enumerate() {
             let ty = self.rows.rust(&a.ty, "agg");
             let slot = syn::Index::from(i);
@@ -780,9 +781,7 @@ impl Gen<'_> {
                 ("SUM", false, Some((v, _))) => (quote!(rt::agg::Sum<#ty>), quote!(acc.#slot.add(#v.clone()))),
                 ("MIN", _, Some((v, _))) => (quote!(rt::agg::Min<#ty>), quote!(acc.#slot.add(#v.clone()))),
                 ("MAX", _, Some((v, _))) => (quote!(rt::agg::Max<#ty>), quote!(acc.#slot.add(#v.clone()))),
-                ("AVG", false, Some((v, _))) if !matches!(a.ty.kind, TypeKind::Decimal { .. }) => {
-                    (quote!(rt::agg::Avg<#ty>), quote!(acc.#slot.add(#v.clone())))
-                }
+                ("AVG", false, Some((v, _))) => (quote!(rt::agg::Avg<#ty>), quote!(acc.#slot.add(#v.clone()))),
                 ("FIRST_VALUE", false, Some((v, _))) => {
                     (quote!(rt::agg::FirstValue<#ty>), quote!(acc.#slot.add(#v.clone())))
                 }
@@ -818,8 +817,15 @@ impl Gen<'_> {
                 }
                 None => quote!(#add;),
             };
+            let make = match (&a.function[..], &a.ty.kind) {
+                ("AVG", TypeKind::Decimal { scale, .. }) => {
+                    quote!(rt::agg::Avg::<rt::Decimal>::with_result_scale(#scale))
+                }
+                _ => quote!(Default::default()),
+            };
             acc_types.push(acc);
             updates.push(add);
+            makes.push(make);
         }
         let windows = match &w.windows {
             crate::hir::WindowKind::Tumble { size_ms, offset_ms } => {
@@ -837,11 +843,17 @@ impl Gen<'_> {
             crate::hir::WindowKind::Session { gap_ms, .. } => {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
-                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> =
-                        rt::SessionAggregate::new(#gap_ms, |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* });
+                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::with_accumulators(
+                        #gap_ms,
+                        |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
+                        || (#(#makes,)*),
+                    );
                 }
             }
-            _ => quote!(let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::new(#windows);),
+            _ => quote! {
+                let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> =
+                    rt::WindowAggregate::with_accumulators(#windows, || (#(#makes,)*));
+            },
         };
         self.stateful.setup.push(quote! {
             type #key_ty = (#(#key_types,)*);

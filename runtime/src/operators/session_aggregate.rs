@@ -27,13 +27,22 @@ pub struct SessionAggregate<K, A> {
     /// grown since; firing checks the sessions themselves).
     timers: BTreeMap<i64, Vec<K>>,
     merge: fn(&mut A, &A),
+    /// A fresh accumulator.
+    make: fn() -> A,
     watermark: i64,
 }
 
 impl<K: Hash + Eq + Clone, A: Default> SessionAggregate<K, A> {
     /// Sessions closed after `gap` ms without rows; `merge` combines two accumulators.
     pub fn new(gap: i64, merge: fn(&mut A, &A)) -> Self {
-        SessionAggregate { gap, groups: HashMap::new(), timers: BTreeMap::new(), merge, watermark: i64::MIN }
+        Self::with_accumulators(gap, merge, A::default)
+    }
+}
+
+impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
+    /// [`SessionAggregate::new`] with accumulators that `make` creates.
+    pub fn with_accumulators(gap: i64, merge: fn(&mut A, &A), make: fn() -> A) -> Self {
+        SessionAggregate { gap, groups: HashMap::new(), timers: BTreeMap::new(), merge, make, watermark: i64::MIN }
     }
 
     /// Adds a row at `ts` (ms) for `key`; `update` is applied to its session's
@@ -48,19 +57,19 @@ impl<K: Hash + Eq + Clone, A: Default> SessionAggregate<K, A> {
         let change = sessions.add(ts);
         let window = match change {
             SessionChange::New(w) => {
-                accs.insert(w, A::default());
+                accs.insert(w, (self.make)());
                 self.timers.entry(w.end).or_default().push(key);
                 w
             }
             SessionChange::Unchanged(w) => w,
             SessionChange::Extended { from, to } => {
-                let acc = accs.remove(&from).unwrap_or_default();
+                let acc = accs.remove(&from).unwrap_or_else(self.make);
                 accs.insert(to, acc);
                 self.timers.entry(to.end).or_default().push(key);
                 to
             }
             SessionChange::Merged { into, absorbed } => {
-                let mut acc = A::default();
+                let mut acc = (self.make)();
                 for w in &absorbed {
                     if let Some(a) = accs.remove(w) {
                         (self.merge)(&mut acc, &a);

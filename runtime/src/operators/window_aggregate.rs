@@ -61,6 +61,8 @@ impl Windows {
 /// Accumulators per (window, key), fired in window order by the watermark.
 pub struct WindowAggregate<K, A> {
     windows: Windows,
+    /// A fresh accumulator (some need parameters, e.g. the scale of a DECIMAL average).
+    make: fn() -> A,
     groups: HashMap<(Window, K), A>,
     /// Open windows by their end, with the keys that have state in them.
     pending: BTreeMap<Window, Vec<K>>,
@@ -70,7 +72,14 @@ pub struct WindowAggregate<K, A> {
 impl<K: Hash + Eq + Clone, A: Default> WindowAggregate<K, A> {
     /// An operator over `windows`, with no state.
     pub fn new(windows: Windows) -> Self {
-        WindowAggregate { windows, groups: HashMap::new(), pending: BTreeMap::new(), watermark: i64::MIN }
+        Self::with_accumulators(windows, A::default)
+    }
+}
+
+impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
+    /// An operator over `windows` whose accumulators `make` creates.
+    pub fn with_accumulators(windows: Windows, make: fn() -> A) -> Self {
+        WindowAggregate { windows, make, groups: HashMap::new(), pending: BTreeMap::new(), watermark: i64::MIN }
     }
 
     /// Adds a row with event time `ts` (ms) and group `key`: `update` is applied to the
@@ -79,6 +88,7 @@ impl<K: Hash + Eq + Clone, A: Default> WindowAggregate<K, A> {
     pub fn add(&mut self, ts: i64, key: K, mut update: impl FnMut(&mut A)) -> bool {
         let mut counted = false;
         let watermark = self.watermark;
+        let make = self.make;
         let (groups, pending) = (&mut self.groups, &mut self.pending);
         self.windows.each(ts, |w| {
             if w.end - 1 <= watermark {
@@ -87,7 +97,7 @@ impl<K: Hash + Eq + Clone, A: Default> WindowAggregate<K, A> {
             counted = true;
             let acc = groups.entry((w, key.clone())).or_insert_with(|| {
                 pending.entry(w).or_default().push(key.clone());
-                A::default()
+                make()
             });
             update(acc);
         });
