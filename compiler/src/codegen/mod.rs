@@ -724,22 +724,26 @@ impl Gen<'_> {
         let mut key_values = Vec::new();
         for (i, g) in w.group.iter().enumerate() {
             let Ok(e) = g else { continue };
-            if matches!(
-                e.ty.kind,
-                TypeKind::Float | TypeKind::Double | TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)
-            ) {
+            if matches!(e.ty.kind, TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)) {
                 self.error(
                     branch.span,
                     format!("grouping by a {} column is not supported by code generation yet", e.ty),
                 );
             }
+            // Doubles have no Eq/Hash: they are keyed by their SQL order.
+            let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
             let mut g = ExprGen { rows: &mut self.rows, frame };
             match g.expr(e) {
                 Ok(c) => {
                     let v = format_ident!("k{}_{}", index, i);
                     let t = self.rows.rust(&e.ty, "key");
-                    code.push(quote!(let #v: Option<#t> = #c;));
-                    key_types.push(quote!(Option<#t>));
+                    if float {
+                        code.push(quote!(let #v: Option<rt::agg::Ordered<#t>> = (#c).map(rt::agg::Ordered);));
+                        key_types.push(quote!(Option<rt::agg::Ordered<#t>>));
+                    } else {
+                        code.push(quote!(let #v: Option<#t> = #c;));
+                        key_types.push(quote!(Option<#t>));
+                    }
                     key_values.push(quote!(#v));
                 }
                 Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
@@ -938,10 +942,15 @@ impl Gen<'_> {
         let mut k = 0usize;
         for g in &w.group {
             match g {
-                Ok(_) => {
+                Ok(e) => {
                     let slot = syn::Index::from(k);
                     k += 1;
-                    bind(&mut code, &mut frame, quote!(key.#slot.clone()));
+                    let value = if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) {
+                        quote!(key.#slot.map(|o| o.0))
+                    } else {
+                        quote!(key.#slot.clone())
+                    };
+                    bind(&mut code, &mut frame, value);
                 }
                 Err(b) => bind(&mut code, &mut frame, bound(*b)),
             }
