@@ -8,7 +8,6 @@
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::hir::{self, Expr, Program, Rel, RelKind, TableId};
-use std::fmt;
 
 /// What a task reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +19,7 @@ pub enum Input {
 }
 
 /// A step of a branch: stateless ones are fused into the task's per-row code; a window
-/// aggregate (at most one per branch) keeps state and emits when the watermark passes.
+/// aggregate keeps state and emits when the watermark passes (window aggregates may chain).
 #[derive(Debug, Clone)]
 pub enum Step {
     Filter(Expr),
@@ -325,24 +324,6 @@ fn converted(e: &Expr, ty: &crate::types::Type) -> Expr {
         return e.clone();
     }
     Expr { kind: hir::ExprKind::Cast { expr: Box::new(e.clone()), try_: false }, ty: ty.clone() }
-}
-
-impl fmt::Display for Pipeline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, task) in self.tasks.iter().enumerate() {
-            match &task.input {
-                Input::Table(t) => writeln!(f, "task {i}: source table #{}", t.0)?,
-                Input::Values(rows) => writeln!(f, "task {i}: {} constant row(s)", rows.len())?,
-            }
-            for (b, branch) in task.branches.iter().enumerate() {
-                writeln!(f, "  branch {b} → sink table #{}", branch.sink.0)?;
-                for step in &branch.steps {
-                    writeln!(f, "    {}", step_text(step))?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The physical plan as users read it (`dflc explain`): tasks with table names,

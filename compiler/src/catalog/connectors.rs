@@ -960,39 +960,28 @@ fn number_and_unit(text: &str) -> Option<(u64, String)> {
 
 /// Flink's duration syntax: a whole number and an optional unit (milliseconds if absent).
 fn is_duration(text: &str) -> bool {
-    const UNITS: &[&str] = &[
-        "d",
-        "day",
-        "days",
-        "h",
-        "hour",
-        "hours",
-        "min",
-        "m",
-        "minute",
-        "minutes",
-        "s",
-        "sec",
-        "secs",
-        "second",
-        "seconds",
-        "ms",
-        "milli",
-        "millis",
-        "millisecond",
-        "milliseconds",
-        "µs",
-        "micro",
-        "micros",
-        "microsecond",
-        "microseconds",
-        "ns",
-        "nano",
-        "nanos",
-        "nanosecond",
-        "nanoseconds",
-    ];
-    number_and_unit(text).is_some_and(|(_, unit)| unit.is_empty() || UNITS.contains(&unit.as_str()))
+    duration_nanos(text).is_some()
+}
+
+/// The length of a Flink duration (`'10 s'`, `'5min'`, `'500 ms'`) in milliseconds,
+/// sub-millisecond units rounded down.
+pub fn duration_ms(text: &str) -> Option<u64> {
+    duration_nanos(text).map(|n| (n / 1_000_000) as u64)
+}
+
+fn duration_nanos(text: &str) -> Option<u128> {
+    let (number, unit) = number_and_unit(text)?;
+    let nanos: u128 = match unit.as_str() {
+        "d" | "day" | "days" => 86_400_000_000_000,
+        "h" | "hour" | "hours" => 3_600_000_000_000,
+        "min" | "m" | "minute" | "minutes" => 60_000_000_000,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000_000_000,
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1_000_000,
+        "µs" | "micro" | "micros" | "microsecond" | "microseconds" => 1_000,
+        "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => 1,
+        _ => return None,
+    };
+    u128::from(number).checked_mul(nanos)
 }
 
 /// Flink's memory size syntax: a whole number and an optional unit (bytes if absent).

@@ -9,25 +9,8 @@ use crate::hir::{Expr, ExprKind, InsertPlan, JoinType, Rel, RelKind, Windowing};
 
 /// Checks one INSERT's query with the settings in force where it stands.
 pub fn check_insert(insert: &InsertPlan, r: &mut Resolver) {
-    let ttl = r.setting("table.exec.state.ttl").and_then(duration_ms).unwrap_or(0);
+    let ttl = r.setting("table.exec.state.ttl").and_then(crate::catalog::connectors::duration_ms).unwrap_or(0);
     visit(&insert.query, r, ttl > 0, false);
-}
-
-/// Milliseconds of a Flink duration such as `'1 h'`, `'30min'`, `'500 ms'`, `'7d'`.
-pub fn duration_ms(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..digits].parse().ok()?;
-    let unit = t[digits..].trim().to_ascii_lowercase();
-    let ms = match unit.as_str() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
-        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
-        "m" | "min" | "minute" | "minutes" => 60_000,
-        "h" | "hour" | "hours" => 3_600_000,
-        "d" | "day" | "days" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(ms)
 }
 
 fn unbounded(r: &mut Resolver, rel: &Rel, message: &str, label: &str, help: &str) {
@@ -177,7 +160,7 @@ fn filters_rank(predicate: &Expr, input: &Rel) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_ms;
+    use crate::catalog::connectors::duration_ms;
 
     #[test]
     fn durations() {
