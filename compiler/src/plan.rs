@@ -1,11 +1,13 @@
 //! `plan`: the resolved program → the dataflow the pipeline runs. Each table that is read
 //! becomes a source task; every INSERT becomes one or more branches (one per input of a
-//! UNION ALL), each a chain of stateless steps — filters and projections — fused into the
-//! task of the source it reads, ending in a sink table.
+//! UNION ALL), each a chain of steps — filters, projections and window aggregations —
+//! fused into the task of the source it reads, ending in a sink table or in one side of a
+//! window join, whose output continues in a branch of its own.
 //!
-//! Operators that keep state (windows, aggregates, joins, ranking, sorting) are not
-//! compiled yet: a query that needs one is refused here with [`Code::NotYetCompiled`].
+//! Operators that need more (non-windowed aggregates, regular and interval joins, ranking,
+//! sorting, joins across sources) are refused here with [`Code::NotYetCompiled`].
 
+use crate::ast::JoinKind;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::hir::{self, Expr, Program, Rel, RelKind, TableId};
 
@@ -35,12 +37,22 @@ pub enum Bound {
     Time,
 }
 
+/// How a window aggregation finds a row's windows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Windows {
+    /// Assigned from the row's event time (a window TVF or a legacy group window).
+    Assigned(hir::WindowKind),
+    /// Carried by the row: its `window_start` and `window_end` columns (an aggregation
+    /// grouped by the window of another window operator's output).
+    Given { start: usize, end: usize },
+}
+
 /// `GROUP BY …, window_start, window_end` over a window TVF, or a legacy group window.
 /// Its output: one column per `group` entry, then (legacy) start, end and time, then one
 /// column per aggregate.
 #[derive(Debug, Clone)]
 pub struct WindowAggregate {
-    pub windows: hir::WindowKind,
+    pub windows: Windows,
     /// The event-time column in the input.
     pub time_column: usize,
     /// Group keys over the input, or a window bound.
@@ -52,23 +64,68 @@ pub struct WindowAggregate {
     pub proctime: bool,
 }
 
-/// A chain from a task's input to a sink.
+/// A side of a join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+/// Where a branch's rows go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A table: the chain's output columns go to its `columns`, in order; `output` are
+    /// their types.
+    Sink { table: TableId, columns: Vec<usize>, output: Vec<crate::types::Type> },
+    /// One input of a window join (an index into [`Pipeline::joins`]).
+    Join { join: usize, side: Side },
+}
+
+/// A chain from a task's input, or from a join's output, to a target.
 #[derive(Debug, Clone)]
 pub struct Branch {
+    /// The join whose output the chain continues; `None`: the task's input.
+    pub from: Option<usize>,
     pub steps: Vec<Step>,
-    pub sink: TableId,
-    /// The sink columns the chain's output columns go to, in order.
-    pub columns: Vec<usize>,
-    /// The types of the chain's output.
-    pub output: Vec<crate::types::Type>,
-    /// The INSERT it comes from.
+    pub target: Target,
+    /// The table of the INSERT it comes from, and the INSERT.
+    pub table: TableId,
     pub span: crate::span::Span,
+}
+
+impl Branch {
+    /// The table the branch writes, if it ends in one.
+    pub fn sink(&self) -> Option<TableId> {
+        match &self.target {
+            Target::Sink { table, .. } => Some(*table),
+            Target::Join { .. } => None,
+        }
+    }
+}
+
+/// A join of two windowed inputs on their windows (`window_start` and `window_end` equal)
+/// and equality keys: rows wait until the watermark passes their window.
+#[derive(Debug, Clone)]
+pub struct WindowJoin {
+    pub kind: JoinKind,
+    /// The column types of each side.
+    pub left: Vec<crate::types::Type>,
+    pub right: Vec<crate::types::Type>,
+    /// The `window_start` and `window_end` columns of each side.
+    pub left_window: (usize, usize),
+    pub right_window: (usize, usize),
+    /// Equality keys: an expression over the left side's columns and one over the right
+    /// side's, both of the key's common type.
+    pub keys: Vec<(Expr, Expr)>,
+    /// The rest of the ON condition, over the left columns followed by the right ones.
+    pub condition: Option<Expr>,
 }
 
 /// One thread's work: an input and the branches fed from it.
 #[derive(Debug, Clone)]
 pub struct Task {
     pub input: Input,
+    /// Feeders of a join come before the branch continuing from it.
     pub branches: Vec<Branch>,
 }
 
@@ -76,6 +133,8 @@ pub struct Task {
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     pub tasks: Vec<Task>,
+    /// Window joins; each is fed and continued by branches of one task.
+    pub joins: Vec<WindowJoin>,
     /// Every table written, in first-use order.
     pub sinks: Vec<TableId>,
     /// Where rows too late for their windows go (`SET 'pipeline.late-data.sink'`), instead
@@ -86,32 +145,43 @@ pub struct Pipeline {
 /// The setting naming the late-data table.
 pub const LATE_SINK_SETTING: &str = "pipeline.late-data.sink";
 
+/// Where a path of the dataflow starts.
+#[derive(Debug, Clone, PartialEq)]
+enum Start {
+    Input(Input),
+    Join(usize),
+}
+
+/// A chain of steps from a start to a target, before it is placed in a task.
+struct Path {
+    start: Start,
+    steps: Vec<Step>,
+    target: Target,
+}
+
 /// Builds the dataflow of a resolved program; refuses what cannot be compiled yet.
 pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let mut pipeline = Pipeline::default();
     for insert in &program.inserts {
         let mut paths = Vec::new();
-        if let Err(d) = flatten(&insert.query, Vec::new(), &mut paths) {
+        let target = Target::Sink {
+            table: insert.table,
+            columns: insert.columns.clone(),
+            output: insert.query.schema.iter().map(|f| f.ty.clone()).collect(),
+        };
+        let mut joins = std::mem::take(&mut pipeline.joins);
+        let flattened = flatten(&insert.query, Vec::new(), target, &mut joins, &mut paths);
+        pipeline.joins = joins;
+        if let Err(d) = flattened {
             diagnostics.push(d);
             continue;
         }
         if !pipeline.sinks.contains(&insert.table) {
             pipeline.sinks.push(insert.table);
         }
-        let output: Vec<_> = insert.query.schema.iter().map(|f| f.ty.clone()).collect();
-        for (input, steps) in paths {
-            let branch = Branch {
-                steps,
-                sink: insert.table,
-                columns: insert.columns.clone(),
-                output: output.clone(),
-                span: insert.span,
-            };
-            match pipeline.tasks.iter_mut().find(|t| t.input == input && matches!(input, Input::Table(_))) {
-                Some(task) => task.branches.push(branch),
-                None => pipeline.tasks.push(Task { input, branches: vec![branch] }),
-            }
+        if let Err(d) = place(&mut pipeline, paths, insert.table, insert.span) {
+            diagnostics.push(d.at(insert.query.span, "joins rows of different sources"));
         }
     }
     let windowed = pipeline
@@ -136,21 +206,75 @@ pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
     if diagnostics.has_errors() { Err(diagnostics) } else { Ok(pipeline) }
 }
 
-/// The paths from inputs to `rel`'s output: each an input and the steps after it.
-fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Result<(), Diagnostic> {
+/// Puts each path of one INSERT into a task: paths from a table share that table's task;
+/// a join's feeders must come from one task, which also runs the join's continuation.
+fn place(pipeline: &mut Pipeline, paths: Vec<Path>, table: TableId, span: crate::span::Span) -> Result<(), Diagnostic> {
+    let mut join_task: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    // Feeders precede their continuation (flatten pushes them first).
+    for path in paths {
+        let task = match &path.start {
+            Start::Input(input @ Input::Table(_)) => match pipeline.tasks.iter().position(|t| &t.input == input) {
+                Some(i) => i,
+                None => {
+                    pipeline.tasks.push(Task { input: input.clone(), branches: Vec::new() });
+                    pipeline.tasks.len() - 1
+                }
+            },
+            Start::Input(input) => {
+                pipeline.tasks.push(Task { input: input.clone(), branches: Vec::new() });
+                pipeline.tasks.len() - 1
+            }
+            Start::Join(j) => *join_task.get(j).ok_or_else(|| Diagnostic::internal("a join without inputs"))?,
+        };
+        if let Target::Join { join, .. } = path.target {
+            match join_task.get(&join) {
+                Some(&t) if t != task => {
+                    return Err(Diagnostic::error(
+                        Code::NotYetCompiled,
+                        "this window join reads two different source tables (or constant rows), which `dflc build` cannot generate code for yet".to_string(),
+                    )
+                    .with_help("window joins of views over one source table compile today; joins across sources arrive with the joins release"));
+                }
+                _ => {
+                    join_task.insert(join, task);
+                }
+            }
+        }
+        let from = match path.start {
+            Start::Join(j) => Some(j),
+            Start::Input(_) => None,
+        };
+        pipeline.tasks[task].branches.push(Branch { from, steps: path.steps, target: path.target, table, span });
+    }
+    Ok(())
+}
+
+/// The paths from inputs to `rel`'s output: each a start, the steps after it and where
+/// its rows go. A join's feeders are pushed before the path continuing from it.
+fn flatten(
+    rel: &Rel,
+    after: Vec<Step>,
+    target: Target,
+    joins: &mut Vec<WindowJoin>,
+    out: &mut Vec<Path>,
+) -> Result<(), Diagnostic> {
     let then = |step: Step| -> Vec<Step> { std::iter::once(step).chain(after.iter().cloned()).collect() };
     match &rel.kind {
-        RelKind::Scan { table, .. } => out.push((Input::Table(*table), after)),
+        RelKind::Scan { table, .. } => {
+            out.push(Path { start: Start::Input(Input::Table(*table)), steps: after, target })
+        }
         RelKind::Values { rows } => {
             // Every row's values take the column's (common) type.
             let rows = rows
                 .iter()
                 .map(|row| row.iter().zip(&rel.schema).map(|(e, f)| converted(e, &f.ty)).collect())
                 .collect();
-            out.push((Input::Values(rows), after))
+            out.push(Path { start: Start::Input(Input::Values(rows)), steps: after, target })
         }
-        RelKind::Filter { input, predicate } => flatten(input, then(Step::Filter(predicate.clone())), out)?,
-        RelKind::Project { input, exprs } => flatten(input, then(Step::Project(exprs.clone())), out)?,
+        RelKind::Filter { input, predicate } => {
+            flatten(input, then(Step::Filter(predicate.clone())), target, joins, out)?
+        }
+        RelKind::Project { input, exprs } => flatten(input, then(Step::Project(exprs.clone())), target, joins, out)?,
         RelKind::Union { inputs } => {
             for i in inputs {
                 // Each input's columns are brought to the union's (widened) types.
@@ -167,23 +291,111 @@ fn flatten(rel: &Rel, after: Vec<Step>, out: &mut Vec<(Input, Vec<Step>)>) -> Re
                 } else {
                     after.clone()
                 };
-                flatten(i, steps, out)?;
+                flatten(i, steps, target.clone(), joins, out)?;
             }
         }
         RelKind::Aggregate(a) => {
             if let Some((step, input)) = window_aggregate(a) {
-                return flatten(input, std::iter::once(Step::WindowAggregate(step)).chain(after).collect(), out);
+                return flatten(&input, then(Step::WindowAggregate(step)), target, joins, out);
             }
             return Err(not_yet(rel));
+        }
+        RelKind::Join(j) => {
+            let Some(join) = window_join(j) else { return Err(not_yet(rel)) };
+            let id = joins.len();
+            joins.push(join);
+            flatten(&j.left, Vec::new(), Target::Join { join: id, side: Side::Left }, joins, out)?;
+            flatten(&j.right, Vec::new(), Target::Join { join: id, side: Side::Right }, joins, out)?;
+            out.push(Path { start: Start::Join(id), steps: after, target });
         }
         _ => return Err(not_yet(rel)),
     }
     Ok(())
 }
 
+/// A join this release compiles: a window join (both sides' `window_start` and
+/// `window_end` equal), inner or outer; the other equalities between the sides are its keys.
+fn window_join(j: &hir::Join) -> Option<WindowJoin> {
+    if j.join_type != hir::JoinType::Window || j.kind == JoinKind::Cross {
+        return None;
+    }
+    let width = j.left.schema.len();
+    let mut conjuncts = Vec::new();
+    split_and(j.condition.as_ref()?, &mut conjuncts);
+    let side = |e: &Expr| -> Option<Side> {
+        let mut cols = Vec::new();
+        e.columns(&mut cols);
+        let first = *cols.first()?;
+        let side = if first < width { Side::Left } else { Side::Right };
+        cols.iter().all(|&c| (c < width) == (side == Side::Left)).then_some(side)
+    };
+    let bound = |e: &Expr| -> Option<hir::WindowBound> {
+        match e.kind {
+            hir::ExprKind::Column(c) if c < width => j.left.schema[c].window,
+            hir::ExprKind::Column(c) => j.right.schema[c - width].window,
+            _ => None,
+        }
+    };
+    let column = |e: &Expr| match e.kind {
+        hir::ExprKind::Column(c) => c,
+        _ => usize::MAX,
+    };
+    let (mut starts, mut ends, mut keys, mut rest) = (None, None, Vec::new(), Vec::new());
+    for c in conjuncts {
+        if let hir::ExprKind::Call { function, args } = &c.kind {
+            if function == "=" && args.len() == 2 {
+                let (a, b) = (&args[0], &args[1]);
+                let pair = match (side(a), side(b)) {
+                    (Some(Side::Left), Some(Side::Right)) => Some((a, b)),
+                    (Some(Side::Right), Some(Side::Left)) => Some((b, a)),
+                    _ => None,
+                };
+                if let Some((l, r)) = pair {
+                    match (bound(l), bound(r)) {
+                        (Some(hir::WindowBound::Start), Some(hir::WindowBound::Start)) if starts.is_none() => {
+                            starts = Some((column(l), column(r) - width));
+                            continue;
+                        }
+                        (Some(hir::WindowBound::End), Some(hir::WindowBound::End)) if ends.is_none() => {
+                            ends = Some((column(l), column(r) - width));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    let common = crate::types::common_type(&l.ty, &r.ty)?;
+                    keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
+                    continue;
+                }
+            }
+        }
+        rest.push(c.clone());
+    }
+    let (starts, ends) = (starts?, ends?);
+    let condition = rest.into_iter().reduce(|a, b| {
+        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
+        Expr::call("AND", vec![a, b], ty)
+    });
+    Some(WindowJoin {
+        kind: j.kind,
+        left: j.left.schema.iter().map(|f| f.ty.clone()).collect(),
+        right: j.right.schema.iter().map(|f| f.ty.clone()).collect(),
+        left_window: (starts.0, ends.0),
+        right_window: (starts.1, ends.1),
+        keys,
+        condition,
+    })
+}
+
+fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        hir::ExprKind::Call { function, args } if function == "AND" => args.iter().for_each(|a| split_and(a, out)),
+        _ => out.push(e),
+    }
+}
+
 /// A window aggregation this release compiles: TUMBLE, HOP or CUMULATE (as a TVF grouped
 /// by its start and end, or a legacy group window), over a stateless input.
-fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
+fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, Rel)> {
     let time_bound = |c: usize, width: usize| -> Option<Bound> {
         match c.checked_sub(width) {
             Some(0) => Some(Bound::Start),
@@ -210,7 +422,8 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
         }
         _ => true,
     };
-    match (&a.windowing, &a.input.kind) {
+    let windowed = filters_below_window(&a.input);
+    match (&a.windowing, &windowed.kind) {
         (hir::Windowing::Tvf { .. }, RelKind::Window { input, window, time_column }) => {
             let width = input.schema.len();
             let mut group = Vec::new();
@@ -238,27 +451,77 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, &Rel)> {
                 return None;
             }
             let step = WindowAggregate {
-                windows: window.clone(),
+                windows: Windows::Assigned(window.clone()),
                 time_column: *time_column,
                 group,
                 aggregates: a.aggregates.clone(),
                 legacy: false,
                 proctime: input.schema.get(*time_column).and_then(|f| f.time) == Some(hir::TimeAttribute::Proctime),
             };
-            Some((step, input))
+            Some((step, (**input).clone()))
         }
         (hir::Windowing::Group { window, time_column }, _) => {
             let step = WindowAggregate {
-                windows: window.clone(),
+                windows: Windows::Assigned(window.clone()),
                 time_column: *time_column,
                 group: a.group_by.iter().cloned().map(Ok).collect(),
                 aggregates: a.aggregates.clone(),
                 legacy: true,
                 proctime: a.input.schema.get(*time_column).and_then(|f| f.time) == Some(hir::TimeAttribute::Proctime),
             };
-            Some((step, &a.input))
+            Some((step, a.input.clone()))
+        }
+        (hir::Windowing::Tvf { start, end }, _) => {
+            // Grouped by the window of the input's rows (another window operator's output).
+            let col = |i: usize| match a.group_by.get(i)?.kind {
+                hir::ExprKind::Column(c) => Some(c),
+                _ => None,
+            };
+            let (start_col, end_col) = (col(*start)?, col(*end)?);
+            let group = a
+                .group_by
+                .iter()
+                .enumerate()
+                .map(|(i, g)| match i {
+                    i if i == *start => Err(Bound::Start),
+                    i if i == *end => Err(Bound::End),
+                    _ => Ok(g.clone()),
+                })
+                .collect();
+            let step = WindowAggregate {
+                windows: Windows::Given { start: start_col, end: end_col },
+                time_column: end_col,
+                group,
+                aggregates: a.aggregates.clone(),
+                legacy: false,
+                proctime: false,
+            };
+            Some((step, a.input.clone()))
         }
         _ => None,
+    }
+}
+
+/// `rel` with the filters between a window table function and its aggregation (`WHERE`
+/// on the input's columns) moved below the window function, where they mean the same.
+fn filters_below_window(rel: &Rel) -> Rel {
+    let RelKind::Filter { input, predicate } = &rel.kind else { return rel.clone() };
+    let inner = filters_below_window(input);
+    let RelKind::Window { input: source, window, time_column } = &inner.kind else { return rel.clone() };
+    let mut cols = Vec::new();
+    predicate.columns(&mut cols);
+    if cols.iter().any(|&c| c >= source.schema.len()) {
+        return rel.clone();
+    }
+    let filtered = Rel {
+        kind: RelKind::Filter { input: source.clone(), predicate: predicate.clone() },
+        schema: source.schema.clone(),
+        append_only: source.append_only,
+        span: rel.span,
+    };
+    Rel {
+        kind: RelKind::Window { input: Box::new(filtered), window: window.clone(), time_column: *time_column },
+        ..inner
     }
 }
 
@@ -346,10 +609,25 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                 "fused, stateless"
             };
             out.push_str(&format!("  branch {b}: {kind}\n"));
+            if let Some(j) = branch.from {
+                let join = &pipeline.joins[j];
+                let keys: Vec<String> = join.keys.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                out.push_str(&format!(
+                    "    window join {j}: {:?} on window, keys [{}]{}; rows held until the watermark passes their window\n",
+                    join.kind,
+                    keys.join(", "),
+                    join.condition.as_ref().map(|c| format!(", where {c}")).unwrap_or_default()
+                ));
+            }
             for step in &branch.steps {
                 out.push_str(&format!("    {}\n", step_text(step)));
             }
-            out.push_str(&format!("    write   {}\n", name(branch.sink)));
+            match &branch.target {
+                Target::Sink { table, .. } => out.push_str(&format!("    write   {}\n", name(*table))),
+                Target::Join { join, side } => {
+                    out.push_str(&format!("    into    window join {join} ({side:?} side)\n"))
+                }
+            }
         }
     }
     out

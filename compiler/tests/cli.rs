@@ -50,7 +50,7 @@ fn build_emit_only_writes_a_cargo_project() {
 #[test]
 fn build_refuses_stateful_queries_with_dfl0700() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dflc().args(["build", &nexmark("q5"), "-o", dir.path().to_str().unwrap()]).output().unwrap();
+    let out = dflc().args(["build", &nexmark("q7"), "-o", dir.path().to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("DFL0700"), "{stderr}");

@@ -30,6 +30,7 @@ pub mod __private {
     pub use crate::fns;
     pub use crate::operators::session_aggregate::SessionAggregate;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};
+    pub use crate::operators::window_join::{JoinKind, WindowJoin};
     pub use crate::ops;
     pub use crate::options::TableOptions;
     pub use crate::pipeline::{self, Context, PipelineSpec, SharedSink, Task};

@@ -12,7 +12,7 @@ mod rows;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::hir::{ColumnKind, Program, Table, TableId};
-use crate::plan::{Bound, Branch, Input, Pipeline, Step, WindowAggregate};
+use crate::plan::{Bound, Branch, Input, Pipeline, Side, Step, Target, WindowAggregate, Windows};
 use crate::span::Span;
 use crate::types::TypeKind;
 use expr::ExprGen;
@@ -65,6 +65,7 @@ pub fn generate_with(
         stateful: Stateful::default(),
         late_sink: pipeline.late_sink,
         source: None,
+        joins: pipeline.joins.clone(),
     };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
@@ -88,6 +89,8 @@ struct Gen<'a> {
     late_sink: Option<TableId>,
     /// The table the current task reads.
     source: Option<TableId>,
+    /// The pipeline's window joins.
+    joins: Vec<crate::plan::WindowJoin>,
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
@@ -284,28 +287,30 @@ impl Gen<'_> {
             .branches
             .iter()
             .enumerate()
-            .map(|(b, br)| {
+            .filter_map(|(b, br)| {
                 let w = format_ident!("out_{}", b);
-                let s = format_ident!("sink_{}", br.sink.0);
-                quote!(let mut #w = #s.writer(cx);)
+                let s = format_ident!("sink_{}", br.sink()?.0);
+                Some(quote!(let mut #w = #s.writer(cx);))
             })
             .collect();
         let sink_clones: Vec<TokenStream> = {
             let mut seen = Vec::new();
             task.branches
                 .iter()
-                .filter(|b| {
-                    let new = !seen.contains(&b.sink.0);
-                    seen.push(b.sink.0);
+                .filter_map(Branch::sink)
+                .filter(|t| {
+                    let new = !seen.contains(&t.0);
+                    seen.push(t.0);
                     new
                 })
-                .map(|b| {
-                    let s = format_ident!("sink_{}", b.sink.0);
+                .map(|t| {
+                    let s = format_ident!("sink_{}", t.0);
                     quote!(let #s = #s.clone();)
                 })
                 .collect()
         };
         let flushes: Vec<TokenStream> = (0..task.branches.len())
+            .filter(|&b| task.branches[b].sink().is_some())
             .map(|b| {
                 let w = format_ident!("out_{}", b);
                 quote!(#w.flush()?;)
@@ -317,6 +322,16 @@ impl Gen<'_> {
             Input::Values(_) => None,
         };
         let windowed = task.branches.iter().any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
+        // The task's window joins: declared once, before its branches use them.
+        let mut declared = Vec::new();
+        for b in &task.branches {
+            if let Target::Join { join, .. } = b.target {
+                if !declared.contains(&join) {
+                    declared.push(join);
+                    self.join_setup(join, b);
+                }
+            }
+        }
         let late = self.late_sink.filter(|_| windowed).map(|id| {
             let s = format_ident!("sink_{}", id.0);
             (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
@@ -582,32 +597,72 @@ impl Gen<'_> {
         Some(quote!(row.#source.map(|e| #id { #(#inits),* })))
     }
 
-    /// A branch: its steps fused, ending in a write to its sink. A window aggregation in
+    /// A branch: its steps fused, ending in a write to its target. A window aggregation in
     /// it splits it: the steps before run per row and feed the operator; the steps after
-    /// run in the operator's emit closure (declared before the source loop).
+    /// run in the operator's emit function (declared before the source loop). A branch
+    /// continuing a window join runs, up to its first window, in the join's emit function.
     fn branch(&mut self, index: usize, branch: &Branch, frame: &[TokenStream]) -> TokenStream {
         let label = syn::Lifetime::new(&format!("'b{index}"), proc_macro2::Span::call_site());
         let mut code = Vec::new();
         let mut frame: Vec<TokenStream> = frame.to_vec();
+        if let Some(j) = branch.from {
+            // The joined row's columns: the left side's, then the right side's (NULL for
+            // the missing side of an outer join's unmatched row).
+            let join = &self.joins[j];
+            frame.clear();
+            for (side, n) in [("l", join.left.len()), ("r", join.right.len())] {
+                let s = format_ident!("{}", side);
+                for i in 0..n {
+                    let v = format_ident!("j{}_{}{}", j, side, i);
+                    let slot = syn::Index::from(i);
+                    code.push(quote!(let #v = #s.and_then(|row| row.#slot.clone());));
+                    frame.push(quote!(#v));
+                }
+            }
+        }
         let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
         let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
         self.steps(index, 0, before, &mut code, &mut frame, &label, branch);
-        let Some(Step::WindowAggregate(w)) = after.first() else {
-            let write = self.sink_write(index, branch, &frame, &label);
-            return quote! {
-                #label: {
-                    #(#code)*
-                    #write
-                }
-            };
+        let source_row = branch.from.is_none();
+        let head = match after.first() {
+            Some(Step::WindowAggregate(w)) => {
+                let slot = format!("{index}_0");
+                code.push(self.window_add(&slot, w, &frame, branch, source_row));
+                self.window_terminal(&slot, w)
+            }
+            _ => {
+                code.push(self.target_write(index, branch, &frame, &label, source_row));
+                self.terminal(index, branch)
+            }
         };
+        if let Some(j) = branch.from {
+            // Runs for each joined row when the join fires, before the windows after it.
+            let (emit, op, cond, l, r) = (
+                format_ident!("join_emit_{}", j),
+                format_ident!("join_{}", j),
+                format_ident!("join_cond_{}", j),
+                format_ident!("JL{}", j),
+                format_ident!("JR{}", j),
+            );
+            let (param, arg) = head;
+            self.stateful.setup.push(quote! {
+                fn #emit(l: Option<&#l>, r: Option<&#r>, cx: &rt::Context, #param) -> rt::Result<()> {
+                    #label: {
+                        #(#code)*
+                    }
+                    Ok(())
+                }
+            });
+            self.stateful.after_row.push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+            self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+            code = Vec::new();
+        }
         // Window j's emit side: its output, the steps up to the next window (whose add
-        // it calls) or to the sink. A nested fn taking what it writes to, so that windows
+        // it calls) or to the target. A nested fn taking what it writes to, so that windows
         // can be chained and called from the row path and at the end of input alike.
         let positions: Vec<usize> = (before.len()..branch.steps.len())
             .filter(|&i| matches!(branch.steps[i], Step::WindowAggregate(_)))
             .collect();
-        code.push(self.window_add(&format!("{index}_0"), w, &frame, branch, true));
         for (j, &pos) in positions.iter().enumerate() {
             let Step::WindowAggregate(w) = &branch.steps[pos] else { continue };
             let slot = format!("{index}_{j}");
@@ -620,22 +675,11 @@ impl Gen<'_> {
                 Some(Step::WindowAggregate(nw)) => {
                     let next_slot = format!("{index}_{}", j + 1);
                     post.push(self.window_add(&next_slot, nw, &post_frame, branch, false));
-                    let (op, key, acc) = (
-                        format_ident!("window_{}", next_slot),
-                        format_ident!("Key{}", next_slot),
-                        format_ident!("Acc{}", next_slot),
-                    );
-                    let ty = match nw.windows {
-                        crate::hir::WindowKind::Session { .. } => quote!(rt::SessionAggregate<#key, #acc>),
-                        _ => quote!(rt::WindowAggregate<#key, #acc>),
-                    };
-                    (quote!(#op: &mut #ty), quote!(&mut #op))
+                    self.window_terminal(&next_slot, nw)
                 }
                 _ => {
-                    post.push(self.sink_write(index, branch, &post_frame, &post_label));
-                    let out = format_ident!("out_{}", index);
-                    let ws = sink_struct(&self.program.tables[branch.sink.0]);
-                    (quote!(#out: &mut rt::pipeline::SinkWriter<'_, #ws>), quote!(&mut #out))
+                    post.push(self.target_write(index, branch, &post_frame, &post_label, false));
+                    self.terminal(index, branch)
                 }
             };
             let (emit, op, key, acc) = (
@@ -655,9 +699,172 @@ impl Gen<'_> {
             self.stateful.after_row.push(quote!(#op.advance(wm.current(), |k, w, a| #emit(k, w, a, cx, #arg))?;));
             self.stateful.end.push(quote!(#op.advance(i64::MAX, |k, w, a| #emit(k, w, a, cx, #arg))?;));
         }
+        if code.is_empty() {
+            return quote!();
+        }
         quote! {
             #label: {
                 #(#code)*
+            }
+        }
+    }
+
+    /// The parameter and argument by which an emit function receives window operator `slot`.
+    fn window_terminal(&self, slot: &str, w: &WindowAggregate) -> (TokenStream, TokenStream) {
+        let (op, key, acc) =
+            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
+        let ty = match w.windows {
+            Windows::Assigned(crate::hir::WindowKind::Session { .. }) => quote!(rt::SessionAggregate<#key, #acc>),
+            _ => quote!(rt::WindowAggregate<#key, #acc>),
+        };
+        (quote!(#op: &mut #ty), quote!(&mut #op))
+    }
+
+    /// The parameter and argument by which an emit function receives the branch's target:
+    /// its sink writer or its window join.
+    fn terminal(&self, index: usize, branch: &Branch) -> (TokenStream, TokenStream) {
+        match &branch.target {
+            Target::Sink { table, .. } => {
+                let out = format_ident!("out_{}", index);
+                let ws = sink_struct(&self.program.tables[table.0]);
+                (quote!(#out: &mut rt::pipeline::SinkWriter<'_, #ws>), quote!(&mut #out))
+            }
+            Target::Join { join, .. } => {
+                let (op, k, l, r) = (
+                    format_ident!("join_{}", join),
+                    format_ident!("JK{}", join),
+                    format_ident!("JL{}", join),
+                    format_ident!("JR{}", join),
+                );
+                (quote!(#op: &mut rt::WindowJoin<#k, #l, #r>), quote!(&mut #op))
+            }
+        }
+    }
+
+    /// Declares window join `j` (its key and row types, the operator and the function
+    /// checking the rest of its ON condition) among the task's operators.
+    fn join_setup(&mut self, j: usize, branch: &Branch) {
+        let join = self.joins[j].clone();
+        let (op, k, l, r, cond) = (
+            format_ident!("join_{}", j),
+            format_ident!("JK{}", j),
+            format_ident!("JL{}", j),
+            format_ident!("JR{}", j),
+            format_ident!("join_cond_{}", j),
+        );
+        let left: Vec<TokenStream> = join.left.iter().map(|t| self.rows.rust(t, "value")).collect();
+        let right: Vec<TokenStream> = join.right.iter().map(|t| self.rows.rust(t, "value")).collect();
+        let keys: Vec<TokenStream> = join.keys.iter().map(|(e, _)| self.key_type(e, branch)).collect();
+        let kind = match join.kind {
+            crate::ast::JoinKind::Left => quote!(rt::JoinKind::Left),
+            crate::ast::JoinKind::Right => quote!(rt::JoinKind::Right),
+            crate::ast::JoinKind::Full => quote!(rt::JoinKind::Full),
+            _ => quote!(rt::JoinKind::Inner),
+        };
+        // The rest of the ON condition, over both rows' columns in place.
+        let frame: Vec<TokenStream> = (0..left.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(l.#i)
+            })
+            .chain((0..right.len()).map(|i| {
+                let i = syn::Index::from(i);
+                quote!(r.#i)
+            }))
+            .collect();
+        let test = match &join.condition {
+            Some(c) => {
+                let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                match g.expr(c) {
+                    Ok(code) => quote!(rt::ops::is_true(#code)),
+                    Err(what) => {
+                        self.error(branch.span, format!("cannot generate code for {what} yet"));
+                        quote!(false)
+                    }
+                }
+            }
+            None => quote!(true),
+        };
+        self.stateful.setup.push(quote! {
+            type #k = (#(#keys,)*);
+            type #l = (#(Option<#left>,)*);
+            type #r = (#(Option<#right>,)*);
+            fn #cond(l: &#l, r: &#r) -> bool {
+                #test
+            }
+            let mut #op: rt::WindowJoin<#k, #l, #r> = rt::WindowJoin::new(#kind);
+        });
+    }
+
+    /// The Rust type of a key column (doubles, which have no `Eq`, by their SQL order).
+    fn key_type(&mut self, e: &crate::hir::Expr, branch: &Branch) -> TokenStream {
+        if matches!(e.ty.kind, TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)) {
+            self.error(branch.span, format!("keying by a {} column is not supported by code generation yet", e.ty));
+        }
+        let t = self.rows.rust(&e.ty, "key");
+        if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) { quote!(rt::agg::Ordered<#t>) } else { t }
+    }
+
+    /// Writes the chain's output row to the branch's target: its sink table, or one side of
+    /// its window join (with the row's window and key). A row from the source that comes
+    /// too late for the join's window is counted late (and written to the late-data table).
+    fn target_write(
+        &mut self,
+        index: usize,
+        branch: &Branch,
+        frame: &[TokenStream],
+        label: &syn::Lifetime,
+        source_row: bool,
+    ) -> TokenStream {
+        let Target::Join { join: j, side } = branch.target else {
+            return self.sink_write(index, branch, frame, label);
+        };
+        let join = self.joins[j].clone();
+        let (window, keys) = match side {
+            Side::Left => (join.left_window, join.keys.iter().map(|(l, _)| l).collect::<Vec<_>>()),
+            Side::Right => (join.right_window, join.keys.iter().map(|(_, r)| r).collect()),
+        };
+        let mut code = Vec::new();
+        let mut key_values = Vec::new();
+        let mut key_patterns = Vec::new();
+        for (i, e) in keys.iter().enumerate() {
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(e) {
+                Ok(c) => {
+                    let v = format_ident!("jk{}_{}", index, i);
+                    let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
+                    let value = if float { quote!((#c).map(rt::agg::Ordered)) } else { c };
+                    code.push(quote!(let #v = #value;));
+                    key_patterns.push(quote!(Some(#v)));
+                    key_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let matched: Vec<TokenStream> = key_values.clone();
+        let row: Vec<TokenStream> = frame.iter().map(|v| quote!(#v.clone())).collect();
+        let (start, end) = (&frame[window.0], &frame[window.1]);
+        let (op, add) = (
+            format_ident!("join_{}", j),
+            match side {
+                Side::Left => quote!(add_left),
+                Side::Right => quote!(add_right),
+            },
+        );
+        let late = if source_row { self.late_write(branch) } else { quote!() };
+        quote! {
+            #(#code)*
+            // A NULL key equals nothing (outer joins still emit the row).
+            let key = match (#(#matched,)*) {
+                (#(#key_patterns,)*) => Some((#(#key_values,)*)),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            };
+            if let (Some(s), Some(e)) = (#start.as_ref(), #end.as_ref()) {
+                if !#op.#add(rt::time::Window::new(s.millis(), e.millis()), key, (#(#row,)*)) {
+                    cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    #late
+                }
             }
         }
     }
@@ -831,20 +1038,25 @@ impl Gen<'_> {
             updates.push(add);
             makes.push(make);
         }
-        let windows = match &w.windows {
-            crate::hir::WindowKind::Tumble { size_ms, offset_ms } => {
+        let kind = match &w.windows {
+            Windows::Assigned(kind) => Some(kind),
+            Windows::Given { .. } => None,
+        };
+        let windows = match kind {
+            None => quote!(rt::Windows::Given),
+            Some(crate::hir::WindowKind::Tumble { size_ms, offset_ms }) => {
                 quote!(rt::Windows::Tumble { size: #size_ms, offset: #offset_ms })
             }
-            crate::hir::WindowKind::Hop { slide_ms, size_ms, offset_ms } => {
+            Some(crate::hir::WindowKind::Hop { slide_ms, size_ms, offset_ms }) => {
                 quote!(rt::Windows::Hop { slide: #slide_ms, size: #size_ms, offset: #offset_ms })
             }
-            crate::hir::WindowKind::Cumulate { step_ms, size_ms, offset_ms } => {
+            Some(crate::hir::WindowKind::Cumulate { step_ms, size_ms, offset_ms }) => {
                 quote!(rt::Windows::Cumulate { step: #step_ms, size: #size_ms, offset: #offset_ms })
             }
-            crate::hir::WindowKind::Session { .. } => quote!(()),
+            Some(crate::hir::WindowKind::Session { .. }) => quote!(()),
         };
-        let operator = match &w.windows {
-            crate::hir::WindowKind::Session { gap_ms, .. } => {
+        let operator = match kind {
+            Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
                     let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::with_accumulators(
@@ -867,10 +1079,24 @@ impl Gen<'_> {
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);
         let late_write = if source_row { self.late_write(branch) } else { quote!() };
+        let (bind, add) = match w.windows {
+            // The row's own window: its start and end columns.
+            Windows::Given { start, end } => {
+                let (s, e) = (&frame[start], &frame[end]);
+                (
+                    quote!(let (Some(s), Some(e)) = (#s.as_ref(), #e.as_ref())),
+                    quote!(#op.add_to(rt::time::Window::new(s.millis(), e.millis()), #key, |acc: &mut #acc_ty| { #(#updates)* })),
+                )
+            }
+            Windows::Assigned(_) => (
+                quote!(let Some(ts) = #time.as_ref().map(|t| t.millis())),
+                quote!(#op.add(ts, #key, |acc: &mut #acc_ty| { #(#updates)* })),
+            ),
+        };
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
-            if let Some(ts) = #time.as_ref().map(|t| t.millis()) {
-                if !#op.add(ts, #key, |acc: &mut #acc_ty| { #(#updates)* }) {
+            if #bind {
+                if !#add {
                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     #late_write
                 }
@@ -886,8 +1112,13 @@ impl Gen<'_> {
         let program = self.program;
         let (t, src) = (&program.tables[late.0], &program.tables[source.0]);
         let ws = sink_struct(t);
-        let sink = &program.tables[branch.sink.0].name;
-        let reason = format!("late for the windows of `{sink}`: the watermark had passed them");
+        let sink = &program.tables[branch.table.0].name;
+        let reason = match (&branch.target, branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_)))) {
+            (Target::Join { .. }, false) => {
+                format!("late for the window join of `{sink}`: the watermark had passed the window")
+            }
+            _ => format!("late for the windows of `{sink}`: the watermark had passed them"),
+        };
         let mut inits = Vec::new();
         for (k, c) in t.columns.iter().filter(|c| is_writable(&c.kind)).enumerate() {
             let f = field_ident(&c.name, k);
@@ -975,7 +1206,11 @@ impl Gen<'_> {
         frame: &[TokenStream],
         label: &syn::Lifetime,
     ) -> TokenStream {
-        let t = &self.program.tables[branch.sink.0];
+        let Target::Sink { table, columns, output } = &branch.target else {
+            self.error(branch.span, "a join input written as a table".into());
+            return quote!();
+        };
+        let t = &self.program.tables[table.0];
         let ws = sink_struct(t);
         let out = format_ident!("out_{}", index);
         let mut inits = Vec::new();
@@ -985,15 +1220,15 @@ impl Gen<'_> {
                 continue;
             }
             let f = field_ident(&c.name, writable);
-            let value = match branch.columns.iter().position(|&k| k == ci) {
+            let value = match columns.iter().position(|&k| k == ci) {
                 // A column whose expression failed (and was reported) has no code.
                 Some(k) if k >= frame.len() => quote!(None),
                 Some(k) => {
                     let mut g = ExprGen { rows: &mut self.rows, frame };
                     let place = &frame[k];
-                    match g.cast(quote!(#place.clone()), &branch.output[k], &c.ty, false) {
+                    match g.cast(quote!(#place.clone()), &output[k], &c.ty, false) {
                         Ok(v) => {
-                            if !c.ty.nullable && branch.output[k].nullable {
+                            if !c.ty.nullable && output[k].nullable {
                                 let table = &t.name;
                                 let column = &c.name;
                                 // 'table.exec.sink.not-null-enforcer': ERROR (default) or DROP.
@@ -1045,8 +1280,11 @@ fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec<bool> {
     let mut used = vec![false; t.columns.len()];
     let mut cols = Vec::new();
     for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
-        for branch in &task.branches {
+        for branch in task.branches.iter().filter(|b| b.from.is_none()) {
             // Steps up to and including the first projection read the source row.
+            if !branch.steps.iter().any(|s| matches!(s, Step::Project(_) | Step::WindowAggregate(_))) {
+                return Vec::new();
+            }
             for step in &branch.steps {
                 match step {
                     Step::Filter(e) => e.columns(&mut cols),

@@ -364,6 +364,36 @@ impl Expr {
         Expr { kind: ExprKind::Call { function: function.into(), args }, ty }
     }
 
+    /// The expression with every column index lowered by `by` (an expression over the
+    /// right side of a join, re-based onto that side alone).
+    pub fn shifted_down(&self, by: usize) -> Expr {
+        let mut e = self.clone();
+        e.visit_columns(&mut |c| *c -= by);
+        e
+    }
+
+    fn visit_columns(&mut self, f: &mut impl FnMut(&mut usize)) {
+        match &mut self.kind {
+            ExprKind::Column(i) => f(i),
+            ExprKind::Literal(_) => {}
+            ExprKind::Call { args, .. } | ExprKind::Udf { args, .. } => {
+                args.iter_mut().for_each(|a| a.visit_columns(f))
+            }
+            ExprKind::Cast { expr, .. } | ExprKind::Field { expr, .. } | ExprKind::TimeUnitCall { expr, .. } => {
+                expr.visit_columns(f)
+            }
+            ExprKind::Case { whens, else_ } => {
+                for (w, t) in whens {
+                    w.visit_columns(f);
+                    t.visit_columns(f);
+                }
+                if let Some(e) = else_ {
+                    e.visit_columns(f);
+                }
+            }
+        }
+    }
+
     /// Every input column the expression reads.
     pub fn columns(&self, out: &mut Vec<usize>) {
         match &self.kind {

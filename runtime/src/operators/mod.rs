@@ -3,3 +3,4 @@
 
 pub mod session_aggregate;
 pub mod window_aggregate;
+pub mod window_join;

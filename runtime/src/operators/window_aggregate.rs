@@ -46,6 +46,10 @@ pub enum Windows {
         /// Shift of window starts.
         offset: i64,
     },
+    /// Windows carried by the rows themselves: an aggregation grouped by the
+    /// `window_start` and `window_end` of another window operator's output. Rows are added
+    /// with [`WindowAggregate::add_to`].
+    Given,
 }
 
 impl Windows {
@@ -54,6 +58,7 @@ impl Windows {
             Windows::Tumble { size, offset } => f(tumble(ts, size, offset)),
             Windows::Hop { slide, size, offset } => hop(ts, slide, size, offset).for_each(f),
             Windows::Cumulate { step, size, offset } => cumulate(ts, step, size, offset).for_each(f),
+            Windows::Given => {}
         }
     }
 }
@@ -64,8 +69,8 @@ pub struct WindowAggregate<K, A> {
     /// A fresh accumulator (some need parameters, e.g. the scale of a DECIMAL average).
     make: fn() -> A,
     groups: HashMap<(Window, K), A>,
-    /// Open windows by their end, with the keys that have state in them.
-    pending: BTreeMap<Window, Vec<K>>,
+    /// Open windows by their end (then start), with the keys that have state in them.
+    pending: BTreeMap<(i64, i64), Vec<K>>,
     watermark: i64,
 }
 
@@ -87,21 +92,24 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
     /// window of the row has fired already: the row is late and was not counted.
     pub fn add(&mut self, ts: i64, key: K, mut update: impl FnMut(&mut A)) -> bool {
         let mut counted = false;
-        let watermark = self.watermark;
-        let make = self.make;
-        let (groups, pending) = (&mut self.groups, &mut self.pending);
-        self.windows.each(ts, |w| {
-            if w.end - 1 <= watermark {
-                return;
-            }
-            counted = true;
-            let acc = groups.entry((w, key.clone())).or_insert_with(|| {
-                pending.entry(w).or_default().push(key.clone());
-                make()
-            });
-            update(acc);
-        });
+        let windows = self.windows;
+        windows.each(ts, |w| counted |= self.add_to(w, key.clone(), &mut update));
         counted
+    }
+
+    /// Adds a row to the accumulators of window `w` and `key` (windows given by the rows,
+    /// [`Windows::Given`]). Returns false, and counts nothing, when `w` has fired already.
+    pub fn add_to(&mut self, w: Window, key: K, update: impl FnOnce(&mut A)) -> bool {
+        if w.end - 1 <= self.watermark {
+            return false;
+        }
+        let (make, pending) = (self.make, &mut self.pending);
+        let acc = self.groups.entry((w, key)).or_insert_with_key(|(w, key)| {
+            pending.entry((w.end, w.start)).or_default().push(key.clone());
+            make()
+        });
+        update(acc);
+        true
     }
 
     /// Moves the watermark to `watermark` (ms) and emits, in window order, every group of
@@ -116,8 +124,9 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
         }
         self.watermark = watermark;
         while let Some(entry) = self.pending.first_entry() {
-            let w = *entry.key();
-            if w.end - 1 > watermark {
+            let (end, start) = *entry.key();
+            let w = Window::new(start, end);
+            if end - 1 > watermark {
                 break;
             }
             let keys = entry.remove();
