@@ -66,6 +66,7 @@ pub fn generate_with(
         late_sink: pipeline.late_sink,
         source: None,
         joins: pipeline.joins.clone(),
+        live: Vec::new(),
     };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
@@ -91,6 +92,8 @@ struct Gen<'a> {
     source: Option<TableId>,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
+    /// Per step of the current branch, which of its output columns later steps read.
+    live: Vec<Vec<bool>>,
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
@@ -605,6 +608,11 @@ impl Gen<'_> {
         let label = syn::Lifetime::new(&format!("'b{index}"), proc_macro2::Span::call_site());
         let mut code = Vec::new();
         let mut frame: Vec<TokenStream> = frame.to_vec();
+        let width = match branch.from {
+            Some(j) => self.joins[j].left.len() + self.joins[j].right.len(),
+            None => frame.len(),
+        };
+        self.live = live_outputs(branch, width);
         if let Some(j) = branch.from {
             // The joined row's columns: the left side's, then the right side's (NULL for
             // the missing side of an outer join's unmatched row).
@@ -893,7 +901,13 @@ impl Gen<'_> {
                 }
                 Step::Project(exprs) => {
                     let mut next = Vec::new();
+                    let live = self.live.get(s).cloned().unwrap_or_default();
                     for (i, e) in exprs.iter().enumerate() {
+                        // A column nothing downstream reads is not computed.
+                        if !live.get(i).copied().unwrap_or(true) {
+                            next.push(quote!(None::<()>));
+                            continue;
+                        }
                         let mut g = ExprGen { rows: &mut self.rows, frame };
                         match g.expr(e) {
                             Ok(c) => {
@@ -1063,6 +1077,20 @@ impl Gen<'_> {
                         #gap_ms,
                         |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
                         || (#(#makes,)*),
+                    );
+                }
+            }
+            // Overlapping windows share slices, merged when a window fires, unless an
+            // aggregate's merge depends on arrival order.
+            Some(crate::hir::WindowKind::Hop { .. } | crate::hir::WindowKind::Cumulate { .. })
+                if !w.aggregates.iter().any(|a| matches!(a.function.as_str(), "FIRST_VALUE" | "LAST_VALUE")) =>
+            {
+                let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
+                quote! {
+                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::sliced(
+                        #windows,
+                        || (#(#makes,)*),
+                        |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
                     );
                 }
             }
@@ -1269,6 +1297,63 @@ impl Gen<'_> {
         let _ = writable;
         quote!(#out.write(#ws { #(#inits),* })?;)
     }
+}
+
+/// For each step of `branch` (whose input has `width` columns), which of its output
+/// columns the steps after it and the target read.
+fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
+    let mut widths = Vec::with_capacity(branch.steps.len());
+    let mut w = width;
+    for step in &branch.steps {
+        w = match step {
+            Step::Filter(_) => w,
+            Step::Project(exprs) => exprs.len(),
+            Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
+        };
+        widths.push(w);
+    }
+    let mark = |need: &mut Vec<bool>, e: &crate::hir::Expr| {
+        let mut cols = Vec::new();
+        e.columns(&mut cols);
+        for c in cols {
+            if let Some(n) = need.get_mut(c) {
+                *n = true;
+            }
+        }
+    };
+    // Sinks and joins read every column of the branch's output.
+    let mut need = vec![true; w];
+    let mut live = vec![Vec::new(); branch.steps.len()];
+    for (i, step) in branch.steps.iter().enumerate().rev() {
+        let input = if i == 0 { width } else { widths[i - 1] };
+        let mut before = vec![false; input];
+        match step {
+            Step::Filter(p) => {
+                before = need.clone();
+                mark(&mut before, p);
+            }
+            Step::Project(exprs) => {
+                for (e, _) in exprs.iter().zip(&need).filter(|(_, n)| **n) {
+                    mark(&mut before, e);
+                }
+            }
+            Step::WindowAggregate(a) => {
+                match a.windows {
+                    crate::plan::Windows::Given { start, end } => {
+                        before[start] = true;
+                        before[end] = true;
+                    }
+                    crate::plan::Windows::Assigned(_) => before[a.time_column] = true,
+                }
+                a.group.iter().flatten().for_each(|e| mark(&mut before, e));
+                for call in &a.aggregates {
+                    call.args.iter().chain(&call.filter).for_each(|e| mark(&mut before, e));
+                }
+            }
+        }
+        live[i] = std::mem::replace(&mut need, before);
+    }
+    live
 }
 
 /// The columns of source table `id` that none of its branches (nor the computed columns

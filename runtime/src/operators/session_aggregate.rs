@@ -16,7 +16,8 @@
 //! ```
 
 use crate::time::{SessionChange, Sessions, Window};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// Sessions and their accumulators per group key, fired by the watermark.
@@ -42,7 +43,7 @@ impl<K: Hash + Eq + Clone, A: Default> SessionAggregate<K, A> {
 impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
     /// [`SessionAggregate::new`] with accumulators that `make` creates.
     pub fn with_accumulators(gap: i64, merge: fn(&mut A, &A), make: fn() -> A) -> Self {
-        SessionAggregate { gap, groups: HashMap::new(), timers: BTreeMap::new(), merge, make, watermark: i64::MIN }
+        SessionAggregate { gap, groups: HashMap::default(), timers: BTreeMap::new(), merge, make, watermark: i64::MIN }
     }
 
     /// Adds a row at `ts` (ms) for `key`; `update` is applied to its session's
@@ -53,7 +54,8 @@ impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
             return false;
         }
         let gap = self.gap;
-        let (sessions, accs) = self.groups.entry(key.clone()).or_insert_with(|| (Sessions::new(gap), HashMap::new()));
+        let (sessions, accs) =
+            self.groups.entry(key.clone()).or_insert_with(|| (Sessions::new(gap), HashMap::default()));
         let change = sessions.add(ts);
         let window = match change {
             SessionChange::New(w) => {

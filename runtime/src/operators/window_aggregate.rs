@@ -15,7 +15,9 @@
 //! ```
 
 use crate::time::{Window, cumulate, hop, tumble};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 /// Which windows a row belongs to (sizes in milliseconds).
@@ -63,34 +65,86 @@ impl Windows {
     }
 }
 
-/// Accumulators per (window, key), fired in window order by the watermark.
+/// The state of one pane: a window, or (sliced) the slice of time shared by several
+/// overlapping windows.
+struct Pane<K, A> {
+    /// The end of the last window the pane belongs to: it is freed when that one fires.
+    last_end: i64,
+    groups: FxHashMap<K, A>,
+}
+
+/// Accumulators per (pane, key), fired in window order by the watermark.
+///
+/// TUMBLE windows are their own panes. HOP and CUMULATE windows overlap: given a merge
+/// function, rows are added once, to the slice of time (the greatest common divisor of
+/// slide and size, or the step) they fall in, and a window's result merges its slices when
+/// it fires, as Flink's slicing window operator does; without one (FIRST_VALUE and
+/// LAST_VALUE, whose merge depends on arrival order), rows are added to every window.
 pub struct WindowAggregate<K, A> {
     windows: Windows,
     /// A fresh accumulator (some need parameters, e.g. the scale of a DECIMAL average).
     make: fn() -> A,
-    groups: HashMap<(Window, K), A>,
-    /// Open windows by their end (then start), with the keys that have state in them.
-    pending: BTreeMap<(i64, i64), Vec<K>>,
+    /// Adds one accumulator into another; `Some` turns slicing on.
+    merge: Option<fn(&mut A, &A)>,
+    /// Slice length (sliced HOP and CUMULATE).
+    slice: Option<i64>,
+    /// Panes by (start, end).
+    panes: BTreeMap<(i64, i64), Pane<K, A>>,
+    /// Windows with state that have not fired, by (end, start).
+    pending: BTreeSet<(i64, i64)>,
     watermark: i64,
 }
 
 impl<K: Hash + Eq + Clone, A: Default> WindowAggregate<K, A> {
-    /// An operator over `windows`, with no state.
+    /// An operator over `windows`, with no state (unsliced).
     pub fn new(windows: Windows) -> Self {
         Self::with_accumulators(windows, A::default)
     }
 }
 
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
-    /// An operator over `windows` whose accumulators `make` creates.
+    /// An operator over `windows` whose accumulators `make` creates; rows are added to
+    /// every window they fall in.
     pub fn with_accumulators(windows: Windows, make: fn() -> A) -> Self {
-        WindowAggregate { windows, make, groups: HashMap::new(), pending: BTreeMap::new(), watermark: i64::MIN }
+        WindowAggregate {
+            windows,
+            make,
+            merge: None,
+            slice: None,
+            panes: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            watermark: i64::MIN,
+        }
+    }
+
+    /// An operator over `windows` that adds each row once, to its slice, and merges a
+    /// window's slices with `merge` when it fires (HOP and CUMULATE; others are unsliced).
+    pub fn sliced(windows: Windows, make: fn() -> A, merge: fn(&mut A, &A)) -> Self {
+        let slice = match windows {
+            Windows::Hop { slide, size, .. } if gcd(slide, size) < size => Some(gcd(slide, size)),
+            Windows::Cumulate { step, size, .. } if step < size && size % step == 0 => Some(step),
+            _ => None,
+        };
+        WindowAggregate { merge: slice.map(|_| merge), slice, ..Self::with_accumulators(windows, make) }
     }
 
     /// Adds a row with event time `ts` (ms) and group `key`: `update` is applied to the
-    /// accumulators of each of its windows that has not fired. Returns false when every
-    /// window of the row has fired already: the row is late and was not counted.
+    /// accumulators of each of its windows that has not fired (or of its slice). Returns
+    /// false when every window of the row has fired already: the row is late and was not
+    /// counted.
     pub fn add(&mut self, ts: i64, key: K, mut update: impl FnMut(&mut A)) -> bool {
+        if let Some(size) = self.slice {
+            let offset = match self.windows {
+                Windows::Hop { offset, .. } | Windows::Cumulate { offset, .. } => offset,
+                _ => 0,
+            };
+            let start = crate::time::window_start(ts, offset, size);
+            return self.add_to_pane(Window::new(start, start.saturating_add(size)), key, update);
+        }
         let mut counted = false;
         let windows = self.windows;
         windows.each(ts, |w| counted |= self.add_to(w, key.clone(), &mut update));
@@ -104,35 +158,88 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
             return false;
         }
         let (make, pending) = (self.make, &mut self.pending);
-        let acc = self.groups.entry((w, key)).or_insert_with_key(|(w, key)| {
-            pending.entry((w.end, w.start)).or_default().push(key.clone());
-            make()
+        let pane = self.panes.entry((w.start, w.end)).or_insert_with(|| {
+            pending.insert((w.end, w.start));
+            Pane { last_end: w.end, groups: FxHashMap::default() }
         });
-        update(acc);
+        update(pane.groups.entry(key).or_insert_with(make));
+        true
+    }
+
+    /// Adds a row to slice `s`, registering the windows the slice belongs to.
+    fn add_to_pane(&mut self, s: Window, key: K, update: impl FnOnce(&mut A)) -> bool {
+        let pane = match self.panes.entry((s.start, s.end)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let mut last_end = i64::MIN;
+                let watermark = self.watermark;
+                let pending = &mut self.pending;
+                self.windows.each(s.start, |w| {
+                    last_end = last_end.max(w.end);
+                    if w.end - 1 > watermark {
+                        pending.insert((w.end, w.start));
+                    }
+                });
+                if last_end - 1 <= watermark {
+                    return false;
+                }
+                e.insert(Pane { last_end, groups: FxHashMap::default() })
+            }
+        };
+        if pane.last_end - 1 <= self.watermark {
+            return false;
+        }
+        update(pane.groups.entry(key).or_insert_with(self.make));
         true
     }
 
     /// Moves the watermark to `watermark` (ms) and emits, in window order, every group of
-    /// every window whose last millisecond it has passed; their state is freed.
-    pub fn advance<E>(
-        &mut self,
-        watermark: i64,
-        mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>,
-    ) -> Result<(), E> {
+    /// every window whose last millisecond it has passed; state no later window needs is
+    /// freed.
+    pub fn advance<E>(&mut self, watermark: i64, mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E>
+    where
+        A: Clone,
+    {
         if watermark <= self.watermark {
             return Ok(());
         }
         self.watermark = watermark;
-        while let Some(entry) = self.pending.first_entry() {
-            let (end, start) = *entry.key();
-            let w = Window::new(start, end);
+        while let Some(&(end, start)) = self.pending.first() {
             if end - 1 > watermark {
                 break;
             }
-            let keys = entry.remove();
-            for k in keys {
-                if let Some(acc) = self.groups.remove(&(w, k.clone())) {
-                    emit(&k, w, &acc)?;
+            self.pending.pop_first();
+            let w = Window::new(start, end);
+            match self.merge {
+                None => {
+                    if let Some(pane) = self.panes.remove(&(start, end)) {
+                        for (k, acc) in &pane.groups {
+                            emit(k, w, acc)?;
+                        }
+                    }
+                }
+                Some(merge) => {
+                    let mut merged: FxHashMap<&K, A> = FxHashMap::default();
+                    for pane in self.panes.range((start, i64::MIN)..(end, i64::MIN)).map(|(_, p)| p) {
+                        for (k, acc) in &pane.groups {
+                            match merged.entry(k) {
+                                std::collections::hash_map::Entry::Occupied(mut e) => merge(e.get_mut(), acc),
+                                std::collections::hash_map::Entry::Vacant(e) => {
+                                    e.insert(acc.clone());
+                                }
+                            }
+                        }
+                    }
+                    for (k, acc) in &merged {
+                        emit(k, w, acc)?;
+                    }
+                    // Slices whose last window has fired are not needed any more.
+                    while let Some(first) = self.panes.first_entry() {
+                        if first.get().last_end > end {
+                            break;
+                        }
+                        first.remove();
+                    }
                 }
             }
         }
@@ -144,9 +251,9 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
         self.watermark
     }
 
-    /// Groups with state (for metrics and tests).
+    /// Groups with state, counted per pane (for metrics and tests).
     pub fn groups(&self) -> usize {
-        self.groups.len()
+        self.panes.values().map(|p| p.groups.len()).sum()
     }
 }
 
@@ -178,11 +285,21 @@ mod tests {
             Windows::Tumble { size: 10, offset: 0 },
             Windows::Tumble { size: 7, offset: 3 },
             Windows::Hop { slide: 5, size: 15, offset: 0 },
+            Windows::Hop { slide: 4, size: 10, offset: 1 },
             Windows::Cumulate { step: 4, size: 12, offset: 0 },
-        ] {
+            Windows::Cumulate { step: 3, size: 9, offset: 2 },
+        ]
+        .into_iter()
+        .flat_map(|w| [(w, false), (w, true)])
+        {
             let rows: Vec<(i64, u8, i64)> =
                 (0..500).map(|i| (i as i64 + (next() % 5) as i64, (next() % 4) as u8, (next() % 100) as i64)).collect();
-            let mut op: WindowAggregate<u8, Sum<i64>> = WindowAggregate::new(windows);
+            let (windows, sliced) = windows;
+            let mut op: WindowAggregate<u8, Sum<i64>> = if sliced {
+                WindowAggregate::sliced(windows, Sum::default, |a, b| a.merge(b))
+            } else {
+                WindowAggregate::new(windows)
+            };
             let mut out = Vec::new();
             let mut max_ts = i64::MIN;
             for &(ts, k, v) in &rows {
@@ -202,7 +319,7 @@ mod tests {
             .unwrap();
             assert_eq!(op.groups(), 0, "all state is freed");
             out.sort_by_key(|&(s, e, k, _)| (e, s, k));
-            assert_eq!(out, reference(&rows, windows), "{windows:?}");
+            assert_eq!(out, reference(&rows, windows), "{windows:?}, sliced: {sliced}");
         }
     }
 

@@ -21,7 +21,8 @@
 //! ```
 
 use crate::time::Window;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// Which rows without a partner a join keeps.
@@ -57,7 +58,7 @@ struct WindowRows<K, L, R> {
 
 impl<K, L, R> Default for WindowRows<K, L, R> {
     fn default() -> Self {
-        WindowRows { keyed: HashMap::new(), null_left: Vec::new(), null_right: Vec::new() }
+        WindowRows { keyed: HashMap::default(), null_left: Vec::new(), null_right: Vec::new() }
     }
 }
 
