@@ -36,6 +36,6 @@ pub mod __private {
     pub use crate::pipeline::{self, Context, PipelineSpec, SharedSink, Task};
     pub use crate::types::{Date, Decimal, Interval, Str, Time, Timestamp};
     pub use crate::udfs;
-    pub use crate::{agg, time};
+    pub use crate::{agg, state, time};
     pub use serde;
 }

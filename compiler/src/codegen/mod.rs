@@ -356,7 +356,11 @@ impl Gen<'_> {
                 let branches: Vec<TokenStream> =
                     task.branches.iter().enumerate().map(|(b, br)| self.branch(b, br, &frame)).collect();
                 let (source, convert) = self.source(*id);
-                let Stateful { setup, after_row, end } = std::mem::take(&mut self.stateful);
+                let Stateful { mut setup, after_row, end } = std::mem::take(&mut self.stateful);
+                if !setup.is_empty() {
+                    // Where the task's operators keep their state, each under its own id.
+                    setup.insert(0, quote!(let mut state = rt::state::MemoryBackend::new();));
+                }
                 let proctime: Vec<bool> = task
                     .branches
                     .iter()
@@ -760,6 +764,7 @@ impl Gen<'_> {
             format_ident!("JR{}", j),
             format_ident!("join_cond_{}", j),
         );
+        let name = op.to_string();
         let left: Vec<TokenStream> = join.left.iter().map(|t| self.rows.rust(t, "value")).collect();
         let right: Vec<TokenStream> = join.right.iter().map(|t| self.rows.rust(t, "value")).collect();
         let keys: Vec<TokenStream> = join.keys.iter().map(|(e, _)| self.key_type(e, branch)).collect();
@@ -800,7 +805,7 @@ impl Gen<'_> {
             fn #cond(l: &#l, r: &#r) -> bool {
                 #test
             }
-            let mut #op: rt::WindowJoin<#k, #l, #r> = rt::WindowJoin::new(#kind);
+            let mut #op: rt::WindowJoin<#k, #l, #r> = rt::WindowJoin::in_backend(&mut state, #name, #kind);
         });
     }
 
@@ -1069,6 +1074,7 @@ impl Gen<'_> {
             }
             Some(crate::hir::WindowKind::Session { .. }) => quote!(()),
         };
+        let name = op.to_string();
         let operator = match kind {
             Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
@@ -1087,16 +1093,18 @@ impl Gen<'_> {
             {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
-                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::sliced(
+                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::in_backend(
+                        &mut state,
+                        #name,
                         #windows,
                         || (#(#makes,)*),
-                        |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
+                        Some(|a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* }),
                     );
                 }
             }
             _ => quote! {
                 let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> =
-                    rt::WindowAggregate::with_accumulators(#windows, || (#(#makes,)*));
+                    rt::WindowAggregate::in_backend(&mut state, #name, #windows, || (#(#makes,)*), None);
             },
         };
         self.stateful.setup.push(quote! {

@@ -5,20 +5,20 @@
 //! ```
 //! use dfl::agg::{Accumulator, Count};
 //! use dfl::operators::window_aggregate::{WindowAggregate, Windows};
-//! let mut op: WindowAggregate<&str, Count> = WindowAggregate::new(Windows::Tumble { size: 10, offset: 0 });
-//! assert!(op.add(3, "a", |acc| acc.add(true)));
-//! assert!(op.add(7, "a", |acc| acc.add(true)));
+//! // State lives in a backend; `new` keeps it in memory.
+//! let mut op: WindowAggregate<char, Count> = WindowAggregate::new(Windows::Tumble { size: 10, offset: 0 });
+//! assert!(op.add(3, 'a', |acc| acc.add(true)));
+//! assert!(op.add(7, 'a', |acc| acc.add(true)));
 //! let mut out = Vec::new();
 //! op.advance::<()>(9, |key, window, acc| { out.push((*key, window.start, acc.result())); Ok(()) }).unwrap();
-//! assert_eq!(out, vec![("a", 0, Some(2))]);
-//! assert!(!op.add(5, "a", |acc| acc.add(true)), "late: its window has fired");
+//! assert_eq!(out, vec![('a', 0, Some(2))]);
+//! assert!(!op.add(5, 'a', |acc| acc.add(true)), "late: its window has fired");
 //! ```
 
+use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::{Window, cumulate, hop, tumble};
 use rustc_hash::FxHashMap;
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::Hash;
 
 /// Which windows a row belongs to (sizes in milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,22 +65,16 @@ impl Windows {
     }
 }
 
-/// The state of one pane: a window, or (sliced) the slice of time shared by several
-/// overlapping windows.
-struct Pane<K, A> {
-    /// The end of the last window the pane belongs to: it is freed when that one fires.
-    last_end: i64,
-    groups: FxHashMap<K, A>,
-}
-
-/// Accumulators per (pane, key), fired in window order by the watermark.
+/// Accumulators per (pane, key), fired in window order by the watermark. A pane is a
+/// window, or (sliced) the slice of time shared by several overlapping windows; panes are
+/// the partitions of the operator's state in its [`StateBackend`].
 ///
 /// TUMBLE windows are their own panes. HOP and CUMULATE windows overlap: given a merge
 /// function, rows are added once, to the slice of time (the greatest common divisor of
 /// slide and size, or the step) they fall in, and a window's result merges its slices when
 /// it fires, as Flink's slicing window operator does; without one (FIRST_VALUE and
 /// LAST_VALUE, whose merge depends on arrival order), rows are added to every window.
-pub struct WindowAggregate<K, A> {
+pub struct WindowAggregate<K: Key, A: Value, B: StateBackend = MemoryBackend> {
     windows: Windows,
     /// A fresh accumulator (some need parameters, e.g. the scale of a DECIMAL average).
     make: fn() -> A,
@@ -88,17 +82,33 @@ pub struct WindowAggregate<K, A> {
     merge: Option<fn(&mut A, &A)>,
     /// Slice length (sliced HOP and CUMULATE).
     slice: Option<i64>,
-    /// Panes by (start, end).
-    panes: BTreeMap<(i64, i64), Pane<K, A>>,
+    /// Accumulators by pane (start, end) and key.
+    state: B::Partitioned<(i64, i64), K, A>,
+    /// Per pane with state, the end of the last window it belongs to: it is freed when
+    /// that window fires.
+    last_end: BTreeMap<(i64, i64), i64>,
     /// Windows with state that have not fired, by (end, start).
     pending: BTreeSet<(i64, i64)>,
     watermark: i64,
 }
 
-impl<K: Hash + Eq + Clone, A: Default> WindowAggregate<K, A> {
-    /// An operator over `windows`, with no state (unsliced).
+impl<K: Key, A: Value + Default> WindowAggregate<K, A> {
+    /// An operator over `windows` with in-memory state (unsliced).
     pub fn new(windows: Windows) -> Self {
         Self::with_accumulators(windows, A::default)
+    }
+}
+
+impl<K: Key, A: Value> WindowAggregate<K, A> {
+    /// An operator over `windows` with in-memory state, whose accumulators `make` creates;
+    /// rows are added to every window they fall in.
+    pub fn with_accumulators(windows: Windows, make: fn() -> A) -> Self {
+        Self::in_backend(&mut MemoryBackend::new(), "window", windows, make, None)
+    }
+
+    /// [`WindowAggregate::with_accumulators`], sliced with `merge` (see [`WindowAggregate::in_backend`]).
+    pub fn sliced(windows: Windows, make: fn() -> A, merge: fn(&mut A, &A)) -> Self {
+        Self::in_backend(&mut MemoryBackend::new(), "window", windows, make, Some(merge))
     }
 }
 
@@ -106,30 +116,33 @@ fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
-    /// An operator over `windows` whose accumulators `make` creates; rows are added to
-    /// every window they fall in.
-    pub fn with_accumulators(windows: Windows, make: fn() -> A) -> Self {
-        WindowAggregate {
-            windows,
-            make,
-            merge: None,
-            slice: None,
-            panes: BTreeMap::new(),
-            pending: BTreeSet::new(),
-            watermark: i64::MIN,
-        }
-    }
-
-    /// An operator over `windows` that adds each row once, to its slice, and merges a
-    /// window's slices with `merge` when it fires (HOP and CUMULATE; others are unsliced).
-    pub fn sliced(windows: Windows, make: fn() -> A, merge: fn(&mut A, &A)) -> Self {
+impl<K: Key, A: Value, B: StateBackend> WindowAggregate<K, A, B> {
+    /// An operator over `windows` keeping its state in `backend` under `name` (the
+    /// operator's stable id), whose accumulators `make` creates. With `merge`, HOP and
+    /// CUMULATE windows are sliced: each row is added once, to its slice, and a window's
+    /// slices are merged when it fires.
+    pub fn in_backend(
+        backend: &mut B,
+        name: &str,
+        windows: Windows,
+        make: fn() -> A,
+        merge: Option<fn(&mut A, &A)>,
+    ) -> Self {
         let slice = match windows {
             Windows::Hop { slide, size, .. } if gcd(slide, size) < size => Some(gcd(slide, size)),
             Windows::Cumulate { step, size, .. } if step < size && size % step == 0 => Some(step),
             _ => None,
         };
-        WindowAggregate { merge: slice.map(|_| merge), slice, ..Self::with_accumulators(windows, make) }
+        WindowAggregate {
+            windows,
+            make,
+            merge: merge.filter(|_| slice.is_some()),
+            slice: slice.filter(|_| merge.is_some()),
+            state: backend.partitioned(name),
+            last_end: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            watermark: i64::MIN,
+        }
     }
 
     /// Adds a row with event time `ts` (ms) and group `key`: `update` is applied to the
@@ -143,7 +156,7 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
                 _ => 0,
             };
             let start = crate::time::window_start(ts, offset, size);
-            return self.add_to_pane(Window::new(start, start.saturating_add(size)), key, update);
+            return self.add_to_slice(Window::new(start, start.saturating_add(size)), key, update);
         }
         let mut counted = false;
         let windows = self.windows;
@@ -157,20 +170,21 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
         if w.end - 1 <= self.watermark {
             return false;
         }
-        let (make, pending) = (self.make, &mut self.pending);
-        let pane = self.panes.entry((w.start, w.end)).or_insert_with(|| {
-            pending.insert((w.end, w.start));
-            Pane { last_end: w.end, groups: FxHashMap::default() }
-        });
-        update(pane.groups.entry(key).or_insert_with(make));
+        let pane = (w.start, w.end);
+        if let std::collections::btree_map::Entry::Vacant(e) = self.last_end.entry(pane) {
+            e.insert(w.end);
+            self.pending.insert((w.end, w.start));
+        }
+        update(self.state.entry_or_insert_with(&pane, key, self.make));
         true
     }
 
     /// Adds a row to slice `s`, registering the windows the slice belongs to.
-    fn add_to_pane(&mut self, s: Window, key: K, update: impl FnOnce(&mut A)) -> bool {
-        let pane = match self.panes.entry((s.start, s.end)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
+    fn add_to_slice(&mut self, s: Window, key: K, update: impl FnOnce(&mut A)) -> bool {
+        let pane = (s.start, s.end);
+        let last_end = match self.last_end.get(&pane) {
+            Some(&e) => e,
+            None => {
                 let mut last_end = i64::MIN;
                 let watermark = self.watermark;
                 let pending = &mut self.pending;
@@ -183,23 +197,25 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
                 if last_end - 1 <= watermark {
                     return false;
                 }
-                e.insert(Pane { last_end, groups: FxHashMap::default() })
+                self.last_end.insert(pane, last_end);
+                last_end
             }
         };
-        if pane.last_end - 1 <= self.watermark {
+        if last_end - 1 <= self.watermark {
             return false;
         }
-        update(pane.groups.entry(key).or_insert_with(self.make));
+        update(self.state.entry_or_insert_with(&pane, key, self.make));
         true
     }
 
     /// Moves the watermark to `watermark` (ms) and emits, in window order, every group of
     /// every window whose last millisecond it has passed; state no later window needs is
     /// freed.
-    pub fn advance<E>(&mut self, watermark: i64, mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E>
-    where
-        A: Clone,
-    {
+    pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>,
+    ) -> Result<(), E> {
         if watermark <= self.watermark {
             return Ok(());
         }
@@ -212,16 +228,15 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
             let w = Window::new(start, end);
             match self.merge {
                 None => {
-                    if let Some(pane) = self.panes.remove(&(start, end)) {
-                        for (k, acc) in &pane.groups {
-                            emit(k, w, acc)?;
-                        }
+                    self.last_end.remove(&(start, end));
+                    for (k, acc) in self.state.remove_partition(&(start, end)) {
+                        emit(&k, w, &acc)?;
                     }
                 }
                 Some(merge) => {
                     let mut merged: FxHashMap<&K, A> = FxHashMap::default();
-                    for pane in self.panes.range((start, i64::MIN)..(end, i64::MIN)).map(|(_, p)| p) {
-                        for (k, acc) in &pane.groups {
+                    for pane in self.state.partitions((start, i64::MIN)..(end, i64::MIN)) {
+                        for (k, acc) in self.state.partition(pane) {
                             match merged.entry(k) {
                                 std::collections::hash_map::Entry::Occupied(mut e) => merge(e.get_mut(), acc),
                                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -234,11 +249,12 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
                         emit(k, w, acc)?;
                     }
                     // Slices whose last window has fired are not needed any more.
-                    while let Some(first) = self.panes.first_entry() {
-                        if first.get().last_end > end {
+                    while let Some((&pane, &last)) = self.last_end.first_key_value() {
+                        if last > end {
                             break;
                         }
-                        first.remove();
+                        self.last_end.remove(&pane);
+                        self.state.remove_partition(&pane);
                     }
                 }
             }
@@ -253,7 +269,7 @@ impl<K: Hash + Eq + Clone, A> WindowAggregate<K, A> {
 
     /// Groups with state, counted per pane (for metrics and tests).
     pub fn groups(&self) -> usize {
-        self.panes.values().map(|p| p.groups.len()).sum()
+        self.state.len()
     }
 }
 

@@ -8,22 +8,20 @@
 //! ```
 //! use dfl::operators::window_join::{JoinKind, WindowJoin};
 //! use dfl::time::Window;
-//! let mut op: WindowJoin<u8, &str, &str> = WindowJoin::new(JoinKind::Left);
+//! let mut op: WindowJoin<u8, String, String> = WindowJoin::new(JoinKind::Left);
 //! let w = Window::new(0, 10);
-//! assert!(op.add_left(w, Some(1), "l1"));
-//! assert!(op.add_left(w, Some(2), "l2"));
-//! assert!(op.add_right(w, Some(1), "r1"));
+//! assert!(op.add_left(w, Some(1), "l1".to_string()));
+//! assert!(op.add_left(w, Some(2), "l2".to_string()));
+//! assert!(op.add_right(w, Some(1), "r1".to_string()));
 //! let mut out = Vec::new();
-//! op.advance::<()>(9, |_, _| true, |_, l, r| { out.push((l.copied(), r.copied())); Ok(()) }).unwrap();
+//! op.advance::<()>(9, |_, _| true, |_, l, r| { out.push((l.cloned(), r.cloned())); Ok(()) }).unwrap();
 //! out.sort();
-//! assert_eq!(out, vec![(Some("l1"), Some("r1")), (Some("l2"), None)]);
-//! assert!(!op.add_left(w, Some(1), "late"), "the window has fired");
+//! assert_eq!(out, vec![(Some("l1".to_string()), Some("r1".to_string())), (Some("l2".to_string()), None)]);
+//! assert!(!op.add_left(w, Some(1), "late".to_string()), "the window has fired");
 //! ```
 
+use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::Window;
-use rustc_hash::FxHashMap as HashMap;
-use std::collections::BTreeMap;
-use std::hash::Hash;
 
 /// Which rows without a partner a join keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,62 +46,47 @@ impl JoinKind {
     }
 }
 
-/// The rows of one window: per key both sides, and the rows whose key has a NULL (which
-/// equal nothing, but outer joins still emit them).
-struct WindowRows<K, L, R> {
-    keyed: HashMap<K, (Vec<L>, Vec<R>)>,
-    null_left: Vec<L>,
-    null_right: Vec<R>,
-}
-
-impl<K, L, R> Default for WindowRows<K, L, R> {
-    fn default() -> Self {
-        WindowRows { keyed: HashMap::default(), null_left: Vec::new(), null_right: Vec::new() }
-    }
-}
-
 /// Rows of both sides per (window, key), joined when the watermark passes the window.
-pub struct WindowJoin<K, L, R> {
+/// The state is partitioned by window in its [`StateBackend`]; rows whose key has a NULL
+/// (which equal nothing, but outer joins still emit them) are kept under the key `None`.
+pub struct WindowJoin<K: Key, L: Value, R: Value, B: StateBackend = MemoryBackend> {
     kind: JoinKind,
-    /// Open windows by (end, start).
-    windows: BTreeMap<(i64, i64), WindowRows<K, L, R>>,
+    /// Both sides' rows by window (end, start) and key.
+    state: B::Partitioned<(i64, i64), Option<K>, (Vec<L>, Vec<R>)>,
     watermark: i64,
     rows: usize,
 }
 
-impl<K: Hash + Eq, L, R> WindowJoin<K, L, R> {
-    /// A join of `kind` with no state.
+impl<K: Key, L: Value, R: Value> WindowJoin<K, L, R> {
+    /// A join of `kind` with in-memory state.
     pub fn new(kind: JoinKind) -> Self {
-        WindowJoin { kind, windows: BTreeMap::new(), watermark: i64::MIN, rows: 0 }
+        Self::in_backend(&mut MemoryBackend::new(), "window-join", kind)
+    }
+}
+
+impl<K: Key, L: Value, R: Value, B: StateBackend> WindowJoin<K, L, R, B> {
+    /// A join of `kind` keeping its state in `backend` under `name` (the operator's id).
+    pub fn in_backend(backend: &mut B, name: &str, kind: JoinKind) -> Self {
+        WindowJoin { kind, state: backend.partitioned(name), watermark: i64::MIN, rows: 0 }
     }
 
-    fn window(&mut self, w: Window) -> Option<&mut WindowRows<K, L, R>> {
+    fn entry(&mut self, w: Window, key: Option<K>) -> Option<&mut (Vec<L>, Vec<R>)> {
         if w.end - 1 <= self.watermark {
             return None;
         }
         self.rows += 1;
-        Some(self.windows.entry((w.end, w.start)).or_default())
+        Some(self.state.entry_or_insert_with(&(w.end, w.start), key, || (Vec::new(), Vec::new())))
     }
 
     /// Adds a left row of window `w` with equality key `key` (`None`: a key column is
     /// NULL). Returns false, keeping nothing, when `w` has fired already (the row is late).
     pub fn add_left(&mut self, w: Window, key: Option<K>, row: L) -> bool {
-        let Some(rows) = self.window(w) else { return false };
-        match key {
-            Some(k) => rows.keyed.entry(k).or_insert_with(|| (Vec::new(), Vec::new())).0.push(row),
-            None => rows.null_left.push(row),
-        }
-        true
+        self.entry(w, key).map(|e| e.0.push(row)).is_some()
     }
 
     /// Adds a right row; see [`WindowJoin::add_left`].
     pub fn add_right(&mut self, w: Window, key: Option<K>, row: R) -> bool {
-        let Some(rows) = self.window(w) else { return false };
-        match key {
-            Some(k) => rows.keyed.entry(k).or_insert_with(|| (Vec::new(), Vec::new())).1.push(row),
-            None => rows.null_right.push(row),
-        }
-        true
+        self.entry(w, key).map(|e| e.1.push(row)).is_some()
     }
 
     /// Moves the watermark to `watermark` (ms) and joins, in window order, every window
@@ -120,18 +103,25 @@ impl<K: Hash + Eq, L, R> WindowJoin<K, L, R> {
             return Ok(());
         }
         self.watermark = watermark;
-        while let Some(entry) = self.windows.first_entry() {
-            let (end, start) = *entry.key();
+        while let Some(&(end, start)) = self.state.first_partition() {
             if end - 1 > watermark {
                 break;
             }
             let w = Window::new(start, end);
-            let rows = entry.remove();
-            let mut freed = rows.null_left.len() + rows.null_right.len();
-            for (ls, rs) in rows.keyed.values() {
-                freed += ls.len() + rs.len();
+            for (key, (ls, rs)) in self.state.remove_partition(&(end, start)) {
+                self.rows -= ls.len() + rs.len();
+                if key.is_none() {
+                    // A NULL key equals nothing.
+                    if self.kind.keeps_left() {
+                        ls.iter().try_for_each(|l| emit(w, Some(l), None))?;
+                    }
+                    if self.kind.keeps_right() {
+                        rs.iter().try_for_each(|r| emit(w, None, Some(r)))?;
+                    }
+                    continue;
+                }
                 let mut right_matched = vec![false; if self.kind.keeps_right() { rs.len() } else { 0 }];
-                for l in ls {
+                for l in &ls {
                     let mut matched = false;
                     for (i, r) in rs.iter().enumerate() {
                         if condition(l, r) {
@@ -152,17 +142,6 @@ impl<K: Hash + Eq, L, R> WindowJoin<K, L, R> {
                     }
                 }
             }
-            if self.kind.keeps_left() {
-                for l in &rows.null_left {
-                    emit(w, Some(l), None)?;
-                }
-            }
-            if self.kind.keeps_right() {
-                for r in &rows.null_right {
-                    emit(w, None, Some(r))?;
-                }
-            }
-            self.rows -= freed;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! State on the heap: a hash map per operator map, or a B-tree when order matters.
 
-use super::{Key, KeyedMap, StateBackend, Value};
+use super::{Key, KeyedMap, PartitionedMap, StateBackend, Value};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeBounds;
@@ -25,11 +26,61 @@ impl MemoryBackend {
 
 impl StateBackend for MemoryBackend {
     type Map<K: Key, V: Value> = MemoryMap<K, V>;
+    type Partitioned<P: Key, K: Key, V: Value> = MemoryPartitioned<P, K, V>;
 
     fn map<K: Key, V: Value>(&mut self, name: &str) -> MemoryMap<K, V> {
         debug_assert!(!self.names.iter().any(|n| n == name), "state map '{name}' requested twice");
         self.names.push(name.to_owned());
         MemoryMap::new()
+    }
+
+    fn partitioned<P: Key, K: Key, V: Value>(&mut self, name: &str) -> MemoryPartitioned<P, K, V> {
+        debug_assert!(!self.names.iter().any(|n| n == name), "state map '{name}' requested twice");
+        self.names.push(name.to_owned());
+        MemoryPartitioned { partitions: BTreeMap::new(), len: 0 }
+    }
+}
+
+/// A [`PartitionedMap`] on the heap: a B-tree of partitions, each a hash map.
+#[derive(Clone, Debug)]
+pub struct MemoryPartitioned<P, K, V> {
+    partitions: BTreeMap<P, FxHashMap<K, V>>,
+    len: usize,
+}
+
+impl<P: Key, K: Key, V: Value> PartitionedMap<P, K, V> for MemoryPartitioned<P, K, V> {
+    fn entry_or_insert_with(&mut self, p: &P, k: K, f: impl FnOnce() -> V) -> &mut V {
+        let part = self.partitions.entry(p.clone()).or_default();
+        let len = &mut self.len;
+        part.entry(k).or_insert_with(|| {
+            *len += 1;
+            f()
+        })
+    }
+
+    fn partition(&self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
+        match self.partitions.get(p) {
+            Some(m) => Box::new(m.iter()),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    fn partitions<R: RangeBounds<P>>(&self, range: R) -> Vec<&P> {
+        self.partitions.range(range).map(|(p, _)| p).collect()
+    }
+
+    fn first_partition(&self) -> Option<&P> {
+        self.partitions.keys().next()
+    }
+
+    fn remove_partition(&mut self, p: &P) -> Vec<(K, V)> {
+        let entries: Vec<(K, V)> = self.partitions.remove(p).map(|m| m.into_iter().collect()).unwrap_or_default();
+        self.len -= entries.len();
+        entries
+    }
+
+    fn len(&self) -> usize {
+        self.len
     }
 }
 

@@ -78,7 +78,7 @@ mod timer;
 #[cfg(test)]
 mod tests;
 
-pub use memory::{MemoryBackend, MemoryMap, SortedMap};
+pub use memory::{MemoryBackend, MemoryMap, MemoryPartitioned, SortedMap};
 pub use timer::TimerQueue;
 
 use serde::Serialize;
@@ -101,8 +101,44 @@ pub trait StateBackend: Send {
     /// The backend's keyed map.
     type Map<K: Key, V: Value>: KeyedMap<K, V>;
 
+    /// The backend's partitioned map.
+    type Partitioned<P: Key, K: Key, V: Value>: PartitionedMap<P, K, V>;
+
     /// A new, empty map named `name`.
     fn map<K: Key, V: Value>(&mut self, name: &str) -> Self::Map<K, V>;
+
+    /// A new, empty partitioned map named `name`.
+    fn partitioned<P: Key, K: Key, V: Value>(&mut self, name: &str) -> Self::Partitioned<P, K, V>;
+}
+
+/// State in ordered partitions of keyed entries: the state of windows (a partition per
+/// window or slice, keyed by group key), written per row and read and dropped a partition
+/// at a time, in partition order, when the watermark passes it. A persistent backend
+/// stores an entry under its partition's key followed by its own, so that a partition is
+/// one range of keys.
+pub trait PartitionedMap<P, K, V>: Send {
+    /// The value of `k` in partition `p`, inserting `f()` first if there is none.
+    fn entry_or_insert_with(&mut self, p: &P, k: K, f: impl FnOnce() -> V) -> &mut V;
+
+    /// The entries of partition `p` (none if it has none).
+    fn partition(&self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
+
+    /// The partitions with entries in `range`, in order.
+    fn partitions<R: std::ops::RangeBounds<P>>(&self, range: R) -> Vec<&P>;
+
+    /// The least partition with entries.
+    fn first_partition(&self) -> Option<&P>;
+
+    /// Removes partition `p`, returning its entries.
+    fn remove_partition(&mut self, p: &P) -> Vec<(K, V)>;
+
+    /// The number of entries over all partitions.
+    fn len(&self) -> usize;
+
+    /// Whether there are no entries.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One operator's state: a map from keys to values whose entries carry the time they were
