@@ -46,13 +46,16 @@ impl JoinKind {
     }
 }
 
+/// The rows of one key in one window: the left side's and the right side's.
+type Rows<L, R> = (Vec<L>, Vec<R>);
+
 /// Rows of both sides per (window, key), joined when the watermark passes the window.
 /// The state is partitioned by window in its [`StateBackend`]; rows whose key has a NULL
 /// (which equal nothing, but outer joins still emit them) are kept under the key `None`.
 pub struct WindowJoin<K: Key, L: Value, R: Value, B: StateBackend = MemoryBackend> {
     kind: JoinKind,
     /// Both sides' rows by window (end, start) and key.
-    state: B::Partitioned<(i64, i64), Option<K>, (Vec<L>, Vec<R>)>,
+    state: B::Partitioned<(i64, i64), Option<K>, Rows<L, R>>,
     watermark: i64,
     rows: usize,
 }
@@ -70,7 +73,7 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> WindowJoin<K, L, R, B> {
         WindowJoin { kind, state: backend.partitioned(name), watermark: i64::MIN, rows: 0 }
     }
 
-    fn entry(&mut self, w: Window, key: Option<K>) -> Option<&mut (Vec<L>, Vec<R>)> {
+    fn entry(&mut self, w: Window, key: Option<K>) -> Option<&mut Rows<L, R>> {
         if w.end - 1 <= self.watermark {
             return None;
         }
