@@ -32,3 +32,12 @@ echo "bids file: $(wc -l < "$work/bids.json") lines, $(du -h "$work/bids.json" |
 for q in q1_file q2_file; do
   "$work/$q/$q" --set bid.path="$work/bids.json" 2>&1 | tail -1
 done
+
+# Windows: Nexmark q5 (HOP count, max per window, window join) from the generator, at the
+# published event rate and at 10,000 events/s of event time, with peak RSS.
+"$dflc" build examples/nexmark/q5.sql -o "$work/q5" >/dev/null 2>&1
+for rate in 10000000 10000; do
+  echo "q5 over $q0_events generated events at $rate events/s of event time:"
+  /usr/bin/time -f "peak RSS %M KB" "$work/q5/q5" --set datagen.events.num="$q0_events" \
+    --set datagen.first-event.rate="$rate" --set datagen.next-event.rate="$rate" 2>&1 | tail -2
+done

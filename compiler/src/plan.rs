@@ -81,11 +81,22 @@ pub enum Target {
     Join { join: usize, side: Side },
 }
 
-/// A chain from a task's input, or from a join's output, to a target.
+/// What a branch's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The task's input.
+    Input,
+    /// The output of a window join (an index into [`Pipeline::joins`]).
+    Join(usize),
+    /// The output of the window aggregation at `step` of an earlier branch of the task,
+    /// whose steps up to it this branch shared (computed once, as Flink reuses sub-plans).
+    Window { branch: usize, step: usize },
+}
+
+/// A chain from a task's input, a join's output or another branch's window, to a target.
 #[derive(Debug, Clone)]
 pub struct Branch {
-    /// The join whose output the chain continues; `None`: the task's input.
-    pub from: Option<usize>,
+    pub from: Origin,
     pub steps: Vec<Step>,
     pub target: Target,
     /// The table of the INSERT it comes from, and the INSERT.
@@ -137,9 +148,10 @@ pub struct Pipeline {
     pub joins: Vec<WindowJoin>,
     /// Every table written, in first-use order.
     pub sinks: Vec<TableId>,
-    /// Where rows too late for their windows go (`SET 'pipeline.late-data.sink'`), instead
-    /// of only being counted.
-    pub late_sink: Option<TableId>,
+    /// Per source table, where its rows too late for their windows go (its
+    /// `'scan.late-data.sink'` option, or `SET 'pipeline.late-data.sink'`), instead of only
+    /// being counted.
+    pub late_sinks: Vec<(TableId, TableId)>,
 }
 
 /// The setting naming the late-data table.
@@ -184,26 +196,83 @@ pub fn plan(program: &Program) -> Result<Pipeline, Diagnostics> {
             diagnostics.push(d.at(insert.query.span, "joins rows of different sources"));
         }
     }
-    let windowed = pipeline
-        .tasks
-        .iter()
-        .flat_map(|t| &t.branches)
-        .any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
-    if let (Some(name), true) = (program.settings.get(LATE_SINK_SETTING), windowed) {
+    late_sinks(program, &mut pipeline, &mut diagnostics);
+    for task in &mut pipeline.tasks {
+        share_windows(task);
+    }
+    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(pipeline) }
+}
+
+/// Resolves, per source table with window operators, the table its late rows go to.
+fn late_sinks(program: &Program, pipeline: &mut Pipeline, diagnostics: &mut Diagnostics) {
+    let setting = program.settings.get(LATE_SINK_SETTING);
+    for task in &pipeline.tasks {
+        let Input::Table(source) = task.input else { continue };
+        let windowed = task.branches.iter().any(|b| {
+            b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) || matches!(b.target, Target::Join { .. })
+        });
+        let table = &program.tables[source.0];
+        let (name, origin) = match (table.options.get(crate::catalog::connectors::LATE_DATA_SINK), setting) {
+            (Some(name), _) => {
+                (name, format!("`{}`'s option '{}'", table.name, crate::catalog::connectors::LATE_DATA_SINK))
+            }
+            (None, Some(name)) => (name, format!("'{LATE_SINK_SETTING}'")),
+            (None, None) => continue,
+        };
+        let reported = |d: &Diagnostics| d.iter().any(|x| x.message.contains(name.as_str()));
         match program.tables.iter().position(|t| &t.name == name) {
+            _ if !windowed && !table.options.contains_key(crate::catalog::connectors::LATE_DATA_SINK) => {}
+            Some(i) if i == source.0 => diagnostics.push(
+                Diagnostic::error(Code::InvalidOptionValue, format!("{origin} names `{name}` itself"))
+                    .at(table.span, "late rows cannot go back to their source")
+                    .with_help("name another table: the source's columns (by name) and optionally `late_reason STRING`"),
+            ),
+            Some(_) if !windowed => {}
             Some(i) => {
-                pipeline.late_sink = Some(TableId(i));
+                pipeline.late_sinks.push((source, TableId(i)));
                 if !pipeline.sinks.contains(&TableId(i)) {
                     pipeline.sinks.push(TableId(i));
                 }
             }
+            None if reported(diagnostics) => {}
             None => diagnostics.push(
-                Diagnostic::error(Code::UnknownTable, format!("'{LATE_SINK_SETTING}' names `{name}`, which is not a table of this file"))
+                Diagnostic::error(Code::UnknownTable, format!("{origin} names `{name}`, which is not a table of this file"))
+                    .at(table.span, "its late rows go nowhere")
                     .with_help("define the late-data table with CREATE TABLE: the source's columns (by name) and optionally `late_reason STRING`"),
             ),
         }
     }
-    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(pipeline) }
+}
+
+/// Branches of a task whose steps from the input up to a window aggregation are the same
+/// compute that window once: the later branch continues from the earlier one's window.
+fn share_windows(task: &mut Task) {
+    let key = |s: &Step| format!("{s:?}");
+    for i in 1..task.branches.len() {
+        if task.branches[i].from != Origin::Input {
+            continue;
+        }
+        let mut best: Option<(usize, usize)> = None;
+        for j in 0..i {
+            let (a, b) = (&task.branches[j], &task.branches[i]);
+            if a.from != Origin::Input {
+                continue;
+            }
+            let common = a.steps.iter().zip(&b.steps).take_while(|(x, y)| key(x) == key(y)).count();
+            // The last window within the common prefix.
+            let last = (0..common).rev().find(|&k| matches!(b.steps[k], Step::WindowAggregate(_)));
+            if let Some(k) = last {
+                if best.is_none_or(|(_, bk)| k > bk) {
+                    best = Some((j, k));
+                }
+            }
+        }
+        if let Some((j, k)) = best {
+            let b = &mut task.branches[i];
+            b.steps.drain(..=k);
+            b.from = Origin::Window { branch: j, step: k };
+        }
+    }
 }
 
 /// Puts each path of one INSERT into a task: paths from a table share that table's task;
@@ -241,8 +310,8 @@ fn place(pipeline: &mut Pipeline, paths: Vec<Path>, table: TableId, span: crate:
             }
         }
         let from = match path.start {
-            Start::Join(j) => Some(j),
-            Start::Input(_) => None,
+            Start::Join(j) => Origin::Join(j),
+            Start::Input(_) => Origin::Input,
         };
         pipeline.tasks[task].branches.push(Branch { from, steps: path.steps, target: path.target, table, span });
     }
@@ -609,7 +678,10 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                 "fused, stateless"
             };
             out.push_str(&format!("  branch {b}: {kind}\n"));
-            if let Some(j) = branch.from {
+            if let Origin::Window { branch, step } = branch.from {
+                out.push_str(&format!("    (the output of branch {branch}'s step {step}, computed once)\n"));
+            }
+            if let Origin::Join(j) = branch.from {
                 let join = &pipeline.joins[j];
                 let keys: Vec<String> = join.keys.iter().map(|(l, r)| format!("{l} = {r}")).collect();
                 out.push_str(&format!(

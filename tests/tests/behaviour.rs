@@ -1,7 +1,8 @@
 //! How generated pipeline binaries behave as processes: bad input records (failing the
 //! run, or dead-lettered), `--set` overrides and argument errors, stopping on SIGINT and
 //! SIGTERM, bounded runs ending by themselves with exact counts, the print sink's format,
-//! and NOT NULL sink columns. The queries below are compiled into one crate, built once.
+//! NOT NULL sink columns, and watermarks per file of a folder (idle timeout). The queries
+//! below are compiled into one crate, built once.
 //!
 //! Nothing here sleeps to wait for something: processes are awaited, and output is read
 //! until the condition holds. A watchdog only kills a process that hangs, so that a
@@ -83,6 +84,18 @@ WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
 INSERT INTO roster SELECT id, name FROM people;
 ";
 
+/// Per-minute counts over a folder whose files are splits, each with its own watermark.
+const FILE_SPLITS: &str = "
+CREATE TABLE clicks (user_id STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
+CREATE TABLE counts (user_id STRING, window_start TIMESTAMP(3), clicks BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO counts
+SELECT user_id, window_start, COUNT(*)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY user_id, window_start, window_end;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -93,6 +106,7 @@ fn built() -> &'static Built {
             ("unbounded", UNBOUNDED),
             ("values_print", VALUES_PRINT),
             ("not_null", NOT_NULL),
+            ("file_splits", FILE_SPLITS),
         ]
         .into_iter()
         .map(|(name, text)| Query {
@@ -483,4 +497,72 @@ fn g_null_into_a_not_null_column_fails_naming_table_and_column() {
     let r = b.run("not_null", &[set("people.path", &input), set("roster.path", &out)]);
     assert!(r.success, "{}", r.stderr);
     assert_eq!(output_lines(&out).len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// (h) Watermarks per split: a file not read yet holds the watermark back until it goes idle.
+
+/// The late rows of the run summary (`…, N late (dropped) in …`), 0 if it names none.
+fn late(stderr: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.contains(": finished: ")).unwrap_or_else(|| panic!("no summary:\n{stderr}"));
+    match line.split(" late (dropped)").next().filter(|_| line.contains(" late (dropped)")) {
+        Some(before) => before.rsplit(' ').next().unwrap().parse().unwrap(),
+        None => 0,
+    }
+}
+
+#[test]
+fn h_a_folder_is_read_file_by_file_and_idle_timeouts_are_checked() {
+    let b = built();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    // 1-new.json, read first: 30 000 clicks of `a`, one every 100 ms from midnight (50 min);
+    // 2-old.json, read second: 3 clicks of `b` in the first 3 minutes.
+    let mut big = String::new();
+    for i in 0..30_000u64 {
+        let ms = i * 100;
+        big += &format!(
+            "{{\"user_id\": \"a\", \"ts\": \"2024-01-01 00:{:02}:{:02}.{:03}\"}}\n",
+            ms / 60_000,
+            ms / 1_000 % 60,
+            ms % 1_000
+        );
+    }
+    std::fs::write(input.join("1-new.json"), big).unwrap();
+    let old = ["00:00:30", "00:01:30", "00:02:30"]
+        .map(|t| format!("{{\"user_id\": \"b\", \"ts\": \"2024-01-01 {t}\"}}\n"))
+        .concat();
+    std::fs::write(input.join("2-old.json"), old).unwrap();
+    let out = tmp.path().join("out.json");
+    let run = |extra: &[(&str, &str)]| {
+        let mut sets = vec![set_folder("clicks.path", &input), set("counts.path", &out)];
+        sets.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        b.run("file_splits", &sets)
+    };
+    let b_windows = || output_lines(&out).iter().filter(|l| json(l)["user_id"] == "b").count();
+
+    // The files are read one after another and a file is a split from when it is opened:
+    // 2-old.json does not hold the watermark back while 1-new.json is read, so its rows
+    // come after their windows fired (as with Flink's file source), counted late.
+    for extra in
+        [&[][..], &[("clicks.scan.watermark.idle-timeout", "1 min")], &[("table.exec.source.idle-timeout", "5 s")]]
+    {
+        let r = run(extra);
+        assert!(r.success, "{}", r.stderr);
+        assert_eq!(late(&r.stderr), 3, "{extra:?}: {}", r.stderr);
+        assert_eq!(b_windows(), 0, "{extra:?}");
+        assert_eq!(output_lines(&out).len(), 50, "one window per minute of 1-new.json");
+    }
+    // A timeout that is not a duration fails the run, naming the option or setting.
+    let r = run(&[("clicks.scan.watermark.idle-timeout", "soon")]);
+    assert!(!r.success);
+    assert!(
+        r.stderr.contains("table `clicks`: option 'scan.watermark.idle-timeout': 'soon' is not a duration"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[("table.exec.source.idle-timeout", "later")]);
+    assert!(!r.success);
+    assert!(r.stderr.contains("'table.exec.source.idle-timeout'") && r.stderr.contains("later"), "{}", r.stderr);
 }

@@ -143,3 +143,33 @@ fn explain_shows_tasks_fused_steps_and_sinks() {
     let err = dfl_compiler::plan::plan(&checked.hir).expect_err("q7 needs a regular join");
     assert!(err.iter().all(|d| d.code.as_str() == "DFL0700"), "{err:?}");
 }
+
+/// A late-data table that does not exist, or that is the source itself, is an error of
+/// `dflc build` naming the option.
+#[test]
+fn late_data_sinks_must_name_another_table() {
+    let query = |option: &str| {
+        format!(
+            "CREATE TABLE clicks (user_id STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+             WITH ('connector' = 'datagen', 'scan.late-data.sink' = '{option}');
+             CREATE TABLE counts (user_id STRING, n BIGINT) WITH ('connector' = 'blackhole');
+             INSERT INTO counts SELECT user_id, COUNT(*)
+             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+             GROUP BY user_id, window_start, window_end;"
+        )
+    };
+    for (option, expected) in
+        [("late_clickz", "names `late_clickz`, which is not a table"), ("clicks", "names `clicks` itself")]
+    {
+        let source = dfl_compiler::SourceFile::new("late.sql", query(option));
+        let Err(err) = dfl_compiler::compile(&source, "late") else { panic!("{option}: refused") };
+        let messages: Vec<&str> = err.iter().map(|d| d.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains(expected) && m.contains("'scan.late-data.sink'")), "{messages:?}");
+    }
+    // The option is one of every source's options, and a typo in it is reported.
+    let typo = dfl_compiler::check(&dfl_compiler::SourceFile::new(
+        "typo.sql",
+        query("x").replace("scan.late-data.sink", "scan.late-data.snk"),
+    ));
+    assert!(typo.diagnostics.iter().any(|d| d.message.contains("scan.late-data.snk")), "{:?}", typo.diagnostics);
+}

@@ -180,7 +180,7 @@ const KAFKA_WATERMARK_IDLE_TIMEOUT: OptionSpec = opt(
     DUR,
     None,
     "A partition without records for this long is marked idle and no longer holds the \
-     watermark back; unset means never.",
+     watermark back. Unset: 'table.exec.source.idle-timeout', else never.",
 );
 const KAFKA_WATERMARK_ALIGNMENT_GROUP: OptionSpec = opt(
     "scan.watermark.alignment.group",
@@ -243,6 +243,14 @@ const FILESYSTEM_OPTIONS: &[OptionSpec] = &[
         None,
         "dflc extension: file that records failing to decode are appended to, each with the \
          reason, instead of failing the job.",
+    ),
+    opt(
+        "scan.watermark.idle-timeout",
+        DUR,
+        None,
+        "Each file is a split with its own watermark, and the files not yet read hold the \
+         table's watermark back; a file without records for this long is idle and no longer \
+         does. Unset: 'table.exec.source.idle-timeout', else never.",
     ),
     opt(
         "partition.default-name",
@@ -653,6 +661,20 @@ const REDIS_OPTIONS: &[OptionSpec] = &[
          join NULLs ('null').",
     ),
 ];
+
+/// The option every source table accepts, whatever its connector: where its rows that
+/// come too late for their windows go.
+pub const LATE_DATA_SINK: &str = "scan.late-data.sink";
+
+/// Options of every table that can be read, besides its connector's own.
+pub const SOURCE_OPTIONS: &[OptionSpec] = &[opt(
+    LATE_DATA_SINK,
+    STR,
+    None,
+    "A table (of this file) that receives, unchanged and with a `late_reason`, the rows of \
+     this table that arrive after the watermark has passed all their windows; unset: they \
+     are dropped and counted (or go to SET 'pipeline.late-data.sink').",
+)];
 
 // ------------------------------------------------------------------------------------------
 // The connector and format tables.

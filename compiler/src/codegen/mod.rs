@@ -12,7 +12,7 @@ mod rows;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::hir::{ColumnKind, Program, Table, TableId};
-use crate::plan::{Bound, Branch, Input, Pipeline, Side, Step, Target, WindowAggregate, Windows};
+use crate::plan::{Bound, Branch, Input, Origin, Pipeline, Side, Step, Target, WindowAggregate, Windows};
 use crate::span::Span;
 use crate::types::TypeKind;
 use expr::ExprGen;
@@ -63,10 +63,13 @@ pub fn generate_with(
         rows: RowTypes::default(),
         diagnostics: Diagnostics::default(),
         stateful: Stateful::default(),
-        late_sink: pipeline.late_sink,
+        late_sinks: pipeline.late_sinks.clone(),
+        late_sink: None,
         source: None,
         joins: pipeline.joins.clone(),
         live: Vec::new(),
+        branches: Vec::new(),
+        current: 0,
     };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
@@ -88,12 +91,17 @@ struct Gen<'a> {
     stateful: Stateful,
     /// The late-data table, if rows too late for their windows are written somewhere.
     late_sink: Option<TableId>,
+    /// Per source table, its late-data table.
+    late_sinks: Vec<(TableId, TableId)>,
     /// The table the current task reads.
     source: Option<TableId>,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
     /// Per step of the current branch, which of its output columns later steps read.
     live: Vec<Vec<bool>>,
+    /// The current task's branches, and the index of the one being generated.
+    branches: Vec<Branch>,
+    current: usize,
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
@@ -320,6 +328,7 @@ impl Gen<'_> {
             })
             .collect();
         self.stateful = Stateful::default();
+        self.branches = task.branches.clone();
         self.source = match task.input {
             Input::Table(id) => Some(id),
             Input::Values(_) => None,
@@ -335,7 +344,9 @@ impl Gen<'_> {
                 }
             }
         }
-        let late = self.late_sink.filter(|_| windowed).map(|id| {
+        self.late_sink =
+            self.source.and_then(|s| self.late_sinks.iter().find(|(src, _)| *src == s)).map(|(_, late)| *late);
+        let late = self.late_sink.filter(|_| windowed || !self.joins.is_empty()).map(|id| {
             let s = format_ident!("sink_{}", id.0);
             (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
         });
@@ -373,13 +384,12 @@ impl Gen<'_> {
                 let watermark = if setup.is_empty() {
                     None
                 } else if proctime.iter().all(|p| *p) {
-                    // Processing time: the clock is the watermark.
-                    Some((
-                        quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(0);),
-                        quote!(if let Some(now) = rt::ops::now() {
-                            wm.observe(now.millis());
-                        }),
-                    ))
+                    // Processing time: the clock is the watermark, read at every row and
+                    // while the source waits.
+                    let tick = quote!(if let Some(now) = rt::ops::now() {
+                        wm.observe(now.millis());
+                    });
+                    Some((quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(0);), tick.clone(), tick))
                 } else if proctime.iter().any(|p| *p) {
                     self.error(
                         t.span,
@@ -390,20 +400,43 @@ impl Gen<'_> {
                 } else {
                     self.watermark(t, &frame)
                 };
-                let (wm_setup, wm_observe) = watermark.unwrap_or_default();
-                quote! {
-                    #wm_setup
-                    #(#setup)*
-                    let source = #source;
-                    source.run(cx, |row| {
-                        let mut row = #convert;
-                        #(#computed)*
-                        #wm_observe
-                        #(#branches)*
-                        #(#after_row)*
-                        Ok(())
-                    })?;
-                    #(#end)*
+                match watermark {
+                    // Operators that keep state until the watermark passes: the source's
+                    // events, not only its rows, move the watermark (splits starting,
+                    // ending and going idle), and the operators advance after each.
+                    Some((wm_setup, wm_row, wm_event)) => quote! {
+                        #wm_setup
+                        #(#setup)*
+                        let source = #source;
+                        source.run_events(cx, |event| {
+                            match event {
+                                rt::connectors::SourceEvent::Row(split, row) => {
+                                    let mut row = #convert;
+                                    #(#computed)*
+                                    #wm_row
+                                    #(#branches)*
+                                }
+                                event => {
+                                    #wm_event
+                                }
+                            }
+                            #(#after_row)*
+                            Ok(())
+                        })?;
+                        #(#end)*
+                    },
+                    None => quote! {
+                        #(#setup)*
+                        let source = #source;
+                        source.run(cx, |row| {
+                            let mut row = #convert;
+                            #(#computed)*
+                            #(#branches)*
+                            #(#after_row)*
+                            Ok(())
+                        })?;
+                        #(#end)*
+                    },
                 }
             }
             Input::Values(rows) => {
@@ -501,9 +534,13 @@ impl Gen<'_> {
         }
     }
 
-    /// The task's watermark: its generator (before the loop) and the code feeding it each
-    /// row's event time. Needs `WATERMARK FOR col AS col - INTERVAL …` on the table.
-    fn watermark(&mut self, t: &Table, frame: &[TokenStream]) -> Option<(TokenStream, TokenStream)> {
+    /// The task's watermark: its declaration (before the loop), the code feeding it each
+    /// row's split and event time, and the code handing it the source's other events
+    /// (splits starting and ending, idleness). One generator per split of the source,
+    /// merged by minimum; splits go idle after the table's `'scan.watermark.idle-timeout'`
+    /// (else the pipeline's `'table.exec.source.idle-timeout'`), read at run time so that
+    /// `--set` can change it. Needs `WATERMARK FOR col AS col - INTERVAL …` on the table.
+    fn watermark(&mut self, t: &Table, frame: &[TokenStream]) -> Option<(TokenStream, TokenStream, TokenStream)> {
         let Some((column, delay)) = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)))
         else {
             self.error(
@@ -516,9 +553,11 @@ impl Gen<'_> {
             return None;
         };
         let place = &frame[column];
+        let name = &t.name;
         Some((
-            quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(#delay);),
-            quote!(if let Some(ts) = #place.as_ref() { wm.observe(ts.millis()); }),
+            quote!(let mut wm = rt::connectors::SourceWatermark::for_table(cx, #name, #delay)?;),
+            quote!(wm.observe(split, #place.as_ref().map(|ts| ts.millis()));),
+            quote!(wm.on_event(&event);),
         ))
     }
 
@@ -609,15 +648,17 @@ impl Gen<'_> {
     /// run in the operator's emit function (declared before the source loop). A branch
     /// continuing a window join runs, up to its first window, in the join's emit function.
     fn branch(&mut self, index: usize, branch: &Branch, frame: &[TokenStream]) -> TokenStream {
+        self.current = index;
         let label = syn::Lifetime::new(&format!("'b{index}"), proc_macro2::Span::call_site());
         let mut code = Vec::new();
         let mut frame: Vec<TokenStream> = frame.to_vec();
         let width = match branch.from {
-            Some(j) => self.joins[j].left.len() + self.joins[j].right.len(),
-            None => frame.len(),
+            Origin::Join(j) => self.joins[j].left.len() + self.joins[j].right.len(),
+            Origin::Window { branch: b, step } => output_width(&self.branches[b].steps[step]),
+            Origin::Input => frame.len(),
         };
         self.live = live_outputs(branch, width);
-        if let Some(j) = branch.from {
+        if let Origin::Join(j) = branch.from {
             // The joined row's columns: the left side's, then the right side's (NULL for
             // the missing side of an outer join's unmatched row).
             let join = &self.joins[j];
@@ -633,45 +674,44 @@ impl Gen<'_> {
             }
         }
         let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
-        let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
-        self.steps(index, 0, before, &mut code, &mut frame, &label, branch);
-        let source_row = branch.from.is_none();
-        let head = match after.first() {
-            Some(Step::WindowAggregate(w)) => {
-                let slot = format!("{index}_0");
-                code.push(self.window_add(&slot, w, &frame, branch, source_row));
-                self.window_terminal(&slot, w)
+        let (before, _) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
+        match branch.from {
+            // Its head runs in the emit function of the window it shares.
+            Origin::Window { .. } => {}
+            Origin::Input => {
+                let (head, _) = self.head(index, branch, &mut frame, &label);
+                code.extend(head);
             }
-            _ => {
-                code.push(self.target_write(index, branch, &frame, &label, source_row));
-                self.terminal(index, branch)
-            }
-        };
-        if let Some(j) = branch.from {
-            // Runs for each joined row when the join fires, before the windows after it.
-            let (emit, op, cond, l, r) = (
-                format_ident!("join_emit_{}", j),
-                format_ident!("join_{}", j),
-                format_ident!("join_cond_{}", j),
-                format_ident!("JL{}", j),
-                format_ident!("JR{}", j),
-            );
-            let (param, arg) = head;
-            self.stateful.setup.push(quote! {
-                fn #emit(l: Option<&#l>, r: Option<&#r>, cx: &rt::Context, #param) -> rt::Result<()> {
-                    #label: {
-                        #(#code)*
+            Origin::Join(j) => {
+                // Runs for each joined row when the join fires, before the windows after it.
+                let (head, (param, arg)) = self.head(index, branch, &mut frame, &label);
+                code.extend(head);
+                let (emit, op, cond, l, r) = (
+                    format_ident!("join_emit_{}", j),
+                    format_ident!("join_{}", j),
+                    format_ident!("join_cond_{}", j),
+                    format_ident!("JL{}", j),
+                    format_ident!("JR{}", j),
+                );
+                self.stateful.setup.push(quote! {
+                    fn #emit(l: Option<&#l>, r: Option<&#r>, cx: &rt::Context, #param) -> rt::Result<()> {
+                        #label: {
+                            #(#code)*
+                        }
+                        Ok(())
                     }
-                    Ok(())
-                }
-            });
-            self.stateful.after_row.push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
-            self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
-            code = Vec::new();
+                });
+                self.stateful
+                    .after_row
+                    .push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                code = Vec::new();
+            }
         }
         // Window j's emit side: its output, the steps up to the next window (whose add
-        // it calls) or to the target. A nested fn taking what it writes to, so that windows
-        // can be chained and called from the row path and at the end of input alike.
+        // it calls) or to the target, then the heads of the branches sharing the window.
+        // A nested fn taking what it writes to, so that windows can be chained and called
+        // from the row path and at the end of input alike.
         let positions: Vec<usize> = (before.len()..branch.steps.len())
             .filter(|&i| matches!(branch.steps[i], Step::WindowAggregate(_)))
             .collect();
@@ -680,7 +720,9 @@ impl Gen<'_> {
             let slot = format!("{index}_{j}");
             let next = positions.get(j + 1).copied();
             let post_label = syn::Lifetime::new(&format!("'p{index}_{j}"), proc_macro2::Span::call_site());
-            let (mut post, mut post_frame) = self.window_output(&slot, w);
+            let (bindings, base_frame) = self.window_output(&slot, w);
+            let mut post = Vec::new();
+            let mut post_frame = base_frame.clone();
             let end = next.unwrap_or(branch.steps.len());
             self.steps(index, pos + 1, &branch.steps[pos + 1..end], &mut post, &mut post_frame, &post_label, branch);
             let (param, arg) = match next.map(|n| &branch.steps[n]) {
@@ -694,6 +736,26 @@ impl Gen<'_> {
                     self.terminal(index, branch)
                 }
             };
+            let (mut params, mut args) = (vec![param.to_string()], vec![(param, arg)]);
+            let mut shared = Vec::new();
+            let sharers: Vec<(usize, Branch)> = (0..self.branches.len())
+                .filter(|&b| self.branches[b].from == Origin::Window { branch: index, step: pos })
+                .map(|b| (b, self.branches[b].clone()))
+                .collect();
+            for (b, sharer) in sharers {
+                let saved = std::mem::replace(&mut self.live, live_outputs(&sharer, base_frame.len()));
+                let sharer_label = syn::Lifetime::new(&format!("'b{b}"), proc_macro2::Span::call_site());
+                let mut frame = base_frame.clone();
+                let (head, (param, arg)) = self.head(b, &sharer, &mut frame, &sharer_label);
+                self.live = saved;
+                shared.push(quote!(#sharer_label: { #(#head)* }));
+                if !params.contains(&param.to_string()) {
+                    params.push(param.to_string());
+                    args.push((param, arg));
+                }
+            }
+            self.current = index;
+            let (param, arg): (Vec<TokenStream>, Vec<TokenStream>) = args.into_iter().unzip();
             let (emit, op, key, acc) = (
                 format_ident!("emit_{}", slot),
                 format_ident!("window_{}", slot),
@@ -701,15 +763,17 @@ impl Gen<'_> {
                 format_ident!("Acc{}", slot),
             );
             self.stateful.setup.push(quote! {
-                fn #emit(key: &#key, w: rt::time::Window, acc: &#acc, cx: &rt::Context, #param) -> rt::Result<()> {
+                fn #emit(key: &#key, w: rt::time::Window, acc: &#acc, cx: &rt::Context, #(#param),*) -> rt::Result<()> {
+                    #(#bindings)*
                     #post_label: {
                         #(#post)*
                     }
+                    #(#shared)*
                     Ok(())
                 }
             });
-            self.stateful.after_row.push(quote!(#op.advance(wm.current(), |k, w, a| #emit(k, w, a, cx, #arg))?;));
-            self.stateful.end.push(quote!(#op.advance(i64::MAX, |k, w, a| #emit(k, w, a, cx, #arg))?;));
+            self.stateful.after_row.push(quote!(#op.advance(wm.current(), |k, w, a| #emit(k, w, a, cx, #(#arg),*))?;));
+            self.stateful.end.push(quote!(#op.advance(i64::MAX, |k, w, a| #emit(k, w, a, cx, #(#arg),*))?;));
         }
         if code.is_empty() {
             return quote!();
@@ -719,6 +783,37 @@ impl Gen<'_> {
                 #(#code)*
             }
         }
+    }
+
+    /// The head of branch `index`: its steps up to its first window aggregation, then the
+    /// window's add or the write to the branch's target; and the parameter and argument by
+    /// which an emit function running it receives what it writes to.
+    fn head(
+        &mut self,
+        index: usize,
+        branch: &Branch,
+        frame: &mut Vec<TokenStream>,
+        label: &syn::Lifetime,
+    ) -> (Vec<TokenStream>, (TokenStream, TokenStream)) {
+        let mut code = Vec::new();
+        let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
+        let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
+        self.steps(index, 0, before, &mut code, frame, label, branch);
+        let source_row = branch.from == Origin::Input;
+        let current = std::mem::replace(&mut self.current, index);
+        let terminal = match after.first() {
+            Some(Step::WindowAggregate(w)) => {
+                let slot = format!("{index}_0");
+                code.push(self.window_add(&slot, w, frame, branch, source_row));
+                self.window_terminal(&slot, w)
+            }
+            _ => {
+                code.push(self.target_write(index, branch, frame, label, source_row));
+                self.terminal(index, branch)
+            }
+        };
+        self.current = current;
+        (code, terminal)
     }
 
     /// The parameter and argument by which an emit function receives window operator `slot`.
@@ -1079,7 +1174,9 @@ impl Gen<'_> {
             Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
-                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::with_accumulators(
+                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::in_backend(
+                        &mut state,
+                        #name,
                         #gap_ms,
                         |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
                         || (#(#makes,)*),
@@ -1148,7 +1245,14 @@ impl Gen<'_> {
         let program = self.program;
         let (t, src) = (&program.tables[late.0], &program.tables[source.0]);
         let ws = sink_struct(t);
-        let sink = &program.tables[branch.table.0].name;
+        // The INSERTs whose windows the row missed: this branch's and those sharing them.
+        let mut tables = vec![branch.table];
+        for b in &self.branches {
+            if matches!(b.from, Origin::Window { branch, .. } if branch == self.current) && !tables.contains(&b.table) {
+                tables.push(b.table);
+            }
+        }
+        let sink = tables.iter().map(|t| program.tables[t.0].name.as_str()).collect::<Vec<_>>().join("`, `");
         let reason = match (&branch.target, branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_)))) {
             (Target::Join { .. }, false) => {
                 format!("late for the window join of `{sink}`: the watermark had passed the window")
@@ -1307,6 +1411,16 @@ impl Gen<'_> {
     }
 }
 
+/// The number of columns a step outputs (a window aggregation's: its group columns, the
+/// legacy window bounds, its aggregates).
+fn output_width(step: &Step) -> usize {
+    match step {
+        Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
+        Step::Project(exprs) => exprs.len(),
+        Step::Filter(_) => 0,
+    }
+}
+
 /// For each step of `branch` (whose input has `width` columns), which of its output
 /// columns the steps after it and the target read.
 fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
@@ -1373,7 +1487,7 @@ fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec<bool> {
     let mut used = vec![false; t.columns.len()];
     let mut cols = Vec::new();
     for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
-        for branch in task.branches.iter().filter(|b| b.from.is_none()) {
+        for branch in task.branches.iter().filter(|b| b.from == Origin::Input) {
             // Steps up to and including the first projection read the source row.
             if !branch.steps.iter().any(|s| matches!(s, Step::Project(_) | Step::WindowAggregate(_))) {
                 return Vec::new();

@@ -110,7 +110,9 @@ pub fn check_table(
         if key == "connector" {
             continue;
         }
-        if let Some(opt) = connectors::find_option(spec.options, key) {
+        let source_option =
+            || can_read(spec).then(|| connectors::find_option(connectors::SOURCE_OPTIONS, key)).flatten();
+        if let Some(opt) = connectors::find_option(spec.options, key).or_else(source_option) {
             // `fields.#.kind`: the `#` must be one of the table's columns.
             if let Some((prefix, suffix)) = opt.key.split_once('#') {
                 let name = &key[prefix.len()..key.len() - suffix.len()];
@@ -145,6 +147,9 @@ pub fn check_table(
             },
             None => {
                 let mut valid: Vec<String> = spec.options.iter().map(|x| x.key.to_string()).collect();
+                if can_read(spec) {
+                    valid.extend(connectors::SOURCE_OPTIONS.iter().map(|x| x.key.to_string()));
+                }
                 for (prefix, f) in &formats {
                     valid.extend(f.options.iter().map(|x| format!("{prefix}{}.{}", f.name, x.key)));
                 }

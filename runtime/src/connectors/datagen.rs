@@ -19,8 +19,8 @@
 //!
 //! ROW columns cannot be generated.
 
-use crate::connectors::Source;
 use crate::connectors::format::{Column, ColumnType};
+use crate::connectors::{Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -551,20 +551,22 @@ fn configure(opts: &TableOptions, column: &Column, field: &mut FieldGen) -> Resu
 impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
     type Row = R;
 
-    fn run<E: FnMut(R) -> Result<()>>(mut self, cx: &Context, mut emit: E) -> Result<()> {
+    /// One split, 0, which ends after the last row of a bounded table; idle while pacing.
+    fn run_events<E: FnMut(SourceEvent<R>) -> Result<()>>(mut self, cx: &Context, mut emit: E) -> Result<()> {
         let rate = self.rows_per_second;
         // About 10 ms worth of rows per step, at most 1024.
         let step = if rate == 0 { 1024 } else { (rate / 100).clamp(1, 1024) };
         let started = Instant::now();
         let mut done = 0u64;
+        emit(SourceEvent::SplitStart(0))?;
         loop {
             let n = self.rows.map_or(step, |total| (total - done).min(step));
             if n == 0 {
-                return Ok(());
+                return emit(SourceEvent::SplitEnd(0));
             }
             self.row_gen.rng.now_ms = now_ms();
             for i in 0..n {
-                if let Err(e) = emit((self.build)(&mut self.row_gen)) {
+                if let Err(e) = emit(SourceEvent::Row(0, (self.build)(&mut self.row_gen))) {
                     cx.counters.rows_in.fetch_add(i, Ordering::Relaxed);
                     return Err(e);
                 }
@@ -584,6 +586,7 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
                     if cx.stopped() {
                         return Ok(());
                     }
+                    emit(SourceEvent::Idle)?;
                     std::thread::sleep((due - now).min(Duration::from_millis(100)));
                 }
             }

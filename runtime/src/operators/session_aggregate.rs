@@ -6,24 +6,39 @@
 //! ```
 //! use dfl::agg::{Accumulator, Count};
 //! use dfl::operators::session_aggregate::SessionAggregate;
-//! let mut op: SessionAggregate<&str, Count> = SessionAggregate::new(10, |a, b| a.merge(b));
-//! op.add(0, "a", |acc| acc.add(true));
-//! op.add(15, "a", |acc| acc.add(true));
-//! op.add(9, "a", |acc| acc.add(true)); // bridges [0, 10) and [15, 25): one session [0, 25)
+//! let mut op: SessionAggregate<char, Count> = SessionAggregate::new(10, |a, b| a.merge(b));
+//! op.add(0, 'a', |acc| acc.add(true));
+//! op.add(15, 'a', |acc| acc.add(true));
+//! op.add(9, 'a', |acc| acc.add(true)); // bridges [0, 10) and [15, 25): one session [0, 25)
 //! let mut out = Vec::new();
 //! op.advance::<()>(i64::MAX, |k, w, acc| { out.push((*k, w.start, w.end, acc.result())); Ok(()) }).unwrap();
-//! assert_eq!(out, vec![("a", 0, 25, Some(3))]);
+//! assert_eq!(out, vec![('a', 0, 25, Some(3))]);
 //! ```
 
+use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, Value};
 use crate::time::{SessionChange, Sessions, Window};
-use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::hash::Hash;
 
-/// Sessions and their accumulators per group key, fired by the watermark.
-pub struct SessionAggregate<K, A> {
+/// One key's sessions and their accumulators.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct KeySessions<A> {
+    sessions: Sessions,
+    accs: Vec<(Window, A)>,
+}
+
+impl<A> KeySessions<A> {
+    fn take(&mut self, w: &Window) -> Option<A> {
+        let i = self.accs.iter().position(|(x, _)| x == w)?;
+        Some(self.accs.swap_remove(i).1)
+    }
+}
+
+/// Sessions and their accumulators per group key, fired by the watermark; the state lives
+/// in a [`StateBackend`]'s keyed map.
+pub struct SessionAggregate<K: Key, A: Value, B: StateBackend = MemoryBackend> {
     gap: i64,
-    groups: HashMap<K, (Sessions, HashMap<Window, A>)>,
+    groups: B::Map<K, KeySessions<A>>,
     /// Keys with a session ending at each time (entries may be stale: a session can have
     /// grown since; firing checks the sessions themselves).
     timers: BTreeMap<i64, Vec<K>>,
@@ -33,17 +48,25 @@ pub struct SessionAggregate<K, A> {
     watermark: i64,
 }
 
-impl<K: Hash + Eq + Clone, A: Default> SessionAggregate<K, A> {
+impl<K: Key, A: Value + Default> SessionAggregate<K, A> {
     /// Sessions closed after `gap` ms without rows; `merge` combines two accumulators.
     pub fn new(gap: i64, merge: fn(&mut A, &A)) -> Self {
         Self::with_accumulators(gap, merge, A::default)
     }
 }
 
-impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
-    /// [`SessionAggregate::new`] with accumulators that `make` creates.
+impl<K: Key, A: Value> SessionAggregate<K, A> {
+    /// [`SessionAggregate::new`] with accumulators that `make` creates, in memory.
     pub fn with_accumulators(gap: i64, merge: fn(&mut A, &A), make: fn() -> A) -> Self {
-        SessionAggregate { gap, groups: HashMap::default(), timers: BTreeMap::new(), merge, make, watermark: i64::MIN }
+        Self::in_backend(&mut MemoryBackend::new(), "sessions", gap, merge, make)
+    }
+}
+
+impl<K: Key, A: Value, B: StateBackend> SessionAggregate<K, A, B> {
+    /// Sessions closed after `gap` ms without rows, keeping their state in `backend` under
+    /// `name` (the operator's id); `merge` combines two accumulators, `make` creates one.
+    pub fn in_backend(backend: &mut B, name: &str, gap: i64, merge: fn(&mut A, &A), make: fn() -> A) -> Self {
+        SessionAggregate { gap, groups: backend.map(name), timers: BTreeMap::new(), merge, make, watermark: i64::MIN }
     }
 
     /// Adds a row at `ts` (ms) for `key`; `update` is applied to its session's
@@ -54,35 +77,36 @@ impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
             return false;
         }
         let gap = self.gap;
-        let (sessions, accs) =
-            self.groups.entry(key.clone()).or_insert_with(|| (Sessions::new(gap), HashMap::default()));
-        let change = sessions.add(ts);
+        let state = self
+            .groups
+            .entry_or_insert_with(key.clone(), || KeySessions { sessions: Sessions::new(gap), accs: Vec::new() });
+        let change = state.sessions.add(ts);
         let window = match change {
             SessionChange::New(w) => {
-                accs.insert(w, (self.make)());
+                state.accs.push((w, (self.make)()));
                 self.timers.entry(w.end).or_default().push(key);
                 w
             }
             SessionChange::Unchanged(w) => w,
             SessionChange::Extended { from, to } => {
-                let acc = accs.remove(&from).unwrap_or_else(self.make);
-                accs.insert(to, acc);
+                let acc = state.take(&from).unwrap_or_else(self.make);
+                state.accs.push((to, acc));
                 self.timers.entry(to.end).or_default().push(key);
                 to
             }
             SessionChange::Merged { into, absorbed } => {
                 let mut acc = (self.make)();
                 for w in &absorbed {
-                    if let Some(a) = accs.remove(w) {
+                    if let Some(a) = state.take(w) {
                         (self.merge)(&mut acc, &a);
                     }
                 }
-                accs.insert(into, acc);
+                state.accs.push((into, acc));
                 self.timers.entry(into.end).or_default().push(key);
                 into
             }
         };
-        if let Some(acc) = accs.get_mut(&window) {
+        if let Some((_, acc)) = state.accs.iter_mut().find(|(w, _)| *w == window) {
             update(acc);
         }
         true
@@ -103,13 +127,13 @@ impl<K: Hash + Eq + Clone, A> SessionAggregate<K, A> {
                 break;
             }
             for key in entry.remove() {
-                let Some((sessions, accs)) = self.groups.get_mut(&key) else { continue };
-                for w in sessions.fire(watermark) {
-                    if let Some(acc) = accs.remove(&w) {
+                let Some(state) = self.groups.get_mut(&key) else { continue };
+                for w in state.sessions.fire(watermark) {
+                    if let Some(acc) = state.take(&w) {
                         emit(&key, w, &acc)?;
                     }
                 }
-                if accs.is_empty() {
+                if state.accs.is_empty() {
                     self.groups.remove(&key);
                 }
             }

@@ -128,7 +128,9 @@ impl Split {
 /// - when every unfinished split is idle, the combined watermark jumps to the **maximum**
 ///   of their watermarks (Flink's `StatusWatermarkValve` flush);
 /// - a split at its **end of input** ([`end_of_input`](Self::end_of_input)) no longer
-///   counts; once all splits have ended the watermark is [`END_OF_INPUT`];
+///   counts; once all splits have ended the watermark is [`END_OF_INPUT`] — unless more
+///   splits are expected ([`expect_more_splits`](Self::expect_more_splits): a source that
+///   discovers splits as it runs), when it stays where it is;
 /// - the output is **monotonic**: the last combined watermark is kept and only moves
 ///   forward.
 ///
@@ -147,6 +149,11 @@ pub struct SplitWatermarks {
     combined: i64,
     /// The latest processing time passed in (to register splits in `end_of_input`).
     clock_ms: i64,
+    /// Every split below this index has ended (splits often end in order: files read one
+    /// after another), so scans start here.
+    first_open: usize,
+    /// Splits may still be added: ending every known one does not end the input.
+    more_splits: bool,
 }
 
 impl SplitWatermarks {
@@ -168,7 +175,21 @@ impl SplitWatermarks {
             min_active: i64::MAX,
             combined: NO_WATERMARK,
             clock_ms: i64::MIN,
+            first_open: 0,
+            more_splits: false,
         }
+    }
+
+    /// Whether more splits may still be added than are known (a source that discovers
+    /// its splits as it runs: a monitored folder, a topic gaining partitions). While they
+    /// may, every known split having ended leaves the combined watermark where it is
+    /// instead of moving it to [`END_OF_INPUT`]. Returns the combined watermark.
+    pub fn expect_more_splits(&mut self, more: bool) -> i64 {
+        if self.more_splits != more {
+            self.more_splits = more;
+            self.recompute();
+        }
+        self.combined
     }
 
     /// Registers splits up to index `n - 1` (active, no events yet, idle timer started at
@@ -196,6 +217,7 @@ impl SplitWatermarks {
     /// Records a row with event time `ts_ms` read from `split` at processing time
     /// `now_ms`: advances the split's watermark and makes the split active. Returns the
     /// combined watermark. Rows of a split that has ended are ignored.
+    #[inline]
     pub fn observe(&mut self, split: usize, ts_ms: i64, now_ms: i64) -> i64 {
         if split >= self.splits.len() {
             self.add_splits(split + 1, now_ms);
@@ -214,6 +236,33 @@ impl SplitWatermarks {
             self.recompute();
         } else if new != old && old <= self.min_active {
             // This split may have held the minimum; otherwise nothing changes.
+            if self.first_open + 1 == self.splits.len() {
+                // The only split still open (and active): the minimum is its own.
+                self.min_active = new;
+                self.combined = self.combined.max(new);
+            } else {
+                self.recompute();
+            }
+        }
+        self.combined
+    }
+
+    /// Activity on `split` at processing time `now_ms` without an event time (a row whose
+    /// time is NULL, or rows noticed after the fact by a caller that reads its clock only
+    /// now and then): restarts the split's idle timer and makes it active again, without
+    /// moving its watermark. Returns the combined watermark. Ignored for ended splits.
+    pub fn touch(&mut self, split: usize, now_ms: i64) -> i64 {
+        if split >= self.splits.len() {
+            self.add_splits(split + 1, now_ms);
+        }
+        self.clock_ms = self.clock_ms.max(now_ms);
+        let s = &mut self.splits[split];
+        if s.finished {
+            return self.combined;
+        }
+        s.last_activity_ms = s.last_activity_ms.max(now_ms);
+        if s.idle {
+            s.idle = false;
             self.recompute();
         }
         self.combined
@@ -241,7 +290,7 @@ impl SplitWatermarks {
         self.clock_ms = self.clock_ms.max(now_ms);
         let Some(timeout) = self.idle_timeout_ms else { return self.combined };
         let mut changed = false;
-        for s in &mut self.splits {
+        for s in &mut self.splits[self.first_open..] {
             if s.active() && now_ms.saturating_sub(s.last_activity_ms) > timeout {
                 s.idle = true;
                 changed = true;
@@ -264,6 +313,9 @@ impl SplitWatermarks {
         let s = &mut self.splits[split];
         if !s.finished {
             s.finished = true;
+            while self.splits.get(self.first_open).is_some_and(|s| s.finished) {
+                self.first_open += 1;
+            }
             self.recompute();
         }
         self.combined
@@ -292,7 +344,7 @@ impl SplitWatermarks {
 
     /// Whether every split has ended (and there is at least one).
     pub fn is_finished(&self) -> bool {
-        !self.splits.is_empty() && self.splits.iter().all(|s| s.finished)
+        !self.splits.is_empty() && self.first_open == self.splits.len()
     }
 
     /// Watermark alignment (Flink's `withWatermarkAlignment`, FLIP-182/217): whether the
@@ -304,13 +356,14 @@ impl SplitWatermarks {
 
     /// Recomputes the cached minimum and advances the combined watermark.
     fn recompute(&mut self) {
-        self.min_active = self.splits.iter().filter(|s| s.active()).map(Split::watermark).min().unwrap_or(i64::MAX);
+        let open = &self.splits[self.first_open..];
+        self.min_active = open.iter().filter(|s| s.active()).map(Split::watermark).min().unwrap_or(i64::MAX);
         let candidate = if self.min_active != i64::MAX {
             Some(self.min_active)
-        } else if self.splits.iter().any(|s| !s.finished) {
+        } else if open.iter().any(|s| !s.finished) {
             // All unfinished splits are idle: flush to the largest of them.
-            self.splits.iter().filter(|s| !s.finished).map(Split::watermark).max()
-        } else if !self.splits.is_empty() {
+            open.iter().filter(|s| !s.finished).map(Split::watermark).max()
+        } else if !self.splits.is_empty() && !self.more_splits {
             Some(END_OF_INPUT)
         } else {
             None
@@ -467,6 +520,60 @@ mod tests {
         let mut empty = SplitWatermarks::new(BoundedOutOfOrderness::new(5), None);
         assert!(!empty.is_finished());
         assert_eq!(empty.end_of_input(0), END_OF_INPUT);
+    }
+
+    #[test]
+    fn more_splits_expected_keep_the_watermark_when_all_known_ones_end() {
+        let mut w = SplitWatermarks::new(BoundedOutOfOrderness::sql(0), None);
+        assert_eq!(w.expect_more_splits(true), NO_WATERMARK);
+        w.add_splits(1, 0);
+        w.observe(0, 100, 0);
+        // The only known split ends: the watermark stays, for splits still to come.
+        assert_eq!(w.end_of_input(0), 100);
+        assert!(w.is_finished());
+        // A new split starts behind: it does not pull the watermark back.
+        w.add_splits(2, 0);
+        assert_eq!(w.observe(1, 50, 0), 100);
+        assert_eq!(w.observe(1, 300, 0), 300);
+        assert_eq!(w.end_of_input(1), 300);
+        // No more splits: everything fires.
+        assert_eq!(w.expect_more_splits(false), END_OF_INPUT);
+    }
+
+    #[test]
+    fn touch_restarts_the_idle_timer_without_moving_the_watermark() {
+        let mut w = SplitWatermarks::new(BoundedOutOfOrderness::sql(0), Some(1_000));
+        w.add_splits(2, 0);
+        w.observe(0, 100, 0);
+        w.observe(1, 200, 0);
+        assert_eq!(w.touch(0, 900), 100);
+        assert_eq!(w.check_idle(1_500), 100); // split 1 idle, split 0 touched at 900
+        assert!(w.is_idle(1) && !w.is_idle(0));
+        assert_eq!(w.check_idle(1_901), 200); // now both: the maximum
+        assert_eq!(w.touch(0, 2_000), 200); // active again; nothing goes back
+        assert!(!w.is_idle(0));
+        assert_eq!(w.split_watermark(0), 100);
+        w.end_of_input(0);
+        assert_eq!(w.touch(0, 3_000), 200); // ended: ignored
+        assert_eq!(w.touch(3, 3_000), 200); // registers splits 2 and 3
+        assert_eq!(w.len(), 4);
+    }
+
+    #[test]
+    fn splits_ending_in_order_are_skipped() {
+        let mut w = SplitWatermarks::new(BoundedOutOfOrderness::sql(0), Some(10));
+        w.add_splits(1_000, 0);
+        for i in 0..999 {
+            w.observe(i, i as i64, 0);
+            w.end_of_input(i);
+        }
+        assert_eq!(w.first_open, 999);
+        assert_eq!(w.combined(), NO_WATERMARK); // split 999 has nothing yet
+        assert_eq!(w.observe(999, 5_000, 0), 5_000);
+        assert_eq!(w.check_idle(100), 5_000);
+        assert!(w.all_idle());
+        assert_eq!(w.end_of_input(999), END_OF_INPUT);
+        assert!(w.is_finished());
     }
 
     #[test]

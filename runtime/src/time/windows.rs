@@ -15,7 +15,7 @@ use std::ops::Bound;
 
 /// A time window `[start, end)`, in ms. Ordered by `(end, start)`: the order in which
 /// windows fire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     /// The first millisecond in the window.
     pub start: i64,
@@ -221,7 +221,7 @@ impl SessionChange {
 /// As in Flink, each timestamp opens the window `[ts, ts + gap)`, which merges with every
 /// session it intersects **or touches** ([`Window::intersects`]): two rows exactly `gap`
 /// apart share a session.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Sessions {
     gap: i64,
     /// Sessions by start: start → end. Disjoint and not touching.

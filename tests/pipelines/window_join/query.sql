@@ -2,7 +2,8 @@
 -- whose ON clause also compares the counts (a pair failing it leaves the view row
 -- unmatched), and a FULL join showing unmatched rows of both sides; NULL users equal
 -- nothing. The view at 00:00:09 is late (the watermark, 2 s behind 00:00:13, has passed
--- the first window) and goes to the late-data table.
+-- the first window) and goes to the late-data table once: both INSERTs share the views
+-- window aggregation, computed once.
 SET 'pipeline.late-data.sink' = 'late_events';
 
 CREATE TABLE events (

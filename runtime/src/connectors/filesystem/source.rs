@@ -1,8 +1,8 @@
 //! Reading files of records.
 
 use super::{io, local_path};
-use crate::connectors::Source;
 use crate::connectors::format::{CsvOptions, Decoder, Format};
+use crate::connectors::{Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::fns::Regex;
 use crate::options::TableOptions;
@@ -63,7 +63,10 @@ pub fn source<R: DeserializeOwned>(opts: &TableOptions) -> Result<FileSource<R>>
 impl<R: DeserializeOwned> Source for FileSource<R> {
     type Row = R;
 
-    fn run<F: FnMut(R) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
+    /// Each file is a split, numbered in the order files are read: it starts when the file
+    /// is opened and ends when it has been read.
+    /// While waiting for the next scan (`source.monitor-interval`) the source is idle.
+    fn run_events<F: FnMut(SourceEvent<R>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
         let dead_letters = match &self.dead_letter {
             Some(path) => Some(DeadLetters::open(path, &self.table)?),
             None => None,
@@ -87,9 +90,11 @@ impl<R: DeserializeOwned> Source for FileSource<R> {
 }
 
 impl<R: DeserializeOwned> FileSource<R> {
-    fn read_all<F: FnMut(R) -> Result<()>>(&self, run: &mut Run<'_, R>, emit: &mut F) -> Result<()> {
+    fn read_all<F: FnMut(SourceEvent<R>) -> Result<()>>(&self, run: &mut Run<'_, R>, emit: &mut F) -> Result<()> {
         let mut seen = HashSet::new();
+        let mut splits = 0usize;
         loop {
+            let mut files = Vec::new();
             for file in list_files(&self.root)? {
                 if self.monitor.is_some() && !seen.insert(file.clone()) {
                     continue;
@@ -100,9 +105,18 @@ impl<R: DeserializeOwned> FileSource<R> {
                         continue;
                     }
                 }
-                if !self.read_file(&file, run, emit)? {
+                files.push(file);
+            }
+            // A file is a split from when it is opened (as Flink's file source assigns
+            // splits): files not read yet do not hold the watermark back, so the windows of
+            // a large folder fire as it is read instead of all at its end.
+            for file in files {
+                emit(SourceEvent::SplitStart(splits))?;
+                if !self.read_file(&file, splits, run, emit)? {
                     return Ok(());
                 }
+                emit(SourceEvent::SplitEnd(splits))?;
+                splits += 1;
             }
             let Some(interval) = self.monitor else { return Ok(()) };
             let until = Instant::now() + interval;
@@ -110,17 +124,25 @@ impl<R: DeserializeOwned> FileSource<R> {
                 if run.cx.stopped() {
                     return Ok(());
                 }
+                emit(SourceEvent::Idle)?;
                 std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
             }
         }
     }
 
-    /// Reads one file; `false` if the pipeline was stopped meanwhile.
-    fn read_file<F: FnMut(R) -> Result<()>>(&self, path: &Path, run: &mut Run<'_, R>, emit: &mut F) -> Result<bool> {
+    /// Reads one file as split `split`; `false` if the pipeline was stopped meanwhile.
+    fn read_file<F: FnMut(SourceEvent<R>) -> Result<()>>(
+        &self,
+        path: &Path,
+        split: usize,
+        run: &mut Run<'_, R>,
+        emit: &mut F,
+    ) -> Result<bool> {
         let file = File::open(path).map_err(io(path))?;
+        let mut emit = |row| emit(SourceEvent::Row(split, row));
         match &self.format {
-            Format::Json(_) => read_lines(path, file, run, emit),
-            Format::Csv(csv) => read_csv(path, file, csv, run, emit),
+            Format::Json(_) => read_lines(path, file, run, &mut emit),
+            Format::Csv(csv) => read_csv(path, file, csv, run, &mut emit),
         }
     }
 }

@@ -39,7 +39,7 @@ mod tests;
 pub use config::{DEFAULT_BASE_TIME_MS, NexmarkConfig, OPTION_KEYS, RateShape, parse_memory_size};
 pub use generator::NexmarkGenerator;
 
-use crate::connectors::Source;
+use crate::connectors::{Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -171,14 +171,20 @@ const MAX_SLEEP: Duration = Duration::from_millis(20);
 impl Source for NexmarkSource {
     type Row = Event;
 
-    fn run<F: FnMut(Event) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
+    /// One split, 0, which ends after the last event of a bounded stream; idle while
+    /// pacing.
+    fn run_events<F: FnMut(SourceEvent<Event>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
         let mut generator = self.generator;
         let paced = generator.config().rate_limited;
         let start = Instant::now();
         let first_offset = generator.next_offset_ns();
+        emit(SourceEvent::SplitStart(0))?;
         loop {
-            if cx.stopped() || generator.is_finished() {
+            if cx.stopped() {
                 return Ok(());
+            }
+            if generator.is_finished() {
+                return emit(SourceEvent::SplitEnd(0));
             }
             let mut n = 0u64;
             let mut result = Ok(());
@@ -187,7 +193,7 @@ impl Source for NexmarkSource {
                 while n < BATCH && !generator.is_finished() && generator.next_offset_ns() <= due {
                     let event = generator.generate();
                     n += 1;
-                    if let Err(e) = emit(event) {
+                    if let Err(e) = emit(SourceEvent::Row(0, event)) {
                         result = Err(e);
                         break;
                     }
@@ -196,7 +202,7 @@ impl Source for NexmarkSource {
                 while n < BATCH && !generator.is_finished() {
                     let event = generator.generate();
                     n += 1;
-                    if let Err(e) = emit(event) {
+                    if let Err(e) = emit(SourceEvent::Row(0, event)) {
                         result = Err(e);
                         break;
                     }
@@ -209,6 +215,7 @@ impl Source for NexmarkSource {
                 // so that fast rates are emitted in bursts).
                 let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 let wait = generator.next_offset_ns().saturating_sub(first_offset).saturating_sub(elapsed);
+                emit(SourceEvent::Idle)?;
                 std::thread::sleep(Duration::from_nanos(wait).clamp(MIN_SLEEP, MAX_SLEEP));
             }
         }
