@@ -13,11 +13,30 @@ mkdir -p "$CARGO_TARGET_DIR"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "system packages"
+bash scripts/services.sh deps
+
 step "rustfmt"
 cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "services (Kafka broker, Redis)"
+# Stopped again on any exit, success or failure; on failure their logs are shown first.
+stop_services() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ $rc -ne 0 ]]; then bash scripts/services.sh logs || true; fi
+  bash scripts/services.sh down || true
+  exit "$rc"
+}
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+bash scripts/services.sh up
+eval "$(bash scripts/services.sh env)"
+echo "DFL_KAFKA_BOOTSTRAP=$DFL_KAFKA_BOOTSTRAP DFL_REDIS_URL=$DFL_REDIS_URL"
 
 step "tests"
 cargo test --workspace --locked
