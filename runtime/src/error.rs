@@ -29,6 +29,29 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A Kafka message could not be read (and the table is set to fail on bad records).
+    #[error("table `{table}`: topic '{topic}' partition {partition} offset {offset}: cannot read record: {reason}")]
+    BadMessage {
+        /// The source table.
+        table: String,
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The message's offset.
+        offset: i64,
+        /// Why.
+        reason: String,
+    },
+    /// A Kafka client failed for good: configuration, authentication or authorization,
+    /// a topic that does not exist, no offset to start from.
+    #[error("table `{table}`: Kafka: {message}")]
+    Kafka {
+        /// The table.
+        table: String,
+        /// What failed.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

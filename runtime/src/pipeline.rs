@@ -108,6 +108,13 @@ pub trait Sink<R>: Send {
     fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()>;
     /// Flushes everything written so far to its destination.
     fn flush(&mut self) -> Result<()>;
+
+    /// Makes everything written so far durable at its destination while the output goes
+    /// on (a source's barrier: its position is committed next). Sinks that commit only at
+    /// the end of the run (files) do nothing here.
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A sink shared by the tasks that write to it; each task writes through its own
@@ -139,6 +146,11 @@ impl<R: Send + 'static> SharedSink<R> {
     /// Flushes the sink (after every writer has flushed).
     pub fn flush(&self) -> Result<()> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
+
+    /// Makes what was written so far durable (see [`Sink::sync`]).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).sync()
     }
 }
 

@@ -28,8 +28,8 @@ pub struct Generated {
 }
 
 /// Connectors code generation can read from / write to today.
-const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark"];
-const SINKS: &[&str] = &["filesystem", "print", "blackhole"];
+const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka"];
+const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka"];
 
 /// How to shape the generated code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -277,6 +277,11 @@ impl Gen<'_> {
             "filesystem" => quote!(rt::connectors::filesystem::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "print" => quote!(rt::connectors::print::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "blackhole" => quote!(rt::connectors::blackhole::sink::<#ws>()),
+            "kafka" => quote!(rt::connectors::kafka::sink::<#ws>(cx.table(#name)?, &#cols)?),
+            "upsert-kafka" => {
+                let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+                quote!(rt::connectors::kafka::upsert_sink::<#ws>(cx.table(#name)?, &#cols, &[#(#pk),*])?)
+            }
             other => {
                 self.error(
                     t.span,
@@ -320,6 +325,24 @@ impl Gen<'_> {
                 })
                 .collect()
         };
+        // At a source's barrier: every row before it written out and made durable.
+        let mut barrier: Vec<TokenStream> = (0..task.branches.len())
+            .filter(|&b| task.branches[b].sink().is_some())
+            .map(|b| {
+                let w = format_ident!("out_{}", b);
+                quote!(#w.flush()?;)
+            })
+            .collect();
+        {
+            let mut seen = Vec::new();
+            for t in task.branches.iter().filter_map(Branch::sink) {
+                if !seen.contains(&t) {
+                    seen.push(t);
+                    let s = format_ident!("sink_{}", t.0);
+                    barrier.push(quote!(#s.sync()?;));
+                }
+            }
+        }
         let flushes: Vec<TokenStream> = (0..task.branches.len())
             .filter(|&b| task.branches[b].sink().is_some())
             .map(|b| {
@@ -351,6 +374,11 @@ impl Gen<'_> {
             (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
         });
         let (late_clone, late_writer, late_flush) = late.unwrap_or_default();
+        if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
+            let s = format_ident!("sink_{}", id.0);
+            barrier.push(quote!(out_late.flush()?;));
+            barrier.push(quote!(#s.sync()?;));
+        }
         let body = match &task.input {
             Input::Table(id) => {
                 let t = &program.tables[id.0];
@@ -404,10 +432,12 @@ impl Gen<'_> {
                     // Operators that keep state until the watermark passes: the source's
                     // events, not only its rows, move the watermark (splits starting,
                     // ending and going idle), and the operators advance after each.
+                    // Window state is not checkpointed yet: the source's position is not
+                    // committed at barriers, so that a restart reads the input again.
                     Some((wm_setup, wm_row, wm_event)) => quote! {
                         #wm_setup
                         #(#setup)*
-                        let source = #source;
+                        let source = rt::Source::without_commits(#source);
                         source.run_events(cx, |event| {
                             match event {
                                 rt::connectors::SourceEvent::Row(split, row) => {
@@ -415,6 +445,9 @@ impl Gen<'_> {
                                     #(#computed)*
                                     #wm_row
                                     #(#branches)*
+                                }
+                                rt::connectors::SourceEvent::Barrier => {
+                                    #(#barrier)*
                                 }
                                 event => {
                                     #wm_event
@@ -428,11 +461,19 @@ impl Gen<'_> {
                     None => quote! {
                         #(#setup)*
                         let source = #source;
-                        source.run(cx, |row| {
-                            let mut row = #convert;
-                            #(#computed)*
-                            #(#branches)*
-                            #(#after_row)*
+                        source.run_events(cx, |event| {
+                            match event {
+                                rt::connectors::SourceEvent::Row(_, row) => {
+                                    let mut row = #convert;
+                                    #(#computed)*
+                                    #(#branches)*
+                                    #(#after_row)*
+                                }
+                                rt::connectors::SourceEvent::Barrier => {
+                                    #(#barrier)*
+                                }
+                                _ => {}
+                            }
                             Ok(())
                         })?;
                         #(#end)*
@@ -494,10 +535,16 @@ impl Gen<'_> {
         let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
         for c in &t.columns {
             if let ColumnKind::Metadata { .. } = c.kind {
-                self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
+                if t.connector != "kafka" {
+                    self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
+                }
             }
         }
         match t.connector.as_str() {
+            "kafka" => {
+                let (validate, convert) = self.kafka_conversion(t);
+                (quote!(rt::connectors::kafka::source::<#ts>(cx.table(#name)?, &#cols, #validate)?), convert)
+            }
             "filesystem" => (quote!(rt::connectors::filesystem::source::<#ts>(cx.table(#name)?)?), quote!(row)),
             "datagen" => {
                 let inits: Vec<TokenStream> = t
@@ -577,6 +624,69 @@ impl Gen<'_> {
             }
         }
         out
+    }
+
+    /// A Kafka table's row from a message: the function checking a decoded row (NOT NULL
+    /// columns; a failure is a bad record for the source's `scan.errors` policy — key
+    /// columns are in the row already) and the code taking the record's metadata columns.
+    fn kafka_conversion(&mut self, t: &Table) -> (TokenStream, TokenStream) {
+        let ts = table_struct(t);
+        let mut checks = Vec::new();
+        let mut metadata = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            let f = field_ident(&c.name, i);
+            match &c.kind {
+                ColumnKind::Physical => {
+                    if !c.ty.nullable {
+                        let message = format!("column `{}` is NOT NULL but the record has no value for it", c.name);
+                        checks.push(quote!(if row.#f.is_none() { return Err(#message.to_string()); }));
+                    }
+                }
+                ColumnKind::Metadata { key, .. } => {
+                    use crate::types::{MAX_LENGTH, Type, TypeKind as K};
+                    let (value, natural) = match key.as_str() {
+                        "topic" => (quote!(Some(record.topic.clone())), Type::not_null(K::Varchar(MAX_LENGTH))),
+                        "partition" => (quote!(Some(record.partition)), Type::not_null(K::Int)),
+                        "offset" => (quote!(Some(record.offset)), Type::not_null(K::BigInt)),
+                        "timestamp" => (quote!(record.timestamp), Type::new(K::TimestampLtz(3))),
+                        "headers" => (
+                            quote!(Some(record.headers.iter().map(|(k, v)| (Some(k.clone()), v.clone())).collect())),
+                            Type::not_null(K::Map(
+                                Box::new(Type::not_null(K::Varchar(MAX_LENGTH))),
+                                Box::new(Type::new(K::Varbinary(MAX_LENGTH))),
+                            )),
+                        ),
+                        other => {
+                            self.error(
+                                c.span,
+                                format!(
+                                    "Kafka metadata '{other}' (column `{}`) is not supported by code generation yet",
+                                    c.name
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    let mut g = ExprGen { rows: &mut self.rows, frame: &[] };
+                    match g.cast(value, &natural, &c.ty, false) {
+                        Ok(v) => metadata.push(quote!(row.#f = #v;)),
+                        Err(what) => self.error(c.span, format!("metadata column `{}`: cannot convert {what}", c.name)),
+                    }
+                }
+                ColumnKind::Computed(_) => {}
+            }
+        }
+        let validate = quote!(|row: &#ts| -> Result<(), String> {
+            #(#checks)*
+            Ok(())
+        });
+        let convert = quote!({
+            let record = row;
+            let mut row = record.value;
+            #(#metadata)*
+            row
+        });
+        (validate, convert)
     }
 
     /// The standard Nexmark schema: each declared column taken from the generator's event.

@@ -14,6 +14,8 @@ pub mod blackhole;
 pub mod datagen;
 pub mod filesystem;
 pub mod format;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod nexmark;
 pub mod print;
 mod watermark;
@@ -39,6 +41,10 @@ pub enum SourceEvent<R> {
     /// a poll that timed out): time passes, and the task may find splits idle. Sent at
     /// least every few hundred milliseconds while the source waits.
     Idle,
+    /// Everything emitted before it must be made durable by the task — sinks flushed —
+    /// before `emit` returns `Ok`; then the source may commit its position (a Kafka
+    /// source commits its offsets). Sources that cannot replay send none.
+    Barrier,
 }
 
 /// A table read as a stream of rows.
@@ -52,6 +58,17 @@ pub trait Source {
     /// (checked at least every few thousand rows), then returns. An error from `emit`
     /// stops the source and is returned.
     fn run_events<F: FnMut(SourceEvent<Self::Row>) -> Result<()>>(self, cx: &Context, emit: F) -> Result<()>;
+
+    /// The source, told not to commit its position at barriers: its task keeps state that
+    /// a barrier does not make durable yet (window operators before checkpoints), so after
+    /// a restart its input must be read again from the last committed position. Sources
+    /// that commit nothing ignore it.
+    fn without_commits(self) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
 
     /// [`run_events`](Self::run_events) for a caller that only wants the rows.
     fn run<F: FnMut(Self::Row) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()>
@@ -94,7 +111,7 @@ mod tests {
             SourceEvent::SplitStart(s) => Ev::Start(*s),
             SourceEvent::Row(s, r) => Ev::Row(*s, r.id.unwrap_or(-1)),
             SourceEvent::SplitEnd(s) => Ev::End(*s),
-            SourceEvent::Idle => Ev::Idle,
+            SourceEvent::Idle | SourceEvent::Barrier => Ev::Idle,
         }
     }
 
@@ -247,6 +264,7 @@ mod tests {
                     SourceEvent::SplitStart(s) => SourceEvent::SplitStart(s),
                     SourceEvent::SplitEnd(s) => SourceEvent::SplitEnd(s),
                     SourceEvent::Idle => SourceEvent::Idle,
+                    SourceEvent::Barrier => SourceEvent::Barrier,
                 });
                 Ok(())
             })
@@ -268,7 +286,7 @@ mod tests {
                         wm.observe(*s, Some(event.date_time().millis()));
                     }
                     SourceEvent::SplitEnd(_) => ends += 1,
-                    SourceEvent::Idle => {}
+                    SourceEvent::Idle | SourceEvent::Barrier => {}
                 }
                 wm.on_event(&e);
                 Ok(())

@@ -1,0 +1,178 @@
+//! Writing rows to a Kafka topic. See the [module documentation](super).
+
+use super::codec::{KeySpec, Layout, PartEncoder};
+use super::{PRODUCER_DEFAULTS, Producer_, client_config, fatal, flush, flush_limit, kafka_error, producer, send};
+use crate::connectors::format::{Column, write_error};
+use crate::error::Result;
+use crate::options::TableOptions;
+use crate::pipeline::Sink;
+use rdkafka::producer::{BaseRecord, Producer};
+use serde::Serialize;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// A `kafka` or `upsert-kafka` table written from rows `R`; see [`sink`] and
+/// [`upsert_sink`].
+pub struct KafkaSink<R> {
+    table: String,
+    topic: String,
+    producer: Producer_,
+    key: Option<PartEncoder>,
+    value: PartEncoder,
+    /// `sink.partitioner` = `fixed`.
+    partition: Option<i32>,
+    /// `at-least-once`: failed deliveries fail the sink (else they are reported).
+    strict: bool,
+    limit: Option<Duration>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    _row: PhantomData<fn(&R)>,
+}
+
+/// The sink of a `kafka` table of `columns`: options `topic`, `format`/`value.format`,
+/// `key.fields` + `key.format`, `value.fields-include`, `key.fields-prefix`,
+/// `sink.partitioner`, `sink.delivery-guarantee` and `properties.*`.
+pub fn sink<R: Serialize>(opts: &TableOptions, columns: &'static [Column]) -> Result<KafkaSink<R>> {
+    let layout = Layout::from_options(opts, columns, KeySpec::Option)?;
+    make(opts, layout)
+}
+
+/// The sink of an `upsert-kafka` table of `columns` whose PRIMARY KEY is `primary_key`:
+/// the key holds the key columns (in `key.format`), the value the row (`value.format`).
+/// Every row is written as an upsert; [`KafkaSink::delete`] writes a deletion.
+pub fn upsert_sink<R: Serialize>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    primary_key: &'static [&'static str],
+) -> Result<KafkaSink<R>> {
+    let layout = Layout::from_options(opts, columns, KeySpec::PrimaryKey(primary_key))?;
+    make(opts, layout)
+}
+
+fn make<R: Serialize>(opts: &TableOptions, layout: Layout) -> Result<KafkaSink<R>> {
+    let table = opts.table.clone();
+    let topic = opts.required("topic")?;
+    if topic.contains(';') || topic.trim().is_empty() {
+        return Err(opts.error("topic", "a sink writes one topic"));
+    }
+    if opts.get("topic-pattern").is_some() {
+        return Err(opts.error("topic-pattern", "a sink writes one topic: give 'topic'"));
+    }
+    let guarantee = match (opts.get("sink.delivery-guarantee"), opts.get("sink.semantic")) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
+            return Err(opts.error("sink.semantic", "differs from 'sink.delivery-guarantee' (give only that)"));
+        }
+        (Some(g), _) | (None, Some(g)) => g.to_ascii_lowercase().replace('_', "-"),
+        (None, None) => "at-least-once".to_string(),
+    };
+    let key = if opts.get("sink.delivery-guarantee").is_some() { "sink.delivery-guarantee" } else { "sink.semantic" };
+    let strict = match guarantee.as_str() {
+        "at-least-once" => true,
+        "none" => false,
+        "exactly-once" => {
+            return Err(opts
+                .error(key, "exactly-once needs checkpoints (coming with the checkpoint release); use at-least-once"));
+        }
+        other => return Err(opts.error(key, format!("'{other}' is not 'none', 'at-least-once' or 'exactly-once'"))),
+    };
+    let (partition, round_robin) = match opts.get("sink.partitioner").unwrap_or("default") {
+        "default" => (None, false),
+        "fixed" => (Some(0), false),
+        "round-robin" => (None, true),
+        other => {
+            return Err(opts.error(
+                "sink.partitioner",
+                format!("'{other}' is not 'default', 'fixed' or 'round-robin' (partitioner classes are not supported)"),
+            ));
+        }
+    };
+    let client_id = format!("dflc-{table}");
+    let mut defaults = PRODUCER_DEFAULTS.to_vec();
+    defaults.push(("client.id", &client_id));
+    if !strict {
+        defaults.retain(|(k, _)| *k != "enable.idempotence" && *k != "acks");
+        defaults.push(("acks", "1"));
+    }
+    if round_robin {
+        // Otherwise librdkafka keeps rows without a key on one partition for a while.
+        defaults.push(("sticky.partitioning.linger.ms", "0"));
+    }
+    let config = client_config(opts, &defaults)?;
+    let producer = producer(&table, &config, round_robin)?;
+    Ok(KafkaSink {
+        table,
+        topic: topic.trim().to_string(),
+        producer,
+        key: layout.key.as_ref().map(|k| PartEncoder::new(k, layout.columns)),
+        value: PartEncoder::new(&layout.value, layout.columns),
+        partition,
+        strict,
+        limit: flush_limit(&config),
+        key_buf: Vec::new(),
+        value_buf: Vec::new(),
+        _row: PhantomData,
+    })
+}
+
+impl<R: Serialize> KafkaSink<R> {
+    /// Writes `row` as an upsert (`value = None`: a deletion, a message without value —
+    /// a tombstone).
+    fn produce(&mut self, row: &R, with_value: bool) -> Result<()> {
+        self.key_buf.clear();
+        self.value_buf.clear();
+        let has_key = match &mut self.key {
+            None => false,
+            Some(encoder) => encoder.encode(row, &mut self.key_buf).map_err(|e| write_error(&self.table, e))?,
+        };
+        let has_value =
+            with_value && self.value.encode(row, &mut self.value_buf).map_err(|e| write_error(&self.table, e))?;
+        let mut record = BaseRecord::<[u8], [u8]>::to(&self.topic);
+        if has_key {
+            record = record.key(&self.key_buf[..]);
+        }
+        if has_value {
+            record = record.payload(&self.value_buf[..]);
+        }
+        if let Some(p) = self.partition {
+            record = record.partition(p);
+        }
+        send(&self.producer, record)
+            .map_err(|e| kafka_error(&self.table, &format!("writing to topic '{}'", self.topic), &e))
+    }
+
+    /// Writes a deletion of `row`'s key: a message with the key and no value (a
+    /// tombstone), as `upsert-kafka` does for deleted rows.
+    pub fn delete(&mut self, row: &R) -> Result<()> {
+        self.produce(row, false)?;
+        self.check()
+    }
+
+    /// Serves delivery reports; an error if a delivery failed (at-least-once).
+    fn check(&mut self) -> Result<()> {
+        self.producer.poll(Duration::ZERO);
+        fatal(&self.producer, &self.table, &format!("topic '{}'", self.topic))?;
+        if self.strict && self.producer.context().has_failed() {
+            // Report every failure known so far.
+            return flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, true);
+        }
+        Ok(())
+    }
+}
+
+impl<R: Serialize> Sink<R> for KafkaSink<R> {
+    fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        for row in rows.drain(..) {
+            self.produce(&row, true)?;
+        }
+        self.check()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, self.strict)
+    }
+
+    /// Waits until every row written so far is acknowledged (as [`flush`](Self::flush)).
+    fn sync(&mut self) -> Result<()> {
+        self.flush()
+    }
+}

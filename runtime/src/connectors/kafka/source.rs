@@ -1,0 +1,1239 @@
+//! Reading Kafka topics: a consumer polled by the source's thread, partitions as splits,
+//! commits after barriers. See the [module documentation](super).
+
+use super::codec::{Dyn, KeyDecoder, KeySpec, Layout, ValueDecoder};
+use super::{
+    PRODUCER_DEFAULTS, Producer_, WARN_EVERY, client_config, describe, fatal, flush, flush_limit, is_fatal,
+    kafka_error, millis, producer, send,
+};
+use crate::connectors::format::Column;
+use crate::connectors::{Source, SourceEvent};
+use crate::error::{Error, Result};
+use crate::fns::Regex;
+use crate::options::TableOptions;
+use crate::pipeline::Context;
+use crate::types::{Str, Timestamp};
+use rdkafka::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Longest a poll waits (the source checks for a stop after each).
+const POLL: Duration = Duration::from_millis(100);
+/// Processing time from the first record after a barrier to the next barrier.
+const BARRIER_EVERY: Duration = Duration::from_secs(5);
+/// Timeout of one metadata or offset request (retried while the brokers are away).
+const REQUEST: Duration = Duration::from_secs(5);
+/// Records between updates of the read counter.
+const COUNT_EVERY: u64 = 1024;
+
+/// One message of a Kafka table: its row and where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<R> {
+    /// The row decoded from the message value; with `value.fields-include` =
+    /// `EXCEPT_KEY` its key columns are set from the key, so it is always the whole row.
+    pub value: R,
+    /// With `key.fields` (or a PRIMARY KEY): a row with only the key columns set, decoded
+    /// from the message key; `None` without key columns or when the message has no key.
+    pub key: Option<R>,
+    /// The topic.
+    pub topic: Str,
+    /// The partition.
+    pub partition: i32,
+    /// The offset in the partition.
+    pub offset: i64,
+    /// The message timestamp (create or log-append time), if it has one.
+    pub timestamp: Option<Timestamp>,
+    /// The message headers, in order.
+    pub headers: Vec<(Str, Option<Vec<u8>>)>,
+}
+
+/// A `kafka` table read as a stream of [`Record`]s; see [`source`].
+pub struct KafkaSource<R> {
+    consumer: BaseConsumer<SourceCx>,
+    settings: Settings<R>,
+}
+
+/// Everything of a source but its consumer.
+struct Settings<R> {
+    table: String,
+    group: Option<String>,
+    topics: Topics,
+    startup: Startup,
+    bounded: Option<Bound>,
+    reset: Reset,
+    errors: Errors,
+    dead_letters: Option<DeadLetters>,
+    discovery: Option<Duration>,
+    key: Option<KeyDecoder>,
+    value: ValueDecoder<R>,
+    validate: fn(&R) -> Result<(), String>,
+    /// Whether barriers commit the position (off for tasks whose operators keep state that
+    /// is not yet checkpointed: their input must be read again after a restart).
+    commits: bool,
+}
+
+enum Topics {
+    List(Vec<String>),
+    Pattern(Regex),
+}
+
+#[derive(Debug, Clone)]
+enum Startup {
+    Earliest,
+    Latest,
+    GroupOffsets,
+    Timestamp(i64),
+    Specific(HashMap<i32, i64>),
+}
+
+#[derive(Debug, Clone)]
+enum Bound {
+    Latest,
+    GroupOffsets,
+    Timestamp(i64),
+    Specific(HashMap<i32, i64>),
+}
+
+/// Where a partition without a usable position starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reset {
+    Earliest,
+    Latest,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Errors {
+    Fail,
+    Skip,
+    DeadLetter,
+}
+
+/// The source of a `kafka` (or `upsert-kafka`) table of `columns`, whose decoded rows
+/// must pass `validate` (the generated NOT NULL checks; its error names the column).
+/// See the [module documentation](super) for the options.
+pub fn source<R: DeserializeOwned>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    validate: fn(&R) -> Result<(), String>,
+) -> Result<KafkaSource<R>> {
+    let table = opts.table.clone();
+    let upsert = opts.get("connector") == Some("upsert-kafka");
+    let topics = match (opts.get("topic"), opts.get("topic-pattern")) {
+        (Some(_), Some(_)) => return Err(opts.error("topic-pattern", "give either 'topic' or 'topic-pattern'")),
+        (Some(list), None) => {
+            let names: Vec<String> =
+                list.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if names.is_empty() {
+                return Err(opts.error("topic", "names no topic"));
+            }
+            Topics::List(names)
+        }
+        (None, Some(p)) => {
+            let regex = Regex::new(&format!("\\A(?:{p})\\z"));
+            if let Some(e) = regex.error() {
+                return Err(opts.error("topic-pattern", format!("invalid regular expression: {e}")));
+            }
+            Topics::Pattern(regex)
+        }
+        (None, None) => return Err(opts.error("topic", "is required (or 'topic-pattern')")),
+    };
+    let group = opts.get("properties.group.id").map(str::to_string);
+    let startup =
+        match opts.get("scan.startup.mode").unwrap_or(if upsert { "earliest-offset" } else { "group-offsets" }) {
+            "earliest-offset" => Startup::Earliest,
+            "latest-offset" => Startup::Latest,
+            "group-offsets" => Startup::GroupOffsets,
+            "timestamp" => Startup::Timestamp(millis_option(opts, "scan.startup.timestamp-millis", "timestamp")?),
+            "specific-offsets" => Startup::Specific(offsets_option(opts, "scan.startup.specific-offsets")?),
+            other => return Err(opts.error("scan.startup.mode", format!("'{other}' is not a startup mode"))),
+        };
+    let bounded = match opts.get("scan.bounded.mode").unwrap_or("unbounded") {
+        "unbounded" => None,
+        "latest-offset" => Some(Bound::Latest),
+        "group-offsets" => Some(Bound::GroupOffsets),
+        "timestamp" => Some(Bound::Timestamp(millis_option(opts, "scan.bounded.timestamp-millis", "timestamp")?)),
+        "specific-offsets" => Some(Bound::Specific(offsets_option(opts, "scan.bounded.specific-offsets")?)),
+        other => return Err(opts.error("scan.bounded.mode", format!("'{other}' is not a bounded mode"))),
+    };
+    if group.is_none() {
+        if let Startup::GroupOffsets = startup {
+            return Err(opts.error(
+                "scan.startup.mode",
+                "'group-offsets' (the default) needs 'properties.group.id'; set one, or choose another \
+                 'scan.startup.mode' such as 'earliest-offset'",
+            ));
+        }
+        if let Some(Bound::GroupOffsets) = bounded {
+            return Err(opts.error("scan.bounded.mode", "'group-offsets' needs 'properties.group.id'"));
+        }
+    }
+    let reset = match opts.get("properties.auto.offset.reset") {
+        None => match startup {
+            Startup::GroupOffsets => Reset::Fail,
+            Startup::Latest | Startup::Timestamp(_) => Reset::Latest,
+            Startup::Earliest | Startup::Specific(_) => Reset::Earliest,
+        },
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "earliest" | "smallest" | "beginning" => Reset::Earliest,
+            "latest" | "largest" | "end" => Reset::Latest,
+            "error" | "none" => Reset::Fail,
+            _ => {
+                return Err(opts.error("properties.auto.offset.reset", format!("'{v}' is not 'earliest' or 'latest'")));
+            }
+        },
+    };
+    let errors = match opts.get("scan.errors").unwrap_or("fail") {
+        "fail" => Errors::Fail,
+        "skip" => Errors::Skip,
+        "dead-letter" => Errors::DeadLetter,
+        other => return Err(opts.error("scan.errors", format!("'{other}' is not 'fail', 'skip' or 'dead-letter'"))),
+    };
+    let dead_letters = match (errors, opts.get("scan.dead-letter.topic")) {
+        (Errors::DeadLetter, None) => {
+            return Err(opts.error("scan.dead-letter.topic", "is required with 'scan.errors' = 'dead-letter'"));
+        }
+        (Errors::DeadLetter, Some(topic)) => {
+            let mut defaults = PRODUCER_DEFAULTS.to_vec();
+            let client_id = format!("dflc-{table}-dead-letters");
+            defaults.push(("client.id", &client_id));
+            let config = client_config(opts, &defaults)?;
+            Some(DeadLetters {
+                topic: topic.to_string(),
+                producer: producer(&table, &config, false)?,
+                limit: flush_limit(&config),
+                buf: Vec::new(),
+            })
+        }
+        (_, Some(_)) => {
+            return Err(opts.error("scan.dead-letter.topic", "needs 'scan.errors' = 'dead-letter'"));
+        }
+        (_, None) => None,
+    };
+    let discovery = match opts.duration_ms("scan.topic-partition-discovery.interval")? {
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => Some(Duration::from_secs(300)),
+    };
+    let layout = Layout::from_options(opts, columns, KeySpec::Option)?;
+    let client_id = format!("dflc-{table}");
+    let reset_value = match reset {
+        Reset::Earliest => "earliest",
+        Reset::Latest => "latest",
+        Reset::Fail => "error",
+    };
+    let mut config = client_config(
+        opts,
+        &[("client.id", &client_id), ("enable.partition.eof", "true"), ("auto.offset.reset", reset_value)],
+    )?;
+    // Offsets are committed after barriers only.
+    config.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+    config.set("auto.offset.reset", reset_value);
+    if group.is_none() {
+        // librdkafka's consumer cannot be assigned partitions without a group id; one
+        // that is never joined (no subscription) nor committed to is harmless.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        config.set("group.id", format!("dflc-{table}-unjoined-{}-{nanos}", std::process::id()));
+    }
+    let consumer = create_consumer(&table, &config)?;
+    let settings = Settings {
+        table,
+        group,
+        topics,
+        startup,
+        bounded,
+        reset,
+        errors,
+        dead_letters,
+        discovery,
+        key: KeyDecoder::new(&layout),
+        value: ValueDecoder::new(&layout),
+        validate,
+        commits: true,
+    };
+    Ok(KafkaSource { consumer, settings })
+}
+
+fn create_consumer(table: &str, config: &ClientConfig) -> Result<BaseConsumer<SourceCx>> {
+    let cx = SourceCx { events: Mutex::new(VecDeque::new()), closing: AtomicBool::new(false) };
+    config.create_with_context(cx).map_err(|e| kafka_error(table, "consumer", &e))
+}
+
+fn millis_option(opts: &TableOptions, key: &str, mode: &str) -> Result<i64> {
+    let ms = opts.u64(key)?.ok_or_else(|| opts.error(key, format!("is required with the '{mode}' mode")))?;
+    i64::try_from(ms).map_err(|_| opts.error(key, "is too large"))
+}
+
+/// `partition:0,offset:42;partition:1,offset:300`.
+fn offsets_option(opts: &TableOptions, key: &str) -> Result<HashMap<i32, i64>> {
+    let text = opts.required(key)?;
+    let mut out = HashMap::new();
+    for spec in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || opts.error(key, format!("'{spec}' is not of the form 'partition:0,offset:42'"));
+        let (mut partition, mut offset) = (None, None);
+        for item in spec.split(',') {
+            let (k, v) = item.split_once(':').ok_or_else(bad)?;
+            match k.trim() {
+                "partition" => partition = Some(v.trim().parse::<i32>().map_err(|_| bad())?),
+                "offset" => offset = Some(v.trim().parse::<i64>().map_err(|_| bad())?),
+                _ => return Err(bad()),
+            }
+        }
+        match (partition, offset) {
+            (Some(p), Some(o)) if p >= 0 && o >= 0 => {
+                out.insert(p, o);
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if out.is_empty() {
+        return Err(opts.error(key, "names no partition"));
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------------------------------
+// Rebalances
+// ------------------------------------------------------------------------------------------
+
+/// The consumer's callbacks: rebalances are queued for the poll loop, which acts on them
+/// (it must commit and emit events first); while closing they are done at once.
+struct SourceCx {
+    events: Mutex<VecDeque<Rebalance>>,
+    closing: AtomicBool,
+}
+
+enum Rebalance {
+    Assign(TopicPartitionList),
+    Revoke(TopicPartitionList),
+    Error(String),
+}
+
+impl ClientContext for SourceCx {}
+
+impl ConsumerContext for SourceCx {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        if self.closing.load(Ordering::Relaxed) {
+            let _ = match (err, cooperative) {
+                (RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, true) => consumer.incremental_assign(tpl),
+                (RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, false) => consumer.assign(tpl),
+                (_, true) => consumer.incremental_unassign(tpl),
+                (_, false) => consumer.unassign(),
+            };
+            return;
+        }
+        let event = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl.clone()),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl.clone()),
+            other => Rebalance::Error(format!("rebalance failed: {:?}", RDKafkaErrorCode::from(other))),
+        };
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push_back(event);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Dead letters
+// ------------------------------------------------------------------------------------------
+
+struct DeadLetters {
+    topic: String,
+    producer: Producer_,
+    limit: Option<Duration>,
+    buf: Vec<u8>,
+}
+
+#[derive(serde::Serialize)]
+struct Letter<'a> {
+    table: &'a str,
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    reason: &'a str,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+impl DeadLetters {
+    fn write(&mut self, table: &str, message: &BorrowedMessage<'_>, reason: &str) -> Result<()> {
+        let letter = Letter {
+            table,
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp: millis(message.timestamp()),
+            reason,
+            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
+        };
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &letter)
+            .map_err(|e| Error::Write { table: table.to_string(), reason: e.to_string() })?;
+        let mut record = BaseRecord::to(&self.topic).payload(&self.buf[..]);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        send(&self.producer, record).map_err(|e| kafka_error(table, "writing a dead letter", &e))?;
+        self.producer.poll(Duration::ZERO);
+        if self.producer.context().has_failed() {
+            return self.flush(table);
+        }
+        fatal(&self.producer, table, &format!("dead-letter topic '{}'", self.topic))
+    }
+
+    fn flush(&self, table: &str) -> Result<()> {
+        flush(&self.producer, table, &format!("dead-letter topic '{}'", self.topic), self.limit, true)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading
+// ------------------------------------------------------------------------------------------
+
+/// Where a split is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Not assigned to this source (yet, or any more).
+    Unassigned,
+    /// Assigned, rows flowing.
+    Reading,
+    /// Assigned, its end (bounded) reached.
+    Ended,
+}
+
+struct Split {
+    id: usize,
+    topic: Str,
+    partition: i32,
+    /// The offset after the last record handled (emitted, skipped or dead-lettered).
+    next: i64,
+    /// The offset last committed (or `-1`).
+    committed: i64,
+    /// The end offset (bounded sources).
+    stop: Option<i64>,
+    phase: Phase,
+    /// Whether the split was ever assigned in this run.
+    seen: bool,
+}
+
+/// What reading keeps besides the consumer.
+struct Reader<'a, R> {
+    src: Settings<R>,
+    cx: &'a Context,
+    splits: Vec<Split>,
+    /// Split of each (topic, partition).
+    index: HashMap<String, Vec<usize>>,
+    /// Whether anything was emitted or handled since the last barrier.
+    dirty: bool,
+    /// When the first record after the last barrier was handled.
+    dirty_since: Instant,
+    /// Whether the source has had a partition assignment (a group's first rebalance).
+    assigned_once: bool,
+    /// Topics read (a pattern's matches so far).
+    topic_names: Vec<String>,
+    last_discovery: Instant,
+    /// Rows not yet added to `rows_in`.
+    rows: u64,
+    /// The last transient error and when it was last reported.
+    warned: Option<Instant>,
+    key_values: Vec<(&'static str, Dyn<'static>)>,
+    no_values: Vec<(&'static str, Dyn<'static>)>,
+}
+
+impl<R: DeserializeOwned> Source for KafkaSource<R> {
+    type Row = Record<R>;
+
+    fn without_commits(mut self) -> Self {
+        self.settings.commits = false;
+        self
+    }
+
+    fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
+        let KafkaSource { consumer, settings } = self;
+        let mut reader = Reader {
+            src: settings,
+            cx,
+            splits: Vec::new(),
+            index: HashMap::new(),
+            dirty: false,
+            dirty_since: Instant::now(),
+            assigned_once: false,
+            topic_names: Vec::new(),
+            last_discovery: Instant::now(),
+            rows: 0,
+            warned: None,
+            key_values: Vec::new(),
+            no_values: Vec::new(),
+        };
+        let result = reader.run(&consumer, &mut emit);
+        cx.counters.rows_in.fetch_add(reader.rows, Ordering::Relaxed);
+        // Leave the group cleanly: rebalances while closing are done by the callback.
+        consumer.context().closing.store(true, Ordering::Relaxed);
+        if reader.src.group.is_some() {
+            consumer.unsubscribe();
+        }
+        drop(consumer);
+        result
+    }
+}
+
+type Emit<'e, R> = dyn FnMut(SourceEvent<Record<R>>) -> Result<()> + 'e;
+
+impl<R: DeserializeOwned> Reader<'_, R> {
+    fn run(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        if !self.start(consumer, emit)? {
+            return self.finish(consumer, emit);
+        }
+        let mut handled = 0u64;
+        loop {
+            if self.cx.stopped() {
+                return self.finish(consumer, emit);
+            }
+            if !self.rebalances(consumer, emit)? {
+                return self.finish(consumer, emit);
+            }
+            if self.src.bounded.is_some() && self.assigned_once && self.splits.iter().all(|s| s.phase != Phase::Reading)
+            {
+                return self.finish(consumer, emit);
+            }
+            match consumer.poll(POLL) {
+                None => {
+                    emit(SourceEvent::Idle)?;
+                    self.waiting(consumer, emit)?;
+                }
+                Some(Ok(message)) => {
+                    self.message(consumer, &message, emit)?;
+                    handled += 1;
+                    if handled % COUNT_EVERY == 0 {
+                        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(partition))) => self.end_of_partition(consumer, partition, emit)?,
+                Some(Err(e)) => {
+                    self.consumer_error(&e)?;
+                    emit(SourceEvent::Idle)?;
+                }
+            }
+            if self.dirty && self.dirty_since.elapsed() >= BARRIER_EVERY {
+                self.barrier(consumer, emit)?;
+            }
+        }
+    }
+
+    /// Subscribes or assigns; `false` if stopped meanwhile.
+    fn start(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<bool> {
+        let Some(topics) = self.find_topics(consumer, emit)? else { return Ok(false) };
+        self.topic_names = topics;
+        self.last_discovery = Instant::now();
+        match &self.src.group {
+            Some(_) => {
+                if !self.topic_names.is_empty() {
+                    self.subscribe(consumer)?;
+                }
+                Ok(true)
+            }
+            None => {
+                let Some(parts) = self.partitions(consumer, emit)? else { return Ok(false) };
+                let ok = self.assign(consumer, parts, false, emit)?;
+                self.assigned_once = true;
+                Ok(ok)
+            }
+        }
+    }
+
+    fn subscribe(&self, consumer: &BaseConsumer<SourceCx>) -> Result<()> {
+        let names: Vec<&str> = self.topic_names.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(|e| kafka_error(&self.src.table, "subscribing", &e))
+    }
+
+    /// The topics to read: the list (checked to exist) or the pattern's matches; `None`
+    /// if stopped while waiting for the brokers.
+    fn find_topics(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        emit: &mut Emit<'_, R>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(metadata) =
+            self.retry(emit, "reading the topics' metadata", || consumer.fetch_metadata(None, REQUEST))?
+        else {
+            return Ok(None);
+        };
+        let existing: HashMap<&str, bool> =
+            metadata.topics().iter().map(|t| (t.name(), t.error().is_none() && !t.partitions().is_empty())).collect();
+        match &self.src.topics {
+            Topics::List(names) => {
+                for name in names {
+                    if !existing.get(name.as_str()).copied().unwrap_or(false) {
+                        return Err(Error::Kafka {
+                            table: self.src.table.clone(),
+                            message: format!(
+                                "topic '{name}' does not exist (or this client may not see it); create it first"
+                            ),
+                        });
+                    }
+                }
+                Ok(Some(names.clone()))
+            }
+            Topics::Pattern(regex) => {
+                let mut names: Vec<String> = existing
+                    .iter()
+                    .filter(|(name, ok)| **ok && !name.starts_with("__") && regex.is_match(name))
+                    .map(|(name, _)| name.to_string())
+                    .collect();
+                names.sort();
+                Ok(Some(names))
+            }
+        }
+    }
+
+    /// Every partition of the topics read; `None` if stopped while waiting.
+    fn partitions(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        emit: &mut Emit<'_, R>,
+    ) -> Result<Option<Vec<(String, i32)>>> {
+        let Some(metadata) =
+            self.retry(emit, "reading the topics' metadata", || consumer.fetch_metadata(None, REQUEST))?
+        else {
+            return Ok(None);
+        };
+        let mut parts = Vec::new();
+        for t in metadata.topics() {
+            if self.topic_names.iter().any(|n| n == t.name()) {
+                for p in t.partitions() {
+                    parts.push((t.name().to_string(), p.id()));
+                }
+            }
+        }
+        parts.sort();
+        Ok(Some(parts))
+    }
+
+    /// Runs `op` until it succeeds, retrying transient errors (and emitting `Idle`) until
+    /// the pipeline stops (`None`).
+    fn retry<T>(
+        &mut self,
+        emit: &mut Emit<'_, R>,
+        what: &str,
+        mut op: impl FnMut() -> KafkaResult<T>,
+    ) -> Result<Option<T>> {
+        let started = Instant::now();
+        let mut warned = started;
+        loop {
+            match op() {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) if e.rdkafka_error_code().is_some_and(is_fatal) => {
+                    return Err(kafka_error(&self.src.table, what, &e));
+                }
+                Err(e) => {
+                    if self.cx.stopped() {
+                        return Ok(None);
+                    }
+                    if warned.elapsed() >= WARN_EVERY {
+                        warned = Instant::now();
+                        eprintln!(
+                            "table `{}`: {what}: {} (retrying for {} s so far)",
+                            self.src.table,
+                            describe(&e),
+                            started.elapsed().as_secs()
+                        );
+                    }
+                    emit(SourceEvent::Idle)?;
+                    // Back off a little: some errors come back at once.
+                    std::thread::sleep(POLL);
+                }
+            }
+        }
+    }
+
+    /// The split of (topic, partition), made if new.
+    fn split(&mut self, topic: &str, partition: i32) -> usize {
+        let slots = self.index.entry(topic.to_string()).or_default();
+        let p = usize::try_from(partition).unwrap_or(0);
+        if slots.len() <= p {
+            slots.resize(p + 1, usize::MAX);
+        }
+        if slots[p] == usize::MAX {
+            slots[p] = self.splits.len();
+            self.splits.push(Split {
+                id: self.splits.len(),
+                topic: Str::new(topic),
+                partition,
+                next: 0,
+                committed: -1,
+                stop: None,
+                phase: Phase::Unassigned,
+                seen: false,
+            });
+        }
+        slots[p]
+    }
+
+    fn lookup(&self, topic: &str, partition: i32) -> Option<usize> {
+        let slots = self.index.get(topic)?;
+        let i = *slots.get(usize::try_from(partition).ok()?)?;
+        (i != usize::MAX).then_some(i)
+    }
+
+    /// Takes partitions on: resolves where each starts (and ends), assigns them, and emits
+    /// their starts (and the ends of empty bounded ones). `false` if stopped meanwhile.
+    fn assign(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        parts: Vec<(String, i32)>,
+        incremental: bool,
+        emit: &mut Emit<'_, R>,
+    ) -> Result<bool> {
+        let ids: Vec<usize> = parts.iter().map(|(t, p)| self.split(t, *p)).collect();
+        let Some(positions) = self.resolve(consumer, &ids, emit)? else { return Ok(false) };
+        let mut tpl = TopicPartitionList::new();
+        for (&i, &(start, stop)) in ids.iter().zip(&positions) {
+            let s = &mut self.splits[i];
+            s.next = start;
+            s.stop = stop;
+            s.seen = true;
+            s.phase = Phase::Reading;
+            tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(start))
+                .map_err(|e| kafka_error(&self.src.table, "assigning partitions", &e))?;
+        }
+        let assigned = if incremental { consumer.incremental_assign(&tpl) } else { consumer.assign(&tpl) };
+        assigned.map_err(|e| kafka_error(&self.src.table, "assigning partitions", &e))?;
+        for &i in &ids {
+            emit(SourceEvent::SplitStart(self.splits[i].id))?;
+            let s = &self.splits[i];
+            if s.stop.is_some_and(|stop| s.next >= stop) {
+                self.end_split(consumer, i, emit)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The start offset (and the end, bounded) of each split; `None` if stopped.
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        ids: &[usize],
+        emit: &mut Emit<'_, R>,
+    ) -> Result<Option<Vec<(i64, Option<i64>)>>> {
+        let table = self.src.table.clone();
+        let grouped = self.src.group.is_some();
+        let mut watermarks: HashMap<usize, (i64, i64)> = HashMap::new();
+        // Requests made for several partitions at once.
+        let needs_committed = grouped
+            && (matches!(self.src.startup, Startup::GroupOffsets | Startup::Specific(_))
+                || matches!(self.src.bounded, Some(Bound::GroupOffsets))
+                || ids.iter().any(|&i| self.splits[i].seen));
+        let committed = if needs_committed {
+            let mut tpl = TopicPartitionList::new();
+            for &i in ids {
+                let s = &self.splits[i];
+                let _ = tpl.add_partition_offset(&s.topic, s.partition, Offset::Invalid);
+            }
+            let Some(got) =
+                self.retry(emit, "reading the committed offsets", || consumer.committed_offsets(tpl.clone(), REQUEST))?
+            else {
+                return Ok(None);
+            };
+            offsets_of(&got)
+        } else {
+            HashMap::new()
+        };
+        let by_time =
+            |this: &mut Self, emit: &mut Emit<'_, R>, ts: i64| -> Result<Option<HashMap<(String, i32), i64>>> {
+                let mut tpl = TopicPartitionList::new();
+                for &i in ids {
+                    let s = &this.splits[i];
+                    let _ = tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(ts));
+                }
+                let got = this.retry(emit, "looking up offsets by timestamp", || {
+                    consumer.offsets_for_times(tpl.clone(), REQUEST)
+                })?;
+                Ok(got.map(|g| offsets_of(&g)))
+            };
+        let start_times = match self.src.startup {
+            Startup::Timestamp(ts) => match by_time(self, emit, ts)? {
+                Some(m) => m,
+                None => return Ok(None),
+            },
+            _ => HashMap::new(),
+        };
+        let stop_times = match self.src.bounded {
+            Some(Bound::Timestamp(ts)) => match by_time(self, emit, ts)? {
+                Some(m) => m,
+                None => return Ok(None),
+            },
+            _ => HashMap::new(),
+        };
+        let bounded = self.src.bounded.clone();
+        let mut out = Vec::with_capacity(ids.len());
+        for &i in ids {
+            let key = (self.splits[i].topic.to_string(), self.splits[i].partition);
+            let mut marks = |this: &mut Self, emit: &mut Emit<'_, R>| -> Result<Option<(i64, i64)>> {
+                if let Some(w) = watermarks.get(&i) {
+                    return Ok(Some(*w));
+                }
+                let (topic, partition) = (this.splits[i].topic.clone(), this.splits[i].partition);
+                let w = this.retry(emit, "reading the partition's offsets", || {
+                    consumer.fetch_watermarks(&topic, partition, REQUEST)
+                })?;
+                if let Some(w) = w {
+                    watermarks.insert(i, w);
+                }
+                Ok(w)
+            };
+            let committed_here = committed.get(&key).copied();
+            let start = if self.splits[i].seen {
+                // Assigned again: resume where the group (or this source) left off.
+                match committed_here {
+                    Some(o) => Some(o),
+                    None => Some(self.splits[i].next),
+                }
+            } else {
+                match &self.src.startup {
+                    Startup::Earliest => marks(self, emit)?.map(|w| w.0),
+                    Startup::Latest => marks(self, emit)?.map(|w| w.1),
+                    Startup::Timestamp(_) => match start_times.get(&key) {
+                        Some(&o) if o >= 0 => Some(o),
+                        // No record at or after the time.
+                        _ => marks(self, emit)?.map(|w| w.1),
+                    },
+                    Startup::Specific(offsets) => match (offsets.get(&key.1), committed_here) {
+                        (Some(&o), _) | (None, Some(o)) => Some(o),
+                        (None, None) => marks(self, emit)?.map(|w| w.0),
+                    },
+                    Startup::GroupOffsets => match committed_here {
+                        Some(o) => Some(o),
+                        None => match self.src.reset {
+                            Reset::Earliest => marks(self, emit)?.map(|w| w.0),
+                            Reset::Latest => marks(self, emit)?.map(|w| w.1),
+                            Reset::Fail => {
+                                return Err(Error::Kafka {
+                                    table,
+                                    message: format!(
+                                        "topic '{}' partition {}: group '{}' has no committed offset; set \
+                                         'properties.auto.offset.reset' to 'earliest' or 'latest', or choose \
+                                         another 'scan.startup.mode'",
+                                        key.0,
+                                        key.1,
+                                        self.src.group.as_deref().unwrap_or_default()
+                                    ),
+                                });
+                            }
+                        },
+                    },
+                }
+            };
+            let Some(mut start) = start else { return Ok(None) };
+            let stop = match &bounded {
+                None => None,
+                Some(bound) => {
+                    let Some((low, high)) = marks(self, emit)? else { return Ok(None) };
+                    start = start.max(low);
+                    Some(match bound {
+                        Bound::Latest => high,
+                        Bound::GroupOffsets => committed_here.unwrap_or(start),
+                        Bound::Timestamp(_) => match stop_times.get(&key) {
+                            Some(&o) if o >= 0 => o,
+                            _ => high,
+                        },
+                        Bound::Specific(offsets) => offsets.get(&key.1).copied().unwrap_or(high),
+                    })
+                }
+            };
+            out.push((start, stop));
+        }
+        Ok(Some(out))
+    }
+
+    /// Acts on queued rebalances; `false` if stopped meanwhile.
+    fn rebalances(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<bool> {
+        loop {
+            let event = consumer.context().events.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(event) = event else { return Ok(true) };
+            let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+            match event {
+                Rebalance::Assign(tpl) => {
+                    let parts: Vec<(String, i32)> =
+                        tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+                    if !self.assign(consumer, parts, cooperative, emit)? {
+                        return Ok(false);
+                    }
+                    self.assigned_once = true;
+                }
+                Rebalance::Revoke(tpl) => {
+                    if !consumer.assignment_lost() {
+                        // Whatever was emitted is made durable and committed while the
+                        // partitions are still ours.
+                        if self.dirty {
+                            self.barrier(consumer, emit)?;
+                        } else {
+                            self.commit(consumer);
+                        }
+                    }
+                    for e in tpl.elements() {
+                        if let Some(i) = self.lookup(e.topic(), e.partition()) {
+                            if self.splits[i].phase == Phase::Reading {
+                                emit(SourceEvent::SplitEnd(self.splits[i].id))?;
+                            }
+                            self.splits[i].phase = Phase::Unassigned;
+                        }
+                    }
+                    let done = if cooperative { consumer.incremental_unassign(&tpl) } else { consumer.unassign() };
+                    done.map_err(|e| kafka_error(&self.src.table, "giving partitions up", &e))?;
+                }
+                Rebalance::Error(message) => {
+                    eprintln!("table `{}`: warning: {message}", self.src.table);
+                }
+            }
+        }
+    }
+
+    /// One message.
+    fn message(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        message: &BorrowedMessage<'_>,
+        emit: &mut Emit<'_, R>,
+    ) -> Result<()> {
+        let Some(i) = self.lookup(message.topic(), message.partition()) else { return Ok(()) };
+        if self.splits[i].phase != Phase::Reading {
+            return Ok(());
+        }
+        let offset = message.offset();
+        if self.splits[i].stop.is_some_and(|stop| offset >= stop) {
+            return self.end_split(consumer, i, emit);
+        }
+        match self.decode(message) {
+            Ok(Some((value, key))) => {
+                let s = &self.splits[i];
+                let headers = match message.headers() {
+                    None => Vec::new(),
+                    Some(h) => h.iter().map(|h| (Str::new(h.key), h.value.map(<[u8]>::to_vec))).collect(),
+                };
+                let record = Record {
+                    value,
+                    key,
+                    topic: s.topic.clone(),
+                    partition: s.partition,
+                    offset,
+                    timestamp: millis(message.timestamp()).map(Timestamp::from_millis),
+                    headers,
+                };
+                emit(SourceEvent::Row(s.id, record))?;
+                self.rows += 1;
+            }
+            Ok(None) => {}
+            Err(reason) => self.bad(message, reason)?,
+        }
+        let s = &mut self.splits[i];
+        s.next = offset + 1;
+        if !self.dirty {
+            self.dirty = true;
+            self.dirty_since = Instant::now();
+        }
+        if s.stop.is_some_and(|stop| s.next >= stop) {
+            self.end_split(consumer, i, emit)?;
+        }
+        Ok(())
+    }
+
+    /// The row and key row of a message; `None` for a tombstone that is no row.
+    #[allow(clippy::type_complexity)]
+    fn decode(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<(R, Option<R>)>, String> {
+        let mut values = std::mem::take(&mut self.key_values);
+        let result = self.decode_with(message, &mut values);
+        self.key_values = values;
+        result
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn decode_with(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        key_values: &mut Vec<(&'static str, Dyn<'static>)>,
+    ) -> Result<Option<(R, Option<R>)>, String> {
+        key_values.clear();
+        let key = match (&mut self.src.key, message.key()) {
+            (Some(decoder), Some(bytes)) => {
+                decoder.decode(bytes, key_values).map_err(|e| format!("key: {e}"))?;
+                Some(KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?)
+            }
+            _ => None,
+        };
+        let extras = if self.src.value.wants_key_columns() { key_values } else { &mut self.no_values };
+        let Some(value) = self.src.value.decode(message.payload(), extras).map_err(|e| format!("value: {e}"))? else {
+            return Ok(None);
+        };
+        (self.src.validate)(&value)?;
+        Ok(Some((value, key)))
+    }
+
+    /// A record that cannot be read: the end of the run, skipped, or dead-lettered.
+    fn bad(&mut self, message: &BorrowedMessage<'_>, reason: String) -> Result<()> {
+        match self.src.errors {
+            Errors::Fail => {
+                return Err(Error::BadMessage {
+                    table: self.src.table.clone(),
+                    topic: message.topic().to_string(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    reason,
+                });
+            }
+            Errors::Skip => {}
+            Errors::DeadLetter => {
+                if let Some(d) = &mut self.src.dead_letters {
+                    d.write(&self.src.table, message, &reason)?;
+                }
+            }
+        }
+        self.cx.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Split `i` reached its end: emits that and stops fetching it.
+    fn end_split(&mut self, consumer: &BaseConsumer<SourceCx>, i: usize, emit: &mut Emit<'_, R>) -> Result<()> {
+        let s = &mut self.splits[i];
+        if s.phase != Phase::Reading {
+            return Ok(());
+        }
+        s.phase = Phase::Ended;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&s.topic, s.partition);
+        let _ = consumer.pause(&tpl);
+        emit(SourceEvent::SplitEnd(s.id))
+    }
+
+    /// The end of some topic's `partition` was reached: bounded splits whose end is there
+    /// are done.
+    fn end_of_partition(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        partition: i32,
+        emit: &mut Emit<'_, R>,
+    ) -> Result<()> {
+        let candidates: Vec<usize> = (0..self.splits.len())
+            .filter(|&i| {
+                let s = &self.splits[i];
+                s.partition == partition && s.phase == Phase::Reading && s.stop.is_some()
+            })
+            .collect();
+        if let [i] = candidates[..] {
+            // The only split it can be (the event does not name the topic): it is at the
+            // partition's current end; done if its end offset is not beyond that (records
+            // may be missing at the end: compaction, transaction markers).
+            let (topic, stop) = (self.splits[i].topic.clone(), self.splits[i].stop.unwrap_or(i64::MAX));
+            if let Ok((_, high)) = consumer.fetch_watermarks(&topic, partition, REQUEST) {
+                if stop <= high {
+                    return self.end_split(consumer, i, emit);
+                }
+            }
+        }
+        self.check_positions(consumer, emit)
+    }
+
+    /// Ends bounded splits whose consumer position (which passes transaction markers) is at
+    /// their end.
+    fn check_positions(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        if !self.splits.iter().any(|s| s.phase == Phase::Reading && s.stop.is_some_and(|stop| s.next < stop)) {
+            return Ok(());
+        }
+        let Ok(positions) = consumer.position() else { return Ok(()) };
+        for e in positions.elements() {
+            let Offset::Offset(pos) = e.offset() else { continue };
+            if let Some(i) = self.lookup(e.topic(), e.partition()) {
+                let s = &self.splits[i];
+                if s.phase == Phase::Reading && s.stop.is_some_and(|stop| pos >= stop) {
+                    self.end_split(consumer, i, emit)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A poll that gave nothing: checks bounded ends, discovery, a due barrier.
+    fn waiting(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        if self.src.bounded.is_some() {
+            self.check_positions(consumer, emit)?;
+        }
+        let pattern_without_topics = matches!(self.src.topics, Topics::Pattern(_)) && self.topic_names.is_empty();
+        let due = match self.src.discovery {
+            Some(every) => {
+                self.last_discovery.elapsed() >= every.min(if pattern_without_topics { POLL * 50 } else { every })
+            }
+            None => pattern_without_topics && self.last_discovery.elapsed() >= POLL * 50,
+        };
+        if due && self.src.bounded.is_none() {
+            self.discover(consumer, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Looks for new topics (pattern) and, without a group, new partitions.
+    fn discover(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        self.last_discovery = Instant::now();
+        let Ok(metadata) = consumer.fetch_metadata(None, REQUEST) else { return Ok(()) };
+        let mut topics = self.topic_names.clone();
+        if let Topics::Pattern(regex) = &self.src.topics {
+            for t in metadata.topics() {
+                let name = t.name();
+                if t.error().is_none()
+                    && !name.starts_with("__")
+                    && regex.is_match(name)
+                    && !topics.iter().any(|n| n == name)
+                {
+                    topics.push(name.to_string());
+                }
+            }
+            topics.sort();
+        }
+        let new_topics = topics != self.topic_names;
+        self.topic_names = topics;
+        if self.src.group.is_some() {
+            // The group assigns new partitions of subscribed topics by itself.
+            if new_topics {
+                self.subscribe(consumer)?;
+            }
+            return Ok(());
+        }
+        let mut fresh = Vec::new();
+        for t in metadata.topics() {
+            if !self.topic_names.iter().any(|n| n == t.name()) {
+                continue;
+            }
+            for p in t.partitions() {
+                if self.lookup(t.name(), p.id()).is_none() {
+                    fresh.push((t.name().to_string(), p.id()));
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        // Partitions that appear while the source runs are read from their start.
+        let saved = std::mem::replace(&mut self.src.startup, Startup::Earliest);
+        let result = self.assign(consumer, fresh, true, emit);
+        self.src.startup = saved;
+        result.map(|_| ())
+    }
+
+    /// A consumer error: fatal ones end the run, others are reported now and then.
+    fn consumer_error(&mut self, e: &KafkaError) -> Result<()> {
+        let code = e.rdkafka_error_code();
+        let table = &self.src.table;
+        let fatal = matches!(e, KafkaError::MessageConsumptionFatal(_)) || code.is_some_and(is_fatal);
+        if code == Some(RDKafkaErrorCode::AutoOffsetReset) {
+            return Err(Error::Kafka {
+                table: table.clone(),
+                message: format!(
+                    "{}: no valid offset to read from and no reset policy; set 'properties.auto.offset.reset' \
+                     to 'earliest' or 'latest'",
+                    describe(e)
+                ),
+            });
+        }
+        let unknown_topic =
+            matches!(code, Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic));
+        if fatal || (unknown_topic && matches!(self.src.topics, Topics::List(_))) {
+            return Err(kafka_error(table, "reading", e));
+        }
+        let now = Instant::now();
+        if self.warned.is_none_or(|w| now.duration_since(w) >= WARN_EVERY) {
+            self.warned = Some(now);
+            eprintln!("table `{table}`: Kafka: {} (the client retries)", describe(e));
+        }
+        Ok(())
+    }
+
+    /// Emits a barrier, then makes dead letters durable and commits.
+    fn barrier(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+        emit(SourceEvent::Barrier)?;
+        if let Some(d) = &self.src.dead_letters {
+            d.flush(&self.src.table)?;
+        }
+        self.commit(consumer);
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Commits the position after every record handled, for partitions still assigned
+    /// (with a group); failures are retried a few times, then reported and left for the
+    /// next barrier.
+    fn commit(&mut self, consumer: &BaseConsumer<SourceCx>) {
+        if self.src.group.is_none() || !self.src.commits {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        let mut which = Vec::new();
+        for (i, s) in self.splits.iter().enumerate() {
+            if s.phase != Phase::Unassigned
+                && s.next > s.committed
+                && tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(s.next)).is_ok()
+            {
+                which.push(i);
+            }
+        }
+        if which.is_empty() {
+            return;
+        }
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1..=5 {
+            match consumer.commit(&tpl, CommitMode::Sync) {
+                Ok(()) => {
+                    for i in which {
+                        self.splits[i].committed = self.splits[i].next;
+                    }
+                    return;
+                }
+                Err(e) if attempt == 5 || e.rdkafka_error_code().is_some_and(is_fatal) => {
+                    eprintln!(
+                        "table `{}`: warning: cannot commit offsets to group '{}': {} (tried {attempt} times; \
+                         records after the last commit may be read again after a restart)",
+                        self.src.table,
+                        self.src.group.as_deref().unwrap_or_default(),
+                        describe(&e)
+                    );
+                    return;
+                }
+                Err(_) => {
+                    std::thread::sleep(delay);
+                    delay *= 3;
+                }
+            }
+        }
+    }
+
+    /// The end of the run (stopped, or bounded input done): a last barrier and commit.
+    fn finish(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        if self.dirty {
+            self.barrier(consumer, emit)
+        } else {
+            self.commit(consumer);
+            Ok(())
+        }
+    }
+}
+
+/// The offsets of a partition list, by (topic, partition); only real offsets.
+fn offsets_of(tpl: &TopicPartitionList) -> HashMap<(String, i32), i64> {
+    tpl.elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) if e.error().is_ok() => Some(((e.topic().to_string(), e.partition()), o)),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,269 @@
+//! Generated pipelines reading and writing Kafka topics on the loopback broker that
+//! `scripts/services.sh up` starts (`DFL_KAFKA_BOOTSTRAP`): files into topics, topics into
+//! files with metadata columns, bad records into a dead-letter topic, and a windowed
+//! pipeline from topic to topic. Every read is bounded (`scan.bounded.mode`), so each run
+//! ends by itself once it has read what the topic held when it started.
+//!
+//! Without `DFL_KAFKA_BOOTSTRAP` the tests are skipped, unless `CI` is set: then they fail.
+
+use dfl_e2e::{Built, Query, build, output_lines};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Lines of a JSON file (a `line` column) written as raw records to a topic.
+const RAW_TO_KAFKA: &str = "
+CREATE TABLE src (line STRING) WITH ('connector' = 'filesystem', 'path' = 'in.json', 'format' = 'json');
+CREATE TABLE dst (line STRING) WITH (
+  'connector' = 'kafka', 'topic' = 'raw', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'raw'
+);
+INSERT INTO dst SELECT line FROM src;
+";
+
+/// Clicks from a JSON file into a topic, keyed by user.
+const CLICKS_TO_KAFKA: &str = "
+CREATE TABLE src (user_id BIGINT, category STRING, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'in.json', 'format' = 'json');
+CREATE TABLE dst (user_id BIGINT, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+INSERT INTO dst SELECT user_id, category, ts FROM src;
+";
+
+/// A topic read to its end into a file, with the partition and offset of each record;
+/// records that cannot be read go to a dead-letter topic.
+const KAFKA_TO_FILE: &str = "
+CREATE TABLE src (
+  user_id BIGINT NOT NULL,
+  category STRING,
+  ts TIMESTAMP(3),
+  part INT METADATA FROM 'partition' VIRTUAL,
+  off BIGINT METADATA FROM 'offset' VIRTUAL,
+  topic_name STRING METADATA FROM 'topic' VIRTUAL
+) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+  'format' = 'json', 'scan.errors' = 'dead-letter', 'scan.dead-letter.topic' = 'dlq'
+);
+CREATE TABLE dst (user_id BIGINT, category STRING, ts TIMESTAMP(3), part INT, off BIGINT, topic_name STRING)
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT user_id, category, ts, part, off, topic_name FROM src;
+";
+
+/// A topic of raw records read to its end into a file.
+const RAW_TO_FILE: &str = "
+CREATE TABLE src (line STRING) WITH (
+  'connector' = 'kafka', 'topic' = 'raw', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'raw'
+);
+CREATE TABLE dst (line STRING) WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT line FROM src;
+";
+
+/// Clicks per user and 10-second window, from topic to topic (keyed by user).
+const WINDOWED: &str = "
+CREATE TABLE clicks (
+  user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE features (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'features', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+INSERT INTO features
+SELECT user_id, window_start, COUNT(*)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+";
+
+/// Features read back from their topic, with each record's key.
+const FEATURES_TO_FILE: &str = "
+CREATE TABLE src (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT, part INT METADATA FROM 'partition' VIRTUAL)
+WITH (
+  'connector' = 'kafka', 'topic' = 'features', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE dst (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT, part INT)
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT user_id, window_start, clicks, part FROM src;
+";
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let queries = [
+            ("raw_to_kafka", RAW_TO_KAFKA),
+            ("clicks_to_kafka", CLICKS_TO_KAFKA),
+            ("kafka_to_file", KAFKA_TO_FILE),
+            ("raw_to_file", RAW_TO_FILE),
+            ("windowed", WINDOWED),
+            ("features_to_file", FEATURES_TO_FILE),
+        ]
+        .into_iter()
+        .map(|(name, text)| Query {
+            name: name.to_string(),
+            file: format!("tests/tests/kafka.rs ({name})"),
+            text: text.to_string(),
+            must_compile: true,
+        })
+        .collect();
+        build("kafka", queries, |_, _| {})
+    })
+}
+
+/// The broker, or `None` to skip (only outside CI).
+fn bootstrap() -> Option<String> {
+    match std::env::var("DFL_KAFKA_BOOTSTRAP") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("DFL_KAFKA_BOOTSTRAP is not set but CI is: start the broker (scripts/services.sh up)")
+        }
+        _ => {
+            eprintln!(
+                "skipped: DFL_KAFKA_BOOTSTRAP is not set (scripts/services.sh up; eval \"$(scripts/services.sh env)\")"
+            );
+            None
+        }
+    }
+}
+
+/// A topic name no other run uses, created with `partitions`.
+fn topic(servers: &str, base: &str, partitions: i32) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("{base}-{}-{nanos}", std::process::id());
+    dfl::connectors::kafka::create_topic(servers, &name, partitions).expect("create the topic");
+    name
+}
+
+/// Runs `module` with `--set` pairs; panics with its stderr when it fails.
+fn run(module: &str, sets: &[(String, String)]) -> String {
+    let r = built().run(module, sets);
+    assert!(r.success, "{module} failed: {}", r.stderr);
+    r.stderr
+}
+
+fn s(k: &str, v: impl ToString) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+fn objects(path: &Path) -> Vec<serde_json::Map<String, Value>> {
+    output_lines(path)
+        .iter()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(Value::Object(m)) => m,
+            other => panic!("not a JSON object: {l} ({other:?})"),
+        })
+        .collect()
+}
+
+fn click(i: i64) -> Value {
+    serde_json::json!({"user_id": i % 37, "category": format!("c{}", i % 5), "ts": format!("2024-01-01 00:{:02}:{:02}", i / 60 % 60, i % 60)})
+}
+
+#[test]
+fn records_pass_through_topics_with_metadata_and_bad_ones_go_to_the_dead_letter_topic() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (raw, dlq) = (topic(&servers, "raw", 3), topic(&servers, "dlq", 1));
+    // 300 good records and three bad ones: not JSON, no user_id (NOT NULL), a user_id
+    // that is not a number.
+    let mut lines: Vec<String> = (0..300).map(|i| click(i).to_string()).collect();
+    let bad = ["this is not json", r#"{"category": "c1", "ts": "2024-01-01 00:00:01"}"#, r#"{"user_id": "abc"}"#];
+    lines.insert(100, bad[0].to_string());
+    lines.insert(200, bad[1].to_string());
+    lines.push(bad[2].to_string());
+    let input: String = lines.iter().map(|l| serde_json::json!({ "line": l }).to_string() + "\n").collect();
+    std::fs::write(tmp.path().join("in.json"), input).unwrap();
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    run("raw_to_kafka", &[s("src.path", tmp.path().join("in.json").display()), s("dst.topic", &raw), broker("dst")]);
+
+    let out = tmp.path().join("out.json");
+    let stderr = run(
+        "kafka_to_file",
+        &[s("src.topic", &raw), s("src.scan.dead-letter.topic", &dlq), broker("src"), s("dst.path", out.display())],
+    );
+    let rows = objects(&out);
+    let got: BTreeSet<String> = rows
+        .iter()
+        .map(|m| serde_json::json!({"user_id": m["user_id"], "category": m["category"], "ts": m["ts"]}).to_string())
+        .collect();
+    let expected: BTreeSet<String> = (0..300).map(|i| click(i).to_string()).collect();
+    assert_eq!(rows.len(), 300, "every good record once");
+    assert_eq!(got, expected);
+    // Each record's partition and offset, distinct; the topic's name.
+    let positions: BTreeSet<(i64, i64)> =
+        rows.iter().map(|m| (m["part"].as_i64().unwrap(), m["off"].as_i64().unwrap())).collect();
+    assert_eq!(positions.len(), 300);
+    assert!(rows.iter().all(|m| m["topic_name"] == raw.as_str()));
+    assert!(stderr.contains("3 skipped"), "the summary counts the bad records: {stderr}");
+
+    // The dead letters: the three bad records, with the reason and where they were.
+    let dead = tmp.path().join("dead.json");
+    run("raw_to_file", &[s("src.topic", &dlq), broker("src"), s("dst.path", dead.display())]);
+    let letters: Vec<serde_json::Map<String, Value>> = objects(&dead)
+        .into_iter()
+        .map(|m| match serde_json::from_str(m["line"].as_str().unwrap()) {
+            Ok(Value::Object(letter)) => letter,
+            other => panic!("a dead letter is a JSON object: {m:?} ({other:?})"),
+        })
+        .collect();
+    let values: BTreeSet<&str> = letters.iter().map(|l| l["value"].as_str().unwrap()).collect();
+    assert_eq!(values, bad.into_iter().collect::<BTreeSet<_>>());
+    for l in &letters {
+        assert_eq!(l["topic"], raw.as_str());
+        assert_eq!(l["table"], "src");
+        assert!(l["partition"].is_i64() && l["offset"].is_i64(), "{l:?}");
+        assert!(!l["reason"].as_str().unwrap().is_empty(), "{l:?}");
+        let at = (l["partition"].as_i64().unwrap(), l["offset"].as_i64().unwrap());
+        assert!(!positions.contains(&at), "a dead letter's position is not a good record's: {l:?}");
+    }
+    let missing = letters.iter().find(|l| l["value"] == bad[1]).unwrap();
+    assert!(missing["reason"].as_str().unwrap().contains("user_id"), "{missing:?}");
+}
+
+#[test]
+fn a_windowed_pipeline_runs_from_topic_to_topic() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (clicks, features) = (topic(&servers, "clicks", 2), topic(&servers, "features", 2));
+    let input: String = (0..500).map(|i| click(i).to_string() + "\n").collect();
+    std::fs::write(tmp.path().join("in.json"), input).unwrap();
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    run(
+        "clicks_to_kafka",
+        &[s("src.path", tmp.path().join("in.json").display()), s("dst.topic", &clicks), broker("dst")],
+    );
+    run(
+        "windowed",
+        &[s("clicks.topic", &clicks), broker("clicks"), s("features.topic", &features), broker("features")],
+    );
+    let out = tmp.path().join("out.json");
+    run("features_to_file", &[s("src.topic", &features), broker("src"), s("dst.path", out.display())]);
+
+    // Clicks per user and 10-second window, recomputed; the clicks are in time order, so
+    // none is late.
+    let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for i in 0..500i64 {
+        let second = i % 3600;
+        let start = format!("2024-01-01 00:{:02}:{:02}", second / 60, second % 60 / 10 * 10);
+        *expected.entry((i % 37, start)).or_default() += 1;
+    }
+    let rows = objects(&out);
+    let mut got: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    let mut partition_of: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for m in &rows {
+        let user = m["user_id"].as_i64().unwrap();
+        let start = m["window_start"].as_str().unwrap().trim_end_matches(".000").to_string();
+        assert!(got.insert((user, start), m["clicks"].as_i64().unwrap()).is_none(), "each window once: {m:?}");
+        partition_of.entry(user).or_default().insert(m["part"].as_i64().unwrap());
+    }
+    assert_eq!(got, expected);
+    // Keyed by user: all of a user's features are in one partition.
+    assert!(partition_of.values().all(|p| p.len() == 1), "{partition_of:?}");
+    assert!(partition_of.values().flatten().collect::<BTreeSet<_>>().len() == 2, "both partitions are used");
+}
