@@ -1,8 +1,10 @@
 //! Generated pipelines reading and writing Kafka topics on the loopback broker that
 //! `scripts/services.sh up` starts (`DFL_KAFKA_BOOTSTRAP`): files into topics, topics into
-//! files with metadata columns, bad records into a dead-letter topic, and a windowed
-//! pipeline from topic to topic. Every read is bounded (`scan.bounded.mode`), so each run
-//! ends by itself once it has read what the topic held when it started.
+//! files with metadata columns, bad records into a dead-letter topic, a windowed pipeline
+//! from topic to topic, and two instances of a pipeline sharing a consumer group through a
+//! rebalance. Reads that check results are bounded (`scan.bounded.mode`), so each run ends
+//! by itself once it has read what the topic held when it started; waiting for unbounded
+//! instances polls their output until it holds what is expected (with a deadline).
 //!
 //! Without `DFL_KAFKA_BOOTSTRAP` the tests are skipped, unless `CI` is set: then they fail.
 
@@ -10,7 +12,9 @@ use dfl_e2e::{Built, Query, build, output_lines};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Lines of a JSON file (a `line` column) written as raw records to a topic.
 const RAW_TO_KAFKA: &str = "
@@ -81,6 +85,29 @@ FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY user_id, window_start, window_end;
 ";
 
+/// Clicks from one topic to another, in a consumer group, unbounded (two instances share it).
+const GROUP_PASSTHROUGH: &str = "
+CREATE TABLE src (user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'properties.auto.offset.reset' = 'earliest', 'format' = 'json'
+);
+CREATE TABLE dst (user_id BIGINT, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'out', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'json'
+);
+INSERT INTO dst SELECT user_id, category, ts FROM src;
+";
+
+/// A topic of clicks read to its end into a file.
+const CLICKS_TO_FILE: &str = "
+CREATE TABLE src (user_id BIGINT, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'out', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE dst (user_id BIGINT, category STRING, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT user_id, category, ts FROM src;
+";
+
 /// Features read back from their topic, with each record's key.
 const FEATURES_TO_FILE: &str = "
 CREATE TABLE src (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT, part INT METADATA FROM 'partition' VIRTUAL)
@@ -103,6 +130,8 @@ fn built() -> &'static Built {
             ("raw_to_file", RAW_TO_FILE),
             ("windowed", WINDOWED),
             ("features_to_file", FEATURES_TO_FILE),
+            ("group_passthrough", GROUP_PASSTHROUGH),
+            ("clicks_to_file", CLICKS_TO_FILE),
         ]
         .into_iter()
         .map(|(name, text)| Query {
@@ -266,4 +295,105 @@ fn a_windowed_pipeline_runs_from_topic_to_topic() {
     // Keyed by user: all of a user's features are in one partition.
     assert!(partition_of.values().all(|p| p.len() == 1), "{partition_of:?}");
     assert!(partition_of.values().flatten().collect::<BTreeSet<_>>().len() == 2, "both partitions are used");
+}
+
+/// The clicks a topic holds now (read to its end by a bounded pipeline).
+fn clicks_in(servers: &str, topic: &str, dir: &Path) -> Vec<String> {
+    let out = dir.join(format!("read-{topic}.json"));
+    let _ = std::fs::remove_file(&out);
+    run(
+        "clicks_to_file",
+        &[s("src.topic", topic), s("src.properties.bootstrap.servers", servers), s("dst.path", out.display())],
+    );
+    objects(&out)
+        .into_iter()
+        .map(|m| serde_json::json!({"user_id": m["user_id"], "category": m["category"], "ts": m["ts"]}).to_string())
+        .collect()
+}
+
+/// Writes clicks `range` into `topic` (keyed by user, so spread over its partitions).
+fn write_clicks(servers: &str, topic: &str, range: std::ops::Range<i64>, dir: &Path) {
+    let file = dir.join(format!("in-{}.json", range.start));
+    std::fs::write(&file, range.map(|i| click(i).to_string() + "\n").collect::<String>()).unwrap();
+    run(
+        "clicks_to_kafka",
+        &[s("src.path", file.display()), s("dst.topic", topic), s("dst.properties.bootstrap.servers", servers)],
+    );
+}
+
+/// Stops a pipeline with SIGTERM and returns its stderr once it has exited successfully.
+fn stop(mut child: Child) -> String {
+    let status = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "exit status after SIGTERM: {:?}; stderr:\n{stderr}", out.status);
+    stderr
+}
+
+/// Rows read, from a pipeline's summary line ("… N rows read, …").
+fn rows_read(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.split_once(" rows read").and_then(|(head, _)| head.rsplit(' ').next()?.parse().ok()))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stderr}"))
+}
+
+#[test]
+fn two_instances_in_one_group_share_the_partitions_and_lose_nothing() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "group-in", 4);
+    let (out_a, out_b) = (topic(&servers, "group-out-a", 1), topic(&servers, "group-out-b", 1));
+    let group = format!("dflc-test-{}", clicks);
+    let start = |out: &str| -> Child {
+        built()
+            .command(
+                "group_passthrough",
+                &[
+                    s("src.topic", &clicks),
+                    s("src.properties.bootstrap.servers", &servers),
+                    s("src.properties.group.id", &group),
+                    s("dst.topic", out),
+                    s("dst.properties.bootstrap.servers", &servers),
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    write_clicks(&servers, &clicks, 0..1000, tmp.path());
+    let a = start(&out_a);
+    // Instance A alone: it reads the first thousand.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while clicks_in(&servers, &out_a, tmp.path()).len() < 1000 {
+        assert!(Instant::now() < deadline, "instance A did not pass the first records on");
+    }
+    // Instance B joins: the group rebalances the four partitions over both. Write more
+    // clicks until B has written some (it has partitions and reads them).
+    let b = start(&out_b);
+    let mut next = 1000;
+    while clicks_in(&servers, &out_b, tmp.path()).is_empty() {
+        assert!(Instant::now() < deadline, "instance B never got partitions");
+        write_clicks(&servers, &clicks, next..next + 200, tmp.path());
+        next += 200;
+    }
+    write_clicks(&servers, &clicks, next..next + 1000, tmp.path());
+    next += 1000;
+    // Every click reaches one of the outputs (at least once: a rebalance may repeat a few).
+    let expected: BTreeSet<String> = (0..next).map(|i| click(i).to_string()).collect();
+    let seen = |tmp: &Path| -> BTreeSet<String> {
+        clicks_in(&servers, &out_a, tmp).into_iter().chain(clicks_in(&servers, &out_b, tmp)).collect()
+    };
+    let mut got = seen(tmp.path());
+    while !expected.is_subset(&got) {
+        assert!(Instant::now() < deadline, "{} clicks missing", expected.difference(&got).count());
+        got = seen(tmp.path());
+    }
+    assert_eq!(got, expected, "nothing but the clicks written");
+    let (a_err, b_err) = (stop(a), stop(b));
+    assert!(rows_read(&a_err) > 0 && rows_read(&b_err) > 0, "both instances read:\n{a_err}\n{b_err}");
+    assert!(rows_read(&a_err) + rows_read(&b_err) >= next as u64);
 }
