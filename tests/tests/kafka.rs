@@ -322,7 +322,7 @@ fn write_clicks(servers: &str, topic: &str, range: std::ops::Range<i64>, dir: &P
 }
 
 /// Stops a pipeline with SIGTERM and returns its stderr once it has exited successfully.
-fn stop(mut child: Child) -> String {
+fn stop(child: Child) -> String {
     let status = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
