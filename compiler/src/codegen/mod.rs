@@ -374,6 +374,8 @@ impl Gen<'_> {
             (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
         });
         let (late_clone, late_writer, late_flush) = late.unwrap_or_default();
+        // While the source waits: batched rows handed to their sinks.
+        let idle: Vec<TokenStream> = flushes.iter().cloned().chain(std::iter::once(late_flush.clone())).collect();
         if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
             let s = format_ident!("sink_{}", id.0);
             barrier.push(quote!(out_late.flush()?;));
@@ -450,6 +452,9 @@ impl Gen<'_> {
                                     #(#barrier)*
                                 }
                                 event => {
+                                    if let rt::connectors::SourceEvent::Idle = event {
+                                        #(#idle)*
+                                    }
                                     #wm_event
                                 }
                             }
@@ -471,6 +476,9 @@ impl Gen<'_> {
                                 }
                                 rt::connectors::SourceEvent::Barrier => {
                                     #(#barrier)*
+                                }
+                                rt::connectors::SourceEvent::Idle => {
+                                    #(#idle)*
                                 }
                                 _ => {}
                             }

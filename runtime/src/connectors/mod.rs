@@ -38,8 +38,9 @@ pub enum SourceEvent<R> {
     /// watermark back. Not sent when the source stops early (a signal, an error).
     SplitEnd(usize),
     /// The source has nothing to emit right now (waiting for new data, pacing its rate,
-    /// a poll that timed out): time passes, and the task may find splits idle. Sent at
-    /// least every few hundred milliseconds while the source waits.
+    /// a poll that timed out): time passes, and the task may find splits idle, and hands
+    /// the output it has batched on (so that rows do not wait for a batch to fill). Sent
+    /// before the source waits, and at least every few hundred milliseconds while it does.
     Idle,
     /// Everything emitted before it must be made durable by the task — sinks flushed —
     /// before `emit` returns `Ok`; then the source may commit its position (a Kafka

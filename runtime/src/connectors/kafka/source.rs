@@ -507,7 +507,16 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             {
                 return self.finish(consumer, emit);
             }
-            match consumer.poll(POLL) {
+            // What has arrived is taken without waiting; when nothing is left the task
+            // hears so (it hands its batched output on) before the source waits.
+            let message = match consumer.poll(Duration::ZERO) {
+                None => {
+                    emit(SourceEvent::Idle)?;
+                    consumer.poll(POLL)
+                }
+                some => some,
+            };
+            match message {
                 None => {
                     emit(SourceEvent::Idle)?;
                     self.waiting(consumer, emit)?;
