@@ -7,8 +7,9 @@
 //! kafka_load delete  --brokers B --topic T
 //! kafka_load produce --brokers B --topic T --count N [--rate R]
 //! kafka_load drain   --brokers B --topic T --count N [--idle-timeout S]
+//! kafka_load rtt     --brokers B --topic T [--n 50] [--flush-step-ms 0]
 //! kafka_load latency --brokers B --in T --out O --rate R [--duration 20] [--warmup 5]
-//!                    [--cooldown 1] [--grace 15] [--ready-timeout 120]
+//!                    [--cooldown 1] [--grace 15] [--ready-timeout 120] [--dump FILE.csv]
 //! ```
 //!
 //! * `produce` writes N bids as fast as the producer takes them (or at `--rate` per
@@ -24,10 +25,15 @@
 //!   measured records pass). With `--out` = `--in` it measures the broker alone (baseline).
 //!   The output record's Kafka timestamp (create time, set by the pipeline's producer when
 //!   it is handed the row, milliseconds) splits the latency into "in pipeline" (send →
-//!   handed to the sink's producer) and "out" (producer → broker → this consumer).
+//!   handed to the sink's producer) and "out" (producer → broker → this consumer). It
+//!   also prints the six 100 ms slices of send time with the slowest records (periodic
+//!   stalls show as a period), and with `--dump` writes every measured record as CSV.
+//! * `rtt` times what a Kafka source barrier of the pipeline costs on an idle broker: one
+//!   record produced with the sink's settings and flushed, then a synchronous commit.
 //!
 //! Client settings: `-P key=value` (producer), `-C key=value` (consumer), over
-//! acks=1, linger.ms=1 (produce: 5), lz4 compression, large queues.
+//! producer acks=1, linger.ms=1 (produce: 5), lz4 compression, large queues, and consumer
+//! fetch.wait.max.ms=5 and fetch.queue.backoff.ms=10 (see `consumer`).
 
 #[cfg(not(feature = "kafka"))]
 fn main() {
@@ -115,6 +121,7 @@ mod app {
             "produce" => produce(&args),
             "drain" => drain(&args),
             "latency" => latency(&args),
+            "rtt" => rtt(&args),
             other => Err(format!("unknown command '{other}'")),
         }
     }
@@ -287,7 +294,13 @@ mod app {
             .set("group.id", format!("kafka-load-{}-{}", std::process::id(), now_micros()))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
-            .set("auto.offset.reset", "earliest");
+            .set("auto.offset.reset", "earliest")
+            // The broker of the benchmark (nisshi) holds a fetch for about half of this
+            // even when records are there; librdkafka's default (500) would add 0-250 ms.
+            .set("fetch.wait.max.ms", "5")
+            // librdkafka's default (1000) pauses fetching for 1 s whenever a fetch brought
+            // more than queued.min.messages: reading a backlog then crawls (~0.2 M/s).
+            .set("fetch.queue.backoff.ms", "10");
         for (k, v) in &args.consumer {
             c.set(k, v);
         }
@@ -377,6 +390,60 @@ mod app {
     }
 
     // --------------------------------------------------------------------------------------
+    // rtt: what a barrier of the pipeline costs at least (idle broker)
+
+    /// Times `--n` rounds (default 50) of what a Kafka source barrier does: one record
+    /// produced (acks=all, idempotent: the sink's defaults) and flushed, then a
+    /// synchronous offset commit to a group; prints the median and max of each.
+    /// `--flush-step-ms S` flushes with `flush(S ms)` in a loop instead of one long
+    /// `flush` (rdkafka 0.39's `flush` polls in steps of up to 100 ms).
+    fn rtt(args: &Args) -> Res<()> {
+        let topic = args.str("topic")?;
+        let n = args.num("n", Some(50.0))? as usize;
+        // 0: one `flush(10 s)` as the sink does; else `flush(step)` until done.
+        let step = Duration::from_secs_f64(args.num("flush-step-ms", Some(0.0))? / 1e3);
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", args.str("brokers")?)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4");
+        for (k, v) in &args.producer {
+            c.set(k, v);
+        }
+        let p: BaseProducer<Deliveries> =
+            c.create_with_context(Deliveries::default()).map_err(|e| format!("producer: {e}"))?;
+        let consumer = consumer(args, topic)?;
+        let (mut flushes, mut commits) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let t = Instant::now();
+            send(&p, topic, b"{}")?;
+            if step.is_zero() {
+                p.flush(Duration::from_secs(10)).map_err(|e| format!("flush: {e}"))?;
+            } else {
+                // Short flushes in a loop: each waits at most `step`.
+                loop {
+                    match p.flush(step) {
+                        Ok(()) => break,
+                        Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {}
+                        Err(e) => return Err(format!("flush: {e}")),
+                    }
+                }
+            }
+            flushes.push(t.elapsed().as_micros() as i64);
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(topic, 0, Offset::Offset(i as i64)).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync).map_err(|e| format!("commit: {e}"))?;
+            commits.push(t.elapsed().as_micros() as i64);
+        }
+        let how = if step.is_zero() { "one flush(10 s)".to_string() } else { format!("flush({step:?}) in a loop") };
+        println!("rtt: produce 1 record + {how} (acks=all, idempotent, linger.ms=5): {}", summary(&mut flushes));
+        println!("rtt: synchronous offset commit: {}", summary(&mut commits));
+        Ok(())
+    }
+
+    // --------------------------------------------------------------------------------------
     // latency
 
     /// `"sent_at":<digits>` of a JSON payload.
@@ -394,6 +461,8 @@ mod app {
     struct Measured {
         /// End-to-end latency of each measured record, µs.
         total: Vec<i64>,
+        /// Send time of each measured record (epoch µs), in the order of `total`.
+        sent: Vec<i64>,
         /// Send → output create time (ms resolution), µs.
         inside: Vec<i64>,
         /// Output create time → received, µs.
@@ -454,6 +523,7 @@ mod app {
                     }
                     in_window += 1;
                     m.total.push(recv - sent);
+                    m.sent.push(sent);
                     match msg.timestamp().to_millis() {
                         Some(ms) => {
                             m.inside.push(ms * 1000 - sent);
@@ -553,6 +623,11 @@ mod app {
             m.received,
             m.unreadable
         );
+        let from = window.0.load(Ordering::Relaxed) as i64;
+        println!("latency: slowest 100 ms slices of send time: {}", slowest_slices(&m, from));
+        if let Some(path) = args.values.get("dump") {
+            dump(path, &m).map_err(|e| format!("--dump {path}: {e}"))?;
+        }
         println!("latency: end-to-end (receive - sent_at): {}", summary(&mut m.total));
         if m.no_timestamp < m.total.len() as u64 && output != input {
             println!("latency:   send → sink producer (output create time, ms resolution): {}", summary(&mut m.inside));
@@ -563,6 +638,39 @@ mod app {
             return Err(format!("{} measured records did not come out", measured - m.total.len() as u64));
         }
         Ok(())
+    }
+
+    /// The 6 slices of 100 ms of send time (seconds after the measured window starts) whose
+    /// slowest record was slowest, in time order: periodic stalls show as a period here.
+    fn slowest_slices(m: &Measured, from: i64) -> String {
+        let mut worst: HashMap<i64, i64> = HashMap::new();
+        for (s, t) in m.sent.iter().zip(&m.total) {
+            let w = worst.entry((s - from) / 100_000).or_default();
+            *w = (*w).max(*t);
+        }
+        let mut slices: Vec<(i64, i64)> = worst.into_iter().collect();
+        slices.sort_by_key(|&(_, t)| std::cmp::Reverse(t));
+        slices.truncate(6);
+        slices.sort_unstable();
+        slices
+            .iter()
+            .map(|(k, t)| format!("{:.1} s: {:.1} ms", *k as f64 / 10.0, *t as f64 / 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Writes `sent_at_us,latency_us,inside_us` per measured record (CSV; `inside` empty
+    /// without output timestamps).
+    fn dump(path: &str, m: &Measured) -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(w, "sent_at_us,latency_us,inside_us")?;
+        for (i, (s, t)) in m.sent.iter().zip(&m.total).enumerate() {
+            match m.inside.get(i).filter(|_| m.inside.len() == m.total.len()) {
+                Some(x) => writeln!(w, "{s},{t},{x}")?,
+                None => writeln!(w, "{s},{t},")?,
+            }
+        }
+        w.flush()
     }
 
     /// p50/p90/p99/p99.9/max (and mean) of µs values, in ms.

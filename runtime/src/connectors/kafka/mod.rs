@@ -330,7 +330,9 @@ fn flush(producer: &Producer_, table: &str, what: &str, limit: Option<Duration>,
     let started = Instant::now();
     let mut warned = started;
     loop {
-        match producer.flush(Duration::from_millis(500)) {
+        // Short waits: rdkafka's flush polls for its whole timeout once anything is in
+        // flight (at least 100 ms per call), which would stall every barrier.
+        match producer.flush(Duration::from_millis(1)) {
             Ok(()) => break,
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
                 fatal(producer, table, what)?;
