@@ -1,0 +1,319 @@
+//! Reading: each connector's source, the conversion of what it emits into the table's
+//! row (Nexmark events, Kafka records with their metadata columns), computed columns, the
+//! task's watermark, and which JSON columns no branch reads.
+
+use super::expr::ExprGen;
+use super::rows::{field_ident, struct_ident};
+use super::{Gen, SOURCES, table_struct};
+use crate::hir::{ColumnKind, Table, TableId};
+use crate::plan::{Input, Origin, Pipeline, Step};
+use crate::span::Span;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+impl Gen<'_> {
+    /// The source of a table and the code turning what it emits into the table's row.
+    pub(super) fn source(&mut self, id: TableId) -> (TokenStream, TokenStream) {
+        let t = &self.program.tables[id.0];
+        let name = &t.name;
+        let ts = table_struct(t);
+        let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+        for c in &t.columns {
+            if let ColumnKind::Metadata { .. } = c.kind {
+                if t.connector != "kafka" {
+                    self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
+                }
+            }
+        }
+        match t.connector.as_str() {
+            "kafka" => {
+                let (validate, convert) = self.kafka_conversion(t);
+                (quote!(rt::connectors::kafka::source::<#ts>(cx.table(#name)?, &#cols, #validate)?), convert)
+            }
+            "filesystem" => (quote!(rt::connectors::filesystem::source::<#ts>(cx.table(#name)?)?), quote!(row)),
+            "datagen" => {
+                let inits: Vec<TokenStream> = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let f = field_ident(&c.name, i);
+                        match c.kind {
+                            ColumnKind::Physical => quote!(#f: g.next(#i)),
+                            _ => quote!(#f: None),
+                        }
+                    })
+                    .collect();
+                (
+                    quote!(rt::connectors::datagen::source(cx.table(#name)?, &#cols, |g: &mut rt::connectors::datagen::RowGen| #ts { #(#inits),* })?),
+                    quote!(row),
+                )
+            }
+            "nexmark" => {
+                let convert = self.nexmark_conversion(t);
+                (quote!(rt::connectors::nexmark::source(cx.table(#name)?)?), convert)
+            }
+            other => {
+                self.error(
+                    t.span,
+                    format!(
+                        "reading '{other}' tables is not supported by code generation yet (it can read {})",
+                        SOURCES.join(", ")
+                    ),
+                );
+                (quote!(rt::connectors::nexmark::source(cx.table(#name)?)?), quote!(#ts::default()))
+            }
+        }
+    }
+
+    /// The task's watermark: its declaration (before the loop), the code feeding it each
+    /// row's split and event time, and the code handing it the source's other events
+    /// (splits starting and ending, idleness). One generator per split of the source,
+    /// merged by minimum; splits go idle after the table's `'scan.watermark.idle-timeout'`
+    /// (else the pipeline's `'table.exec.source.idle-timeout'`), read at run time so that
+    /// `--set` can change it. Needs `WATERMARK FOR col AS col - INTERVAL …` on the table.
+    pub(super) fn watermark(
+        &mut self,
+        t: &Table,
+        frame: &[TokenStream],
+    ) -> Option<(TokenStream, TokenStream, TokenStream)> {
+        let Some((column, delay)) = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)))
+        else {
+            self.error(
+                t.span,
+                format!(
+                    "window aggregation over `{}` needs a WATERMARK of the form `ts - INTERVAL …` to compile",
+                    t.name
+                ),
+            );
+            return None;
+        };
+        let place = &frame[column];
+        let name = &t.name;
+        Some((
+            quote!(let mut wm = rt::connectors::SourceWatermark::for_table(cx, #name, #delay)?;),
+            quote!(wm.observe(split, #place.as_ref().map(|ts| ts.millis()));),
+            quote!(wm.on_event(&event);),
+        ))
+    }
+
+    /// `row.col = expr;` for each computed column, in order.
+    pub(super) fn computed_columns(&mut self, t: &Table, frame: &[TokenStream]) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            if let ColumnKind::Computed(e) = &c.kind {
+                let mut g = ExprGen { rows: &mut self.rows, frame };
+                match g.expr(e) {
+                    Ok(code) => {
+                        let f = field_ident(&c.name, i);
+                        out.push(quote!(row.#f = #code;));
+                    }
+                    Err(what) => self.error(c.span, format!("cannot generate code for {what} yet")),
+                }
+            }
+        }
+        out
+    }
+
+    /// A Kafka table's row from a message: the function checking a decoded row (NOT NULL
+    /// columns; a failure is a bad record for the source's `scan.errors` policy — key
+    /// columns are in the row already) and the code taking the record's metadata columns.
+    pub(super) fn kafka_conversion(&mut self, t: &Table) -> (TokenStream, TokenStream) {
+        let ts = table_struct(t);
+        let mut checks = Vec::new();
+        let mut metadata = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            let f = field_ident(&c.name, i);
+            match &c.kind {
+                ColumnKind::Physical => {
+                    if !c.ty.nullable {
+                        let message = format!("column `{}` is NOT NULL but the record has no value for it", c.name);
+                        checks.push(quote!(if row.#f.is_none() { return Err(#message.to_string()); }));
+                    }
+                }
+                ColumnKind::Metadata { key, .. } => {
+                    use crate::types::{MAX_LENGTH, Type, TypeKind as K};
+                    let (value, natural) = match key.as_str() {
+                        "topic" => (quote!(Some(record.topic.clone())), Type::not_null(K::Varchar(MAX_LENGTH))),
+                        "partition" => (quote!(Some(record.partition)), Type::not_null(K::Int)),
+                        "offset" => (quote!(Some(record.offset)), Type::not_null(K::BigInt)),
+                        "timestamp" => (quote!(record.timestamp), Type::new(K::TimestampLtz(3))),
+                        "headers" => (
+                            quote!(Some(record.headers.iter().map(|(k, v)| (Some(k.clone()), v.clone())).collect())),
+                            Type::not_null(K::Map(
+                                Box::new(Type::not_null(K::Varchar(MAX_LENGTH))),
+                                Box::new(Type::new(K::Varbinary(MAX_LENGTH))),
+                            )),
+                        ),
+                        other => {
+                            self.error(
+                                c.span,
+                                format!(
+                                    "Kafka metadata '{other}' (column `{}`) is not supported by code generation yet",
+                                    c.name
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    let mut g = ExprGen { rows: &mut self.rows, frame: &[] };
+                    match g.cast(value, &natural, &c.ty, false) {
+                        Ok(v) => metadata.push(quote!(row.#f = #v;)),
+                        Err(what) => self.error(c.span, format!("metadata column `{}`: cannot convert {what}", c.name)),
+                    }
+                }
+                ColumnKind::Computed(_) => {}
+            }
+        }
+        let validate = quote!(|row: &#ts| -> Result<(), String> {
+            #(#checks)*
+            Ok(())
+        });
+        let convert = quote!({
+            let record = row;
+            let mut row = record.value;
+            #(#metadata)*
+            row
+        });
+        (validate, convert)
+    }
+
+    /// The standard Nexmark schema: each declared column taken from the generator's event.
+    pub(super) fn nexmark_conversion(&mut self, t: &Table) -> TokenStream {
+        let ts = table_struct(t);
+        let mut inits = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            let f = field_ident(&c.name, i);
+            if !matches!(c.kind, ColumnKind::Physical) {
+                inits.push(quote!(#f: None));
+                continue;
+            }
+            let value = match (c.name.as_str(), &c.ty.kind) {
+                ("event_type", crate::types::TypeKind::Int) => Some(quote!(Some(row.event_type))),
+                (kind @ ("person" | "auction" | "bid"), crate::types::TypeKind::Row(fields)) => {
+                    self.nexmark_row(kind, fields, c.span)
+                }
+                _ => None,
+            };
+            match value {
+                Some(v) => inits.push(quote!(#f: #v)),
+                None => {
+                    self.error(
+                        c.span,
+                        format!("column `{}` {} is not part of the Nexmark schema (event_type INT, person/auction/bid ROW<…>)", c.name, c.ty),
+                    );
+                    inits.push(quote!(#f: None));
+                }
+            }
+        }
+        quote!(#ts { #(#inits),* })
+    }
+
+    pub(super) fn nexmark_row(
+        &mut self,
+        kind: &str,
+        fields: &[crate::types::Field],
+        span: Span,
+    ) -> Option<TokenStream> {
+        let id = self.rows.row(fields, kind);
+        let source = format_ident!("{}", kind);
+        let mut inits = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            let field = field_ident(&f.name, i);
+            let snake = snake_case(&f.name);
+            let known: &[&str] = match kind {
+                "person" => &["id", "name", "email_address", "credit_card", "city", "state", "date_time", "extra"],
+                "auction" => &[
+                    "id",
+                    "item_name",
+                    "description",
+                    "initial_bid",
+                    "reserve",
+                    "date_time",
+                    "expires",
+                    "seller",
+                    "category",
+                    "extra",
+                ],
+                _ => &["auction", "bidder", "price", "channel", "url", "date_time", "extra"],
+            };
+            if !known.contains(&snake.as_str()) {
+                self.error(span, format!("`{kind}.{}` is not a field of Nexmark {kind} events", f.name));
+                return None;
+            }
+            let src = format_ident!("{}", snake);
+            inits.push(quote!(#field: Some(e.#src)));
+        }
+        Some(quote!(row.#source.map(|e| #id { #(#inits),* })))
+    }
+}
+
+/// The columns of source table `id` that none of its branches (nor the computed columns
+/// they use) reads. A table also written by the pipeline keeps every column.
+pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec<bool> {
+    if pipeline.sinks.contains(&id) {
+        return Vec::new();
+    }
+    let mut used = vec![false; t.columns.len()];
+    let mut cols = Vec::new();
+    for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
+        for branch in task.branches.iter().filter(|b| b.from == Origin::Input) {
+            // Steps up to and including the first projection read the source row.
+            if !branch.steps.iter().any(|s| matches!(s, Step::Project(_) | Step::WindowAggregate(_))) {
+                return Vec::new();
+            }
+            for step in &branch.steps {
+                match step {
+                    Step::Filter(e) => e.columns(&mut cols),
+                    Step::Project(es) => {
+                        es.iter().for_each(|e| e.columns(&mut cols));
+                        break;
+                    }
+                    Step::WindowAggregate(w) => {
+                        cols.push(w.time_column);
+                        w.group.iter().flatten().for_each(|e| e.columns(&mut cols));
+                        for a in &w.aggregates {
+                            a.args.iter().chain(&a.filter).for_each(|e| e.columns(&mut cols));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for c in cols {
+        if let Some(u) = used.get_mut(c) {
+            *u = true;
+        }
+    }
+    // Computed columns read other columns, and watermark columns stay.
+    for (i, c) in t.columns.iter().enumerate().rev() {
+        if let ColumnKind::Computed(e) = &c.kind {
+            if used[i] {
+                let mut deps = Vec::new();
+                e.columns(&mut deps);
+                deps.into_iter().for_each(|d| used[d] = true);
+            }
+        }
+    }
+    if let Some(w) = &t.watermark {
+        used[w.column] = true;
+    }
+    used.into_iter().zip(&t.columns).map(|(u, c)| !u && matches!(c.kind, ColumnKind::Physical)).collect()
+}
+
+/// `emailAddress` → `email_address`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,401 @@
+//! The state-keeping steps of a branch: a window aggregation's operator, row path
+//! (`add`) and output columns; a window join's types, operator and condition; and late
+//! rows written to the late-data table.
+
+use super::expr::ExprGen;
+use super::rows::{field_ident, is_writable};
+use super::{Gen, sink_struct};
+use crate::plan::{Bound, Branch, Origin, Step, Target, WindowAggregate, Windows};
+use crate::types::TypeKind;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+impl Gen<'_> {
+    /// The parameter and argument by which an emit function receives window operator `slot`.
+    pub(super) fn window_terminal(&self, slot: &str, w: &WindowAggregate) -> (TokenStream, TokenStream) {
+        let (op, key, acc) =
+            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
+        let ty = match w.windows {
+            Windows::Assigned(crate::hir::WindowKind::Session { .. }) => quote!(rt::SessionAggregate<#key, #acc>),
+            _ => quote!(rt::WindowAggregate<#key, #acc>),
+        };
+        (quote!(#op: &mut #ty), quote!(&mut #op))
+    }
+
+    /// Declares window join `j` (its key and row types, the operator and the function
+    /// checking the rest of its ON condition) among the task's operators.
+    pub(super) fn join_setup(&mut self, j: usize, branch: &Branch) {
+        let join = self.joins[j].clone();
+        let (op, k, l, r, cond) = (
+            format_ident!("join_{}", j),
+            format_ident!("JK{}", j),
+            format_ident!("JL{}", j),
+            format_ident!("JR{}", j),
+            format_ident!("join_cond_{}", j),
+        );
+        let name = op.to_string();
+        let left: Vec<TokenStream> = join.left.iter().map(|t| self.rows.rust(t, "value")).collect();
+        let right: Vec<TokenStream> = join.right.iter().map(|t| self.rows.rust(t, "value")).collect();
+        let keys: Vec<TokenStream> = join.keys.iter().map(|(e, _)| self.key_type(e, branch)).collect();
+        let kind = match join.kind {
+            crate::ast::JoinKind::Left => quote!(rt::JoinKind::Left),
+            crate::ast::JoinKind::Right => quote!(rt::JoinKind::Right),
+            crate::ast::JoinKind::Full => quote!(rt::JoinKind::Full),
+            _ => quote!(rt::JoinKind::Inner),
+        };
+        // The rest of the ON condition, over both rows' columns in place.
+        let frame: Vec<TokenStream> = (0..left.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(l.#i)
+            })
+            .chain((0..right.len()).map(|i| {
+                let i = syn::Index::from(i);
+                quote!(r.#i)
+            }))
+            .collect();
+        let test = match &join.condition {
+            Some(c) => {
+                let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                match g.expr(c) {
+                    Ok(code) => quote!(rt::ops::is_true(#code)),
+                    Err(what) => {
+                        self.error(branch.span, format!("cannot generate code for {what} yet"));
+                        quote!(false)
+                    }
+                }
+            }
+            None => quote!(true),
+        };
+        self.stateful.setup.push(quote! {
+            type #k = (#(#keys,)*);
+            type #l = (#(Option<#left>,)*);
+            type #r = (#(Option<#right>,)*);
+            fn #cond(l: &#l, r: &#r) -> bool {
+                #test
+            }
+            let mut #op: rt::WindowJoin<#k, #l, #r> = rt::WindowJoin::in_backend(&mut state, #name, #kind);
+        });
+    }
+
+    /// The Rust type of a key column (doubles, which have no `Eq`, by their SQL order).
+    pub(super) fn key_type(&mut self, e: &crate::hir::Expr, branch: &Branch) -> TokenStream {
+        if matches!(e.ty.kind, TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)) {
+            self.error(branch.span, format!("keying by a {} column is not supported by code generation yet", e.ty));
+        }
+        let t = self.rows.rust(&e.ty, "key");
+        if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) { quote!(rt::agg::Ordered<#t>) } else { t }
+    }
+
+    /// The row path of a window aggregation: the row's event time, group key and
+    /// aggregate arguments, added to the operator (declared, with its key and accumulator
+    /// types, before the source loop). Rows whose windows have all fired are counted late.
+    pub(super) fn window_add(
+        &mut self,
+        slot: &str,
+        w: &WindowAggregate,
+        frame: &[TokenStream],
+        branch: &Branch,
+        source_row: bool,
+    ) -> TokenStream {
+        let index = slot;
+        let (op, key_ty, acc_ty) =
+            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
+        let mut code = Vec::new();
+        let mut key_types = Vec::new();
+        let mut key_values = Vec::new();
+        for (i, g) in w.group.iter().enumerate() {
+            let Ok(e) = g else { continue };
+            if matches!(e.ty.kind, TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)) {
+                self.error(
+                    branch.span,
+                    format!("grouping by a {} column is not supported by code generation yet", e.ty),
+                );
+            }
+            // Doubles have no Eq/Hash: they are keyed by their SQL order.
+            let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(e) {
+                Ok(c) => {
+                    let v = format_ident!("k{}_{}", index, i);
+                    let t = self.rows.rust(&e.ty, "key");
+                    if float {
+                        code.push(quote!(let #v: Option<rt::agg::Ordered<#t>> = (#c).map(rt::agg::Ordered);));
+                        key_types.push(quote!(Option<rt::agg::Ordered<#t>>));
+                    } else {
+                        code.push(quote!(let #v: Option<#t> = #c;));
+                        key_types.push(quote!(Option<#t>));
+                    }
+                    key_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let mut acc_types = Vec::new();
+        let mut updates = Vec::new();
+        let mut makes = Vec::new();
+        for (i, a) in w.aggregates.iter().enumerate() {
+            let ty = self.rows.rust(&a.ty, "agg");
+            let slot = syn::Index::from(i);
+            let arg = match a.args.first() {
+                Some(e) => {
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
+                    match g.expr(e).and_then(|c| {
+                        // Accumulators take the result's type (SUM(INT) is INT, MAX(x) is x's type).
+                        if matches!(a.function.as_str(), "COUNT") { Ok(c) } else { g.cast(c, &e.ty, &a.ty, false) }
+                    }) {
+                        Ok(c) => {
+                            let v = format_ident!("a{}_{}", index, i);
+                            code.push(quote!(let #v = #c;));
+                            Some((v, e.ty.clone()))
+                        }
+                        Err(what) => {
+                            self.error(branch.span, format!("cannot generate code for {what} yet"));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            let arg_ty = arg.as_ref().map(|(_, t)| self.rows.rust(t, "agg"));
+            let (acc, add) = match (a.function.as_str(), a.distinct, &arg) {
+                ("COUNT", false, None) => (quote!(rt::agg::Count), quote!(acc.#slot.add(true))),
+                ("COUNT", false, Some((v, _))) => (quote!(rt::agg::Count), quote!(acc.#slot.add(#v.is_some()))),
+                ("COUNT", true, Some((v, _))) if a.args.len() == 1 => {
+                    (quote!(rt::agg::CountDistinct<#arg_ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                ("SUM", false, Some((v, _))) => (quote!(rt::agg::Sum<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("MIN", _, Some((v, _))) => (quote!(rt::agg::Min<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("MAX", _, Some((v, _))) => (quote!(rt::agg::Max<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("AVG", false, Some((v, _))) => (quote!(rt::agg::Avg<#ty>), quote!(acc.#slot.add(#v.clone()))),
+                ("FIRST_VALUE", false, Some((v, _))) => {
+                    (quote!(rt::agg::FirstValue<#ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                ("LAST_VALUE", false, Some((v, _))) => {
+                    (quote!(rt::agg::LastValue<#ty>), quote!(acc.#slot.add(#v.clone())))
+                }
+                _ => {
+                    self.error(
+                        branch.span,
+                        format!(
+                            "{}{} in a window is not supported by code generation yet",
+                            a.function,
+                            if a.distinct { "(DISTINCT …)" } else { "" }
+                        ),
+                    );
+                    (quote!(()), quote!(()))
+                }
+            };
+            let add = match &a.filter {
+                Some(f) => {
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
+                    match g.expr(f) {
+                        Ok(c) => {
+                            let v = format_ident!("f{}_{}", index, i);
+                            code.push(quote!(let #v = rt::ops::is_true(#c);));
+                            quote!(if #v { #add; })
+                        }
+                        Err(what) => {
+                            self.error(branch.span, format!("cannot generate code for {what} yet"));
+                            quote!()
+                        }
+                    }
+                }
+                None => quote!(#add;),
+            };
+            let make = match (&a.function[..], &a.ty.kind) {
+                ("AVG", TypeKind::Decimal { scale, .. }) => {
+                    quote!(rt::agg::Avg::<rt::Decimal>::with_result_scale(#scale))
+                }
+                _ => quote!(Default::default()),
+            };
+            acc_types.push(acc);
+            updates.push(add);
+            makes.push(make);
+        }
+        let kind = match &w.windows {
+            Windows::Assigned(kind) => Some(kind),
+            Windows::Given { .. } => None,
+        };
+        let windows = match kind {
+            None => quote!(rt::Windows::Given),
+            Some(crate::hir::WindowKind::Tumble { size_ms, offset_ms }) => {
+                quote!(rt::Windows::Tumble { size: #size_ms, offset: #offset_ms })
+            }
+            Some(crate::hir::WindowKind::Hop { slide_ms, size_ms, offset_ms }) => {
+                quote!(rt::Windows::Hop { slide: #slide_ms, size: #size_ms, offset: #offset_ms })
+            }
+            Some(crate::hir::WindowKind::Cumulate { step_ms, size_ms, offset_ms }) => {
+                quote!(rt::Windows::Cumulate { step: #step_ms, size: #size_ms, offset: #offset_ms })
+            }
+            Some(crate::hir::WindowKind::Session { .. }) => quote!(()),
+        };
+        let name = op.to_string();
+        let operator = match kind {
+            Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
+                let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
+                quote! {
+                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::in_backend(
+                        &mut state,
+                        #name,
+                        #gap_ms,
+                        |a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* },
+                        || (#(#makes,)*),
+                    );
+                }
+            }
+            // Overlapping windows share slices, merged when a window fires, unless an
+            // aggregate's merge depends on arrival order.
+            Some(crate::hir::WindowKind::Hop { .. } | crate::hir::WindowKind::Cumulate { .. })
+                if !w.aggregates.iter().any(|a| matches!(a.function.as_str(), "FIRST_VALUE" | "LAST_VALUE")) =>
+            {
+                let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
+                quote! {
+                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::in_backend(
+                        &mut state,
+                        #name,
+                        #windows,
+                        || (#(#makes,)*),
+                        Some(|a: &mut #acc_ty, b: &#acc_ty| { #(#merges)* }),
+                    );
+                }
+            }
+            _ => quote! {
+                let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> =
+                    rt::WindowAggregate::in_backend(&mut state, #name, #windows, || (#(#makes,)*), None);
+            },
+        };
+        self.stateful.setup.push(quote! {
+            type #key_ty = (#(#key_types,)*);
+            type #acc_ty = (#(#acc_types,)*);
+            #operator
+        });
+        let time = &frame[w.time_column];
+        let key = format_ident!("key_{}", index);
+        let late_write = if source_row { self.late_write(branch) } else { quote!() };
+        let (bind, add) = match w.windows {
+            // The row's own window: its start and end columns.
+            Windows::Given { start, end } => {
+                let (s, e) = (&frame[start], &frame[end]);
+                (
+                    quote!(let (Some(s), Some(e)) = (#s.as_ref(), #e.as_ref())),
+                    quote!(#op.add_to(rt::time::Window::new(s.millis(), e.millis()), #key, |acc: &mut #acc_ty| { #(#updates)* })),
+                )
+            }
+            Windows::Assigned(_) => (
+                quote!(let Some(ts) = #time.as_ref().map(|t| t.millis())),
+                quote!(#op.add(ts, #key, |acc: &mut #acc_ty| { #(#updates)* })),
+            ),
+        };
+        code.push(quote! {
+            let #key: #key_ty = (#(#key_values,)*);
+            if #bind {
+                if !#add {
+                    cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    #late_write
+                }
+            }
+        });
+        quote!(#(#code)*)
+    }
+
+    /// Writes a late row, unchanged (the source row's columns by name) and with its reason,
+    /// to the late-data table when there is one.
+    pub(super) fn late_write(&mut self, branch: &Branch) -> TokenStream {
+        let (Some(late), Some(source)) = (self.late_sink, self.source) else { return quote!() };
+        let program = self.program;
+        let (t, src) = (&program.tables[late.0], &program.tables[source.0]);
+        let ws = sink_struct(t);
+        // The INSERTs whose windows the row missed: this branch's and those sharing them.
+        let mut tables = vec![branch.table];
+        for b in &self.branches {
+            if matches!(b.from, Origin::Window { branch, .. } if branch == self.current) && !tables.contains(&b.table) {
+                tables.push(b.table);
+            }
+        }
+        let sink = tables.iter().map(|t| program.tables[t.0].name.as_str()).collect::<Vec<_>>().join("`, `");
+        let reason = match (&branch.target, branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_)))) {
+            (Target::Join { .. }, false) => {
+                format!("late for the window join of `{sink}`: the watermark had passed the window")
+            }
+            _ => format!("late for the windows of `{sink}`: the watermark had passed them"),
+        };
+        let mut inits = Vec::new();
+        for (k, c) in t.columns.iter().filter(|c| is_writable(&c.kind)).enumerate() {
+            let f = field_ident(&c.name, k);
+            let value = match src.columns.iter().position(|s| s.name == c.name) {
+                Some(i) => {
+                    let sf = field_ident(&src.columns[i].name, i);
+                    let mut g = ExprGen { rows: &mut self.rows, frame: &[] };
+                    match g.cast(quote!(row.#sf.clone()), &src.columns[i].ty, &c.ty, false) {
+                        Ok(v) => v,
+                        Err(what) => {
+                            self.error(t.span, format!("late-data column `{}`: cannot convert {what}", c.name));
+                            quote!(None)
+                        }
+                    }
+                }
+                None if c.name == "late_reason" && c.ty.is_string() => quote!(Some(rt::Str::new_static(#reason))),
+                None => {
+                    if !c.ty.nullable {
+                        self.error(
+                            t.span,
+                            format!(
+                                "late-data table `{}` has NOT NULL column `{}`, which `{}` does not have",
+                                t.name, c.name, src.name
+                            ),
+                        );
+                    }
+                    quote!(None)
+                }
+            };
+            inits.push(quote!(#f: #value));
+        }
+        quote!(out_late.write(#ws { #(#inits),* })?;)
+    }
+
+    /// The emit side of a window aggregation: bindings for its output columns (group
+    /// keys, window bounds, aggregate results) and the frame naming them.
+    pub(super) fn window_output(&mut self, index: &str, w: &WindowAggregate) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let mut code = Vec::new();
+        let mut frame = Vec::new();
+        let mut column = 0usize;
+        let mut bind = |code: &mut Vec<TokenStream>, frame: &mut Vec<TokenStream>, value: TokenStream| {
+            let v = format_ident!("o{}_{}", index, column);
+            column += 1;
+            code.push(quote!(let #v = #value;));
+            frame.push(quote!(#v));
+        };
+        let bound = |b: Bound| match b {
+            Bound::Start => quote!(Some(w.start_timestamp())),
+            Bound::End => quote!(Some(w.end_timestamp())),
+            Bound::Time => quote!(Some(w.time_timestamp())),
+        };
+        let mut k = 0usize;
+        for g in &w.group {
+            match g {
+                Ok(e) => {
+                    let slot = syn::Index::from(k);
+                    k += 1;
+                    let value = if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) {
+                        quote!(key.#slot.map(|o| o.0))
+                    } else {
+                        quote!(key.#slot.clone())
+                    };
+                    bind(&mut code, &mut frame, value);
+                }
+                Err(b) => bind(&mut code, &mut frame, bound(*b)),
+            }
+        }
+        if w.legacy {
+            for b in [Bound::Start, Bound::End, Bound::Time] {
+                bind(&mut code, &mut frame, bound(b));
+            }
+        }
+        for i in 0..w.aggregates.len() {
+            let slot = syn::Index::from(i);
+            bind(&mut code, &mut frame, quote!(rt::agg::Accumulator::result(&acc.#slot)));
+        }
+        (code, frame)
+    }
+}
