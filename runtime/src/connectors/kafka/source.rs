@@ -517,9 +517,13 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             }
             // What has arrived is taken without waiting; when nothing is left the task
             // hears so (it hands its batched output on) before the source waits.
+            // The clock (for barriers) is read when the queue ran dry and every
+            // COUNT_EVERY records, not per record.
+            let mut check_clock = false;
             let message = match consumer.poll(Duration::ZERO) {
                 None => {
                     emit(SourceEvent::Idle)?;
+                    check_clock = true;
                     consumer.poll(POLL)
                 }
                 some => some,
@@ -534,15 +538,17 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     handled += 1;
                     if handled % COUNT_EVERY == 0 {
                         self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+                        check_clock = true;
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => self.end_of_partition(consumer, partition, emit)?,
                 Some(Err(e)) => {
                     self.consumer_error(&e)?;
                     emit(SourceEvent::Idle)?;
+                    check_clock = true;
                 }
             }
-            if self.dirty && self.dirty_since.elapsed() >= BARRIER_EVERY {
+            if check_clock && self.dirty && self.dirty_since.elapsed() >= BARRIER_EVERY {
                 self.barrier(consumer, emit)?;
             }
         }
