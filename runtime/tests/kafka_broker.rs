@@ -14,18 +14,14 @@ use dfl::options::TableOptions;
 use dfl::pipeline::{Context, Sink};
 use dfl::types::{Str, Timestamp};
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::task::{Poll, Wake, Waker};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The broker to use, or `None` to skip (only outside CI).
@@ -50,38 +46,8 @@ fn unique(base: &str) -> String {
     format!("{base}-{}-{nanos}", std::process::id())
 }
 
-/// Runs a future to completion on this thread.
-fn block_on<F: Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
-}
-
 fn create_topic(servers: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", servers).create().unwrap();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results =
-        block_on(admin.create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &opts)).unwrap();
-    for r in results {
-        match r {
-            // The broker may have made it already (for a client asking for it).
-            Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err(e) => panic!("cannot create topic {topic}: {e:?}"),
-        }
-    }
+    kafka::create_topic(servers, topic, partitions).unwrap();
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -411,12 +377,15 @@ fn flush_across_restart(broker: &mut Broker, topic: &str, extra: &[(&str, &str)]
     broker.down();
     sink.write_batch(&mut rows(5..20)).unwrap();
     std::thread::scope(|scope| {
-        let flushing = scope.spawn(|| {
+        let (started, flush_started) = std::sync::mpsc::channel();
+        let sink = &mut sink;
+        let flushing = scope.spawn(move || {
+            started.send(()).unwrap();
             let result = sink.flush();
             (result, Instant::now())
         });
-        // The flush cannot finish while the broker is away (it would have by now).
-        std::thread::sleep(Duration::from_secs(2));
+        // The flush begins while the broker is away; it may only return once it is back.
+        flush_started.recv().unwrap();
         assert!(!flushing.is_finished(), "flush returned while the broker was down");
         broker.up();
         let restarted = Instant::now();

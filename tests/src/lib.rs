@@ -173,3 +173,20 @@ pub fn snapshot_code(name: &str, rust: &str) {
         insta::assert_snapshot!(format!("codegen__{name}"), rust);
     });
 }
+
+/// A timestamp as pipelines write it (`yyyy-MM-dd HH:mm:ss[.SSS]`, UTC), in milliseconds
+/// since the epoch — computed independently of the runtime's own parser.
+pub fn millis(text: &str) -> i64 {
+    let (date, time) = text.split_once(' ').expect("yyyy-MM-dd HH:mm:ss");
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    // Days since the epoch (Howard Hinnant's algorithm), then the time of day.
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let ms: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
+    ((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + ms
+}

@@ -3,7 +3,7 @@
 //! outputs are checked against an independent computation in this file over the bids
 //! the same generator writes out (`examples/nexmark/bench/gen_bids.sql`).
 
-use dfl_e2e::{Built, Query, build, output_lines, root, snapshot_code};
+use dfl_e2e::{Built, Query, build, millis, output_lines, root, snapshot_code};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -234,21 +234,6 @@ fn q12_counts_every_bid_once_per_processing_time_window() {
 }
 
 /// Timestamps as the generator writes them, in milliseconds since the epoch.
-fn millis(text: &str) -> i64 {
-    let (date, time) = text.split_once(' ').expect("yyyy-MM-dd HH:mm:ss");
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
-    // Days since the epoch (Howard Hinnant's algorithm), then the time of day.
-    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d[2] - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
-    ((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + ms
-}
-
 #[test]
 fn q11_sessions_match_a_recomputation_per_bidder() {
     let bids = bids(tmp().path());
