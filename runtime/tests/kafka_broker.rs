@@ -314,13 +314,25 @@ struct Broker {
     binary: PathBuf,
     dir: tempfile::TempDir,
     port: u16,
+    storage: &'static str,
     child: Option<Child>,
 }
 
 impl Broker {
+    /// A broker that forgets everything when it stops.
     fn start(binary: PathBuf) -> Broker {
+        Broker::with_storage(binary, "memory://nisshi/")
+    }
+
+    /// A broker that keeps topics, records, committed offsets and producer ids across a
+    /// restart (a SQLite file in its folder), as a production broker keeps its log.
+    fn start_persistent(binary: PathBuf) -> Broker {
+        Broker::with_storage(binary, "sqlite://./nisshi.db")
+    }
+
+    fn with_storage(binary: PathBuf, storage: &'static str) -> Broker {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut broker = Broker { binary, dir: tempfile::tempdir().unwrap(), port, child: None };
+        let mut broker = Broker { binary, dir: tempfile::tempdir().unwrap(), port, storage, child: None };
         broker.up();
         broker
     }
@@ -333,7 +345,7 @@ impl Broker {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = Command::new(&self.binary)
             .args(["broker", "--group-initial-rebalance-delay", "0s", "--listener-url", &url])
-            .args(["--advertised-listener-url", &url, "--storage-engine", "memory://nisshi/", "--silent"])
+            .args(["--advertised-listener-url", &url, "--storage-engine", self.storage, "--silent"])
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -345,6 +357,24 @@ impl Broker {
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "the broker does not answer");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits, while the broker is down, until a client tries to connect to its port (and
+    /// finds nothing that speaks Kafka there).
+    fn await_client_while_down(&self) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let started = Instant::now();
+        loop {
+            match listener.accept() {
+                Ok(_) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(started.elapsed() < Duration::from_secs(60), "no client came while the broker was down");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("{e}"),
+            }
         }
     }
 
@@ -389,7 +419,7 @@ fn flush_across_restart(broker: &mut Broker, topic: &str, extra: &[(&str, &str)]
         assert!(!flushing.is_finished(), "flush returned while the broker was down");
         broker.up();
         let restarted = Instant::now();
-        // Memory storage: the topic is gone with the old process.
+        // Memory storage: the topic is gone with the old process (and kept by a persistent one).
         create_topic(&servers, topic, 1);
         let (result, at) = flushing.join().unwrap();
         (result, at >= restarted)
@@ -425,4 +455,100 @@ fn a_sink_flush_waits_for_a_broker_that_restarts() {
     assert!(after);
     let err = result.unwrap_err().to_string();
     assert!(err.contains("restart-idempotent"), "{err}");
+}
+
+#[test]
+fn an_idempotent_sink_delivers_once_across_a_restart_of_a_broker_that_keeps_its_state() {
+    let Some(binary) = nisshi() else { return };
+    let mut broker = Broker::start_persistent(binary);
+    let (result, after) = flush_across_restart(&mut broker, "kept", &[]);
+    result.unwrap();
+    assert!(after);
+    let opts = options(
+        &broker.servers(),
+        &[
+            ("topic", "kept"),
+            ("format", "json"),
+            ("scan.startup.mode", "earliest-offset"),
+            ("scan.bounded.mode", "latest-offset"),
+        ],
+    );
+    let mut ids: Vec<i64> = read_all(&opts).iter().map(|r| r.value.id.unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, (0..20).collect::<Vec<_>>());
+}
+
+/// Every row a source reads, with the record's position, until it is stopped.
+fn read_until_stopped(cx: &Context, opts: &TableOptions, seen: &Mutex<Vec<(i32, i64, i64)>>, changed: &Condvar) {
+    let source = kafka::source::<Row>(opts, &COLUMNS, validate).unwrap();
+    let result = source.run_events(cx, |e| {
+        if let SourceEvent::Row(_, r) = e {
+            seen.lock().unwrap().push((r.partition, r.offset, r.value.id.unwrap()));
+            changed.notify_all();
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        cx.request_stop();
+        panic!("the source failed: {e}");
+    }
+}
+
+#[test]
+fn a_source_waits_for_a_broker_that_restarts_and_resumes_where_it_was() {
+    let Some(binary) = nisshi() else { return };
+    let mut broker = Broker::start_persistent(binary);
+    let servers = broker.servers();
+    create_topic(&servers, "events", 2);
+    write(&servers, "events", &rows(0..50));
+    let opts = options(
+        &servers,
+        &[
+            ("topic", "events"),
+            ("format", "json"),
+            ("properties.group.id", "resuming"),
+            ("scan.startup.mode", "group-offsets"),
+            ("properties.auto.offset.reset", "earliest"),
+        ],
+    );
+    let seen = Mutex::new(Vec::new());
+    let changed = Condvar::new();
+    let wait_for = |n: usize| {
+        let started = Instant::now();
+        let mut s = seen.lock().unwrap();
+        while s.len() < n {
+            let left = Duration::from_secs(120).checked_sub(started.elapsed());
+            let Some(left) = left else { panic!("timed out waiting for {n} rows: {} read", s.len()) };
+            s = changed.wait_timeout(s, left).unwrap().0;
+        }
+    };
+    // One run of the source across a broker restart.
+    let cx = context(&opts);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| read_until_stopped(&cx, &opts, &seen, &changed));
+        wait_for(50);
+        broker.down();
+        broker.await_client_while_down();
+        broker.up();
+        write(&servers, "events", &rows(50..100));
+        wait_for(100);
+        cx.request_stop();
+        reading.join().unwrap();
+    });
+    // A second run of the same group starts after what the first one read (offsets
+    // committed before it stopped, kept by the broker through its restart).
+    write(&servers, "events", &rows(100..120));
+    let cx = context(&opts);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| read_until_stopped(&cx, &opts, &seen, &changed));
+        wait_for(120);
+        cx.request_stop();
+        reading.join().unwrap();
+    });
+    let seen = seen.into_inner().unwrap();
+    let mut ids: Vec<i64> = seen.iter().map(|(_, _, id)| *id).collect();
+    ids.sort();
+    assert_eq!(ids, (0..120).collect::<Vec<_>>(), "every row once, none lost or repeated");
+    let positions: HashSet<(i32, i64)> = seen.iter().map(|(p, o, _)| (*p, *o)).collect();
+    assert_eq!(positions.len(), 120);
 }
