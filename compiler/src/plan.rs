@@ -668,6 +668,9 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
     let mut out = String::new();
     for (i, task) in pipeline.tasks.iter().enumerate() {
         match &task.input {
+            Input::Table(t) if program.tables[t.0].is_changelog_source() => {
+                out.push_str(&format!("task {i}: read {} as a changelog (latest row per key kept)\n", name(*t)))
+            }
             Input::Table(t) => out.push_str(&format!("task {i}: read {}\n", name(*t))),
             Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
         }

@@ -1,5 +1,7 @@
 -- Clicks from the Kafka topic `clicks` → clicks per user and category per minute → the
--- topic `user_features`, keyed by user. Records that cannot be read (bad JSON, a missing
+-- topic `user_features`, keyed by user, and the latest minute of each user and category
+-- → the compacted topic `user_latest` (upsert-kafka: one row per key, read back as a
+-- table by latest_profiles.sql). Records that cannot be read (bad JSON, a missing
 -- user_id) go to the topic `clicks_dlq` with the reason, topic, partition and offset; the
 -- pipeline keeps running. Start the broker with `bash scripts/services.sh up`, produce
 -- clicks with produce_clicks.sql, then:
@@ -40,5 +42,24 @@ CREATE TABLE user_features (
 
 INSERT INTO user_features
 SELECT user_id, category, window_start, window_end, COUNT(*)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY user_id, category, window_start, window_end;
+
+CREATE TABLE user_latest (
+  user_id      BIGINT NOT NULL,
+  category     STRING NOT NULL,
+  window_end   TIMESTAMP(3),
+  clicks       BIGINT,
+  PRIMARY KEY (user_id, category) NOT ENFORCED
+) WITH (
+  'connector' = 'upsert-kafka',
+  'topic' = 'user_latest',
+  'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json',
+  'value.format' = 'json'
+);
+
+INSERT INTO user_latest
+SELECT user_id, COALESCE(category, 'unknown'), window_end, COUNT(*)
 FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
 GROUP BY user_id, category, window_start, window_end;

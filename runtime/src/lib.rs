@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod agg;
+pub mod changelog;
 pub mod connectors;
 pub mod error;
 pub mod fns;
@@ -25,10 +26,12 @@ pub use error::{Error, Result};
 /// that users need not import anything. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::changelog::{Change, RowKind};
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
     pub use crate::fns;
     pub use crate::operators::session_aggregate::SessionAggregate;
+    pub use crate::operators::upsert_normalize::UpsertNormalize;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};
     pub use crate::operators::window_join::{JoinKind, WindowJoin};
     pub use crate::ops;

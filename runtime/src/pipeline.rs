@@ -1,6 +1,7 @@
 //! Running a generated pipeline: command-line arguments, `--set` overrides, signals,
 //! one thread per source, shared sinks with batched writes, and the exit code.
 
+use crate::changelog::Change;
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
 use std::collections::BTreeMap;
@@ -115,6 +116,20 @@ pub trait Sink<R>: Send {
     fn sync(&mut self) -> Result<()> {
         Ok(())
     }
+
+    /// Applies (and removes) every change of `changes`. Sinks that keep a table by key
+    /// override it; an append-only sink takes inserts only (the compiler never gives it
+    /// anything else) and fails on a retraction rather than lose it.
+    fn write_changes(&mut self, changes: &mut Vec<Change<R>>) -> Result<()> {
+        if let Some(c) = changes.iter().find(|c| c.kind.is_retraction()) {
+            return Err(Error::Config(format!(
+                "internal error: an append-only sink was given a {} row",
+                c.kind.short()
+            )));
+        }
+        let mut rows: Vec<R> = changes.drain(..).map(|c| c.row).collect();
+        self.write_batch(&mut rows)
+    }
 }
 
 /// A sink shared by the tasks that write to it; each task writes through its own
@@ -141,6 +156,11 @@ impl<R: Send + 'static> SharedSink<R> {
     /// A batching writer for one task.
     pub fn writer<'a>(&self, cx: &'a Context) -> SinkWriter<'a, R> {
         SinkWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+    }
+
+    /// A batching writer of changes (an updating result) for one task.
+    pub fn change_writer<'a>(&self, cx: &'a Context) -> ChangeWriter<'a, R> {
+        ChangeWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
     }
 
     /// Flushes the sink (after every writer has flushed).
@@ -175,6 +195,40 @@ impl<R: Send + 'static> SinkWriter<'_, R> {
     fn write_out(&mut self) -> Result<()> {
         let n = self.buffer.len() as u64;
         self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).write_batch(&mut self.buffer)?;
+        self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes what is queued.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.buffer.is_empty() {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+}
+
+/// One task's batching handle on a [`SharedSink`] that it gives changes to.
+pub struct ChangeWriter<'a, R> {
+    sink: SharedSink<R>,
+    buffer: Vec<Change<R>>,
+    cx: &'a Context,
+}
+
+impl<R: Send + 'static> ChangeWriter<'_, R> {
+    /// Queues a change; writes the batch when it is full.
+    #[inline]
+    pub fn write(&mut self, change: Change<R>) -> Result<()> {
+        self.buffer.push(change);
+        if self.buffer.len() >= BATCH {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        let n = self.buffer.len() as u64;
+        self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).write_changes(&mut self.buffer)?;
         self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
         Ok(())
     }

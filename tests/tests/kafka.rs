@@ -120,6 +120,34 @@ WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
 INSERT INTO dst SELECT user_id, window_start, clicks, part FROM src;
 ";
 
+/// A compacted topic of user profiles read as a table (its changelog), filtered into
+/// another upsert topic and printed as changes.
+const UPSERT_TO_UPSERT: &str = "
+CREATE TABLE profiles (
+  user_id BIGINT NOT NULL, name STRING, score DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED
+) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'profiles', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE active (user_id BIGINT, name STRING, score DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'active', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json'
+);
+CREATE TABLE changes (user_id BIGINT, name STRING, score DOUBLE) WITH ('connector' = 'print');
+INSERT INTO active SELECT user_id, UPPER(name), score FROM profiles WHERE score >= 10;
+INSERT INTO changes SELECT user_id, name, score FROM profiles;
+";
+
+/// An upsert topic read back to its end and printed as changes.
+const UPSERT_TO_PRINT: &str = "
+CREATE TABLE src (user_id BIGINT NOT NULL, name STRING, score DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'active', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE changes (user_id BIGINT, name STRING, score DOUBLE) WITH ('connector' = 'print');
+INSERT INTO changes SELECT * FROM src;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -132,6 +160,12 @@ fn built() -> &'static Built {
             ("features_to_file", FEATURES_TO_FILE),
             ("group_passthrough", GROUP_PASSTHROUGH),
             ("clicks_to_file", CLICKS_TO_FILE),
+            ("upsert_to_upsert", UPSERT_TO_UPSERT),
+            ("upsert_to_print", UPSERT_TO_PRINT),
+            // The examples compile too.
+            ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
+            ("example_click_features", include_str!("../../examples/kafka/click_features.sql")),
+            ("example_latest_profiles", include_str!("../../examples/kafka/latest_profiles.sql")),
         ]
         .into_iter()
         .map(|(name, text)| Query {
@@ -396,4 +430,147 @@ fn two_instances_in_one_group_share_the_partitions_and_lose_nothing() {
     let (a_err, b_err) = (stop(a), stop(b));
     assert!(rows_read(&a_err) > 0 && rows_read(&b_err) > 0, "both instances read:\n{a_err}\n{b_err}");
     assert!(rows_read(&a_err) + rows_read(&b_err) >= next as u64);
+}
+
+/// A profile as the test writes it (the `upsert-kafka` tables' columns).
+#[derive(Debug, Clone, serde::Serialize)]
+struct Profile {
+    user_id: Option<i64>,
+    name: Option<String>,
+    score: Option<f64>,
+}
+
+static PROFILE_COLUMNS: [dfl::connectors::format::Column; 3] = {
+    use dfl::connectors::format::{Column, ColumnType};
+    [
+        Column { name: "user_id", ty: ColumnType::BigInt, nullable: false },
+        Column { name: "name", ty: ColumnType::Varchar(u32::MAX >> 1), nullable: true },
+        Column { name: "score", ty: ColumnType::Double, nullable: true },
+    ]
+};
+
+/// Writes each (key, new profile or deletion) to the upsert topic, in order.
+fn write_profiles(servers: &str, topic: &str, ops: &[(i64, Option<(String, f64)>)]) {
+    use dfl::pipeline::Sink;
+    let opts = dfl::options::TableOptions::new(
+        "profiles",
+        &[
+            ("connector", "upsert-kafka"),
+            ("topic", topic),
+            ("properties.bootstrap.servers", servers),
+            ("key.format", "json"),
+            ("value.format", "json"),
+        ],
+    );
+    let mut sink = dfl::connectors::kafka::upsert_sink::<Profile>(&opts, &PROFILE_COLUMNS, &["user_id"]).unwrap();
+    for (key, op) in ops {
+        match op {
+            Some((name, score)) => {
+                let row = Profile { user_id: Some(*key), name: Some(name.clone()), score: Some(*score) };
+                sink.write_batch(&mut vec![row]).unwrap();
+            }
+            None => sink.delete(&Profile { user_id: Some(*key), name: None, score: None }).unwrap(),
+        }
+    }
+    Sink::<Profile>::flush(&mut sink).unwrap();
+}
+
+/// A printed change: `+I[1, alice, 5.0]` → ("+I", (1, "alice", 5.0)).
+fn parse_change(line: &str) -> (String, (i64, String, f64)) {
+    let (kind, rest) = line.split_at(2);
+    let fields: Vec<&str> = rest.trim_start_matches('[').trim_end_matches(']').split(", ").collect();
+    let [id, name, score] = fields[..] else { panic!("not a profile change: {line}") };
+    (kind.to_string(), (id.parse().unwrap(), name.to_string(), score.parse().unwrap()))
+}
+
+/// Applies printed changes to a table by user id, checking that each is consistent with
+/// it (an insert of a new key, a retraction of the row held).
+fn apply_changes(stdout: &str) -> BTreeMap<i64, (String, f64)> {
+    let mut table = BTreeMap::new();
+    let mut before: Option<i64> = None;
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let (kind, (id, name, score)) = parse_change(line);
+        match kind.as_str() {
+            "+I" => assert!(table.insert(id, (name, score)).is_none(), "insert of a key that has a row: {line}"),
+            "-U" => {
+                assert_eq!(table.remove(&id), Some((name, score)), "update-before is not the row held: {line}");
+                before = Some(id);
+            }
+            "+U" => {
+                assert_eq!(before.take(), Some(id), "update-after without its update-before: {line}");
+                table.insert(id, (name, score));
+            }
+            "-D" => assert_eq!(table.remove(&id), Some((name, score)), "delete of a row not held: {line}"),
+            other => panic!("unknown change kind {other}: {line}"),
+        }
+    }
+    table
+}
+
+#[test]
+fn an_upsert_topic_is_read_as_a_table_whose_changes_reach_upsert_and_print_sinks() {
+    let Some(servers) = bootstrap() else { return };
+    let (profiles, active) = (topic(&servers, "profiles", 2), topic(&servers, "active", 2));
+    // Hand-picked changes first (an update crossing the filter both ways, a deletion, a
+    // deletion of a key never written, a repeated row), then seeded random ones.
+    let named = |n: &str, s: f64| Some((n.to_string(), s));
+    let mut ops: Vec<(i64, Option<(String, f64)>)> = vec![
+        (1, named("alice", 5.0)),
+        (2, named("bob", 20.0)),
+        (3, named("carol", 30.0)),
+        (1, named("alice", 15.0)),
+        (2, named("bob", 8.0)),
+        (3, None),
+        (4, None),
+        (5, named("eve", 50.0)),
+        (5, named("eve", 50.0)),
+    ];
+    let mut seed = 42u64;
+    for _ in 0..400 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let key = 10 + (seed >> 33) as i64 % 30;
+        let op = ((seed >> 20) % 5 != 0).then(|| (format!("user{}", seed >> 50), ((seed >> 40) % 20) as f64));
+        ops.push((key, op));
+    }
+    let mut latest: BTreeMap<i64, (String, f64)> = BTreeMap::new();
+    for (key, op) in &ops {
+        match op {
+            Some(row) => latest.insert(*key, row.clone()),
+            None => latest.remove(key),
+        };
+    }
+    write_profiles(&servers, &profiles, &ops);
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    let r = built().run(
+        "upsert_to_upsert",
+        &[s("profiles.topic", &profiles), broker("profiles"), s("active.topic", &active), broker("active")],
+    );
+    assert!(r.success, "{}", r.stderr);
+    // The changelog of the profiles table, applied, is its latest state.
+    assert_eq!(apply_changes(&r.stdout), latest);
+    // Key by key, in the order written (one key is in one partition).
+    let of_key = |id: i64| -> Vec<String> {
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with(['+', '-']) && parse_change(l).1.0 == id)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(of_key(1), ["+I[1, alice, 5.0]", "-U[1, alice, 5.0]", "+U[1, alice, 15.0]"]);
+    assert_eq!(of_key(2), ["+I[2, bob, 20.0]", "-U[2, bob, 20.0]", "+U[2, bob, 8.0]"]);
+    assert_eq!(of_key(3), ["+I[3, carol, 30.0]", "-D[3, carol, 30.0]"]);
+    assert!(of_key(4).is_empty());
+    assert_eq!(of_key(5), ["+I[5, eve, 50.0]"], "a repeated row changes nothing");
+
+    // The filtered upsert topic, read back as a table: the active profiles, upper-cased;
+    // users that dropped below the filter or were deleted are gone (tombstones).
+    let back = built().run("upsert_to_print", &[s("src.topic", &active), broker("src")]);
+    assert!(back.success, "{}", back.stderr);
+    let expected: BTreeMap<i64, (String, f64)> = latest
+        .iter()
+        .filter(|(_, (_, score))| *score >= 10.0)
+        .map(|(k, (name, score))| (*k, (name.to_uppercase(), *score)))
+        .collect();
+    assert!(expected.contains_key(&1) && !expected.contains_key(&2) && !expected.contains_key(&3));
+    assert_eq!(apply_changes(&back.stdout), expected);
 }

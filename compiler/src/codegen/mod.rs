@@ -31,7 +31,7 @@ pub struct Generated {
 }
 
 /// Connectors code generation can read from / write to today.
-const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka"];
+const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka", "upsert-kafka"];
 const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka"];
 
 /// How to shape the generated code.
@@ -73,6 +73,7 @@ pub fn generate_with(
         live: Vec::new(),
         branches: Vec::new(),
         current: 0,
+        updating: false,
     };
     let tokens = g.file(pipeline, name, options);
     if g.diagnostics.has_errors() {
@@ -105,6 +106,8 @@ struct Gen<'a> {
     /// The current task's branches, and the index of the one being generated.
     branches: Vec<Branch>,
     current: usize,
+    /// Whether the current task's rows are changes (its source is a changelog).
+    updating: bool,
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
@@ -302,6 +305,8 @@ impl Gen<'_> {
     /// One source task: the source, and every branch fused into its per-row closure.
     fn task(&mut self, index: usize, task: &crate::plan::Task) -> TokenStream {
         let program = self.program;
+        self.updating = matches!(task.input, Input::Table(id) if program.tables[id.0].is_changelog_source());
+        let writer = if self.updating { quote!(change_writer) } else { quote!(writer) };
         let writers: Vec<TokenStream> = task
             .branches
             .iter()
@@ -309,7 +314,7 @@ impl Gen<'_> {
             .filter_map(|(b, br)| {
                 let w = format_ident!("out_{}", b);
                 let s = format_ident!("sink_{}", br.sink()?.0);
-                Some(quote!(let mut #w = #s.writer(cx);))
+                Some(quote!(let mut #w = #s.#writer(cx);))
             })
             .collect();
         let sink_clones: Vec<TokenStream> = {
@@ -466,6 +471,38 @@ impl Gen<'_> {
                         })?;
                         #(#end)*
                     },
+                    None if self.updating => {
+                        let (key_setup, key) = self.upsert_key(t);
+                        quote! {
+                            // The latest row per key: each message becomes the changes it makes.
+                            // Not checkpointed yet: the topic is read again from its start.
+                            let mut state = rt::state::MemoryBackend::new();
+                            let mut normalize = rt::UpsertNormalize::in_backend(&mut state, "upsert");
+                            let source = rt::Source::without_commits(#source);
+                            source.run_events(cx, |event| {
+                                match event {
+                                    rt::connectors::SourceEvent::Row(_, row) => {
+                                        let tombstone = row.tombstone;
+                                        let mut row = #convert;
+                                        #(#computed)*
+                                        #key_setup
+                                        normalize.apply(#key, (!tombstone).then_some(row), |kind, row| -> rt::Result<()> {
+                                            #(#branches)*
+                                            Ok(())
+                                        })?;
+                                    }
+                                    rt::connectors::SourceEvent::Barrier => {
+                                        #(#barrier)*
+                                    }
+                                    rt::connectors::SourceEvent::Idle => {
+                                        #(#idle)*
+                                    }
+                                    _ => {}
+                                }
+                                Ok(())
+                            })?;
+                        }
+                    }
                     None => quote! {
                         #(#setup)*
                         let source = #source;
@@ -914,7 +951,11 @@ impl Gen<'_> {
             writable += 1;
         }
         let _ = writable;
-        quote!(#out.write(#ws { #(#inits),* })?;)
+        if self.updating {
+            quote!(#out.write(rt::Change::new(kind, #ws { #(#inits),* }))?;)
+        } else {
+            quote!(#out.write(#ws { #(#inits),* })?;)
+        }
     }
 }
 

@@ -20,7 +20,7 @@ impl Gen<'_> {
         let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
         for c in &t.columns {
             if let ColumnKind::Metadata { .. } = c.kind {
-                if t.connector != "kafka" {
+                if t.connector != "kafka" && t.connector != "upsert-kafka" {
                     self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
                 }
             }
@@ -29,6 +29,14 @@ impl Gen<'_> {
             "kafka" => {
                 let (validate, convert) = self.kafka_conversion(t);
                 (quote!(rt::connectors::kafka::source::<#ts>(cx.table(#name)?, &#cols, #validate)?), convert)
+            }
+            "upsert-kafka" => {
+                let (validate, convert) = self.kafka_conversion(t);
+                let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+                (
+                    quote!(rt::connectors::kafka::upsert_source::<#ts>(cx.table(#name)?, &#cols, &[#(#pk),*], #validate)?),
+                    convert,
+                )
             }
             "filesystem" => (quote!(rt::connectors::filesystem::source::<#ts>(cx.table(#name)?)?), quote!(row)),
             "datagen" => {
@@ -113,6 +121,26 @@ impl Gen<'_> {
             }
         }
         out
+    }
+
+    /// The primary key of a changelog source's row: code before it and the key value (a
+    /// tuple of the key columns; floating-point ones totally ordered).
+    pub(super) fn upsert_key(&mut self, t: &Table) -> (TokenStream, TokenStream) {
+        let parts: Vec<TokenStream> = t
+            .primary_key
+            .iter()
+            .map(|&i| {
+                let c = &t.columns[i];
+                let f = field_ident(&c.name, i);
+                match c.ty.kind {
+                    crate::types::TypeKind::Float | crate::types::TypeKind::Double => {
+                        quote!(row.#f.map(rt::agg::Ordered))
+                    }
+                    _ => quote!(row.#f.clone()),
+                }
+            })
+            .collect();
+        (quote!(let key = (#(#parts,)*);), quote!(key))
     }
 
     /// A Kafka table's row from a message: the function checking a decoded row (NOT NULL

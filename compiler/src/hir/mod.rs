@@ -42,6 +42,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether reading the table gives a changelog (updates and deletes by primary key, as
+    /// a compacted `upsert-kafka` topic does) rather than appended rows.
+    pub fn is_changelog_source(&self) -> bool {
+        self.connector == "upsert-kafka"
+    }
+
     /// Columns a source reads (physical) or a sink writes (physical and non-virtual metadata).
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)

@@ -235,7 +235,7 @@ impl Resolver {
             return Some(Rel {
                 kind: hir::RelKind::Scan { table: id, name: table.name.clone() },
                 schema: table.schema(),
-                append_only: !table::is_changelog_source(table),
+                append_only: !table.is_changelog_source(),
                 span: name.span,
             });
         }

@@ -322,8 +322,3 @@ fn bounded_delay(e: &hir::Expr, column: usize) -> Option<i64> {
         _ => None,
     }
 }
-
-/// Sources that emit updates rather than only appends (a table read from a compacted topic).
-pub fn is_changelog_source(t: &hir::Table) -> bool {
-    t.connector == "upsert-kafka"
-}

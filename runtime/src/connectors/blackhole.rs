@@ -22,4 +22,9 @@ impl<R> Sink<R> for BlackholeSink {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+
+    fn write_changes(&mut self, changes: &mut Vec<crate::changelog::Change<R>>) -> Result<()> {
+        changes.clear();
+        Ok(())
+    }
 }

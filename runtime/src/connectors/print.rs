@@ -7,6 +7,7 @@
 //! DOUBLE as Java writes them (`1.0`, `1.0E10`), nested ROWs as `(a, b)`, ARRAYs as
 //! `[a, b]` and MAPs as `{k=v}`. Each batch is written and flushed at once.
 
+use crate::changelog::{Change, RowKind};
 use crate::connectors::format::{Column, FieldVisitor, SerError, Splitter, TextSer, TextStyle, column, write_error};
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
@@ -69,25 +70,48 @@ impl FieldVisitor for PrintFields<'_> {
     }
 }
 
+impl<W: Write + Send> PrintSink<W> {
+    /// Appends `row` with its kind (`+I[a, b]`) to the text to print.
+    fn push_row<R: Serialize>(&mut self, kind: RowKind, row: &R) -> Result<()> {
+        self.text.push_str(&self.prefix);
+        self.text.push_str(kind.short());
+        self.text.push('[');
+        let start = self.text.len();
+        let mut fields = PrintFields { text: &mut self.text, style: &self.style, columns: &self.columns };
+        if row.serialize(Splitter { fields: &mut fields, index: 0 }).is_err() {
+            // Not a struct: the value as a whole.
+            self.text.truncate(start);
+            let ser = TextSer { out: &mut self.text, style: &self.style, hint: None };
+            row.serialize(ser).map_err(|e| write_error(&self.table, e.0))?;
+        }
+        self.text.push_str("]\n");
+        Ok(())
+    }
+
+    /// Prints the text collected.
+    fn print(&mut self) -> Result<()> {
+        let io = |e| Error::Write { table: self.table.clone(), reason: format!("cannot print: {e}") };
+        self.out.write_all(self.text.as_bytes()).map_err(io)?;
+        self.out.flush().map_err(io)
+    }
+}
+
 impl<R: Serialize, W: Write + Send> Sink<R> for PrintSink<W> {
     fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
         self.text.clear();
         for row in rows.drain(..) {
-            self.text.push_str(&self.prefix);
-            self.text.push_str("+I[");
-            let start = self.text.len();
-            let mut fields = PrintFields { text: &mut self.text, style: &self.style, columns: &self.columns };
-            if row.serialize(Splitter { fields: &mut fields, index: 0 }).is_err() {
-                // Not a struct: the value as a whole.
-                self.text.truncate(start);
-                let ser = TextSer { out: &mut self.text, style: &self.style, hint: None };
-                row.serialize(ser).map_err(|e| write_error(&self.table, e.0))?;
-            }
-            self.text.push_str("]\n");
+            self.push_row(RowKind::Insert, &row)?;
         }
-        let io = |e| Error::Write { table: self.table.clone(), reason: format!("cannot print: {e}") };
-        self.out.write_all(self.text.as_bytes()).map_err(io)?;
-        self.out.flush().map_err(io)
+        self.print()
+    }
+
+    /// Every change as Flink prints it: `+I[…]`, `-U[…]`, `+U[…]`, `-D[…]`.
+    fn write_changes(&mut self, changes: &mut Vec<Change<R>>) -> Result<()> {
+        self.text.clear();
+        for c in changes.drain(..) {
+            self.push_row(c.kind, &c.row)?;
+        }
+        self.print()
     }
 
     fn flush(&mut self) -> Result<()> {

@@ -2,5 +2,6 @@
 //! types; one file per operator.
 
 pub mod session_aggregate;
+pub mod upsert_normalize;
 pub mod window_aggregate;
 pub mod window_join;

@@ -99,7 +99,7 @@ mod tests;
 
 pub use admin::create_topic;
 pub use sink::{KafkaSink, sink, upsert_sink};
-pub use source::{KafkaSource, Record, source};
+pub use source::{KafkaSource, Record, source, upsert_source};
 
 #[cfg(doc)]
 use crate::connectors::SourceEvent;

@@ -2,6 +2,7 @@
 
 use super::codec::{KeySpec, Layout, PartEncoder};
 use super::{PRODUCER_DEFAULTS, Producer_, client_config, fatal, flush, flush_limit, kafka_error, producer, send};
+use crate::changelog::{Change, Upsert, UpsertFold, UpsertTarget};
 use crate::connectors::format::{Column, write_error};
 use crate::error::Result;
 use crate::options::TableOptions;
@@ -26,6 +27,10 @@ pub struct KafkaSink<R> {
     limit: Option<Duration>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    /// An update-before waiting to see whether its update-after has the same key.
+    fold: UpsertFold<R>,
+    /// Scratch for comparing keys.
+    other_key: Vec<u8>,
     _row: PhantomData<fn(&R)>,
 }
 
@@ -110,6 +115,8 @@ fn make<R: Serialize>(opts: &TableOptions, layout: Layout) -> Result<KafkaSink<R
         limit: flush_limit(&config),
         key_buf: Vec::new(),
         value_buf: Vec::new(),
+        fold: UpsertFold::default(),
+        other_key: Vec::new(),
         _row: PhantomData,
     })
 }
@@ -159,7 +166,23 @@ impl<R: Serialize> KafkaSink<R> {
     }
 }
 
-impl<R: Serialize> Sink<R> for KafkaSink<R> {
+impl<R: Serialize> UpsertTarget<R> for KafkaSink<R> {
+    fn same_key(&mut self, a: &R, b: &R) -> bool {
+        let Some(encoder) = &mut self.key else { return false };
+        self.key_buf.clear();
+        self.other_key.clear();
+        matches!(
+            (encoder.encode(a, &mut self.key_buf), encoder.encode(b, &mut self.other_key)),
+            (Ok(true), Ok(true)) if self.key_buf == self.other_key
+        )
+    }
+
+    fn apply(&mut self, op: Upsert, row: &R) -> Result<()> {
+        self.produce(row, op == Upsert::Put)
+    }
+}
+
+impl<R: Serialize + Send> Sink<R> for KafkaSink<R> {
     fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
         for row in rows.drain(..) {
             self.produce(&row, true)?;
@@ -167,7 +190,19 @@ impl<R: Serialize> Sink<R> for KafkaSink<R> {
         self.check()
     }
 
+    /// An updating result, as `upsert-kafka` writes it: a message per put (key and row)
+    /// and a tombstone per delete (key, no value); see [`UpsertFold`].
+    fn write_changes(&mut self, changes: &mut Vec<Change<R>>) -> Result<()> {
+        let mut fold = std::mem::take(&mut self.fold);
+        let result = fold.fold(changes, self);
+        self.fold = fold;
+        result?;
+        self.check()
+    }
+
     fn flush(&mut self) -> Result<()> {
+        let mut fold = std::mem::take(&mut self.fold);
+        fold.finish(self)?;
         flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, self.strict)
     }
 

@@ -55,6 +55,9 @@ pub struct Record<R> {
     pub timestamp: Option<Timestamp>,
     /// The message headers, in order.
     pub headers: Vec<(Str, Option<Vec<u8>>)>,
+    /// An `upsert-kafka` message without a value: the deletion of its key (a tombstone).
+    /// `value` then has only the key columns set.
+    pub tombstone: bool,
 }
 
 /// A `kafka` table read as a stream of [`Record`]s; see [`source`].
@@ -77,6 +80,8 @@ struct Settings<R> {
     key: Option<KeyDecoder>,
     value: ValueDecoder<R>,
     validate: fn(&R) -> Result<(), String>,
+    /// `upsert-kafka`: a message without a value deletes its key.
+    upsert: bool,
     /// Whether barriers commit the position (off for tasks whose operators keep state that
     /// is not yet checkpointed: their input must be read again after a restart).
     commits: bool,
@@ -127,8 +132,30 @@ pub fn source<R: DeserializeOwned>(
     columns: &'static [Column],
     validate: fn(&R) -> Result<(), String>,
 ) -> Result<KafkaSource<R>> {
+    make(opts, columns, KeySpec::Option, validate)
+}
+
+/// The source of an `upsert-kafka` table of `columns` whose PRIMARY KEY is `primary_key`:
+/// each message the latest row of its key (held by the message key), or without a value
+/// the deletion of the key ([`Record::tombstone`]). Rows with a value must pass
+/// `validate`.
+pub fn upsert_source<R: DeserializeOwned>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    primary_key: &'static [&'static str],
+    validate: fn(&R) -> Result<(), String>,
+) -> Result<KafkaSource<R>> {
+    make(opts, columns, KeySpec::PrimaryKey(primary_key), validate)
+}
+
+fn make<R: DeserializeOwned>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    key_spec: KeySpec<'_>,
+    validate: fn(&R) -> Result<(), String>,
+) -> Result<KafkaSource<R>> {
     let table = opts.table.clone();
-    let upsert = opts.get("connector") == Some("upsert-kafka");
+    let upsert = matches!(key_spec, KeySpec::PrimaryKey(_));
     let topics = match (opts.get("topic"), opts.get("topic-pattern")) {
         (Some(_), Some(_)) => return Err(opts.error("topic-pattern", "give either 'topic' or 'topic-pattern'")),
         (Some(list), None) => {
@@ -225,7 +252,7 @@ pub fn source<R: DeserializeOwned>(
         Some(ms) => Some(Duration::from_millis(ms)),
         None => Some(Duration::from_secs(300)),
     };
-    let layout = Layout::from_options(opts, columns, KeySpec::Option)?;
+    let layout = Layout::from_options(opts, columns, key_spec)?;
     let client_id = format!("dflc-{table}");
     let reset_value = match reset {
         Reset::Earliest => "earliest",
@@ -267,6 +294,7 @@ pub fn source<R: DeserializeOwned>(
         key: KeyDecoder::new(&layout),
         value: ValueDecoder::new(&layout),
         validate,
+        upsert,
         commits: true,
     };
     Ok(KafkaSource { consumer, settings })
@@ -939,7 +967,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             return self.end_split(consumer, i, emit);
         }
         match self.decode(message) {
-            Ok(Some((value, key))) => {
+            Ok(Some((value, key, tombstone))) => {
                 let s = &self.splits[i];
                 let headers = match message.headers() {
                     None => Vec::new(),
@@ -953,6 +981,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     offset,
                     timestamp: millis(message.timestamp()).map(Timestamp::from_millis),
                     headers,
+                    tombstone,
                 };
                 emit(SourceEvent::Row(s.id, record))?;
                 self.rows += 1;
@@ -972,9 +1001,10 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         Ok(())
     }
 
-    /// The row and key row of a message; `None` for a tombstone that is no row.
+    /// The row and key row of a message, and whether it is a tombstone (an `upsert-kafka`
+    /// deletion: the row has the key columns only); `None` for a message that is no row.
     #[allow(clippy::type_complexity)]
-    fn decode(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<(R, Option<R>)>, String> {
+    fn decode(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<(R, Option<R>, bool)>, String> {
         let mut values = std::mem::take(&mut self.key_values);
         let result = self.decode_with(message, &mut values);
         self.key_values = values;
@@ -986,7 +1016,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         &mut self,
         message: &BorrowedMessage<'_>,
         key_values: &mut Vec<(&'static str, Dyn<'static>)>,
-    ) -> Result<Option<(R, Option<R>)>, String> {
+    ) -> Result<Option<(R, Option<R>, bool)>, String> {
         key_values.clear();
         let key = match (&mut self.src.key, message.key()) {
             (Some(decoder), Some(bytes)) => {
@@ -995,12 +1025,18 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             }
             _ => None,
         };
+        if self.src.upsert && message.payload().is_none() {
+            // A deletion: of its key, which it must have.
+            let Some(key) = key else { return Err("a tombstone (no value) without a key".to_string()) };
+            let row = KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?;
+            return Ok(Some((row, Some(key), true)));
+        }
         let extras = if self.src.value.wants_key_columns() { key_values } else { &mut self.no_values };
         let Some(value) = self.src.value.decode(message.payload(), extras).map_err(|e| format!("value: {e}"))? else {
             return Ok(None);
         };
         (self.src.validate)(&value)?;
-        Ok(Some((value, key)))
+        Ok(Some((value, key, false)))
     }
 
     /// A record that cannot be read: the end of the run, skipped, or dead-lettered.
