@@ -173,3 +173,33 @@ fn late_data_sinks_must_name_another_table() {
     ));
     assert!(typo.diagnostics.iter().any(|d| d.message.contains("scan.late-data.snk")), "{:?}", typo.diagnostics);
 }
+
+/// A Kafka sink writes the metadata `timestamp` and `headers`; the other metadata keys are
+/// read-only, and a sink table declaring one without VIRTUAL is refused by `dflc build`,
+/// as is a metadata column of a type the record cannot hold.
+#[test]
+fn kafka_sinks_refuse_read_only_and_mistyped_metadata_columns() {
+    let query = |column: &str| {
+        format!(
+            "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
+             CREATE TABLE dst (id BIGINT, {column}) WITH (
+               'connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'x:1', 'format' = 'json');
+             INSERT INTO dst (id) SELECT id FROM src;"
+        )
+    };
+    let generate = |column: &str| -> Result<(), Vec<String>> {
+        let source = dfl_compiler::SourceFile::new("meta.sql", query(column));
+        let compiled = dfl_compiler::compile(&source, "meta")
+            .map_err(|d| d.iter().map(|d| format!("{} {}", d.code.as_str(), d.message)).collect::<Vec<_>>())?;
+        dfl_compiler::codegen::generate(&compiled.checked.hir, &compiled.pipeline, "meta")
+            .map(|_| ())
+            .map_err(|d| d.iter().map(|d| format!("{} {}", d.code.as_str(), d.message)).collect())
+    };
+    generate("ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'").expect("the timestamp is writable");
+    generate("h MAP<STRING, BYTES> METADATA FROM 'headers'").expect("headers are writable");
+    generate("o BIGINT METADATA FROM 'offset' VIRTUAL").expect("a virtual column is not written");
+    let err = generate("o BIGINT METADATA FROM 'offset'").expect_err("the offset is read-only");
+    assert!(err.iter().any(|m| m.starts_with("DFL0509") && m.contains("'offset' is read-only")), "{err:?}");
+    let err = generate("ts BIGINT METADATA FROM 'timestamp'").expect_err("a BIGINT timestamp");
+    assert!(err.iter().any(|m| m.contains("'timestamp'") && m.contains("needs another type")), "{err:?}");
+}

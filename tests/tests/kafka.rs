@@ -148,6 +148,35 @@ CREATE TABLE changes (user_id BIGINT, name STRING, score DOUBLE) WITH ('connecto
 INSERT INTO changes SELECT * FROM src;
 ";
 
+/// Rows into a topic with their timestamp and a header written as record metadata.
+const METADATA_TO_KAFKA: &str = "
+CREATE TABLE src (id BIGINT, name STRING, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'in.json', 'format' = 'json');
+CREATE TABLE dst (
+  id BIGINT, name STRING,
+  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',
+  hdrs MAP<STRING, BYTES> METADATA FROM 'headers',
+  off BIGINT METADATA FROM 'offset' VIRTUAL
+) WITH ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'json');
+INSERT INTO dst SELECT id, name, CAST(ts AS TIMESTAMP_LTZ(3)), MAP['source', CAST(name AS BYTES), 'id', CAST(CAST(id AS STRING) AS BYTES)] FROM src;
+";
+
+/// The record timestamp and a header read back.
+const KAFKA_METADATA_TO_FILE: &str = "
+CREATE TABLE src (
+  id BIGINT, name STRING,
+  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+  ts_type STRING METADATA FROM 'timestamp-type' VIRTUAL,
+  hdrs MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL
+) WITH (
+  'connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'json',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE dst (id BIGINT, name STRING, ts TIMESTAMP_LTZ(3), ts_type STRING, source STRING)
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT id, name, ts, ts_type, CAST(hdrs['source'] AS STRING) FROM src;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -162,6 +191,8 @@ fn built() -> &'static Built {
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),
+            ("metadata_to_kafka", METADATA_TO_KAFKA),
+            ("kafka_metadata_to_file", KAFKA_METADATA_TO_FILE),
             // The examples compile too.
             ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
             ("example_click_features", include_str!("../../examples/kafka/click_features.sql")),
@@ -573,4 +604,54 @@ fn an_upsert_topic_is_read_as_a_table_whose_changes_reach_upsert_and_print_sinks
         .collect();
     assert!(expected.contains_key(&1) && !expected.contains_key(&2) && !expected.contains_key(&3));
     assert_eq!(apply_changes(&back.stdout), expected);
+}
+
+#[test]
+fn sinks_write_the_record_timestamp_and_headers_from_metadata_columns() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = topic(&servers, "meta", 2);
+    let rows: Vec<Value> = (0..50)
+        .map(|i| serde_json::json!({"id": i, "name": format!("n{i}"), "ts": format!("2024-03-0{} 10:00:{:02}.{:03}", 1 + i % 3, i, i * 7)}))
+        .collect();
+    let input: String = rows.iter().map(|r| r.to_string() + "\n").collect();
+    std::fs::write(tmp.path().join("in.json"), input).unwrap();
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    run(
+        "metadata_to_kafka",
+        &[s("src.path", tmp.path().join("in.json").display()), s("dst.topic", &meta), broker("dst")],
+    );
+
+    // Read back: each record's timestamp is the row's ts, its header 'source' the name.
+    let out = tmp.path().join("out.json");
+    run("kafka_metadata_to_file", &[s("src.topic", &meta), broker("src"), s("dst.path", out.display())]);
+    let got: BTreeMap<i64, (i64, String, String)> = objects(&out)
+        .iter()
+        .map(|m| {
+            let ts = dfl_e2e::millis(m["ts"].as_str().unwrap().trim_end_matches('Z'));
+            (
+                m["id"].as_i64().unwrap(),
+                (ts, m["name"].as_str().unwrap().to_string(), m["source"].as_str().unwrap().to_string()),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<i64, (i64, String, String)> = rows
+        .iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap().to_string();
+            (r["id"].as_i64().unwrap(), (dfl_e2e::millis(r["ts"].as_str().unwrap()), name.clone(), name))
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(objects(&out).iter().all(|m| m["ts_type"] == "CreateTime"), "producer timestamps are create times");
+
+    // The value holds the physical columns only: the metadata is in the record.
+    let raw = tmp.path().join("raw.json");
+    run("raw_to_file", &[s("src.topic", &meta), broker("src"), s("dst.path", raw.display())]);
+    let values = objects(&raw);
+    assert_eq!(values.len(), 50);
+    for v in values {
+        let value: serde_json::Map<String, Value> = serde_json::from_str(v["line"].as_str().unwrap()).unwrap();
+        assert_eq!(value.keys().map(String::as_str).collect::<Vec<_>>(), ["id", "name"], "{value:?}");
+    }
 }

@@ -188,6 +188,12 @@ impl ExprGen<'_> {
                 let element = self.cast(quote!(e), x, y, explicit)?;
                 quote!(#code.map(|v| v.into_iter().map(|e| #element).collect::<Vec<_>>()))
             }
+            (Map(xk, xv), Map(yk, yv)) => {
+                let key = self.cast(quote!(k), xk, yk, explicit)?;
+                let value = self.cast(quote!(v), xv, yv, explicit)?;
+                let map = self.rows.rust(from, "cast");
+                quote!(#code.map(|m: #map| m.into_iter().map(|(k, v)| (#key, #value)).collect::<Vec<_>>()))
+            }
             (Row(_) | Array(_) | Map(..) | Multiset(_), _) | (_, Row(_) | Array(_) | Map(..) | Multiset(_)) => {
                 return Err(format!("casting {from} to {to}"));
             }
@@ -329,10 +335,26 @@ impl ExprGen<'_> {
                 }
                 quote!(Some(vec![#(#items),*]))
             }
+            "MAP" => {
+                let TypeKind::Map(kt, vt) = &ty.kind else { return Err("MAP[…] of a non-MAP type".into()) };
+                let mut entries = Vec::new();
+                for pair in args.chunks(2) {
+                    let [k, v] = pair else { return Err("MAP[…] with an odd number of arguments".into()) };
+                    let (kc, vc) = (self.expr(k)?, self.expr(v)?);
+                    let (kc, vc) = (self.cast(kc, &k.ty, kt, false)?, self.cast(vc, &v.ty, vt, false)?);
+                    entries.push(quote!((#kc, #vc)));
+                }
+                // A key given twice keeps its last value (as Flink's MAP constructor).
+                quote!(Some(rt::fns::map_of(vec![#(#entries),*])))
+            }
             "ITEM" => {
                 let x = one(self, 0)?;
                 let i = one(self, 1)?;
                 match &args[0].ty.kind {
+                    TypeKind::Map(kt, _) => {
+                        let k = self.cast(i, &args[1].ty, kt, false)?;
+                        quote!(rt::fns::map_get(#x, #k))
+                    }
                     TypeKind::Array(_) => {
                         let i = self.cast(i, &args[1].ty, &Type::bigint(), false)?;
                         quote!(match (#x, #i) {

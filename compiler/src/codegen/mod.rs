@@ -129,6 +129,20 @@ fn sink_struct(t: &Table) -> proc_macro2::Ident {
     struct_ident("W", &t.name)
 }
 
+/// The static column descriptors of a table's rows, and of the rows its sink writes (the
+/// same unless it has computed or virtual columns).
+fn columns_ident(t: &Table) -> proc_macro2::Ident {
+    format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase())
+}
+
+fn sink_columns_ident(t: &Table) -> proc_macro2::Ident {
+    if t.columns.iter().all(|c| rows::is_writable(&c.kind)) {
+        columns_ident(t)
+    } else {
+        format_ident!("{}", struct_ident("WCOLUMNS", &t.name).to_string().to_uppercase())
+    }
+}
+
 impl Gen<'_> {
     fn error(&mut self, span: Span, message: String) {
         self.diagnostics.push(
@@ -175,16 +189,28 @@ impl Gen<'_> {
                 structs.push(self.rows.struct_def(&ws, &writable, &t.name));
             }
         }
-        let columns: Vec<TokenStream> = used
+        let mut columns: Vec<TokenStream> = used
             .iter()
             .map(|&id| {
                 let t = &program.tables[id.0];
-                let c = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+                let c = columns_ident(t);
                 let n = t.columns.len();
-                let d = rows::column_descriptors(t);
+                let d = rows::column_descriptors(t.columns.iter());
                 quote!(static #c: [rt::connectors::format::Column; #n] = #d;)
             })
             .collect();
+        // Sinks write the writable columns only (the `W_` struct).
+        for &id in &pipeline.sinks {
+            let t = &program.tables[id.0];
+            if t.columns.iter().all(|c| is_writable(&c.kind)) {
+                continue;
+            }
+            let c = sink_columns_ident(t);
+            let writable: Vec<&crate::hir::Column> = t.columns.iter().filter(|c| is_writable(&c.kind)).collect();
+            let n = writable.len();
+            let d = rows::column_descriptors(writable.into_iter());
+            columns.push(quote!(static #c: [rt::connectors::format::Column; #n] = #d;));
+        }
         let tables: Vec<TokenStream> = program
             .tables
             .iter()
@@ -269,7 +295,7 @@ impl Gen<'_> {
         let s = format_ident!("sink_{}", id.0);
         let ws = sink_struct(t);
         let name = &t.name;
-        let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+        let cols = sink_columns_ident(t);
         if !t.partitioned_by.is_empty() {
             self.error(
                 t.span,
@@ -283,10 +309,20 @@ impl Gen<'_> {
             "filesystem" => quote!(rt::connectors::filesystem::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "print" => quote!(rt::connectors::print::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "blackhole" => quote!(rt::connectors::blackhole::sink::<#ws>()),
-            "kafka" => quote!(rt::connectors::kafka::sink::<#ws>(cx.table(#name)?, &#cols)?),
+            "kafka" => match self.kafka_write_metadata(t) {
+                None => quote!(rt::connectors::kafka::sink::<#ws>(cx.table(#name)?, &#cols)?),
+                Some(metadata) => {
+                    quote!(rt::connectors::kafka::sink_with_metadata::<#ws>(cx.table(#name)?, &#cols, #metadata)?)
+                }
+            },
             "upsert-kafka" => {
                 let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
-                quote!(rt::connectors::kafka::upsert_sink::<#ws>(cx.table(#name)?, &#cols, &[#(#pk),*])?)
+                match self.kafka_write_metadata(t) {
+                    None => quote!(rt::connectors::kafka::upsert_sink::<#ws>(cx.table(#name)?, &#cols, &[#(#pk),*])?),
+                    Some(metadata) => quote!(rt::connectors::kafka::upsert_sink_with_metadata::<#ws>(
+                        cx.table(#name)?, &#cols, &[#(#pk),*], #metadata
+                    )?),
+                }
             }
             other => {
                 self.error(

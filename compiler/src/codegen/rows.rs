@@ -1,6 +1,6 @@
 //! Rust types for SQL types, and the row structs generated for tables and ROW values.
 
-use crate::hir::{ColumnKind, Table};
+use crate::hir::ColumnKind;
 use crate::types::{Type, TypeKind};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -136,10 +136,8 @@ fn same_fields(a: &[crate::types::Field], b: &[crate::types::Field]) -> bool {
 }
 
 /// The `format::Column` descriptors of a table's columns (for connectors).
-pub fn column_descriptors(table: &Table) -> TokenStream {
-    let cols: Vec<TokenStream> = table
-        .columns
-        .iter()
+pub fn column_descriptors<'c>(columns: impl Iterator<Item = &'c crate::hir::Column>) -> TokenStream {
+    let cols: Vec<TokenStream> = columns
         .map(|c| {
             let name = &c.name;
             let nullable = c.ty.nullable;

@@ -166,6 +166,9 @@ impl Gen<'_> {
                         "partition" => (quote!(Some(record.partition)), Type::not_null(K::Int)),
                         "offset" => (quote!(Some(record.offset)), Type::not_null(K::BigInt)),
                         "timestamp" => (quote!(record.timestamp), Type::new(K::TimestampLtz(3))),
+                        "timestamp-type" => {
+                            (quote!(Some(rt::Str::new(record.timestamp_type))), Type::not_null(K::Varchar(MAX_LENGTH)))
+                        }
                         "headers" => (
                             quote!(Some(record.headers.iter().map(|(k, v)| (Some(k.clone()), v.clone())).collect())),
                             Type::not_null(K::Map(
@@ -204,6 +207,63 @@ impl Gen<'_> {
             row
         });
         (validate, convert)
+    }
+
+    /// The metadata columns a Kafka sink writes into its records (`timestamp`, `headers`;
+    /// the others are read-only and must be VIRTUAL), as `rt::connectors::kafka::WriteMetadata`;
+    /// `None` if it writes none.
+    pub(super) fn kafka_write_metadata(&mut self, t: &Table) -> Option<TokenStream> {
+        use crate::types::TypeKind as K;
+        let ws = super::sink_struct(t);
+        let (mut positions, mut timestamp, mut headers) = (Vec::new(), quote!(None), quote!(None));
+        let writable = t.columns.iter().filter(|c| super::rows::is_writable(&c.kind));
+        for (w, c) in writable.enumerate() {
+            let ColumnKind::Metadata { key, .. } = &c.kind else { continue };
+            let f = field_ident(&c.name, w);
+            positions.push(w);
+            match (key.as_str(), &c.ty.kind) {
+                ("timestamp", K::Timestamp(_) | K::TimestampLtz(_)) => {
+                    timestamp = quote!(Some(|r: &#ws| r.#f.map(|t| t.millis())));
+                }
+                ("headers", K::Map(k, v))
+                    if matches!(k.kind, K::Char(_) | K::Varchar(_))
+                        && matches!(v.kind, K::Binary(_) | K::Varbinary(_)) =>
+                {
+                    headers = quote!(Some(|r: &#ws| {
+                        r.#f.iter().flatten().filter_map(|(k, v)| Some((k.clone()?, v.clone()))).collect()
+                    }));
+                }
+                ("timestamp" | "headers", _) => self.diagnostics.push(
+                    crate::diagnostic::Diagnostic::error(
+                        crate::diagnostic::Code::ConnectorSchema,
+                        format!("Kafka metadata '{key}' written by column `{}` needs another type", c.name),
+                    )
+                    .at(c.span, format!("this is {}", c.ty))
+                    .with_help(if key == "timestamp" {
+                        "declare it TIMESTAMP_LTZ(3) (or TIMESTAMP(3))"
+                    } else {
+                        "declare it MAP<STRING, BYTES>"
+                    }),
+                ),
+                (other, _) => self.diagnostics.push(
+                    crate::diagnostic::Diagnostic::error(
+                        crate::diagnostic::Code::ConnectorSchema,
+                        format!("Kafka metadata '{other}' is read-only, but table `{}` is written", t.name),
+                    )
+                    .at(c.span, "written by INSERT INTO")
+                    .with_help(format!(
+                        "declare `{}` … METADATA FROM '{other}' VIRTUAL, so that writes skip it",
+                        c.name
+                    )),
+                ),
+            }
+        }
+        if positions.is_empty() {
+            return None;
+        }
+        Some(
+            quote!(rt::connectors::kafka::WriteMetadata { columns: &[#(#positions),*], timestamp: #timestamp, headers: #headers }),
+        )
     }
 
     /// The standard Nexmark schema: each declared column taken from the generator's event.

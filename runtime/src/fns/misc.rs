@@ -129,6 +129,41 @@ pub fn element<T>(a: Option<Vec<Option<T>>>) -> Option<T> {
     if a.len() == 1 { a.pop().flatten() } else { None }
 }
 
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    #[test]
+    fn maps_keep_the_last_value_of_a_key_and_nulls_find_nothing() {
+        let m = map_of(vec![(Some("a"), Some(1)), (Some("b"), None), (Some("a"), Some(3))]);
+        assert_eq!(m, vec![(Some("a"), Some(3)), (Some("b"), None)]);
+        assert_eq!(map_get(Some(m.clone()), Some("a")), Some(3));
+        assert_eq!(map_get(Some(m.clone()), Some("b")), None);
+        assert_eq!(map_get(Some(m.clone()), Some("c")), None);
+        assert_eq!(map_get(Some(m), None), None);
+        assert_eq!(map_get::<&str, i32>(None, Some("a")), None);
+    }
+}
+
+/// MAP[k1, v1, …]: the entries in order, a key given twice keeping its last value.
+pub fn map_of<K: PartialEq, V>(entries: Vec<(Option<K>, Option<V>)>) -> Vec<(Option<K>, Option<V>)> {
+    let mut out: Vec<(Option<K>, Option<V>)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        match out.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    out
+}
+
+/// map[key]: the value of `key` (the last entry with it: a Kafka record may repeat a
+/// header); NULL when the map or the key is NULL or the key is absent.
+pub fn map_get<K: PartialEq, V: Clone>(map: Option<Vec<(Option<K>, Option<V>)>>, key: Option<K>) -> Option<V> {
+    let key = key?;
+    map?.into_iter().rev().find(|(k, _)| k.as_ref() == Some(&key)).and_then(|(_, v)| v)
+}
+
 /// Java's `hashCode` of a value's Java form (`String.hashCode` over UTF-16 units,
 /// `Long.hashCode`, `Double.hashCode`, …). DECIMAL, TIMESTAMP and INTERVAL hash their
 /// exact contents but not as Flink's internal classes do.

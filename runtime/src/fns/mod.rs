@@ -75,7 +75,7 @@ pub use math::{
 };
 pub use misc::{
     Collection, HashCode, cardinality, coalesce, element, greatest, hash_code, if_, ifnull, is_alpha, is_decimal,
-    is_digit, json_exists, json_query, json_value, least, nullif,
+    is_digit, json_exists, json_query, json_value, least, map_get, map_of, nullif,
 };
 pub use regex::{Regex, RegexCache};
 pub use string::{

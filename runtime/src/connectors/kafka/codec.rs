@@ -187,6 +187,22 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The layout without `columns` (metadata columns a sink writes into the record, not
+    /// its key or value): an error names one that is a key column.
+    pub(super) fn without(mut self, opts: &TableOptions, columns: &[usize]) -> Result<Layout> {
+        if let Some(key) = &self.key {
+            if let Some((i, _)) = key.fields.iter().find(|(i, _)| columns.contains(i)) {
+                let name = self.columns[*i].name;
+                return Err(opts.error("key.fields", format!("`{name}` is a metadata column, not part of the key")));
+            }
+        }
+        self.value.fields.retain(|(i, _)| !columns.contains(i));
+        self.value.whole_row = self.value.fields.len() == self.columns.len();
+        Ok(self)
+    }
+}
+
 /// The key of the value's format option (`format` or `value.format`).
 fn value_format_key(opts: &TableOptions) -> &'static str {
     if opts.get("value.format").is_some() { "value.format" } else { "format" }

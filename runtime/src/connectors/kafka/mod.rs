@@ -98,7 +98,7 @@ mod source;
 mod tests;
 
 pub use admin::create_topic;
-pub use sink::{KafkaSink, sink, upsert_sink};
+pub use sink::{KafkaSink, WriteMetadata, sink, sink_with_metadata, upsert_sink, upsert_sink_with_metadata};
 pub use source::{KafkaSource, Record, source, upsert_source};
 
 #[cfg(doc)]

@@ -7,6 +7,8 @@ use crate::connectors::format::{Column, write_error};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Sink;
+use crate::types::Str;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer};
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -31,15 +33,47 @@ pub struct KafkaSink<R> {
     fold: UpsertFold<R>,
     /// Scratch for comparing keys.
     other_key: Vec<u8>,
+    metadata: WriteMetadata<R>,
     _row: PhantomData<fn(&R)>,
+}
+
+/// The metadata columns a sink writes into each record rather than into its value
+/// (`ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'`, `headers MAP<STRING, BYTES> METADATA`):
+/// their positions among the table's columns and how to read them from a row.
+pub struct WriteMetadata<R> {
+    /// Positions of the metadata columns (left out of the value).
+    pub columns: &'static [usize],
+    /// The record's timestamp (ms since the epoch); `None` lets the producer stamp it.
+    pub timestamp: Option<fn(&R) -> Option<i64>>,
+    /// The record's headers, in order.
+    pub headers: Option<fn(&R) -> Headers>,
+}
+
+/// Kafka record headers: (key, value) pairs in order.
+pub type Headers = Vec<(Str, Option<Vec<u8>>)>;
+
+impl<R> WriteMetadata<R> {
+    /// No metadata columns.
+    pub fn none() -> Self {
+        WriteMetadata { columns: &[], timestamp: None, headers: None }
+    }
 }
 
 /// The sink of a `kafka` table of `columns`: options `topic`, `format`/`value.format`,
 /// `key.fields` + `key.format`, `value.fields-include`, `key.fields-prefix`,
 /// `sink.partitioner`, `sink.delivery-guarantee` and `properties.*`.
 pub fn sink<R: Serialize>(opts: &TableOptions, columns: &'static [Column]) -> Result<KafkaSink<R>> {
-    let layout = Layout::from_options(opts, columns, KeySpec::Option)?;
-    make(opts, layout)
+    sink_with_metadata(opts, columns, WriteMetadata::none())
+}
+
+/// [`sink`] writing `metadata` columns into the records.
+pub fn sink_with_metadata<R: Serialize>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    metadata: WriteMetadata<R>,
+) -> Result<KafkaSink<R>> {
+    let layout = Layout::from_options(opts, columns, KeySpec::Option)?.without(opts, metadata.columns)?;
+    make(opts, layout, metadata)
 }
 
 /// The sink of an `upsert-kafka` table of `columns` whose PRIMARY KEY is `primary_key`:
@@ -50,11 +84,22 @@ pub fn upsert_sink<R: Serialize>(
     columns: &'static [Column],
     primary_key: &'static [&'static str],
 ) -> Result<KafkaSink<R>> {
-    let layout = Layout::from_options(opts, columns, KeySpec::PrimaryKey(primary_key))?;
-    make(opts, layout)
+    upsert_sink_with_metadata(opts, columns, primary_key, WriteMetadata::none())
 }
 
-fn make<R: Serialize>(opts: &TableOptions, layout: Layout) -> Result<KafkaSink<R>> {
+/// [`upsert_sink`] writing `metadata` columns into the records.
+pub fn upsert_sink_with_metadata<R: Serialize>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    primary_key: &'static [&'static str],
+    metadata: WriteMetadata<R>,
+) -> Result<KafkaSink<R>> {
+    let layout =
+        Layout::from_options(opts, columns, KeySpec::PrimaryKey(primary_key))?.without(opts, metadata.columns)?;
+    make(opts, layout, metadata)
+}
+
+fn make<R: Serialize>(opts: &TableOptions, layout: Layout, metadata: WriteMetadata<R>) -> Result<KafkaSink<R>> {
     let table = opts.table.clone();
     let topic = opts.required("topic")?;
     if topic.contains(';') || topic.trim().is_empty() {
@@ -117,6 +162,7 @@ fn make<R: Serialize>(opts: &TableOptions, layout: Layout) -> Result<KafkaSink<R
         value_buf: Vec::new(),
         fold: UpsertFold::default(),
         other_key: Vec::new(),
+        metadata,
         _row: PhantomData,
     })
 }
@@ -142,6 +188,16 @@ impl<R: Serialize> KafkaSink<R> {
         }
         if let Some(p) = self.partition {
             record = record.partition(p);
+        }
+        if let Some(timestamp) = self.metadata.timestamp.and_then(|f| f(row)) {
+            record = record.timestamp(timestamp);
+        }
+        if let Some(headers) = self.metadata.headers {
+            let mut owned = OwnedHeaders::new();
+            for (key, value) in headers(row) {
+                owned = owned.insert(Header { key: &key, value: value.as_deref() });
+            }
+            record = record.headers(owned);
         }
         send(&self.producer, record)
             .map_err(|e| kafka_error(&self.table, &format!("writing to topic '{}'", self.topic), &e))

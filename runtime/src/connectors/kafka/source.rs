@@ -53,6 +53,9 @@ pub struct Record<R> {
     pub offset: i64,
     /// The message timestamp (create or log-append time), if it has one.
     pub timestamp: Option<Timestamp>,
+    /// What the timestamp is: `NoTimestampType`, `CreateTime` or `LogAppendTime` (the
+    /// `timestamp-type` metadata, as Flink names them).
+    pub timestamp_type: &'static str,
     /// The message headers, in order.
     pub headers: Vec<(Str, Option<Vec<u8>>)>,
     /// An `upsert-kafka` message without a value: the deletion of its key (a tombstone).
@@ -980,6 +983,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     partition: s.partition,
                     offset,
                     timestamp: millis(message.timestamp()).map(Timestamp::from_millis),
+                    timestamp_type: match message.timestamp() {
+                        rdkafka::Timestamp::NotAvailable => "NoTimestampType",
+                        rdkafka::Timestamp::CreateTime(_) => "CreateTime",
+                        rdkafka::Timestamp::LogAppendTime(_) => "LogAppendTime",
+                    },
                     headers,
                     tombstone,
                 };

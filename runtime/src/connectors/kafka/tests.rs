@@ -96,6 +96,7 @@ fn put(servers: &str, topic: &str, msgs: &[Msg<'_>]) {
 
 /// A source event with the record kept (idle events dropped).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // test data
 enum Ev {
     Start(usize),
     Row(usize, Record<Row>),
