@@ -2,7 +2,7 @@
 # Local services for the Kafka and Redis tests and examples, on loopback only:
 # a Kafka-protocol broker (nisshi 0.8.1, memory storage) and redis-server.
 #
-#   scripts/services.sh deps     install the Debian packages the Kafka client build needs
+#   scripts/services.sh deps     install the Debian packages the Kafka client and RocksDB builds need
 #   scripts/services.sh up       install what is missing, start both, wait until they answer
 #   scripts/services.sh down     stop both and remove their state
 #   scripts/services.sh status   what runs where (exit 1 unless both answer)
@@ -31,8 +31,10 @@ HOST=127.0.0.1
 NISSHI_VERSION=0.8.1
 STOP_TIMEOUT=10
 
-# Build dependencies of the Kafka client (rdkafka's bundled librdkafka, built with cmake).
-DEPS=(cmake pkg-config libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev)
+# Build dependencies of the Kafka client (rdkafka's bundled librdkafka, built with cmake)
+# and of RocksDB (a C++ compiler, and libclang for the bindings of its C API).
+DEPS=(cmake pkg-config libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev
+  g++ libclang1-14 libclang-common-14-dev)
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
