@@ -68,6 +68,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Taking or restoring a checkpoint failed (or a savepoint is not this query's).
+    #[error("checkpoint: {0}")]
+    State(String),
     /// A NOT NULL column received a NULL.
     #[error("table `{table}`: column `{column}` is NOT NULL, but the query produced NULL")]
     NullInNotNull {

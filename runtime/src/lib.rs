@@ -8,6 +8,7 @@
 
 pub mod agg;
 pub mod changelog;
+pub mod checkpoint;
 pub mod connectors;
 pub mod error;
 pub mod fns;
@@ -27,6 +28,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::changelog::{Change, RowKind};
+    pub use crate::checkpoint::{self, Snapshot as _, SnapshotWriter, TaskCheckpoint};
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
     pub use crate::fns;

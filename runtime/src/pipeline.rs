@@ -2,6 +2,7 @@
 //! one thread per source, shared sinks with batched writes, and the exit code.
 
 use crate::changelog::Change;
+use crate::checkpoint::{CheckpointConfig, Checkpoints, Committer};
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
 use std::collections::BTreeMap;
@@ -35,8 +36,11 @@ pub struct Counters {
 /// What operators see of the running pipeline.
 pub struct Context {
     stop: Arc<AtomicBool>,
+    /// A task failed (the others stop; no checkpoint completes any more).
+    failed: AtomicBool,
     tables: BTreeMap<String, TableOptions>,
     settings: BTreeMap<String, String>,
+    checkpoints: Option<Checkpoints>,
     /// Run-wide counters.
     pub counters: Counters,
 }
@@ -46,9 +50,38 @@ impl Context {
     pub fn new(tables: Vec<TableOptions>, settings: BTreeMap<String, String>) -> Self {
         Context {
             stop: Arc::new(AtomicBool::new(false)),
+            failed: AtomicBool::new(false),
             tables: tables.into_iter().map(|t| (t.table.clone(), t)).collect(),
             settings,
+            checkpoints: None,
             counters: Counters::default(),
+        }
+    }
+
+    /// [`Context::new`] taking checkpoints as the settings say (restoring the latest).
+    pub fn with_checkpoints(mut self, pipeline: &str) -> Result<Self> {
+        if let Some(config) = CheckpointConfig::from_settings(&self.settings)? {
+            self.checkpoints = Some(Checkpoints::open(config, pipeline)?);
+        }
+        Ok(self)
+    }
+
+    /// The checkpoint coordinator, when checkpoints are taken.
+    pub fn checkpoints(&self) -> Option<&Checkpoints> {
+        self.checkpoints.as_ref()
+    }
+
+    /// Whether a task has failed.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Makes `sink` (table `name`) take part in checkpoints: it recovers from the
+    /// checkpoint restored and commits at each checkpoint. Without checkpoints, nothing.
+    pub fn register_sink<R: Send + 'static>(&self, name: &str, sink: &SharedSink<R>) -> Result<()> {
+        match &self.checkpoints {
+            Some(c) => c.register_sink(name, Box::new(sink.clone())),
+            None => Ok(()),
         }
     }
 
@@ -80,9 +113,22 @@ pub type Task<'a> = Box<dyn FnOnce(&Context) -> Result<()> + Send + 'a>;
 /// Runs every task on its own thread and waits for all. The first failure stops the
 /// others; the run fails with it.
 pub fn run_tasks(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
+    run_all(cx, tasks)?;
+    // The run's last checkpoint: the pipeline is done, or stopped.
+    match &cx.checkpoints {
+        Some(c) => c.finish(),
+        None => Ok(()),
+    }
+}
+
+fn run_all(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
     if tasks.len() == 1 {
         let task = tasks.into_iter().next().expect("one task");
-        return task(cx);
+        let result = task(cx);
+        if result.is_err() {
+            cx.failed.store(true, Ordering::Relaxed);
+        }
+        return result;
     }
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -90,6 +136,7 @@ pub fn run_tasks(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
             let first_error = &first_error;
             scope.spawn(move || {
                 if let Err(e) = task(cx) {
+                    cx.failed.store(true, Ordering::Relaxed);
                     cx.request_stop();
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                     slot.get_or_insert(e);
@@ -114,6 +161,30 @@ pub trait Sink<R>: Send {
     /// on (a source's barrier: its position is committed next). Sinks that commit only at
     /// the end of the run (files) do nothing here.
     fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Checkpoints: makes everything written so far ready to commit without making it
+    /// visible, and returns what [`commit`](Self::commit) needs (recorded in the
+    /// checkpoint). By default: [`sync`](Self::sync) (output is then at least once).
+    fn prepare_commit(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
+        let _ = checkpoint;
+        self.sync()?;
+        Ok(serde_json::Value::Null)
+    }
+
+    /// Commits what [`prepare_commit`](Self::prepare_commit) of checkpoint `checkpoint`
+    /// prepared, once the checkpoint is complete.
+    fn commit(&mut self, checkpoint: u64, info: &serde_json::Value) -> Result<()> {
+        let _ = (checkpoint, info);
+        Ok(())
+    }
+
+    /// At start, before anything is written: redoes the commit of the checkpoint restored
+    /// (`info`; `None` when starting afresh), which a crash may have interrupted, and
+    /// removes what an earlier run wrote after it.
+    fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()> {
+        let _ = info;
         Ok(())
     }
 
@@ -171,6 +242,20 @@ impl<R: Send + 'static> SharedSink<R> {
     /// Makes what was written so far durable (see [`Sink::sync`]).
     pub fn sync(&self) -> Result<()> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).sync()
+    }
+}
+
+impl<R: Send + 'static> Committer for SharedSink<R> {
+    fn prepare(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).prepare_commit(checkpoint)
+    }
+
+    fn commit(&mut self, checkpoint: u64, info: &serde_json::Value) -> Result<()> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).commit(checkpoint, info)
+    }
+
+    fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).recover(info)
     }
 }
 
@@ -250,6 +335,7 @@ fn usage(name: &str) -> String {
          Options:\n  \
          --set TABLE.OPTION=VALUE   override a table option, e.g. --set clicks.path=/data/in\n  \
          --set SETTING=VALUE        override a pipeline setting, e.g. --set pipeline.name=x\n  \
+         --from-savepoint DIR       start from this checkpoint or savepoint (needs state.checkpoints.dir)\n  \
          -h, --help                 print this help\n\n\
          Stops cleanly (flushing sinks) on SIGINT or SIGTERM, and by itself when every source is bounded and done."
     )
@@ -268,6 +354,11 @@ fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
                 println!("{}", usage(spec.name));
                 return Ok(None);
             }
+            "--from-savepoint" => {
+                let dir = it.next().ok_or_else(|| Error::Config("--from-savepoint needs a folder".into()))?;
+                settings.insert("execution.savepoint.path".into(), dir.clone());
+                continue;
+            }
             "--set" => it.next().ok_or_else(|| Error::Config("--set needs KEY=VALUE".into()))?.clone(),
             a if a.starts_with("--set=") => a["--set=".len()..].to_string(),
             other => return Err(Error::Config(format!("unknown argument '{other}'\n\n{}", usage(spec.name)))),
@@ -282,7 +373,9 @@ fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
                 tables.get_mut(&t).expect("found above").set(option, value);
             }
             None => {
-                if !settings.contains_key(key) {
+                // Settings of the runtime itself (checkpoints, state, execution) are known.
+                let known = ["state.", "execution.", "table.", "pipeline.", "parallelism."];
+                if !settings.contains_key(key) && !known.iter().any(|p| key.starts_with(p)) {
                     let table = key.split('.').next().unwrap_or(key);
                     eprintln!(
                         "{}: warning: --set {key}: no table is named `{table}` and the query sets no '{key}'; \
@@ -295,8 +388,7 @@ fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
             }
         }
     }
-    let mut cx = Context::new(tables.into_values().collect(), settings);
-    cx.stop = Arc::new(AtomicBool::new(false));
+    let cx = Context::new(tables.into_values().collect(), settings).with_checkpoints(spec.name)?;
     Ok(Some(cx))
 }
 
@@ -331,8 +423,19 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
         Ok(()) => {
             let how = if cx.stopped() { "stopped" } else { "finished" };
             let late = if late > 0 { format!(", {late} late (dropped)") } else { String::new() };
+            let checkpoints = match cx.checkpoints() {
+                None => String::new(),
+                Some(c) => {
+                    let restored = c.restored_id().map(|id| format!("restored checkpoint {id}, ")).unwrap_or_default();
+                    let failed = match c.failures() {
+                        0 => String::new(),
+                        n => format!(", {n} failed"),
+                    };
+                    format!("; {restored}last checkpoint {}{failed}", c.completed())
+                }
+            };
             eprintln!(
-                "{}: {how}: {read} rows read, {written} written, {skipped} skipped{late} in {secs:.3} s ({:.0} rows/s)",
+                "{}: {how}: {read} rows read, {written} written, {skipped} skipped{late} in {secs:.3} s ({:.0} rows/s){checkpoints}",
                 spec.name,
                 read as f64 / secs.max(1e-9)
             );

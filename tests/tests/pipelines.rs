@@ -50,6 +50,43 @@ fn built() -> &'static Built {
 
 #[test]
 fn pipeline_cases_produce_their_expected_output() {
+    run_cases(|b, name, sets, _| b.run(name, sets));
+}
+
+/// Every case again with a checkpoint every two records and the process aborted (as
+/// `kill -9` would) right after its first checkpoint, restarted from the checkpoint until
+/// it finishes: the output must be the same.
+#[test]
+fn pipeline_cases_give_the_same_output_across_crashes_and_restores() {
+    let mut crashes = 0;
+    run_cases(|b, name, sets, tmp| {
+        let mut sets = sets.to_vec();
+        sets.push(("state.checkpoints.dir".into(), tmp.join("checkpoints").display().to_string()));
+        for _ in 0..500 {
+            let out = b
+                .command(name, &sets)
+                .env("DFL_CHECKPOINT_EVERY_RECORDS", "2")
+                .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
+                .output()
+                .expect("run the pipeline");
+            let r = dfl_e2e::Run {
+                success: out.status.success(),
+                stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+            };
+            if r.success || !r.stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting") {
+                return r;
+            }
+            crashes += 1;
+        }
+        panic!("{name} did not finish in 500 restarts");
+    });
+    assert!(crashes >= 20, "only {crashes} crashes: the restores were hardly tested");
+}
+
+/// Runs every pipeline case with `run` (given the built crate, the module, its `--set`
+/// arguments and a scratch folder) and compares its outputs with the expected ones.
+fn run_cases(mut run: impl FnMut(&Built, &str, &[(String, String)], &std::path::Path) -> dfl_e2e::Run) {
     let b = built();
     let cases = root().join("tests/pipelines");
     let mut ran = 0;
@@ -77,7 +114,7 @@ fn pipeline_cases_produce_their_expected_output() {
             sets.push((format!("{}.path", table.name), shown));
             outputs.push((table.name.clone(), out));
         }
-        let r = b.run(name, &sets);
+        let r = run(b, name, &sets, tmp.path());
         assert!(r.success, "{case} failed: {}", r.stderr);
         for (table, out) in outputs {
             let expected_file = ["jsonl", "csv"]

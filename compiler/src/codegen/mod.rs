@@ -111,12 +111,32 @@ struct Gen<'a> {
 }
 
 /// Per task: window operators and their emit closures (before the loop), the watermark
-/// advance after each row, and the final firing at the end of input.
+/// advance after each row, the final firing at the end of input, and the operators a
+/// checkpoint saves (their variable, and a fingerprint of their state's types).
 #[derive(Default)]
 struct Stateful {
     setup: Vec<TokenStream>,
     after_row: Vec<TokenStream>,
     end: Vec<TokenStream>,
+    operators: Vec<(proc_macro2::Ident, String)>,
+}
+
+impl Stateful {
+    /// Records operator `op`, whose state's types `declaration` declares, for checkpoints.
+    fn operator(&mut self, op: &proc_macro2::Ident, declaration: &TokenStream) {
+        self.operators.push((op.clone(), fingerprint(&declaration.to_string())));
+    }
+}
+
+/// A stable fingerprint (FNV-1a, hex) of a state declaration: a checkpoint is restored only
+/// into operators declared the same way.
+fn fingerprint(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// The identifiers of a table's generated row types: the full row (read) and the
@@ -227,8 +247,9 @@ impl Gen<'_> {
             sink_setup.push(self.sink_setup(id));
         }
         let mut tasks = Vec::new();
+        let task_names: Vec<String> = (0..pipeline.tasks.len()).map(|i| task_name(program, pipeline, i)).collect();
         for (i, task) in pipeline.tasks.iter().enumerate() {
-            tasks.push(self.task(i, task));
+            tasks.push(self.task(i, task, &task_names[i]));
         }
         let sink_flushes: Vec<TokenStream> = pipeline
             .sinks
@@ -278,6 +299,9 @@ impl Gen<'_> {
             static SETTINGS: &[(&str, &str)] = &[#(#settings),*];
 
             fn run(cx: &rt::Context) -> rt::Result<()> {
+                if let Some(c) = cx.checkpoints() {
+                    c.expect_tasks(&[#(#task_names),*])?;
+                }
                 #(#sink_setup)*
                 let mut tasks: Vec<rt::Task<'_>> = Vec::new();
                 #(tasks.push(#tasks);)*
@@ -335,11 +359,14 @@ impl Gen<'_> {
                 quote!(rt::connectors::blackhole::sink::<#ws>())
             }
         };
-        quote!(let #s = rt::SharedSink::new(#make);)
+        quote! {
+            let #s = rt::SharedSink::new(#make);
+            cx.register_sink(#name, &#s)?;
+        }
     }
 
     /// One source task: the source, and every branch fused into its per-row closure.
-    fn task(&mut self, index: usize, task: &crate::plan::Task) -> TokenStream {
+    fn task(&mut self, index: usize, task: &crate::plan::Task, name: &str) -> TokenStream {
         let program = self.program;
         self.updating = matches!(task.input, Input::Table(id) if program.tables[id.0].is_changelog_source());
         let writer = if self.updating { quote!(change_writer) } else { quote!(writer) };
@@ -369,7 +396,8 @@ impl Gen<'_> {
                 })
                 .collect()
         };
-        // At a source's barrier: every row before it written out and made durable.
+        // At a source's barrier: every row before it written out and made durable (by the
+        // checkpoint, or by syncing the sinks).
         let mut barrier: Vec<TokenStream> = (0..task.branches.len())
             .filter(|&b| task.branches[b].sink().is_some())
             .map(|b| {
@@ -377,13 +405,14 @@ impl Gen<'_> {
                 quote!(#w.flush()?;)
             })
             .collect();
+        let mut syncs = Vec::new();
         {
             let mut seen = Vec::new();
             for t in task.branches.iter().filter_map(Branch::sink) {
                 if !seen.contains(&t) {
                     seen.push(t);
                     let s = format_ident!("sink_{}", t.0);
-                    barrier.push(quote!(#s.sync()?;));
+                    syncs.push(quote!(#s.sync()?;));
                 }
             }
         }
@@ -423,7 +452,7 @@ impl Gen<'_> {
         if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
             let s = format_ident!("sink_{}", id.0);
             barrier.push(quote!(out_late.flush()?;));
-            barrier.push(quote!(#s.sync()?;));
+            syncs.push(quote!(#s.sync()?;));
         }
         let body = match &task.input {
             Input::Table(id) => {
@@ -441,7 +470,7 @@ impl Gen<'_> {
                 let branches: Vec<TokenStream> =
                     task.branches.iter().enumerate().map(|(b, br)| self.branch(b, br, &frame)).collect();
                 let (source, convert) = self.source(*id);
-                let Stateful { mut setup, after_row, end } = std::mem::take(&mut self.stateful);
+                let Stateful { mut setup, after_row, end, operators } = std::mem::take(&mut self.stateful);
                 if !setup.is_empty() {
                     // Where the task's operators keep their state, each under its own id.
                     setup.insert(0, quote!(let mut state = rt::state::MemoryBackend::new();));
@@ -455,6 +484,7 @@ impl Gen<'_> {
                         _ => None,
                     })
                     .collect();
+                let event_time = !setup.is_empty() && !proctime.iter().any(|p| *p);
                 let watermark = if setup.is_empty() {
                     None
                 } else if proctime.iter().all(|p| *p) {
@@ -474,16 +504,66 @@ impl Gen<'_> {
                 } else {
                     self.watermark(t, &frame)
                 };
+                // Checkpoints: the operators (and an event-time watermark) saved at each
+                // barrier and restored at start, each under its id and fingerprint.
+                let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
+                if event_time && watermark.is_some() {
+                    saved.push(("watermark".into(), fingerprint("source-watermark"), format_ident!("wm")));
+                }
+                if self.updating {
+                    let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
+                    let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+                    let declared = format!("upsert ({}) key ({})", columns.join(", "), pk.join(", "));
+                    saved.push(("upsert".into(), fingerprint(&declared), format_ident!("normalize")));
+                }
+                for (op, fp) in operators {
+                    saved.push((op.to_string(), fp, op));
+                }
+                let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;));
+                let saves: Vec<TokenStream> =
+                    saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;)).collect();
+                let stateful = !saved.is_empty();
+                let open_source = quote! {
+                    let mut source = #source;
+                    if let Some(mut restored) = task.take_restored() {
+                        rt::Source::restore(&mut source, restored.position())?;
+                        #(#restores)*
+                        restored.done()?;
+                    }
+                };
+                // A task keeping state commits its source's position only with checkpoints
+                // (without them a restart reads the input again).
+                let commits = if stateful {
+                    quote!(let source = if task.enabled() { source } else { rt::Source::without_commits(source) };)
+                } else {
+                    quote!()
+                };
+                let on_barrier = quote! {
+                    rt::connectors::SourceEvent::Barrier(barrier) => {
+                        #(#barrier)*
+                        match barrier.checkpoint {
+                            Some(id) => {
+                                let mut snapshot = rt::SnapshotWriter::default();
+                                #(#saves)*
+                                task.arrive(id, snapshot, &barrier.position)?;
+                            }
+                            None => {
+                                #(#syncs)*
+                            }
+                        }
+                    }
+                };
                 match watermark {
                     // Operators that keep state until the watermark passes: the source's
                     // events, not only its rows, move the watermark (splits starting,
-                    // ending and going idle), and the operators advance after each.
-                    // Window state is not checkpointed yet: the source's position is not
-                    // committed at barriers, so that a restart reads the input again.
+                    // ending and going idle), and the operators advance after each. At the
+                    // end of the input every window fires (not when stopped with a
+                    // checkpoint: the state is in it).
                     Some((wm_setup, wm_row, wm_event)) => quote! {
                         #wm_setup
                         #(#setup)*
-                        let source = rt::Source::without_commits(#source);
+                        #open_source
+                        #commits
                         source.run_events(cx, |event| {
                             match event {
                                 rt::connectors::SourceEvent::Row(split, row) => {
@@ -492,9 +572,7 @@ impl Gen<'_> {
                                     #wm_row
                                     #(#branches)*
                                 }
-                                rt::connectors::SourceEvent::Barrier => {
-                                    #(#barrier)*
-                                }
+                                #on_barrier
                                 event => {
                                     if let rt::connectors::SourceEvent::Idle = event {
                                         #(#idle)*
@@ -505,16 +583,18 @@ impl Gen<'_> {
                             #(#after_row)*
                             Ok(())
                         })?;
-                        #(#end)*
+                        if task.input_ended() {
+                            #(#end)*
+                        }
                     },
                     None if self.updating => {
                         let (key_setup, key) = self.upsert_key(t);
                         quote! {
                             // The latest row per key: each message becomes the changes it makes.
-                            // Not checkpointed yet: the topic is read again from its start.
                             let mut state = rt::state::MemoryBackend::new();
                             let mut normalize = rt::UpsertNormalize::in_backend(&mut state, "upsert");
-                            let source = rt::Source::without_commits(#source);
+                            #open_source
+                            #commits
                             source.run_events(cx, |event| {
                                 match event {
                                     rt::connectors::SourceEvent::Row(_, row) => {
@@ -527,9 +607,7 @@ impl Gen<'_> {
                                             Ok(())
                                         })?;
                                     }
-                                    rt::connectors::SourceEvent::Barrier => {
-                                        #(#barrier)*
-                                    }
+                                    #on_barrier
                                     rt::connectors::SourceEvent::Idle => {
                                         #(#idle)*
                                     }
@@ -541,7 +619,8 @@ impl Gen<'_> {
                     }
                     None => quote! {
                         #(#setup)*
-                        let source = #source;
+                        #open_source
+                        #commits
                         source.run_events(cx, |event| {
                             match event {
                                 rt::connectors::SourceEvent::Row(_, row) => {
@@ -550,9 +629,7 @@ impl Gen<'_> {
                                     #(#branches)*
                                     #(#after_row)*
                                 }
-                                rt::connectors::SourceEvent::Barrier => {
-                                    #(#barrier)*
-                                }
+                                #on_barrier
                                 rt::connectors::SourceEvent::Idle => {
                                     #(#idle)*
                                 }
@@ -560,7 +637,9 @@ impl Gen<'_> {
                             }
                             Ok(())
                         })?;
-                        #(#end)*
+                        if task.input_ended() {
+                            #(#end)*
+                        }
                     },
                 }
             }
@@ -600,11 +679,17 @@ impl Gen<'_> {
                 #(#sink_clones)*
                 #late_clone
                 Box::new(move |cx: &rt::Context| -> rt::Result<()> {
+                    let mut task = rt::TaskCheckpoint::new(cx, #name)?;
+                    if task.already_done() {
+                        // Its input had ended before the checkpoint restored.
+                        return Ok(());
+                    }
                     #(#writers)*
                     #late_writer
                     #body
                     #(#flushes)*
                     #late_flush
+                    task.finish();
                     Ok(())
                 })
             }
@@ -992,6 +1077,14 @@ impl Gen<'_> {
         } else {
             quote!(#out.write(#ws { #(#inits),* })?;)
         }
+    }
+}
+
+/// The name a task's state has in checkpoints: its source table, or `values_<i>`.
+fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> String {
+    match pipeline.tasks[i].input {
+        Input::Table(id) => program.tables[id.0].name.clone(),
+        Input::Values(_) => format!("values_{i}"),
     }
 }
 

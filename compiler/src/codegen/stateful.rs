@@ -67,10 +67,14 @@ impl Gen<'_> {
             }
             None => quote!(true),
         };
-        self.stateful.setup.push(quote! {
+        let types = quote! {
             type #k = (#(#keys,)*);
             type #l = (#(Option<#left>,)*);
             type #r = (#(Option<#right>,)*);
+        };
+        self.stateful.operator(&op, &types);
+        self.stateful.setup.push(quote! {
+            #types
             fn #cond(l: &#l, r: &#r) -> bool {
                 #test
             }
@@ -265,11 +269,13 @@ impl Gen<'_> {
                     rt::WindowAggregate::in_backend(&mut state, #name, #windows, || (#(#makes,)*), None);
             },
         };
-        self.stateful.setup.push(quote! {
+        let declared = quote! {
             type #key_ty = (#(#key_types,)*);
             type #acc_ty = (#(#acc_types,)*);
             #operator
-        });
+        };
+        self.stateful.operator(&op, &declared);
+        self.stateful.setup.push(declared);
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);
         let late_write = if source_row { self.late_write(branch) } else { quote!() };

@@ -19,8 +19,9 @@
 //!
 //! ROW columns cannot be generated.
 
+use crate::checkpoint::{Barriers, decode, encode};
 use crate::connectors::format::{Column, ColumnType};
-use crate::connectors::{Source, SourceEvent};
+use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -339,6 +340,9 @@ pub struct DatagenSource<R, F> {
     build: F,
     rows_per_second: u64,
     rows: Option<u64>,
+    /// Rows generated before the checkpoint restored (generated again and dropped, so
+    /// that the rows after them are the same).
+    resume: u64,
     _row: PhantomData<fn() -> R>,
 }
 
@@ -390,6 +394,7 @@ pub fn source<R, F: FnMut(&mut RowGen) -> R>(
         build,
         rows_per_second: opts.u64("rows-per-second")?.unwrap_or(10_000),
         rows: bound,
+        resume: 0,
         _row: PhantomData,
     })
 }
@@ -557,10 +562,21 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
         // About 10 ms worth of rows per step, at most 1024.
         let step = if rate == 0 { 1024 } else { (rate / 100).clamp(1, 1024) };
         let started = Instant::now();
-        let mut done = 0u64;
+        let mut done = self.resume;
+        for _ in 0..done {
+            (self.build)(&mut self.row_gen);
+        }
+        let mut barriers = Barriers::new(cx);
+        let barrier = |done: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut E| -> Result<()> {
+            let mut position = Vec::new();
+            encode(&done, &mut position)?;
+            emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
+            barriers.emitted(id);
+            Ok(())
+        };
         emit(SourceEvent::SplitStart(0))?;
         loop {
-            let n = self.rows.map_or(step, |total| (total - done).min(step));
+            let n = self.rows.map_or(step, |total| total.saturating_sub(done).min(step));
             if n == 0 {
                 return emit(SourceEvent::SplitEnd(0));
             }
@@ -570,26 +586,45 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
                     cx.counters.rows_in.fetch_add(i, Ordering::Relaxed);
                     return Err(e);
                 }
+                if let Some(id) = barriers.due() {
+                    barrier(done + i + 1, id, &mut barriers, &mut emit)?;
+                }
             }
             done += n;
             cx.counters.rows_in.fetch_add(n, Ordering::Relaxed);
             if cx.stopped() {
-                return Ok(());
+                return match barriers.at_stop() {
+                    Some(id) => barrier(done, id, &mut barriers, &mut emit),
+                    None => Ok(()),
+                };
             }
             if rate > 0 {
-                let due = started + Duration::from_secs_f64(done as f64 / rate as f64);
+                let due = started + Duration::from_secs_f64((done - self.resume) as f64 / rate as f64);
                 loop {
                     let now = Instant::now();
                     if now >= due {
                         break;
                     }
                     if cx.stopped() {
-                        return Ok(());
+                        return match barriers.at_stop() {
+                            Some(id) => barrier(done, id, &mut barriers, &mut emit),
+                            None => Ok(()),
+                        };
                     }
                     emit(SourceEvent::Idle)?;
+                    if let Some(id) = barriers.due_idle() {
+                        barrier(done, id, &mut barriers, &mut emit)?;
+                    }
                     std::thread::sleep((due - now).min(Duration::from_millis(100)));
                 }
             }
         }
+    }
+
+    /// Rows generated before the checkpoint: they are generated again (and dropped).
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        self.resume = decode(&mut input)?;
+        Ok(())
     }
 }

@@ -42,10 +42,21 @@ pub enum SourceEvent<R> {
     /// the output it has batched on (so that rows do not wait for a batch to fill). Sent
     /// before the source waits, and at least every few hundred milliseconds while it does.
     Idle,
-    /// Everything emitted before it must be made durable by the task — sinks flushed —
-    /// before `emit` returns `Ok`; then the source may commit its position (a Kafka
-    /// source commits its offsets). Sources that cannot replay send none.
-    Barrier,
+    /// Everything emitted before it must be made durable by the task — sinks flushed, and
+    /// with checkpoints the task's state in the checkpoint — before `emit` returns `Ok`;
+    /// then the source may commit its position (a Kafka source commits its offsets).
+    Barrier(Barrier),
+}
+
+/// A barrier between the rows a source emitted before it and those after.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Barrier {
+    /// The checkpoint it belongs to; `None` for a barrier that only lets the source commit
+    /// its position (Kafka, without checkpoints).
+    pub checkpoint: Option<u64>,
+    /// The source's position after the rows before the barrier (encoded by the source; it
+    /// takes it back in [`Source::restore`]).
+    pub position: Vec<u8>,
 }
 
 /// A table read as a stream of rows.
@@ -69,6 +80,13 @@ pub trait Source {
         Self: Sized,
     {
         self
+    }
+
+    /// Continues from `position` (a [`Barrier::position`] this kind of source emitted)
+    /// instead of its start: the rows after the barrier come next.
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let _ = position;
+        Err(crate::error::Error::State("this source cannot resume from a checkpoint".into()))
     }
 
     /// [`run_events`](Self::run_events) for a caller that only wants the rows.
@@ -112,7 +130,7 @@ mod tests {
             SourceEvent::SplitStart(s) => Ev::Start(*s),
             SourceEvent::Row(s, r) => Ev::Row(*s, r.id.unwrap_or(-1)),
             SourceEvent::SplitEnd(s) => Ev::End(*s),
-            SourceEvent::Idle | SourceEvent::Barrier => Ev::Idle,
+            SourceEvent::Idle | SourceEvent::Barrier(_) => Ev::Idle,
         }
     }
 
@@ -265,7 +283,7 @@ mod tests {
                     SourceEvent::SplitStart(s) => SourceEvent::SplitStart(s),
                     SourceEvent::SplitEnd(s) => SourceEvent::SplitEnd(s),
                     SourceEvent::Idle => SourceEvent::Idle,
-                    SourceEvent::Barrier => SourceEvent::Barrier,
+                    SourceEvent::Barrier(b) => SourceEvent::Barrier(b),
                 });
                 Ok(())
             })
@@ -287,7 +305,7 @@ mod tests {
                         wm.observe(*s, Some(event.date_time().millis()));
                     }
                     SourceEvent::SplitEnd(_) => ends += 1,
-                    SourceEvent::Idle | SourceEvent::Barrier => {}
+                    SourceEvent::Idle | SourceEvent::Barrier(_) => {}
                 }
                 wm.on_event(&e);
                 Ok(())

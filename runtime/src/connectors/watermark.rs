@@ -3,6 +3,7 @@
 //! a clock read only now and then.
 
 use super::SourceEvent;
+use crate::checkpoint::{Snapshot, decode, encode};
 use crate::error::{Error, Result};
 use crate::options::parse_duration_ms;
 use crate::pipeline::Context;
@@ -104,6 +105,14 @@ impl SourceWatermark {
         }
     }
 
+    /// The processing time now, as the idle timers count it.
+    fn clock_now(&mut self) -> i64 {
+        if self.timed {
+            self.read_clock();
+        }
+        self.now_ms
+    }
+
     /// The combined watermark: [`NO_WATERMARK`](crate::time::NO_WATERMARK) until every
     /// split that holds it back has had a row.
     #[inline]
@@ -129,7 +138,7 @@ impl SourceWatermark {
             SourceEvent::SplitStart(split) => self.start_split(split),
             SourceEvent::SplitEnd(split) => self.end_split(split),
             SourceEvent::Idle => self.idle(),
-            SourceEvent::Row(..) | SourceEvent::Barrier => {}
+            SourceEvent::Row(..) | SourceEvent::Barrier(_) => {}
         }
     }
 
@@ -191,6 +200,22 @@ impl SourceWatermark {
 impl std::fmt::Debug for SourceWatermark {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceWatermark").field("splits", &self.splits).field("now_ms", &self.now_ms).finish()
+    }
+}
+
+impl Snapshot for SourceWatermark {
+    fn save(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        encode(&self.splits.state(), out)
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> Result<()> {
+        let state = decode(input)?;
+        let now = self.clock_now();
+        self.splits.restore_state(state, now);
+        for split in self.active.drain(..) {
+            self.marked[split] = false;
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@
 //! assert_eq!(out, vec![('a', 0, 25, Some(3))]);
 //! ```
 
+use crate::checkpoint::{Snapshot, decode, encode};
 use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, Value};
 use crate::time::{SessionChange, Sessions, Window};
 use serde::{Deserialize, Serialize};
@@ -144,6 +145,18 @@ impl<K: Key, A: Value, B: StateBackend> SessionAggregate<K, A, B> {
     /// Keys with open sessions (for metrics and tests).
     pub fn groups(&self) -> usize {
         self.groups.len()
+    }
+}
+
+impl<K: Key, A: Value, B: StateBackend> Snapshot for SessionAggregate<K, A, B> {
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        encode(&(self.watermark, &self.timers), out)?;
+        self.groups.save(out)
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+        (self.watermark, self.timers) = decode(input)?;
+        self.groups.load(input)
     }
 }
 

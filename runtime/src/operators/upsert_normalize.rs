@@ -22,6 +22,7 @@
 //! ```
 
 use crate::changelog::RowKind;
+use crate::checkpoint::Snapshot;
 use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, Value};
 
 /// The last row of every key, in a [`StateBackend`]'s keyed map.
@@ -85,6 +86,16 @@ impl<K: Key, R: Value + PartialEq, B: StateBackend> UpsertNormalize<K, R, B> {
     /// Whether no key has a row.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+}
+
+impl<K: Key, R: Value + PartialEq, B: StateBackend> Snapshot for UpsertNormalize<K, R, B> {
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        self.rows.save(out)
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+        self.rows.load(input)
     }
 }
 

@@ -15,6 +15,7 @@
 //! assert!(!op.add(5, 'a', |acc| acc.add(true)), "late: its window has fired");
 //! ```
 
+use crate::checkpoint::{Snapshot, decode, encode};
 use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::{Window, cumulate, hop, tumble};
 use rustc_hash::FxHashMap;
@@ -270,6 +271,18 @@ impl<K: Key, A: Value, B: StateBackend> WindowAggregate<K, A, B> {
     /// Groups with state, counted per pane (for metrics and tests).
     pub fn groups(&self) -> usize {
         self.state.len()
+    }
+}
+
+impl<K: Key, A: Value, B: StateBackend> Snapshot for WindowAggregate<K, A, B> {
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        encode(&(self.watermark, &self.last_end, &self.pending), out)?;
+        self.state.save(out)
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+        (self.watermark, self.last_end, self.pending) = decode(input)?;
+        self.state.load(input)
     }
 }
 

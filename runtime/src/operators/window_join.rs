@@ -20,6 +20,7 @@
 //! assert!(!op.add_left(w, Some(1), "late".to_string()), "the window has fired");
 //! ```
 
+use crate::checkpoint::{Snapshot, decode, encode};
 use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::Window;
 
@@ -157,6 +158,18 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> WindowJoin<K, L, R, B> {
     /// The current watermark.
     pub fn watermark(&self) -> i64 {
         self.watermark
+    }
+}
+
+impl<K: Key, L: Value, R: Value, B: StateBackend> Snapshot for WindowJoin<K, L, R, B> {
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        encode(&(self.watermark, self.rows), out)?;
+        self.state.save(out)
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+        (self.watermark, self.rows) = decode(input)?;
+        self.state.load(input)
     }
 }
 

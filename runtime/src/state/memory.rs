@@ -1,6 +1,7 @@
 //! State on the heap: a hash map per operator map, or a B-tree when order matters.
 
 use super::{Key, KeyedMap, PartitionedMap, StateBackend, Value};
+use crate::checkpoint::{decode, encode};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -82,6 +83,34 @@ impl<P: Key, K: Key, V: Value> PartitionedMap<P, K, V> for MemoryPartitioned<P, 
     fn len(&self) -> usize {
         self.len
     }
+
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        encode(&self.partitions.len(), out)?;
+        for (p, part) in &self.partitions {
+            encode(&(p, part.len()), out)?;
+            for entry in part {
+                encode(&entry, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+        self.partitions.clear();
+        self.len = 0;
+        let n: usize = decode(input)?;
+        for _ in 0..n {
+            let (p, entries): (P, usize) = decode(input)?;
+            let mut part = FxHashMap::default();
+            for _ in 0..entries {
+                let (k, v): (K, V) = decode(input)?;
+                part.insert(k, v);
+            }
+            self.len += part.len();
+            self.partitions.insert(p, part);
+        }
+        Ok(())
+    }
 }
 
 /// A value with the time it was last written (for TTL).
@@ -160,6 +189,24 @@ macro_rules! keyed_map {
 
             fn set_clock(&mut self, now_ms: i64) {
                 self.clock_ms = now_ms;
+            }
+
+            fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+                encode(&self.map.len(), out)?;
+                for entry in &self.map {
+                    encode(&entry, out)?;
+                }
+                Ok(())
+            }
+
+            fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
+                self.map.clear();
+                let n: usize = decode(input)?;
+                for _ in 0..n {
+                    let (k, slot): (K, Slot<V>) = decode(input)?;
+                    self.map.insert(k, slot);
+                }
+                Ok(())
             }
 
             fn expire(&mut self, now_ms: i64, ttl_ms: i64) -> usize {

@@ -135,6 +135,12 @@ pub trait PartitionedMap<P, K, V>: Send {
     /// The number of entries over all partitions.
     fn len(&self) -> usize;
 
+    /// Appends every entry to `out`, for a checkpoint.
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()>;
+
+    /// Replaces every entry by those [`save`](Self::save) wrote.
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
+
     /// Whether there are no entries.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -182,6 +188,12 @@ pub trait KeyedMap<K, V>: Send {
     /// Sets the time (processing time, milliseconds since the epoch) that writes from now
     /// on stamp onto the entries they touch. Starts at 0.
     fn set_clock(&mut self, now_ms: i64);
+
+    /// Appends every entry (with its TTL stamp) to `out`, for a checkpoint.
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()>;
+
+    /// Replaces every entry by those [`save`](Self::save) wrote.
+    fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
 
     /// Removes the entries not written for `ttl_ms` or longer: those stamped at or before
     /// `now_ms - ttl_ms`. Returns how many. A `ttl_ms` of 0 or less means no TTL (Flink's

@@ -204,6 +204,30 @@ impl SplitWatermarks {
         self.combined
     }
 
+    /// What a checkpoint keeps: the combined watermark and each split's largest event
+    /// time and whether it ended.
+    pub fn state(&self) -> (i64, Vec<(i64, bool)>) {
+        (self.combined, self.splits.iter().map(|s| (s.generator.max_seen, s.finished)).collect())
+    }
+
+    /// Takes back a [`state`](Self::state) at processing time `now_ms` (splits active, their
+    /// idle timers restarted); the combined watermark never goes below the one saved.
+    pub fn restore_state(&mut self, (combined, splits): (i64, Vec<(i64, bool)>), now_ms: i64) {
+        self.splits = splits
+            .into_iter()
+            .map(|(max_seen, finished)| Split {
+                generator: BoundedOutOfOrderness { max_seen, ..self.template },
+                last_activity_ms: now_ms,
+                idle: false,
+                finished,
+            })
+            .collect();
+        self.first_open = self.splits.iter().take_while(|s| s.finished).count();
+        self.clock_ms = self.clock_ms.max(now_ms);
+        self.combined = combined;
+        self.recompute();
+    }
+
     /// The number of registered splits.
     pub fn len(&self) -> usize {
         self.splits.len()

@@ -215,7 +215,11 @@ impl std::str::FromStr for Decimal {
 impl Serialize for Decimal {
     /// As a number when a double holds the value exactly (JSON readers see a number, as
     /// Flink writes it), otherwise as its exact text.
+    /// Formats that are not for people (checkpoints) get the exact (units, scale) pair.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return (self.units, self.scale).serialize(s);
+        }
         let v = self.to_f64();
         if v.is_finite() && Decimal::from_f64_exact(v) == Some(*self) {
             s.serialize_f64(v)
@@ -237,6 +241,10 @@ impl Decimal {
 
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            let (units, scale) = <(i128, u8)>::deserialize(d)?;
+            return Ok(Decimal { units, scale });
+        }
         struct V;
         impl Visitor<'_> for V {
             type Value = Decimal;

@@ -276,16 +276,21 @@ fn parse_timestamp_exact(b: &[u8]) -> Option<Timestamp> {
     Some(Timestamp::from_parts(date, Time(secs * NANOS_PER_SEC + nanos)))
 }
 
+/// Text for formats meant for people (JSON, CSV); the number inside for the others
+/// (checkpoints).
 macro_rules! text_serde {
-    ($ty:ident, $parse:ident, $what:literal) => {
+    ($ty:ident, $inner:ty, $parse:ident, $what:literal) => {
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                if s.is_human_readable() { s.collect_str(self) } else { self.0.serialize(s) }
             }
         }
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                if !d.is_human_readable() {
+                    return <$inner>::deserialize(d).map($ty);
+                }
                 struct V;
                 impl Visitor<'_> for V {
                     type Value = $ty;
@@ -302,13 +307,32 @@ macro_rules! text_serde {
     };
 }
 
-text_serde!(Timestamp, parse_timestamp, "a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]");
-text_serde!(Date, parse_date, "a date of the form yyyy-MM-dd");
-text_serde!(Time, parse_time, "a time of the form HH:mm:ss[.SSS]");
+text_serde!(Timestamp, i64, parse_timestamp, "a timestamp of the form yyyy-MM-dd HH:mm:ss[.SSS]");
+text_serde!(Date, i32, parse_date, "a date of the form yyyy-MM-dd");
+text_serde!(Time, i64, parse_time, "a time of the form HH:mm:ss[.SSS]");
 
 impl Serialize for Interval {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            return s.collect_str(self);
+        }
+        match *self {
+            Interval::Millis(ms) => (0u8, ms).serialize(s),
+            Interval::Months(m) => (1u8, i64::from(m)).serialize(s),
+        }
+    }
+}
+
+/// Intervals are read back from checkpoints only (not from text).
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return Err(de::Error::custom("INTERVAL values cannot be read from text"));
+        }
+        match <(u8, i64)>::deserialize(d)? {
+            (0, ms) => Ok(Interval::Millis(ms)),
+            (_, m) => Ok(Interval::Months(i32::try_from(m).map_err(de::Error::custom)?)),
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub struct FileSink<R> {
     open: Option<OpenFile>,
     /// Closed temporary files and their destinations, renamed at the next flush.
     pending: Vec<(PathBuf, PathBuf)>,
+    /// Closed files a checkpoint has prepared (by checkpoint), renamed when it completes.
+    prepared: Vec<(u64, PathBuf, PathBuf)>,
     /// Whether a flush has written the destination (single-file sinks).
     committed: bool,
     buffer: Vec<u8>,
@@ -88,6 +90,7 @@ pub fn sink<R: Serialize>(opts: &TableOptions, columns: &[Column]) -> Result<Fil
         next_part: 0,
         open: None,
         pending: Vec::new(),
+        prepared: Vec::new(),
         committed: false,
         buffer: Vec::with_capacity(1 << 16),
         _row: PhantomData,
@@ -114,12 +117,23 @@ impl<R> FileSink<R> {
             }
             Target::File(dest) => {
                 let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (dest.with_file_name(format!(".{name}.inprogress.{}", self.run_id)), dest.clone())
+                let n = self.next_part;
+                self.next_part += 1;
+                (dest.with_file_name(format!(".{name}.inprogress.{}-{n}", self.run_id)), dest.clone())
             }
         };
-        let carry_over = self.committed && matches!(self.target, Target::File(_)) && dest.exists();
-        let (file, bytes) = if carry_over {
-            let bytes = fs::copy(&dest, &temp).map_err(io(&temp))?;
+        // A single file goes on from its latest version: one closed but not yet renamed
+        // into place, else the file itself once this sink has written it.
+        let base = match self.target {
+            Target::Folder(_) => None,
+            Target::File(_) => match (self.pending.last(), self.prepared.last()) {
+                (Some((t, _)), _) | (None, Some((_, t, _))) => Some(t.clone()),
+                (None, None) if self.committed && dest.exists() => Some(dest.clone()),
+                (None, None) => None,
+            },
+        };
+        let (file, bytes) = if let Some(base) = base {
+            let bytes = fs::copy(&base, &temp).map_err(io(&temp))?;
             (OpenOptions::new().append(true).open(&temp).map_err(io(&temp))?, bytes)
         } else {
             (File::create(&temp).map_err(io(&temp))?, 0)
@@ -164,8 +178,87 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
         Ok(())
     }
 
+    /// Closes the open file: it and the files closed before are committed (renamed into
+    /// place) when the checkpoint completes. The info: every file prepared and not yet
+    /// committed, as `[temporary, destination]` pairs.
+    fn prepare_commit(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
+        self.close_open()?;
+        for (temp, dest) in self.pending.drain(..) {
+            self.prepared.push((checkpoint, temp, dest));
+        }
+        let files: Vec<[String; 2]> = self
+            .prepared
+            .iter()
+            .map(|(_, t, d)| [t.to_string_lossy().into_owned(), d.to_string_lossy().into_owned()])
+            .collect();
+        Ok(serde_json::json!(files))
+    }
+
+    fn commit(&mut self, checkpoint: u64, _info: &serde_json::Value) -> Result<()> {
+        let (done, later): (Vec<_>, Vec<_>) = self.prepared.drain(..).partition(|(c, ..)| *c <= checkpoint);
+        self.prepared = later;
+        for (_, temp, dest) in done {
+            fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e))?;
+            self.committed = true;
+        }
+        Ok(())
+    }
+
+    /// Renames the files the checkpoint restored had prepared (if a crash came before
+    /// they were), and removes this sink's temporary files that no checkpoint holds (written
+    /// after it). A single-file sink then appends to what the checkpoint committed.
+    fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()> {
+        let mut kept = std::collections::HashSet::new();
+        if let Some(files) = info.and_then(serde_json::Value::as_array) {
+            for pair in files {
+                let (Some(temp), Some(dest)) =
+                    (pair.get(0).and_then(|v| v.as_str()), pair.get(1).and_then(|v| v.as_str()))
+                else {
+                    return Err(Error::State(format!(
+                        "table `{}`: a file sink's commit info is not readable",
+                        self.table
+                    )));
+                };
+                let (temp, dest) = (PathBuf::from(temp), PathBuf::from(dest));
+                if temp.exists() {
+                    fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e))?;
+                }
+                kept.insert(dest);
+            }
+        }
+        // Temporary files of earlier runs: written after the checkpoint (or, without one,
+        // by a run that failed), never to be committed.
+        let (dir, prefix) = match &self.target {
+            Target::Folder(dir) => (dir.clone(), ".part-".to_string()),
+            Target::File(dest) => {
+                let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (dest.parent().map(Path::to_path_buf).unwrap_or_default(), format!(".{name}.inprogress."))
+            }
+        };
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = name.starts_with(&prefix)
+                    && (matches!(self.target, Target::File(_)) || name.ends_with(".inprogress"));
+                if ours {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        if let Target::File(dest) = &self.target {
+            // Restored: the file holds the output up to the checkpoint; go on after it.
+            self.committed = info.is_some() && dest.exists();
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<()> {
         self.close_open()?;
+        let mut files: Vec<(PathBuf, PathBuf)> =
+            std::mem::take(&mut self.prepared).into_iter().map(|(_, t, d)| (t, d)).collect();
+        files.append(&mut self.pending);
+        self.pending = files;
         if let (Target::File(dest), false, true) = (&self.target, self.committed, self.pending.is_empty()) {
             // Nothing written: the run's output is an empty file.
             File::create(dest).map_err(io(dest))?;

@@ -1,8 +1,9 @@
 //! Reading files of records.
 
 use super::{io, local_path};
+use crate::checkpoint::{Barriers, decode, encode};
 use crate::connectors::format::{CsvOptions, Decoder, Format};
-use crate::connectors::{Source, SourceEvent};
+use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::fns::Regex;
 use crate::options::TableOptions;
@@ -30,7 +31,18 @@ pub struct FileSource<R> {
     filter: Option<Regex>,
     dead_letter: Option<PathBuf>,
     monitor: Option<Duration>,
+    /// Where to go on from (a checkpoint's position).
+    resume: Option<FilePosition>,
     _row: PhantomData<fn() -> R>,
+}
+
+/// Where a file source is: the files read to their end, the file being read and how many
+/// of its records (lines, CSV records) are behind, and the next split's number.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct FilePosition {
+    done: Vec<String>,
+    current: Option<(String, u64)>,
+    split: usize,
 }
 
 /// The source of a `filesystem` table (options `path`, `format` and the format's options,
@@ -57,7 +69,16 @@ pub fn source<R: DeserializeOwned>(opts: &TableOptions) -> Result<FileSource<R>>
         None => None,
         Some(_) => Some(local_path(opts, "source.dead-letter.path")?),
     };
-    Ok(FileSource { table: opts.table.clone(), root, format, filter, dead_letter, monitor, _row: PhantomData })
+    Ok(FileSource {
+        table: opts.table.clone(),
+        root,
+        format,
+        filter,
+        dead_letter,
+        monitor,
+        resume: None,
+        _row: PhantomData,
+    })
 }
 
 impl<R: DeserializeOwned> Source for FileSource<R> {
@@ -78,8 +99,16 @@ impl<R: DeserializeOwned> Source for FileSource<R> {
             dead_letters,
             pending: 0,
             since_check: 0,
+            barriers: Barriers::new(cx),
+            position: self.resume.clone().unwrap_or_default(),
         };
-        let result = self.read_all(&mut run, &mut emit);
+        let mut result = self.read_all(&mut run, &mut emit);
+        if result.is_ok() && cx.stopped() {
+            // The final checkpoint of a graceful stop.
+            if let Some(id) = run.barriers.at_stop() {
+                result = run.barrier(id, &mut emit);
+            }
+        }
         cx.counters.rows_in.fetch_add(run.pending, Ordering::Relaxed);
         let flushed = match &mut run.dead_letters {
             Some(d) => d.out.flush().map_err(io(&d.path)),
@@ -87,16 +116,22 @@ impl<R: DeserializeOwned> Source for FileSource<R> {
         };
         result.and(flushed)
     }
+
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        self.resume = Some(decode(&mut input)?);
+        Ok(())
+    }
 }
 
 impl<R: DeserializeOwned> FileSource<R> {
     fn read_all<F: FnMut(SourceEvent<R>) -> Result<()>>(&self, run: &mut Run<'_, R>, emit: &mut F) -> Result<()> {
-        let mut seen = HashSet::new();
-        let mut splits = 0usize;
+        let mut seen: HashSet<PathBuf> = run.position.done.iter().map(PathBuf::from).collect();
         loop {
             let mut files = Vec::new();
             for file in list_files(&self.root)? {
-                if self.monitor.is_some() && !seen.insert(file.clone()) {
+                let name = file.to_string_lossy().into_owned();
+                if run.position.done.contains(&name) || (self.monitor.is_some() && !seen.insert(file.clone())) {
                     continue;
                 }
                 if let Some(re) = &self.filter {
@@ -111,12 +146,22 @@ impl<R: DeserializeOwned> FileSource<R> {
             // splits): files not read yet do not hold the watermark back, so the windows of
             // a large folder fire as it is read instead of all at its end.
             for file in files {
-                emit(SourceEvent::SplitStart(splits))?;
-                if !self.read_file(&file, splits, run, emit)? {
+                let name = file.to_string_lossy().into_owned();
+                // A file the checkpoint restored was in the middle of goes on where it was.
+                let skip = match &run.position.current {
+                    Some((current, n)) if *current == name => *n,
+                    _ => 0,
+                };
+                let split = run.position.split;
+                run.position.current = Some((name.clone(), skip));
+                emit(SourceEvent::SplitStart(split))?;
+                if !self.read_file(&file, split, skip, run, emit)? {
                     return Ok(());
                 }
-                emit(SourceEvent::SplitEnd(splits))?;
-                splits += 1;
+                emit(SourceEvent::SplitEnd(split))?;
+                run.position.current = None;
+                run.position.done.push(name);
+                run.position.split += 1;
             }
             let Some(interval) = self.monitor else { return Ok(()) };
             let until = Instant::now() + interval;
@@ -125,24 +170,28 @@ impl<R: DeserializeOwned> FileSource<R> {
                     return Ok(());
                 }
                 emit(SourceEvent::Idle)?;
+                if let Some(id) = run.barriers.due_idle() {
+                    run.barrier(id, emit)?;
+                }
                 std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
             }
         }
     }
 
-    /// Reads one file as split `split`; `false` if the pipeline was stopped meanwhile.
+    /// Reads one file as split `split`, after its first `skip` records; `false` if the
+    /// pipeline was stopped meanwhile.
     fn read_file<F: FnMut(SourceEvent<R>) -> Result<()>>(
         &self,
         path: &Path,
         split: usize,
+        skip: u64,
         run: &mut Run<'_, R>,
         emit: &mut F,
     ) -> Result<bool> {
         let file = File::open(path).map_err(io(path))?;
-        let mut emit = |row| emit(SourceEvent::Row(split, row));
         match &self.format {
-            Format::Json(_) => read_lines(path, file, run, &mut emit),
-            Format::Csv(csv) => read_csv(path, file, csv, run, &mut emit),
+            Format::Json(_) => read_lines(path, file, split, skip, run, emit),
+            Format::Csv(csv) => read_csv(path, file, csv, split, skip, run, emit),
         }
     }
 }
@@ -156,6 +205,8 @@ struct Run<'a, R> {
     /// Rows read but not yet added to `rows_in`.
     pending: u64,
     since_check: u64,
+    barriers: Barriers<'a>,
+    position: FilePosition,
 }
 
 impl<R> Run<'_, R> {
@@ -173,6 +224,31 @@ impl<R> Run<'_, R> {
         !self.cx.stopped()
     }
 
+    /// A record of the current file was handled: a barrier follows if a checkpoint is due.
+    #[inline]
+    fn handled<F: FnMut(SourceEvent<R>) -> Result<()>>(&mut self, emit: &mut F) -> Result<()> {
+        if let Some((_, n)) = &mut self.position.current {
+            *n += 1;
+        }
+        match self.barriers.due() {
+            Some(id) => self.barrier(id, emit),
+            None => Ok(()),
+        }
+    }
+
+    /// Emits the barrier of checkpoint `id` with the position after the records handled
+    /// (dead letters before it made durable first).
+    fn barrier<F: FnMut(SourceEvent<R>) -> Result<()>>(&mut self, id: u64, emit: &mut F) -> Result<()> {
+        if let Some(d) = &mut self.dead_letters {
+            d.out.flush().map_err(io(&d.path))?;
+        }
+        let mut position = Vec::new();
+        encode(&self.position, &mut position)?;
+        emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
+        self.barriers.emitted(id);
+        Ok(())
+    }
+
     /// A record that cannot be read: dead-lettered, skipped, or the end of the run.
     fn bad(&mut self, file: &Path, line: u64, record: &[u8], reason: String) -> Result<()> {
         if let Some(d) = &mut self.dead_letters {
@@ -185,9 +261,11 @@ impl<R> Run<'_, R> {
     }
 }
 
-fn read_lines<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
+fn read_lines<R: DeserializeOwned, F: FnMut(SourceEvent<R>) -> Result<()>>(
     path: &Path,
     file: File,
+    split: usize,
+    skip: u64,
     run: &mut Run<'_, R>,
     emit: &mut F,
 ) -> Result<bool> {
@@ -200,6 +278,10 @@ fn read_lines<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
             return Ok(true);
         }
         number += 1;
+        if number <= skip {
+            // Read before the checkpoint restored.
+            continue;
+        }
         let mut record = line.as_slice();
         if let [rest @ .., b'\n'] = record {
             record = rest;
@@ -211,11 +293,12 @@ fn read_lines<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
             record = record.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(record);
         }
         if record.iter().all(u8::is_ascii_whitespace) {
+            run.handled(emit)?;
             continue;
         }
         let row = match run.decoder.decode(record) {
             Ok(row) => {
-                emit(row)?;
+                emit(SourceEvent::Row(split, row))?;
                 true
             }
             Err(reason) => {
@@ -223,23 +306,36 @@ fn read_lines<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
                 false
             }
         };
+        run.handled(emit)?;
         if !run.tick(row) {
             return Ok(false);
         }
     }
 }
 
-fn read_csv<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
+fn read_csv<R: DeserializeOwned, F: FnMut(SourceEvent<R>) -> Result<()>>(
     path: &Path,
     file: File,
     csv: &CsvOptions,
+    split: usize,
+    skip: u64,
     run: &mut Run<'_, R>,
     emit: &mut F,
 ) -> Result<bool> {
     let mut reader = csv.reader_builder().buffer_capacity(BUFFER).from_reader(file);
     let mut record = csv::ByteRecord::new();
+    let mut number = 0u64;
     loop {
-        let row = match reader.read_byte_record(&mut record) {
+        let result = reader.read_byte_record(&mut record);
+        if matches!(result, Ok(false)) {
+            return Ok(true);
+        }
+        number += 1;
+        if number <= skip {
+            // Read before the checkpoint restored.
+            continue;
+        }
+        let row = match result {
             Ok(false) => return Ok(true),
             Ok(true) => {
                 if record.position().is_some_and(|p| p.line() == 1) {
@@ -247,7 +343,7 @@ fn read_csv<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
                 }
                 match run.decoder.decode_csv_record(&record) {
                     Ok(row) => {
-                        emit(row)?;
+                        emit(SourceEvent::Row(split, row))?;
                         true
                     }
                     Err(reason) => {
@@ -267,6 +363,7 @@ fn read_csv<R: DeserializeOwned, F: FnMut(R) -> Result<()>>(
                 false
             }
         };
+        run.handled(emit)?;
         if !run.tick(row) {
             return Ok(false);
         }

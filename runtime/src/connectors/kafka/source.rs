@@ -6,6 +6,8 @@ use super::{
     PRODUCER_DEFAULTS, Producer_, WARN_EVERY, client_config, describe, fatal, flush, flush_limit, is_fatal,
     kafka_error, millis, producer, send,
 };
+use crate::checkpoint::{Barriers, decode, encode};
+use crate::connectors::Barrier;
 use crate::connectors::format::Column;
 use crate::connectors::{Source, SourceEvent};
 use crate::error::{Error, Result};
@@ -85,6 +87,9 @@ struct Settings<R> {
     validate: fn(&R) -> Result<(), String>,
     /// `upsert-kafka`: a message without a value deletes its key.
     upsert: bool,
+    /// Offsets restored from a checkpoint: where each partition read before goes on
+    /// (before the startup mode and the group's offsets).
+    restored: HashMap<(String, i32), i64>,
     /// Whether barriers commit the position (off for tasks whose operators keep state that
     /// is not yet checkpointed: their input must be read again after a restart).
     commits: bool,
@@ -298,6 +303,7 @@ fn make<R: DeserializeOwned>(
         value: ValueDecoder::new(&layout),
         validate,
         upsert,
+        restored: HashMap::new(),
         commits: true,
     };
     Ok(KafkaSource { consumer, settings })
@@ -488,6 +494,7 @@ struct Reader<'a, R> {
     warned: Option<Instant>,
     key_values: Vec<(&'static str, Dyn<'static>)>,
     no_values: Vec<(&'static str, Dyn<'static>)>,
+    barriers: Barriers<'a>,
 }
 
 impl<R: DeserializeOwned> Source for KafkaSource<R> {
@@ -496,6 +503,14 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
     fn without_commits(mut self) -> Self {
         self.settings.commits = false;
         self
+    }
+
+    /// The offset of the next record of every partition read before the checkpoint.
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        let offsets: Vec<(String, i32, i64)> = decode(&mut input)?;
+        self.settings.restored = offsets.into_iter().map(|(t, p, o)| ((t, p), o)).collect();
+        Ok(())
     }
 
     fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
@@ -514,6 +529,7 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
             warned: None,
             key_values: Vec::new(),
             no_values: Vec::new(),
+            barriers: Barriers::new(cx),
         };
         let result = reader.run(&consumer, &mut emit);
         cx.counters.rows_in.fetch_add(reader.rows, Ordering::Relaxed);
@@ -579,8 +595,14 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     check_clock = true;
                 }
             }
-            if check_clock && self.dirty && self.dirty_since.elapsed() >= BARRIER_EVERY {
-                self.barrier(consumer, emit)?;
+            if self.barriers.enabled() {
+                // Checkpoints decide when barriers come.
+                let due = if check_clock { self.barriers.due_idle() } else { self.barriers.due() };
+                if let Some(id) = due {
+                    self.barrier(consumer, emit, Some(id))?;
+                }
+            } else if check_clock && self.dirty && self.dirty_since.elapsed() >= BARRIER_EVERY {
+                self.barrier(consumer, emit, None)?;
             }
         }
     }
@@ -848,7 +870,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 Ok(w)
             };
             let committed_here = committed.get(&key).copied();
-            let start = if self.splits[i].seen {
+            let restored = (!self.splits[i].seen).then(|| self.src.restored.get(&key).copied()).flatten();
+            let start = if let Some(o) = restored {
+                // Where the checkpoint restored left this partition.
+                Some(o)
+            } else if self.splits[i].seen {
                 // Assigned again: resume where the group (or this source) left off.
                 match committed_here {
                     Some(o) => Some(o),
@@ -931,7 +957,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                         // Whatever was emitted is made durable and committed while the
                         // partitions are still ours.
                         if self.dirty {
-                            self.barrier(consumer, emit)?;
+                            self.barrier(consumer, emit, None)?;
                         } else {
                             self.commit(consumer);
                         }
@@ -1224,10 +1250,35 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         Ok(())
     }
 
-    /// Emits a barrier, then makes dead letters durable and commits.
-    fn barrier(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+    /// Emits a barrier (of checkpoint `checkpoint`, with the position of every partition
+    /// read), then makes dead letters durable and commits.
+    fn barrier(
+        &mut self,
+        consumer: &BaseConsumer<SourceCx>,
+        emit: &mut Emit<'_, R>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
         self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
-        emit(SourceEvent::Barrier)?;
+        let mut position = Vec::new();
+        if checkpoint.is_some() {
+            // Dead letters before the barrier are durable before the checkpoint is.
+            if let Some(d) = &self.src.dead_letters {
+                d.flush(&self.src.table)?;
+            }
+            let mut offsets: Vec<(String, i32, i64)> = self
+                .src
+                .restored
+                .iter()
+                .filter(|(k, _)| self.lookup(&k.0, k.1).is_none_or(|i| !self.splits[i].seen))
+                .map(|((t, p), o)| (t.clone(), *p, *o))
+                .collect();
+            offsets.extend(self.splits.iter().filter(|s| s.seen).map(|s| (s.topic.to_string(), s.partition, s.next)));
+            encode(&offsets, &mut position)?;
+        }
+        emit(SourceEvent::Barrier(Barrier { checkpoint, position }))?;
+        if let Some(id) = checkpoint {
+            self.barriers.emitted(id);
+        }
         if let Some(d) = &self.src.dead_letters {
             d.flush(&self.src.table)?;
         }
@@ -1283,10 +1334,16 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
     }
 
-    /// The end of the run (stopped, or bounded input done): a last barrier and commit.
+    /// The end of the run (stopped, or bounded input done): a last barrier and commit (the
+    /// final checkpoint's, when stopped with checkpoints).
     fn finish(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
-        if self.dirty {
-            self.barrier(consumer, emit)
+        if self.cx.stopped() {
+            if let Some(id) = self.barriers.at_stop() {
+                return self.barrier(consumer, emit, Some(id));
+            }
+        }
+        if self.dirty && !self.barriers.enabled() {
+            self.barrier(consumer, emit, None)
         } else {
             self.commit(consumer);
             Ok(())

@@ -139,7 +139,7 @@ fn run_with(
             SourceEvent::SplitStart(s) => Ev::Start(s),
             SourceEvent::SplitEnd(s) => Ev::End(s),
             SourceEvent::Row(s, r) => Ev::Row(s, r),
-            SourceEvent::Barrier => Ev::Barrier,
+            SourceEvent::Barrier(_) => Ev::Barrier,
         };
         on(&e, cx)?;
         got.push(e);

@@ -39,7 +39,8 @@ mod tests;
 pub use config::{DEFAULT_BASE_TIME_MS, NexmarkConfig, OPTION_KEYS, RateShape, parse_memory_size};
 pub use generator::NexmarkGenerator;
 
-use crate::connectors::{Source, SourceEvent};
+use crate::checkpoint::{Barriers, decode, encode};
+use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -178,31 +179,41 @@ impl Source for NexmarkSource {
         let paced = generator.config().rate_limited;
         let start = Instant::now();
         let first_offset = generator.next_offset_ns();
+        let mut barriers = Barriers::new(cx);
+        let barrier = |next: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut F| -> Result<()> {
+            let mut position = Vec::new();
+            encode(&next, &mut position)?;
+            emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
+            barriers.emitted(id);
+            Ok(())
+        };
         emit(SourceEvent::SplitStart(0))?;
         loop {
             if cx.stopped() {
-                return Ok(());
+                return match barriers.at_stop() {
+                    Some(id) => barrier(generator.next_event_number(), id, &mut barriers, &mut emit),
+                    None => Ok(()),
+                };
             }
             if generator.is_finished() {
                 return emit(SourceEvent::SplitEnd(0));
             }
             let mut n = 0u64;
             let mut result = Ok(());
-            if paced {
-                let due = first_offset.saturating_add(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
-                while n < BATCH && !generator.is_finished() && generator.next_offset_ns() <= due {
-                    let event = generator.generate();
-                    n += 1;
-                    if let Err(e) = emit(SourceEvent::Row(0, event)) {
-                        result = Err(e);
-                        break;
-                    }
-                }
+            let due = if paced {
+                first_offset.saturating_add(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))
             } else {
-                while n < BATCH && !generator.is_finished() {
-                    let event = generator.generate();
-                    n += 1;
-                    if let Err(e) = emit(SourceEvent::Row(0, event)) {
+                u64::MAX
+            };
+            while n < BATCH && !generator.is_finished() && (!paced || generator.next_offset_ns() <= due) {
+                let event = generator.generate();
+                n += 1;
+                if let Err(e) = emit(SourceEvent::Row(0, event)) {
+                    result = Err(e);
+                    break;
+                }
+                if let Some(id) = barriers.due() {
+                    if let Err(e) = barrier(generator.next_event_number(), id, &mut barriers, &mut emit) {
                         result = Err(e);
                         break;
                     }
@@ -216,8 +227,19 @@ impl Source for NexmarkSource {
                 let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 let wait = generator.next_offset_ns().saturating_sub(first_offset).saturating_sub(elapsed);
                 emit(SourceEvent::Idle)?;
+                if let Some(id) = barriers.due_idle() {
+                    barrier(generator.next_event_number(), id, &mut barriers, &mut emit)?;
+                }
                 std::thread::sleep(Duration::from_nanos(wait).clamp(MIN_SLEEP, MAX_SLEEP));
             }
         }
+    }
+
+    /// The number of events generated before the checkpoint: the generator starts there.
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        let next: u64 = decode(&mut input)?;
+        self.generator = NexmarkGenerator::with_offset(self.generator.config().clone(), next);
+        Ok(())
     }
 }

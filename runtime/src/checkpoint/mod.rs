@@ -1,0 +1,561 @@
+//! Checkpoints: a consistent snapshot of every task's source position and operator state,
+//! taken while the pipeline runs, that a restarted pipeline resumes from with exactly the
+//! output it would have had.
+//!
+//! # How a checkpoint is taken
+//!
+//! Tasks do not exchange rows (each reads its own source and writes to shared sinks), so
+//! a consistent cut is: every task stopped at a barrier, everything it emitted before the
+//! barrier in the sinks, nothing after. A round goes:
+//!
+//! 1. A checkpoint is requested: every `execution.checkpointing.interval`, when the
+//!    pipeline is stopped gracefully (the final checkpoint), or by a test knob. Sources
+//!    look for a request between records ([`Barriers::due`]) and emit a
+//!    [`SourceEvent::Barrier`](crate::connectors::SourceEvent::Barrier) carrying their
+//!    position after the records before it.
+//! 2. At the barrier the task flushes its sink writers, encodes its operators' state
+//!    ([`SnapshotWriter`]) and [`arrives`](TaskCheckpoint::arrive): it waits until every
+//!    running task has arrived (tasks that ended are no longer waited for).
+//! 3. The last task to arrive completes the round: it writes each task's snapshot to
+//!    `chk-<id>/task-<name>.bin` in `state.checkpoints.dir`, asks every sink to prepare
+//!    its commit (a file sink closes its part files; their names are the commit info), writes
+//!    `chk-<id>/_metadata` atomically — from then on the checkpoint is complete — then lets
+//!    the sinks commit (part files renamed into place), removes checkpoints beyond
+//!    `state.checkpoints.num-retained`, and releases the tasks. A round that fails before
+//!    its metadata is written is counted and skipped; the job goes on, and what the sinks
+//!    prepared is committed by the next round.
+//!
+//! # Restoring
+//!
+//! At start the latest complete checkpoint in the directory is restored (or the one given
+//! with `--from-savepoint DIR`): sinks redo the commit it recorded and drop files written
+//! after it, and each task restores its source's position and its operators' state before
+//! reading on. A snapshot is only read back into the operators that wrote it: every
+//! section carries the operator's id and a fingerprint of its state's types, and a
+//! snapshot of another query is refused with a message naming the operator.
+
+pub mod snapshot;
+mod store;
+
+pub use snapshot::{Snapshot, SnapshotReader, SnapshotWriter, decode, encode};
+
+use crate::error::{Error, Result};
+use crate::pipeline::Context;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+use store::Metadata;
+
+/// How often sources look at the clock for a due checkpoint, in records.
+const CLOCK_EVERY: u32 = 1024;
+
+/// Where and how often checkpoints are taken; from the pipeline's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointConfig {
+    /// `execution.checkpointing.interval`; `None`: only the final checkpoint at a
+    /// graceful stop (and savepoints).
+    pub interval: Option<Duration>,
+    /// `state.checkpoints.dir`.
+    pub dir: PathBuf,
+    /// `state.checkpoints.num-retained` (at least 1).
+    pub retained: usize,
+    /// `--from-savepoint DIR`: the checkpoint or savepoint to start from, instead of the
+    /// latest in `dir`.
+    pub restore_from: Option<PathBuf>,
+    /// Test knob (`DFL_CHECKPOINT_EVERY_RECORDS`): a checkpoint every this many records of
+    /// a source, so that small inputs have checkpoints in their middle.
+    pub every_records: Option<u64>,
+    /// Test knob (`DFL_CRASH_AFTER_CHECKPOINTS`): abort the process (as `kill -9` would)
+    /// right after this many checkpoints have completed.
+    pub crash_after: Option<u64>,
+}
+
+impl CheckpointConfig {
+    /// The configuration the settings give, or `None` when checkpointing is off (no
+    /// `state.checkpoints.dir`).
+    pub fn from_settings(settings: &BTreeMap<String, String>) -> Result<Option<Self>> {
+        let get = |k: &str| settings.get(k).map(String::as_str).map(str::trim).filter(|v| !v.is_empty());
+        let interval = match get("execution.checkpointing.interval") {
+            None => None,
+            Some(v) => match crate::options::parse_duration_ms(v) {
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => {
+                    return Err(Error::Config(format!(
+                        "setting 'execution.checkpointing.interval': '{v}' is not a duration such as '10 s'"
+                    )));
+                }
+            },
+        };
+        let restore_from = get("execution.savepoint.path").map(PathBuf::from);
+        let Some(dir) = get("state.checkpoints.dir") else {
+            if interval.is_some() {
+                return Err(Error::Config(
+                    "setting 'execution.checkpointing.interval' needs 'state.checkpoints.dir' (where checkpoints are \
+                     written)"
+                        .into(),
+                ));
+            }
+            if restore_from.is_some() {
+                return Err(Error::Config(
+                    "--from-savepoint needs 'state.checkpoints.dir' (where the resumed pipeline writes its checkpoints)"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let dir = PathBuf::from(dir.strip_prefix("file://").unwrap_or(dir));
+        let retained = match get("state.checkpoints.num-retained") {
+            None => 1,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "setting 'state.checkpoints.num-retained': '{v}' is not a number of at least 1"
+                    )));
+                }
+            },
+        };
+        let knob = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).filter(|n| *n > 0);
+        Ok(Some(CheckpointConfig {
+            interval,
+            dir,
+            retained,
+            restore_from,
+            every_records: knob("DFL_CHECKPOINT_EVERY_RECORDS"),
+            crash_after: knob("DFL_CRASH_AFTER_CHECKPOINTS"),
+        }))
+    }
+}
+
+/// A sink as checkpoints see it: it prepares a commit of what it was given, commits it
+/// once the checkpoint is complete, and at a restart redoes the commit of the checkpoint
+/// restored (and drops what was written after it).
+pub trait Committer: Send {
+    /// Makes everything written so far ready to commit; the returned info (recorded in
+    /// the checkpoint) is what [`commit`](Self::commit) and [`recover`](Self::recover) need.
+    fn prepare(&mut self, checkpoint: u64) -> Result<serde_json::Value>;
+    /// Commits what checkpoint `checkpoint` prepared.
+    fn commit(&mut self, checkpoint: u64, info: &serde_json::Value) -> Result<()>;
+    /// At start: redoes the commit recorded in the restored checkpoint (`None`: starting
+    /// afresh) and removes what an earlier run wrote after it.
+    fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()>;
+}
+
+/// The state of the current round and of the tasks.
+#[derive(Default)]
+struct Round {
+    /// Tasks running (registered and not ended).
+    live: BTreeSet<String>,
+    /// Tasks whose input has ended (they have no state left): restored and new.
+    finished: BTreeSet<String>,
+    /// Snapshots of the tasks that arrived in this round.
+    arrived: BTreeMap<String, Vec<u8>>,
+    /// The highest checkpoint id any arrived task's barrier had.
+    id: u64,
+    /// Counts completed (or failed) rounds: waiters wait for it to change.
+    generation: u64,
+    sinks: Vec<(String, Box<dyn Committer>)>,
+    /// An error that completing a round hit after the checkpoint was complete (a commit):
+    /// the tasks stop with it.
+    fatal: Option<String>,
+    /// Whether a task ran in this run (else the run's end has nothing to record).
+    ran: bool,
+}
+
+/// The checkpoint coordinator of a running pipeline (in its [`Context`]).
+pub struct Checkpoints {
+    config: CheckpointConfig,
+    pipeline: String,
+    /// The latest checkpoint id requested; sources emit a barrier when it passes theirs.
+    requested: AtomicU64,
+    /// When the next periodic checkpoint is due (ms since the epoch; `i64::MAX`: never).
+    next_due_ms: AtomicI64,
+    /// The latest checkpoint completed.
+    completed: AtomicU64,
+    /// Whether the final checkpoint of a graceful stop was requested.
+    final_requested: AtomicBool,
+    /// Checkpoints that failed before completing.
+    failed: AtomicU64,
+    /// Checkpoints completed by this run (for the crash test knob).
+    completed_in_run: AtomicU64,
+    round: Mutex<Round>,
+    changed: Condvar,
+    /// The checkpoint restored, until its tasks and sinks have taken their parts.
+    restored: Mutex<Option<Metadata>>,
+}
+
+impl Checkpoints {
+    /// The coordinator of pipeline `pipeline`, restoring the latest complete checkpoint of
+    /// `config.dir` (or `config.restore_from`).
+    pub fn open(config: CheckpointConfig, pipeline: &str) -> Result<Self> {
+        std::fs::create_dir_all(&config.dir).map_err(|e| Error::io(&config.dir, e))?;
+        let restored = match &config.restore_from {
+            Some(path) => Some(store::read_metadata(path)?),
+            None => store::latest(&config.dir)?,
+        };
+        if let Some(m) = &restored {
+            if m.pipeline != pipeline {
+                eprintln!("{pipeline}: warning: restoring {} written by pipeline `{}`", m.dir.display(), m.pipeline);
+            }
+        }
+        let first = restored.as_ref().map_or(0, |m| m.id);
+        let now = now_ms();
+        let next_due = config.interval.map_or(i64::MAX, |i| now.saturating_add(i.as_millis() as i64));
+        let finished = restored.as_ref().map(|m| m.finished.clone()).unwrap_or_default();
+        Ok(Checkpoints {
+            pipeline: pipeline.to_string(),
+            requested: AtomicU64::new(first),
+            next_due_ms: AtomicI64::new(next_due),
+            completed: AtomicU64::new(first),
+            final_requested: AtomicBool::new(false),
+            failed: AtomicU64::new(0),
+            completed_in_run: AtomicU64::new(0),
+            round: Mutex::new(Round { finished, id: first, ..Round::default() }),
+            changed: Condvar::new(),
+            restored: Mutex::new(restored),
+            config,
+        })
+    }
+
+    /// The id of the checkpoint restored at start, if any.
+    pub fn restored_id(&self) -> Option<u64> {
+        self.restored.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|m| m.id)
+    }
+
+    /// The latest completed checkpoint's id (0: none yet).
+    pub fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Acquire)
+    }
+
+    /// Checkpoints that failed (and were skipped).
+    pub fn failures(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Checks the task names of the query against the checkpoint restored: every task
+    /// that had state must be in the query.
+    pub fn expect_tasks(&self, names: &[&str]) -> Result<()> {
+        let restored = self.restored.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(m) = restored.as_ref() else { return Ok(()) };
+        let unknown: Vec<&String> =
+            m.tasks.iter().chain(&m.finished).filter(|t| !names.contains(&t.as_str())).collect();
+        if !unknown.is_empty() {
+            return Err(Error::State(format!(
+                "{} has state of source(s) {} that this query does not read: it was taken from a different query",
+                m.dir.display(),
+                unknown.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Registers a sink: it recovers from the checkpoint restored, then takes part in
+    /// every checkpoint.
+    pub fn register_sink(&self, name: &str, mut sink: Box<dyn Committer>) -> Result<()> {
+        let info = self
+            .restored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|m| m.sinks.get(name).cloned().unwrap_or(serde_json::Value::Null));
+        sink.recover(info.as_ref())?;
+        self.round.lock().unwrap_or_else(|p| p.into_inner()).sinks.push((name.to_string(), sink));
+        Ok(())
+    }
+
+    /// Requests the final checkpoint of a graceful stop (once).
+    fn request_final(&self) {
+        if !self.final_requested.swap(true, Ordering::AcqRel) {
+            self.requested.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Requests a periodic checkpoint if one is due at `now`.
+    fn tick(&self, now: i64) {
+        let due = self.next_due_ms.load(Ordering::Relaxed);
+        if now < due {
+            return;
+        }
+        let interval = self.config.interval.map_or(i64::MAX, |i| i.as_millis() as i64);
+        if self
+            .next_due_ms
+            .compare_exchange(due, now.saturating_add(interval), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.requested.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Task `name` arrives at a barrier with its snapshot; waits until the round
+    /// completes (or, if it is the last to arrive, completes it).
+    fn arrive(&self, name: &str, id: u64, snapshot: Vec<u8>, cx: &Context) -> Result<()> {
+        let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+        round.arrived.insert(name.to_string(), snapshot);
+        round.id = round.id.max(id);
+        let generation = round.generation;
+        if round.arrived.len() >= round.live.len() {
+            self.complete(&mut round);
+        } else {
+            while round.generation == generation {
+                if cx.failed() {
+                    // Another task failed: no round will complete.
+                    return Ok(());
+                }
+                round =
+                    self.changed.wait_timeout(round, Duration::from_millis(100)).unwrap_or_else(|p| p.into_inner()).0;
+            }
+        }
+        match &round.fatal {
+            Some(e) => Err(Error::State(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Task `name` ends: it is no longer waited for (and, when its input ended, it is
+    /// recorded as finished by the next checkpoint). Completes the round if every other
+    /// task has arrived.
+    fn leave(&self, name: &str, input_ended: bool) {
+        let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+        round.live.remove(name);
+        if input_ended {
+            round.finished.insert(name.to_string());
+        }
+        if !round.arrived.is_empty() && round.arrived.len() >= round.live.len() {
+            self.complete(&mut round);
+        }
+    }
+
+    /// The end of the run: when every task's input ended, a last checkpoint records that
+    /// the pipeline is done and commits the sinks' last output (a restart then has nothing
+    /// to do); after a graceful stop the final checkpoint is taken already.
+    pub fn finish(&self) -> Result<()> {
+        let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+        if round.ran
+            && round.live.is_empty()
+            && round.arrived.is_empty()
+            && !self.final_requested.load(Ordering::Acquire)
+        {
+            round.id = round.id.max(self.requested.load(Ordering::Acquire)) + 1;
+            self.complete(&mut round);
+        }
+        match &round.fatal {
+            Some(e) => Err(Error::State(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Completes the round: task snapshots and sink commits written, metadata, commits,
+    /// retention; then wakes the waiting tasks.
+    fn complete(&self, round: &mut Round) {
+        let id = round.id.max(self.completed.load(Ordering::Acquire) + 1);
+        match self.write(round, id) {
+            Ok(infos) => {
+                self.completed.store(id, Ordering::Release);
+                for (name, sink) in &mut round.sinks {
+                    if let Err(e) = sink.commit(id, infos.get(name.as_str()).unwrap_or(&serde_json::Value::Null)) {
+                        round.fatal = Some(format!("committing sink `{name}` of checkpoint {id}: {e}"));
+                    }
+                }
+                if let Err(e) = store::retain(&self.config.dir, self.config.retained) {
+                    eprintln!("{}: warning: removing old checkpoints: {e}", self.pipeline);
+                }
+                let in_run = self.completed_in_run.fetch_add(1, Ordering::AcqRel) + 1;
+                if self.config.crash_after == Some(in_run) {
+                    eprintln!("{}: DFL_CRASH_AFTER_CHECKPOINTS: aborting after checkpoint {id}", self.pipeline);
+                    std::process::abort();
+                }
+            }
+            Err(e) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!("{}: warning: checkpoint {id} failed (the pipeline goes on): {e}", self.pipeline);
+            }
+        }
+        round.id = id;
+        round.arrived.clear();
+        round.generation += 1;
+        self.changed.notify_all();
+    }
+
+    /// Writes checkpoint `id` of `round`: its task snapshots, the sinks' prepared commits
+    /// and the metadata that makes it complete. Returns the sinks' commit infos.
+    fn write(&self, round: &mut Round, id: u64) -> Result<BTreeMap<String, serde_json::Value>> {
+        let dir = store::prepare_dir(&self.config.dir, id)?;
+        for (task, bytes) in &round.arrived {
+            store::write_task(&dir, task, bytes)?;
+        }
+        let mut infos = BTreeMap::new();
+        for (name, sink) in &mut round.sinks {
+            infos.insert(name.clone(), sink.prepare(id)?);
+        }
+        let metadata = Metadata {
+            id,
+            pipeline: self.pipeline.clone(),
+            dir: dir.clone(),
+            tasks: round.arrived.keys().cloned().collect(),
+            finished: round.finished.clone(),
+            sinks: infos.clone(),
+        };
+        store::write_metadata(&dir, &metadata)?;
+        Ok(infos)
+    }
+}
+
+/// The checkpoints of one task: whether it ran to its end before the checkpoint restored,
+/// its restored snapshot, and its arrivals at barriers.
+pub struct TaskCheckpoint<'a> {
+    cx: &'a Context,
+    name: String,
+    /// Whether the task's input ended before the restored checkpoint.
+    done: bool,
+    restored: Option<SnapshotReader>,
+}
+
+impl<'a> TaskCheckpoint<'a> {
+    /// Task `name` of the pipeline run by `cx` (a no-op handle without checkpoints).
+    pub fn new(cx: &'a Context, name: &str) -> Result<Self> {
+        let mut task = TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None };
+        let Some(c) = cx.checkpoints() else { return Ok(task) };
+        let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = restored.as_ref() {
+            if m.finished.contains(name) {
+                task.done = true;
+                return Ok(task);
+            }
+            match m.tasks.contains(name) {
+                true => {
+                    let path = store::task_path(&m.dir, name);
+                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                    task.restored = Some(SnapshotReader::new(path.display().to_string(), &bytes)?);
+                }
+                false => {
+                    return Err(Error::State(format!(
+                        "{} has no state for source `{name}`: it was taken from a different query",
+                        m.dir.display()
+                    )));
+                }
+            }
+        }
+        drop(restored);
+        let mut round = c.round.lock().unwrap_or_else(|p| p.into_inner());
+        round.live.insert(name.to_string());
+        round.ran = true;
+        Ok(task)
+    }
+
+    /// Whether the task's input ended before the checkpoint restored: it has nothing to do.
+    pub fn already_done(&self) -> bool {
+        self.done
+    }
+
+    /// Whether checkpoints are taken (the source may then commit its position at
+    /// barriers even when the task keeps state).
+    pub fn enabled(&self) -> bool {
+        self.cx.checkpoints().is_some()
+    }
+
+    /// The snapshot to restore the task's source and operators from, once.
+    pub fn take_restored(&mut self) -> Option<SnapshotReader> {
+        self.restored.take()
+    }
+
+    /// At a barrier of checkpoint `id`, after the task's writers are flushed: hands over
+    /// the task's snapshot and waits for the checkpoint to complete.
+    pub fn arrive(&mut self, id: u64, snapshot: SnapshotWriter, position: &[u8]) -> Result<()> {
+        let Some(c) = self.cx.checkpoints() else { return Ok(()) };
+        let bytes = snapshot.finish(position)?;
+        c.arrive(&self.name, id, bytes, self.cx)
+    }
+
+    /// Whether the task should run what it does at the end of its input (fire the
+    /// windows still open): not when it was stopped and its state is in a checkpoint.
+    pub fn input_ended(&self) -> bool {
+        !(self.cx.stopped() && self.enabled())
+    }
+
+    /// The task ends (after its last output is written to its sinks).
+    pub fn finish(self) {
+        if let Some(c) = self.cx.checkpoints() {
+            c.leave(&self.name, !self.cx.stopped());
+        }
+    }
+}
+
+/// A source's view of checkpoint requests: whether a barrier is due.
+pub struct Barriers<'a> {
+    checkpoints: Option<&'a Checkpoints>,
+    /// The checkpoint the source last emitted a barrier for (or that completed since).
+    last: u64,
+    calls: u32,
+    /// Records since the last barrier (test knob `every_records`).
+    records: u64,
+    stop_sent: bool,
+}
+
+impl<'a> Barriers<'a> {
+    /// The barriers of a source of the pipeline run by `cx`.
+    pub fn new(cx: &'a Context) -> Self {
+        let checkpoints = cx.checkpoints();
+        let last = checkpoints.map_or(0, Checkpoints::completed);
+        Barriers { checkpoints, last, calls: 0, records: 0, stop_sent: false }
+    }
+
+    /// Whether checkpoints are taken at all.
+    pub fn enabled(&self) -> bool {
+        self.checkpoints.is_some()
+    }
+
+    /// Called per record (or while waiting): the id of the checkpoint a barrier is due
+    /// for, if any. Cheap: an atomic load, and the clock every few thousand calls.
+    #[inline]
+    pub fn due(&mut self) -> Option<u64> {
+        let c = self.checkpoints?;
+        self.calls += 1;
+        if self.calls >= CLOCK_EVERY {
+            self.calls = 0;
+            c.tick(now_ms());
+        }
+        if let Some(n) = c.config.every_records {
+            self.records += 1;
+            if self.records >= n {
+                self.records = 0;
+                c.requested.fetch_max(self.last + 1, Ordering::AcqRel);
+            }
+        }
+        let requested = c.requested.load(Ordering::Acquire);
+        (requested > self.last).then_some(requested)
+    }
+
+    /// While the source waits (no records): as [`due`](Self::due), with the clock read.
+    pub fn due_idle(&mut self) -> Option<u64> {
+        let c = self.checkpoints?;
+        c.tick(now_ms());
+        let requested = c.requested.load(Ordering::Acquire);
+        (requested > self.last).then_some(requested)
+    }
+
+    /// The pipeline is stopping: the id of the final checkpoint's barrier, once (none
+    /// without checkpoints).
+    pub fn at_stop(&mut self) -> Option<u64> {
+        let c = self.checkpoints?;
+        if self.stop_sent {
+            return None;
+        }
+        self.stop_sent = true;
+        c.request_final();
+        let requested = c.requested.load(Ordering::Acquire);
+        (requested > self.last).then_some(requested)
+    }
+
+    /// The barrier for `id` was emitted (and its checkpoint completed).
+    pub fn emitted(&mut self, id: u64) {
+        let completed = self.checkpoints.map_or(id, Checkpoints::completed);
+        self.last = id.max(completed);
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
