@@ -552,3 +552,27 @@ fn a_source_waits_for_a_broker_that_restarts_and_resumes_where_it_was() {
     let positions: HashSet<(i32, i64)> = seen.iter().map(|(p, o, _)| (*p, *o)).collect();
     assert_eq!(positions.len(), 120);
 }
+
+/// The broker here does not implement transactions: an exactly-once sink says so when
+/// checkpoints start it, naming what it needs.
+#[test]
+fn an_exactly_once_sink_on_a_broker_without_transactions_fails_clearly() {
+    let Some(servers) = bootstrap() else { return };
+    let topic = unique("tx");
+    create_topic(&servers, &topic, 1);
+    let opts = options(
+        &servers,
+        &[
+            ("topic", &topic),
+            ("format", "json"),
+            ("sink.delivery-guarantee", "exactly-once"),
+            ("sink.transactional-id-prefix", &topic),
+            ("properties.transaction.timeout.ms", "10000"),
+        ],
+    );
+    let mut sink = kafka::sink::<Row>(&opts, &COLUMNS).unwrap();
+    let started = Instant::now();
+    let err = sink.recover(None).unwrap_err().to_string();
+    assert!(err.contains("exactly-once needs a broker with transactions"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(90));
+}

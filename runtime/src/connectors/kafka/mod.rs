@@ -77,7 +77,9 @@
 //! `sink.delivery-guarantee` (or its old name `sink.semantic`): `at-least-once` (default)
 //! makes [`flush`](crate::pipeline::Sink::flush) wait until every row is acknowledged by
 //! all in-sync replicas, and fails if any could not be written; `none` only warns about
-//! lost rows; `exactly-once` is not available yet.
+//! lost rows; `exactly-once` (with `sink.transactional-id-prefix`) writes in a Kafka
+//! transaction per checkpoint interval, committed by the checkpoint (see
+//! [`KafkaSink`]'s `prepare_commit`), and refuses to write without checkpoints.
 //!
 //! # Client settings
 //!

@@ -4,7 +4,7 @@ use super::codec::{KeySpec, Layout, PartEncoder};
 use super::{PRODUCER_DEFAULTS, Producer_, client_config, fatal, flush, flush_limit, kafka_error, producer, send};
 use crate::changelog::{Change, Upsert, UpsertFold, UpsertTarget};
 use crate::connectors::format::{Column, write_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::options::TableOptions;
 use crate::pipeline::Sink;
 use crate::types::Str;
@@ -34,7 +34,21 @@ pub struct KafkaSink<R> {
     /// Scratch for comparing keys.
     other_key: Vec<u8>,
     metadata: WriteMetadata<R>,
+    /// `exactly-once`: whether a transaction is open (one is begun when checkpoints
+    /// recover the sink, and after each commit).
+    transactional: Transactional,
     _row: PhantomData<fn(&R)>,
+}
+
+/// The transactions of an `exactly-once` sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transactional {
+    /// Not transactional.
+    No,
+    /// Transactional, not started (no checkpoints have recovered the sink).
+    Idle,
+    /// A transaction is open.
+    Open,
 }
 
 /// The metadata columns a sink writes into each record rather than into its value
@@ -116,12 +130,20 @@ fn make<R: Serialize>(opts: &TableOptions, layout: Layout, metadata: WriteMetada
         (None, None) => "at-least-once".to_string(),
     };
     let key = if opts.get("sink.delivery-guarantee").is_some() { "sink.delivery-guarantee" } else { "sink.semantic" };
-    let strict = match guarantee.as_str() {
-        "at-least-once" => true,
-        "none" => false,
+    let (strict, transactional_id) = match guarantee.as_str() {
+        "at-least-once" => (true, None),
+        "none" => (false, None),
         "exactly-once" => {
-            return Err(opts
-                .error(key, "exactly-once needs checkpoints (coming with the checkpoint release); use at-least-once"));
+            // One transactional id per sink of a pipeline instance: a restarted instance
+            // with the same id fences its predecessor (a zombie) and aborts its open
+            // transaction.
+            let prefix = opts.get("sink.transactional-id-prefix").ok_or_else(|| {
+                opts.error(
+                    "sink.transactional-id-prefix",
+                    "is required with 'exactly-once' (unique per pipeline instance writing to the cluster)",
+                )
+            })?;
+            (true, Some(format!("{prefix}-{}", opts.table)))
         }
         other => return Err(opts.error(key, format!("'{other}' is not 'none', 'at-least-once' or 'exactly-once'"))),
     };
@@ -147,6 +169,18 @@ fn make<R: Serialize>(opts: &TableOptions, layout: Layout, metadata: WriteMetada
         // Otherwise librdkafka keeps rows without a key on one partition for a while.
         defaults.push(("sticky.partitioning.linger.ms", "0"));
     }
+    let message_timeout;
+    if let Some(id) = &transactional_id {
+        defaults.push(("transactional.id", id));
+        // Transactions stay open for a checkpoint interval; the broker's maximum
+        // (transaction.max.timeout.ms) is 15 minutes by default. A message may not wait
+        // longer than its transaction.
+        let tx = opts.get("properties.transaction.timeout.ms").and_then(|v| v.trim().parse::<u64>().ok());
+        defaults.push(("transaction.timeout.ms", "900000"));
+        message_timeout = tx.unwrap_or(900_000).min(600_000).to_string();
+        defaults.retain(|(k, _)| *k != "message.timeout.ms");
+        defaults.push(("message.timeout.ms", &message_timeout));
+    }
     let config = client_config(opts, &defaults)?;
     let producer = producer(&table, &config, round_robin)?;
     Ok(KafkaSink {
@@ -163,6 +197,7 @@ fn make<R: Serialize>(opts: &TableOptions, layout: Layout, metadata: WriteMetada
         fold: UpsertFold::default(),
         other_key: Vec::new(),
         metadata,
+        transactional: if transactional_id.is_some() { Transactional::Idle } else { Transactional::No },
         _row: PhantomData,
     })
 }
@@ -238,8 +273,31 @@ impl<R: Serialize> UpsertTarget<R> for KafkaSink<R> {
     }
 }
 
+impl<R> KafkaSink<R> {
+    /// Writes may go on: an `exactly-once` sink needs an open transaction.
+    fn writable(&self) -> Result<()> {
+        if self.transactional == Transactional::Idle {
+            return Err(Error::Config(format!(
+                "table `{}`: 'sink.delivery-guarantee' = 'exactly-once' needs checkpoints: set \
+                 'state.checkpoints.dir' and 'execution.checkpointing.interval' (transactions commit at checkpoints)",
+                self.table
+            )));
+        }
+        Ok(())
+    }
+
+    fn transaction_error(&self, what: &str, e: &rdkafka::error::KafkaError) -> Error {
+        kafka_error(
+            &self.table,
+            &format!("{what} (exactly-once needs a broker with transactions, Kafka 0.11 or later)"),
+            e,
+        )
+    }
+}
+
 impl<R: Serialize + Send> Sink<R> for KafkaSink<R> {
     fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        self.writable()?;
         for row in rows.drain(..) {
             self.produce(&row, true)?;
         }
@@ -249,6 +307,7 @@ impl<R: Serialize + Send> Sink<R> for KafkaSink<R> {
     /// An updating result, as `upsert-kafka` writes it: a message per put (key and row)
     /// and a tombstone per delete (key, no value); see [`UpsertFold`].
     fn write_changes(&mut self, changes: &mut Vec<Change<R>>) -> Result<()> {
+        self.writable()?;
         let mut fold = std::mem::take(&mut self.fold);
         let result = fold.fold(changes, self);
         self.fold = fold;
@@ -256,14 +315,68 @@ impl<R: Serialize + Send> Sink<R> for KafkaSink<R> {
         self.check()
     }
 
+    /// The end of the run: everything delivered (and, `exactly-once`, committed: the
+    /// pipeline's final checkpoint has prepared it).
     fn flush(&mut self) -> Result<()> {
         let mut fold = std::mem::take(&mut self.fold);
         fold.finish(self)?;
-        flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, self.strict)
+        flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, self.strict)?;
+        if self.transactional == Transactional::Open && self.producer.in_flight_count() == 0 {
+            // Nothing is left in the open transaction but it may hold rows written after
+            // the final checkpoint (none: the run's end takes one).
+            let timeout = self.limit.unwrap_or(Duration::from_secs(60));
+            self.producer
+                .commit_transaction(timeout)
+                .map_err(|e| self.transaction_error("committing a transaction", &e))?;
+            self.transactional = Transactional::Idle;
+        }
+        Ok(())
     }
 
     /// Waits until every row written so far is acknowledged (as [`flush`](Self::flush)).
     fn sync(&mut self) -> Result<()> {
+        if self.transactional == Transactional::Open {
+            // Rows become visible only when their transaction commits at a checkpoint.
+            let mut fold = std::mem::take(&mut self.fold);
+            fold.finish(self)?;
+            return flush(&self.producer, &self.table, &format!("topic '{}'", self.topic), self.limit, true);
+        }
         self.flush()
+    }
+
+    /// `exactly-once`: the transaction holding the rows since the last checkpoint is
+    /// committed here, before the checkpoint's metadata is written, and a new one begun.
+    /// (A Kafka transaction cannot be resumed by another process with librdkafka, so one
+    /// prepared here and committed after the metadata would be aborted by a restart
+    /// in between: lost. Committing first means that a crash in that moment writes the
+    /// interval's rows again instead.) Other guarantees: a flush.
+    fn prepare_commit(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
+        let _ = checkpoint;
+        if self.transactional != Transactional::Open {
+            self.sync()?;
+            return Ok(serde_json::Value::Null);
+        }
+        let mut fold = std::mem::take(&mut self.fold);
+        fold.finish(self)?;
+        let timeout = self.limit.unwrap_or(Duration::from_secs(60));
+        self.producer
+            .commit_transaction(timeout)
+            .map_err(|e| self.transaction_error("committing a transaction", &e))?;
+        self.producer.begin_transaction().map_err(|e| self.transaction_error("beginning a transaction", &e))?;
+        Ok(serde_json::Value::Null)
+    }
+
+    /// `exactly-once`: registers the transactional id (fencing an older producer with it
+    /// and aborting its open transaction: rows written after the checkpoint restored), then
+    /// begins the first transaction.
+    fn recover(&mut self, _info: Option<&serde_json::Value>) -> Result<()> {
+        if self.transactional == Transactional::No {
+            return Ok(());
+        }
+        let timeout = self.limit.unwrap_or(Duration::from_secs(60));
+        self.producer.init_transactions(timeout).map_err(|e| self.transaction_error("starting transactions", &e))?;
+        self.producer.begin_transaction().map_err(|e| self.transaction_error("beginning a transaction", &e))?;
+        self.transactional = Transactional::Open;
+        Ok(())
     }
 }
