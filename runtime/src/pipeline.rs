@@ -337,7 +337,9 @@ fn usage(name: &str) -> String {
          --set SETTING=VALUE        override a pipeline setting, e.g. --set pipeline.name=x\n  \
          --from-savepoint DIR       start from this checkpoint or savepoint (needs state.checkpoints.dir)\n  \
          -h, --help                 print this help\n\n\
-         Stops cleanly (flushing sinks) on SIGINT or SIGTERM, and by itself when every source is bounded and done."
+         Stops cleanly (flushing sinks; with state.checkpoints.dir, taking a final checkpoint) on SIGINT or SIGTERM,\n\
+         and by itself when every source is bounded and done. With state.checkpoints.dir, SIGUSR1 takes a\n\
+         savepoint (into state.savepoints.dir) and a restart resumes from the latest checkpoint."
     )
 }
 
@@ -412,6 +414,12 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
             eprintln!("{}: warning: cannot handle signal {signal}: {e}", spec.name);
         }
     }
+    // SIGUSR1: take a savepoint (with checkpoints configured).
+    if let Some(c) = cx.checkpoints() {
+        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGUSR1, c.savepoint_flag()) {
+            eprintln!("{}: warning: cannot handle SIGUSR1 (savepoints): {e}", spec.name);
+        }
+    }
     let started = std::time::Instant::now();
     let result = run(&cx);
     let secs = started.elapsed().as_secs_f64();
@@ -431,7 +439,12 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
                         0 => String::new(),
                         n => format!(", {n} failed"),
                     };
-                    format!("; {restored}last checkpoint {}{failed}", c.completed())
+                    let (took, bytes) = c.longest_and_largest();
+                    format!(
+                        "; {restored}last checkpoint {} (longest {:.1} ms, largest {bytes} bytes){failed}",
+                        c.completed(),
+                        took.as_secs_f64() * 1000.0
+                    )
                 }
             };
             eprintln!(

@@ -177,6 +177,49 @@ WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
 INSERT INTO dst SELECT id, name, ts, ts_type, CAST(hdrs['source'] AS STRING) FROM src;
 ";
 
+/// Clicks from files into per-user window counts, written to an upsert topic (keyed by user
+/// and window) and appended to a plain topic; checkpointed (the kill test).
+const CHECKPOINTED: &str = "
+CREATE TABLE clicks (user_id BIGINT, category STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
+CREATE TABLE counts (user_id BIGINT NOT NULL, window_start TIMESTAMP(3) NOT NULL, clicks BIGINT,
+  PRIMARY KEY (user_id, window_start) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'counts', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json'
+);
+CREATE TABLE counts_log (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'counts_log', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'json'
+);
+CREATE VIEW windowed AS
+SELECT user_id, window_start, COUNT(*) AS clicks
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+INSERT INTO counts SELECT user_id, window_start, clicks FROM windowed;
+INSERT INTO counts_log SELECT user_id, window_start, clicks FROM windowed;
+";
+
+/// An upsert topic of counts read back to its end and printed as changes.
+const COUNTS_TO_PRINT: &str = "
+CREATE TABLE src (user_id BIGINT NOT NULL, window_start TIMESTAMP(3) NOT NULL, clicks BIGINT,
+  PRIMARY KEY (user_id, window_start) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'counts', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE changes (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH ('connector' = 'print');
+INSERT INTO changes SELECT * FROM src;
+";
+
+/// A topic of counts read to its end into a file.
+const COUNTS_LOG_TO_FILE: &str = "
+CREATE TABLE src (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'counts_log', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE dst (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
+INSERT INTO dst SELECT * FROM src;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -193,6 +236,9 @@ fn built() -> &'static Built {
             ("upsert_to_print", UPSERT_TO_PRINT),
             ("metadata_to_kafka", METADATA_TO_KAFKA),
             ("kafka_metadata_to_file", KAFKA_METADATA_TO_FILE),
+            ("checkpointed", CHECKPOINTED),
+            ("counts_to_print", COUNTS_TO_PRINT),
+            ("counts_log_to_file", COUNTS_LOG_TO_FILE),
             // The examples compile too.
             ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
             ("example_click_features", include_str!("../../examples/kafka/click_features.sql")),
@@ -654,4 +700,103 @@ fn sinks_write_the_record_timestamp_and_headers_from_metadata_columns() {
         let value: serde_json::Map<String, Value> = serde_json::from_str(v["line"].as_str().unwrap()).unwrap();
         assert_eq!(value.keys().map(String::as_str).collect::<Vec<_>>(), ["id", "name"], "{value:?}");
     }
+}
+
+#[test]
+fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_sink_loses_nothing() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (counts, log) = (topic(&servers, "counts", 2), topic(&servers, "counts-log", 2));
+    // 60,000 clicks over 37 users, one per 10 ms of event time, in 4 files.
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let mut expected: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for f in 0..4 {
+        let mut text = String::new();
+        for i in f * 15_000..(f + 1) * 15_000 {
+            let (user, ms) = (i % 37, i * 10);
+            text.push_str(&format!(
+                "{{\"user_id\": {user}, \"category\": \"c\", \"ts\": \"2024-01-01 {:02}:{:02}:{:02}.{:03}\"}}\n",
+                ms / 3_600_000,
+                ms / 60_000 % 60,
+                ms / 1000 % 60,
+                ms % 1000
+            ));
+            *expected.entry((user, ms / 10_000 * 10_000)).or_default() += 1;
+        }
+        std::fs::write(input.join(format!("part-{f}.json")), text).unwrap();
+    }
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    let sets = vec![
+        s("clicks.path", format!("{}/", input.display())),
+        s("counts.topic", &counts),
+        broker("counts"),
+        s("counts_log.topic", &log),
+        broker("counts_log"),
+        s("state.checkpoints.dir", tmp.path().join("checkpoints").display()),
+        s("execution.checkpointing.interval", "50 ms"),
+    ];
+    let mut seed = 99u64;
+    let mut kills = 0;
+    loop {
+        assert!(kills < 200, "not finished after {kills} kills");
+        let mut child =
+            built().command("checkpointed", &sets).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let deadline = Instant::now() + Duration::from_millis(50 + (seed >> 33) % 500);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        match status {
+            Some(status) => {
+                let out = child.wait_with_output().unwrap();
+                assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                break;
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    assert!(kills >= 2, "only {kills} kills");
+    let key = |m: &serde_json::Map<String, Value>| {
+        let start = m["window_start"].as_str().unwrap();
+        (m["user_id"].as_i64().unwrap(), dfl_e2e::millis(start) - dfl_e2e::millis("2024-01-01 00:00:00"))
+    };
+    // The upsert topic read back as a table: exactly the counts.
+    let back = built().run("counts_to_print", &[s("src.topic", &counts), broker("src")]);
+    assert!(back.success, "{}", back.stderr);
+    let mut table: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for line in back.stdout.lines().filter(|l| !l.is_empty()) {
+        let (kind, rest) = line.split_at(2);
+        let f: Vec<&str> = rest.trim_matches(|c| c == '[' || c == ']').split(", ").collect();
+        let k = (f[0].parse().unwrap(), dfl_e2e::millis(f[1]) - dfl_e2e::millis("2024-01-01 00:00:00"));
+        match kind {
+            "+I" | "+U" => {
+                table.insert(k, f[2].parse().unwrap());
+            }
+            _ => {
+                table.remove(&k);
+            }
+        }
+    }
+    assert_eq!(table, expected, "the upsert output after {kills} kills");
+    // The append-only topic: every count at least once (at-least-once delivery), and
+    // nothing that is not a count.
+    let out = tmp.path().join("log.json");
+    run("counts_log_to_file", &[s("src.topic", &log), broker("src"), s("dst.path", out.display())]);
+    let mut seen: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for m in objects(&out) {
+        let previous = seen.insert(key(&m), m["clicks"].as_i64().unwrap());
+        assert!(previous.is_none_or(|p| p == m["clicks"].as_i64().unwrap()), "a count changed: {m:?}");
+    }
+    assert_eq!(seen, expected, "every count reached the topic, and only counts");
 }

@@ -64,6 +64,8 @@ pub struct CheckpointConfig {
     /// `--from-savepoint DIR`: the checkpoint or savepoint to start from, instead of the
     /// latest in `dir`.
     pub restore_from: Option<PathBuf>,
+    /// `state.savepoints.dir`: where savepoints go (default: `savepoints` in `dir`).
+    pub savepoints: PathBuf,
     /// Test knob (`DFL_CHECKPOINT_EVERY_RECORDS`): a checkpoint every this many records of
     /// a source, so that small inputs have checkpoints in their middle.
     pub every_records: Option<u64>,
@@ -118,12 +120,17 @@ impl CheckpointConfig {
                 }
             },
         };
+        let savepoints = match get("state.savepoints.dir") {
+            Some(d) => PathBuf::from(d.strip_prefix("file://").unwrap_or(d)),
+            None => dir.join("savepoints"),
+        };
         let knob = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).filter(|n| *n > 0);
         Ok(Some(CheckpointConfig {
             interval,
             dir,
             retained,
             restore_from,
+            savepoints,
             every_records: knob("DFL_CHECKPOINT_EVERY_RECORDS"),
             crash_after: knob("DFL_CRASH_AFTER_CHECKPOINTS"),
         }))
@@ -163,6 +170,8 @@ struct Round {
     fatal: Option<String>,
     /// Whether a task ran in this run (else the run's end has nothing to record).
     ran: bool,
+    /// When the first task of the current round arrived.
+    first_arrival: Option<std::time::Instant>,
 }
 
 /// The checkpoint coordinator of a running pipeline (in its [`Context`]).
@@ -181,6 +190,14 @@ pub struct Checkpoints {
     failed: AtomicU64,
     /// Checkpoints completed by this run (for the crash test knob).
     completed_in_run: AtomicU64,
+    /// The longest checkpoint of this run (µs, from the first task's arrival to complete).
+    last_stats: AtomicU64,
+    /// The largest checkpoint of this run (bytes of task snapshots).
+    last_bytes: AtomicU64,
+    /// Set (by SIGUSR1) to ask for a savepoint.
+    savepoint_wanted: std::sync::Arc<AtomicBool>,
+    /// The next checkpoint to complete is also kept as a savepoint.
+    savepoint_next: AtomicBool,
     round: Mutex<Round>,
     changed: Condvar,
     /// The checkpoint restored, until its tasks and sinks have taken their parts.
@@ -213,6 +230,10 @@ impl Checkpoints {
             final_requested: AtomicBool::new(false),
             failed: AtomicU64::new(0),
             completed_in_run: AtomicU64::new(0),
+            last_stats: AtomicU64::new(0),
+            last_bytes: AtomicU64::new(0),
+            savepoint_wanted: std::sync::Arc::new(AtomicBool::new(false)),
+            savepoint_next: AtomicBool::new(false),
             round: Mutex::new(Round { finished, id: first, ..Round::default() }),
             changed: Condvar::new(),
             restored: Mutex::new(restored),
@@ -230,15 +251,30 @@ impl Checkpoints {
         self.completed.load(Ordering::Acquire)
     }
 
+    /// The longest checkpoint of this run (from the first task at its barrier to complete)
+    /// and the largest (bytes of task snapshots).
+    pub fn longest_and_largest(&self) -> (Duration, u64) {
+        (Duration::from_micros(self.last_stats.load(Ordering::Relaxed)), self.last_bytes.load(Ordering::Relaxed))
+    }
+
     /// Checkpoints that failed (and were skipped).
     pub fn failures(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// Checks the task names of the query against the checkpoint restored: every task
-    /// that had state must be in the query.
+    /// The tasks of the query, before any starts: each is waited for at every checkpoint
+    /// until it ends (unless its input had ended before the checkpoint restored). Checks
+    /// them against the checkpoint restored: every task that had state must be in the query.
     pub fn expect_tasks(&self, names: &[&str]) -> Result<()> {
         let restored = self.restored.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+            for name in names {
+                if !restored.as_ref().is_some_and(|m| m.finished.contains(*name)) {
+                    round.live.insert((*name).to_string());
+                }
+            }
+        }
         let Some(m) = restored.as_ref() else { return Ok(()) };
         let unknown: Vec<&String> =
             m.tasks.iter().chain(&m.finished).filter(|t| !names.contains(&t.as_str())).collect();
@@ -273,8 +309,17 @@ impl Checkpoints {
         }
     }
 
-    /// Requests a periodic checkpoint if one is due at `now`.
+    /// The flag that asks for a savepoint when set (the pipeline sets it on SIGUSR1).
+    pub fn savepoint_flag(&self) -> std::sync::Arc<AtomicBool> {
+        std::sync::Arc::clone(&self.savepoint_wanted)
+    }
+
+    /// Requests a periodic checkpoint if one is due at `now` (or a savepoint if asked for).
     fn tick(&self, now: i64) {
+        if self.savepoint_wanted.swap(false, Ordering::AcqRel) {
+            self.savepoint_next.store(true, Ordering::Release);
+            self.requested.fetch_add(1, Ordering::AcqRel);
+        }
         let due = self.next_due_ms.load(Ordering::Relaxed);
         if now < due {
             return;
@@ -293,6 +338,7 @@ impl Checkpoints {
     /// completes (or, if it is the last to arrive, completes it).
     fn arrive(&self, name: &str, id: u64, snapshot: Vec<u8>, cx: &Context) -> Result<()> {
         let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+        round.first_arrival.get_or_insert_with(std::time::Instant::now);
         round.arrived.insert(name.to_string(), snapshot);
         round.id = round.id.max(id);
         let generation = round.generation;
@@ -351,12 +397,22 @@ impl Checkpoints {
     /// retention; then wakes the waiting tasks.
     fn complete(&self, round: &mut Round) {
         let id = round.id.max(self.completed.load(Ordering::Acquire) + 1);
+        let bytes: usize = round.arrived.values().map(Vec::len).sum();
         match self.write(round, id) {
             Ok(infos) => {
                 self.completed.store(id, Ordering::Release);
+                let took = round.first_arrival.map_or(0, |t| t.elapsed().as_micros() as u64);
+                self.last_stats.fetch_max(took, Ordering::Relaxed);
+                self.last_bytes.fetch_max(bytes as u64, Ordering::Relaxed);
                 for (name, sink) in &mut round.sinks {
                     if let Err(e) = sink.commit(id, infos.get(name.as_str()).unwrap_or(&serde_json::Value::Null)) {
                         round.fatal = Some(format!("committing sink `{name}` of checkpoint {id}: {e}"));
+                    }
+                }
+                if self.savepoint_next.swap(false, Ordering::AcqRel) {
+                    match store::copy_to_savepoint(&self.config.dir, id, &self.config.savepoints) {
+                        Ok(path) => eprintln!("{}: savepoint {id} written to {}", self.pipeline, path.display()),
+                        Err(e) => eprintln!("{}: warning: savepoint {id} failed: {e}", self.pipeline),
                     }
                 }
                 if let Err(e) = store::retain(&self.config.dir, self.config.retained) {
@@ -374,6 +430,7 @@ impl Checkpoints {
             }
         }
         round.id = id;
+        round.first_arrival = None;
         round.arrived.clear();
         round.generation += 1;
         self.changed.notify_all();

@@ -171,6 +171,37 @@ pub(super) fn retain(root: &Path, keep: usize) -> Result<()> {
     Ok(())
 }
 
+/// Copies complete checkpoint `id` of `root` to `savepoints/savepoint-<id>` (kept until
+/// removed by hand): the folder to pass to `--from-savepoint`.
+pub(super) fn copy_to_savepoint(root: &Path, id: u64, savepoints: &Path) -> Result<PathBuf> {
+    let from = root.join(chk_name(id));
+    let to = savepoints.join(format!("savepoint-{id}"));
+    let temp = savepoints.join(format!(".savepoint-{id}.inprogress"));
+    if temp.exists() {
+        fs::remove_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+    }
+    copy_tree(&from, &temp)?;
+    if to.exists() {
+        fs::remove_dir_all(&to).map_err(|e| Error::io(&to, e))?;
+    }
+    fs::rename(&temp, &to).map_err(|e| Error::io(&to, e))?;
+    Ok(to)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
