@@ -235,13 +235,15 @@ impl<K: Key, A: Value, B: StateBackend> WindowAggregate<K, A, B> {
                     }
                 }
                 Some(merge) => {
-                    let mut merged: FxHashMap<&K, A> = FxHashMap::default();
-                    for pane in self.state.partitions((start, i64::MIN)..(end, i64::MIN)) {
+                    let mut merged: FxHashMap<K, A> = FxHashMap::default();
+                    let panes: Vec<(i64, i64)> =
+                        self.state.partitions((start, i64::MIN)..(end, i64::MIN)).into_iter().copied().collect();
+                    for pane in &panes {
                         for (k, acc) in self.state.partition(pane) {
-                            match merged.entry(k) {
-                                std::collections::hash_map::Entry::Occupied(mut e) => merge(e.get_mut(), acc),
-                                std::collections::hash_map::Entry::Vacant(e) => {
-                                    e.insert(acc.clone());
+                            match merged.get_mut(k) {
+                                Some(m) => merge(m, acc),
+                                None => {
+                                    merged.insert(k.clone(), acc.clone());
                                 }
                             }
                         }

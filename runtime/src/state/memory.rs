@@ -59,7 +59,7 @@ impl<P: Key, K: Key, V: Value> PartitionedMap<P, K, V> for MemoryPartitioned<P, 
         })
     }
 
-    fn partition(&self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
+    fn partition(&mut self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
         match self.partitions.get(p) {
             Some(m) => Box::new(m.iter()),
             None => Box::new(std::iter::empty()),
@@ -141,7 +141,7 @@ macro_rules! keyed_map {
 
         impl<K: Key, V: Value> KeyedMap<K, V> for $name<K, V> {
             #[inline]
-            fn get(&self, k: &K) -> Option<&V> {
+            fn get(&mut self, k: &K) -> Option<&V> {
                 self.map.get(k).map(|s| &s.value)
             }
 
@@ -179,7 +179,7 @@ macro_rules! keyed_map {
                 keys.into_iter().filter_map(|k| self.map.remove(&k).map(|s| (k, s.value))).collect()
             }
 
-            fn iter(&self) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
+            fn iter(&mut self) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
                 Box::new(self.map.iter().map(|(k, s)| (k, &s.value)))
             }
 

@@ -2,10 +2,14 @@
 //!
 //! Stateful operators (aggregates, later joins and Top-N) never hold their state in a
 //! concrete container: they are generic over a [`StateBackend`] and ask it for named
-//! [`KeyedMap`]s. [`MemoryBackend`] keeps them in hash maps on the heap; a RocksDB
-//! backend for checkpoints and larger-than-memory state will implement the same traits
-//! (and will keep a cache of the entries being worked on, so that `get`/`get_mut` can
-//! still hand out references).
+//! [`KeyedMap`]s and [`PartitionedMap`]s. [`MemoryBackend`] keeps them in hash maps on the
+//! heap; `RocksBackend` (feature `rocksdb`) keeps them in one RocksDB database, for state
+//! larger than memory and incremental checkpoints, with a cache of the entries being
+//! worked on (so that its maps can hand out references, and the reads that may fill that
+//! cache — [`KeyedMap::get`], [`KeyedMap::iter`], [`PartitionedMap::partition`] — take
+//! `&mut self`). Its maps write their cached changes back in `save`, which a checkpoint
+//! calls on every operator before `RocksBackend::checkpoint_to` makes a RocksDB
+//! checkpoint sharing the unchanged files with the previous one (see `RocksBackend`).
 //!
 //! # How an aggregate operator uses them
 //!
@@ -73,11 +77,15 @@
 //! [`crate::agg::Ordered`], which orders, compares and hashes doubles totally.
 
 mod memory;
+#[cfg(feature = "rocksdb")]
+mod rocksdb;
 mod timer;
 
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "rocksdb")]
+pub use self::rocksdb::{DEFAULT_CACHE_ENTRIES, RocksBackend, RocksMap, RocksPartitioned};
 pub use memory::{MemoryBackend, MemoryMap, MemoryPartitioned, SortedMap};
 pub use timer::TimerQueue;
 
@@ -109,6 +117,14 @@ pub trait StateBackend: Send {
 
     /// A new, empty partitioned map named `name`.
     fn partitioned<P: Key, K: Key, V: Value>(&mut self, name: &str) -> Self::Partitioned<P, K, V>;
+
+    /// At a checkpoint, after every operator saved its maps: writes the state the backend
+    /// keeps on disk into the new folder `dir` and returns `true`, or returns `false` for a
+    /// backend whose maps saved everything in the snapshot itself (memory).
+    fn persist_to(&mut self, dir: &std::path::Path) -> crate::Result<bool> {
+        let _ = dir;
+        Ok(false)
+    }
 }
 
 /// State in ordered partitions of keyed entries: the state of windows (a partition per
@@ -120,8 +136,9 @@ pub trait PartitionedMap<P, K, V>: Send {
     /// The value of `k` in partition `p`, inserting `f()` first if there is none.
     fn entry_or_insert_with(&mut self, p: &P, k: K, f: impl FnOnce() -> V) -> &mut V;
 
-    /// The entries of partition `p` (none if it has none).
-    fn partition(&self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
+    /// The entries of partition `p` (none if it has none). Takes `&mut self`: a persistent
+    /// backend reads them into its cache first.
+    fn partition(&mut self, p: &P) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
 
     /// The partitions with entries in `range`, in order.
     fn partitions<R: std::ops::RangeBounds<P>>(&self, range: R) -> Vec<&P>;
@@ -135,10 +152,13 @@ pub trait PartitionedMap<P, K, V>: Send {
     /// The number of entries over all partitions.
     fn len(&self) -> usize;
 
-    /// Appends every entry to `out`, for a checkpoint.
+    /// Appends every entry to `out`, for a checkpoint. (A persistent backend writes its
+    /// cached changes to its database instead, and appends only its partition index: the
+    /// database goes into the checkpoint on its own.)
     fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()>;
 
-    /// Replaces every entry by those [`save`](Self::save) wrote.
+    /// Replaces every entry by those [`save`](Self::save) wrote. (A persistent backend's
+    /// database must have been restored from the same checkpoint.)
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
 
     /// Whether there are no entries.
@@ -150,8 +170,9 @@ pub trait PartitionedMap<P, K, V>: Send {
 /// One operator's state: a map from keys to values whose entries carry the time they were
 /// last written, for TTL (see [`KeyedMap::set_clock`] and [`KeyedMap::expire`]).
 pub trait KeyedMap<K, V>: Send {
-    /// The value of `k`. Does not refresh the entry's TTL.
-    fn get(&self, k: &K) -> Option<&V>;
+    /// The value of `k`. Does not refresh the entry's TTL. Takes `&mut self`: a persistent
+    /// backend reads the entry into its cache on a miss.
+    fn get(&mut self, k: &K) -> Option<&V>;
 
     /// The value of `k`, to update. Refreshes the entry's TTL.
     fn get_mut(&mut self, k: &K) -> Option<&mut V>;
@@ -177,8 +198,9 @@ pub trait KeyedMap<K, V>: Send {
     /// order: arbitrary for hash maps, by key for sorted ones).
     fn drain_where(&mut self, pred: impl FnMut(&K, &V) -> bool) -> Vec<(K, V)>;
 
-    /// Every entry (in the map's iteration order).
-    fn iter(&self) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
+    /// Every entry (in the map's iteration order). Takes `&mut self`: a persistent backend
+    /// reads every entry into its cache first.
+    fn iter(&mut self) -> Box<dyn Iterator<Item = (&K, &V)> + '_>;
 
     /// An estimate of the memory the entries take: their inline size plus the map's
     /// per-entry overhead. Heap data the keys and values own (long strings, vectors, the
@@ -189,10 +211,13 @@ pub trait KeyedMap<K, V>: Send {
     /// on stamp onto the entries they touch. Starts at 0.
     fn set_clock(&mut self, now_ms: i64);
 
-    /// Appends every entry (with its TTL stamp) to `out`, for a checkpoint.
+    /// Appends every entry (with its TTL stamp) to `out`, for a checkpoint. (A persistent
+    /// backend writes its cached changes to its database instead, and appends only its
+    /// entry count: the database goes into the checkpoint on its own.)
     fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()>;
 
-    /// Replaces every entry by those [`save`](Self::save) wrote.
+    /// Replaces every entry by those [`save`](Self::save) wrote. (A persistent backend's
+    /// database must have been restored from the same checkpoint.)
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
 
     /// Removes the entries not written for `ttl_ms` or longer: those stamped at or before
