@@ -16,6 +16,8 @@ pub struct BuildOptions {
     pub release: bool,
     /// A `Cargo.lock` to start from, so that dependency versions match the runtime's.
     pub lock_file: Option<PathBuf>,
+    /// Cargo features of the runtime to enable (`rocksdb`).
+    pub features: Vec<String>,
 }
 
 impl Default for BuildOptions {
@@ -28,6 +30,7 @@ impl Default for BuildOptions {
             target_dir,
             release: true,
             lock_file: lock.exists().then_some(lock),
+            features: Vec::new(),
         }
     }
 }
@@ -42,6 +45,36 @@ impl BuildOptions {
         self.target_dir = dir;
         self
     }
+
+    /// Enables `features` of the runtime (those the generated code needs).
+    pub fn with_features<S: ToString>(mut self, features: &[S]) -> Self {
+        for f in features {
+            let f = f.to_string();
+            if !self.features.contains(&f) {
+                self.features.push(f);
+            }
+        }
+        self
+    }
+}
+
+/// The folder holding a RocksDB static library that `scripts/rocksdb.sh build` made for the
+/// `librocksdb-sys` version of `lock_file`, if there is one: linking it spares compiling
+/// RocksDB's C++ (minutes) in every profile.
+pub fn prebuilt_rocksdb(lock_file: Option<&Path>) -> Option<PathBuf> {
+    let lock = std::fs::read_to_string(lock_file?).ok()?;
+    let mut lines = lock.lines();
+    let version = loop {
+        let line = lines.next()?;
+        if line == "name = \"librocksdb-sys\"" {
+            break lines.next()?.strip_prefix("version = \"")?.strip_suffix('"')?.to_string();
+        }
+    };
+    let cache = std::env::var_os("DFL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache/dflc")
+    });
+    let dir = cache.join("rocksdb").join(version);
+    dir.join("librocksdb.a").is_file().then_some(dir)
 }
 
 /// `$HOME/.cache/dflc/target`.
@@ -73,7 +106,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-dfl = {{ path = "{runtime}" }}
+dfl = {{ path = "{runtime}"{features} }}
 
 # A workspace of its own, so that it builds wherever it is written.
 [workspace]
@@ -84,6 +117,14 @@ dfl = {{ path = "{runtime}" }}
 debug = false
 "#,
         runtime = runtime.display().to_string().replace('\\', "\\\\"),
+        features = if options.features.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", features = [{}]",
+                options.features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ")
+            )
+        },
     );
     std::fs::write(dir.join("Cargo.toml"), cargo_toml)?;
     std::fs::write(dir.join("src/main.rs"), main_rs)?;
@@ -99,6 +140,17 @@ debug = false
 pub fn build_project(dir: &Path, name: &str, options: &BuildOptions) -> Result<PathBuf, String> {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.arg("build").arg("--quiet").current_dir(dir).env("CARGO_TARGET_DIR", &options.target_dir);
+    if options.features.iter().any(|f| f == "rocksdb") && std::env::var_os("ROCKSDB_LIB_DIR").is_none() {
+        match prebuilt_rocksdb(options.lock_file.as_deref()) {
+            Some(lib) => {
+                cmd.env("ROCKSDB_LIB_DIR", lib).env("ROCKSDB_STATIC", "1");
+            }
+            None => eprintln!(
+                "note: compiling RocksDB from source for the state backend (once; `bash scripts/rocksdb.sh build` \
+                 prebuilds it for every profile)"
+            ),
+        }
+    }
     if options.release {
         cmd.arg("--release");
     }

@@ -71,6 +71,23 @@ impl Context {
         self.checkpoints.as_ref()
     }
 
+    /// Checks the `state.backend` setting against the backend the pipeline was compiled
+    /// with (`memory` or `rocksdb`): it is chosen when the query is compiled.
+    pub fn check_state_backend(&self, compiled: &str) -> Result<()> {
+        let Some(wanted) = self.setting("state.backend") else { return Ok(()) };
+        let mut wanted = wanted.trim().to_ascii_lowercase();
+        if wanted == "hashmap" {
+            wanted = "memory".into();
+        }
+        if wanted != compiled {
+            return Err(Error::Config(format!(
+                "setting 'state.backend' is '{wanted}' but this pipeline was compiled with '{compiled}': set it in the \
+                 query (SET 'state.backend' = '{wanted}';) and build it again"
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether a task has failed.
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)

@@ -20,6 +20,8 @@ pub fn root() -> PathBuf {
 pub struct Module {
     pub program: Program,
     pub pipeline: Pipeline,
+    /// Runtime features the generated code needs.
+    pub features: Vec<String>,
 }
 
 /// A built test crate: one binary running any of its modules (`binary <module> [--set …]`).
@@ -47,7 +49,8 @@ pub fn compile_module(name: &str, file: &str, text: String) -> Result<(Module, S
             let options = codegen::Options::default().with_module(true);
             let module = codegen::generate_with(&c.checked.hir, &c.pipeline, name, options)
                 .map_err(|d| render::to_text(&source, &d.0, Style::Plain))?;
-            Ok((Module { program: c.checked.hir, pipeline: c.pipeline }, module.main_rs))
+            let features = module.features.iter().map(|f| f.to_string()).collect();
+            Ok((Module { program: c.checked.hir, pipeline: c.pipeline, features }, module.main_rs))
         }
         Err(d) => Err(render::to_text(&source, &d.0, Style::Plain)),
     }
@@ -81,7 +84,8 @@ pub fn build(crate_name: &str, queries: Vec<Query>, mut snapshot: impl FnMut(&st
         "fn main() -> std::process::ExitCode {{\n    let mut args = std::env::args().skip(1);\n    match args.next().as_deref() {{\n{}\n        other => {{ eprintln!(\"unknown pipeline {{other:?}}\"); std::process::ExitCode::FAILURE }}\n    }}\n}}\n",
         dispatch.join("\n")
     ));
-    let options = BuildOptions::default().with_release(false);
+    let features: Vec<String> = modules.values().flat_map(|m: &Module| m.features.clone()).collect();
+    let options = BuildOptions::default().with_release(false).with_features(&features);
     let dir = options.target_dir.join(format!("dflc-e2e-{crate_name}"));
     project::write_project(&dir, crate_name, &code, &options).expect("write the test crate");
     let binary = project::build_project(&dir, crate_name, &options).expect("the generated code compiles");

@@ -63,15 +63,22 @@ const OUTPUTS: [&str; 3] = ["per_minute", "sliding", "expensive"];
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let queries = [("features", FEATURES), ("other", OTHER), ("unbounded", UNBOUNDED)]
-            .into_iter()
-            .map(|(name, text)| Query {
-                name: name.to_string(),
-                file: format!("tests/tests/checkpoints.rs ({name})"),
-                text: text.to_string(),
-                must_compile: true,
-            })
-            .collect();
+        let rocks =
+            format!("SET 'state.backend' = 'rocksdb';\nSET 'state.backend.rocksdb.cache-entries' = '500';\n{FEATURES}");
+        let queries = [
+            ("features", FEATURES.to_string()),
+            ("features_rocksdb", rocks),
+            ("other", OTHER.to_string()),
+            ("unbounded", UNBOUNDED.to_string()),
+        ]
+        .into_iter()
+        .map(|(name, text)| Query {
+            name: name.to_string(),
+            file: format!("tests/tests/checkpoints.rs ({name})"),
+            text,
+            must_compile: true,
+        })
+        .collect();
         build("checkpoints", queries, |_, _| {})
     })
 }
@@ -140,9 +147,13 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn spawn(work: &Path, extra: &[(String, String)]) -> Child {
+    spawn_module("features", work, extra)
+}
+
+fn spawn_module(module: &str, work: &Path, extra: &[(String, String)]) -> Child {
     let mut s = sets(work);
     s.extend_from_slice(extra);
-    built().command("features", &s).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    built().command(module, &s).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 fn stderr_of(child: Child) -> (std::process::ExitStatus, String) {
@@ -152,6 +163,17 @@ fn stderr_of(child: Child) -> (std::process::ExitStatus, String) {
 
 #[test]
 fn killed_at_random_moments_and_restarted_the_output_equals_a_run_without_faults() {
+    killed_and_restarted("features");
+}
+
+/// The same with the state in RocksDB (a cache of 500 entries per map, so that most of it
+/// is in the database; its checkpoints are RocksDB checkpoints, hard-linked).
+#[test]
+fn with_rocksdb_state_killed_and_restarted_the_output_equals_a_run_without_faults() {
+    killed_and_restarted("features_rocksdb");
+}
+
+fn killed_and_restarted(module: &str) {
     let input = tempfile::tempdir().unwrap();
     write_input(input.path(), 6, 20_000);
     let expected = reference(input.path());
@@ -166,10 +188,10 @@ fn killed_at_random_moments_and_restarted_the_output_equals_a_run_without_faults
     let mut rng = Lcg(2024);
     let (mut kills, mut restored_runs) = (0, 0);
     let finished = loop {
-        assert!(kills < 200, "the pipeline did not finish after {kills} kills");
-        let mut child = spawn(work.path(), &checkpointing);
-        // The fault: SIGKILL after a random time (unless the run ends first).
-        let delay = Duration::from_millis(20 + rng.next() % 400);
+        let mut child = spawn_module(module, work.path(), &checkpointing);
+        // The fault: SIGKILL after a random time (unless the run ends first); after eight
+        // kills the run is let finish.
+        let delay = if kills < 8 { Duration::from_millis(20 + rng.next() % 400) } else { Duration::from_secs(600) };
         let deadline = std::time::Instant::now() + delay;
         let ended = loop {
             if let Some(status) = child.try_wait().unwrap() {

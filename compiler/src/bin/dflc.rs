@@ -139,6 +139,7 @@ fn build_file(
         ExitCode::FAILURE
     })?;
     eprint!("{}", render::to_text(&source, &compiled.checked.diagnostics.0, style()));
+    let options = &options.clone().with_features(&compiled.generated.features);
     project::write_project(out, &name, &compiled.generated.main_rs, options).map_err(|e| {
         eprintln!("error: cannot write {}: {e}", out.display());
         ExitCode::FAILURE

@@ -15,9 +15,10 @@ impl Gen<'_> {
     pub(super) fn window_terminal(&self, slot: &str, w: &WindowAggregate) -> (TokenStream, TokenStream) {
         let (op, key, acc) =
             (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
+        let b = self.backend_type();
         let ty = match w.windows {
-            Windows::Assigned(crate::hir::WindowKind::Session { .. }) => quote!(rt::SessionAggregate<#key, #acc>),
-            _ => quote!(rt::WindowAggregate<#key, #acc>),
+            Windows::Assigned(crate::hir::WindowKind::Session { .. }) => quote!(rt::SessionAggregate<#key, #acc, #b>),
+            _ => quote!(rt::WindowAggregate<#key, #acc, #b>),
         };
         (quote!(#op: &mut #ty), quote!(&mut #op))
     }
@@ -67,18 +68,19 @@ impl Gen<'_> {
             }
             None => quote!(true),
         };
+        let b = self.backend_type();
         let types = quote! {
             type #k = (#(#keys,)*);
             type #l = (#(Option<#left>,)*);
             type #r = (#(Option<#right>,)*);
         };
-        self.stateful.operator(&op, &types);
+        self.stateful.operator(&op, &quote!(#types #b));
         self.stateful.setup.push(quote! {
             #types
             fn #cond(l: &#l, r: &#r) -> bool {
                 #test
             }
-            let mut #op: rt::WindowJoin<#k, #l, #r> = rt::WindowJoin::in_backend(&mut state, #name, #kind);
+            let mut #op: rt::WindowJoin<#k, #l, #r, #b> = rt::WindowJoin::in_backend(&mut state, #name, #kind);
         });
     }
 
@@ -235,11 +237,12 @@ impl Gen<'_> {
             Some(crate::hir::WindowKind::Session { .. }) => quote!(()),
         };
         let name = op.to_string();
+        let b = self.backend_type();
         let operator = match kind {
             Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
-                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty> = rt::SessionAggregate::in_backend(
+                    let mut #op: rt::SessionAggregate<#key_ty, #acc_ty, #b> = rt::SessionAggregate::in_backend(
                         &mut state,
                         #name,
                         #gap_ms,
@@ -255,7 +258,7 @@ impl Gen<'_> {
             {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
-                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> = rt::WindowAggregate::in_backend(
+                    let mut #op: rt::WindowAggregate<#key_ty, #acc_ty, #b> = rt::WindowAggregate::in_backend(
                         &mut state,
                         #name,
                         #windows,
@@ -265,7 +268,7 @@ impl Gen<'_> {
                 }
             }
             _ => quote! {
-                let mut #op: rt::WindowAggregate<#key_ty, #acc_ty> =
+                let mut #op: rt::WindowAggregate<#key_ty, #acc_ty, #b> =
                     rt::WindowAggregate::in_backend(&mut state, #name, #windows, || (#(#makes,)*), None);
             },
         };

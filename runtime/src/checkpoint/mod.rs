@@ -158,8 +158,9 @@ struct Round {
     live: BTreeSet<String>,
     /// Tasks whose input has ended (they have no state left): restored and new.
     finished: BTreeSet<String>,
-    /// Snapshots of the tasks that arrived in this round.
-    arrived: BTreeMap<String, Vec<u8>>,
+    /// Snapshots of the tasks that arrived in this round, with the folder of the state a
+    /// task's backend keeps on disk (a RocksDB checkpoint), if any.
+    arrived: BTreeMap<String, (Vec<u8>, Option<PathBuf>)>,
     /// The highest checkpoint id any arrived task's barrier had.
     id: u64,
     /// Counts completed (or failed) rounds: waiters wait for it to change.
@@ -209,6 +210,11 @@ impl Checkpoints {
     /// `config.dir` (or `config.restore_from`).
     pub fn open(config: CheckpointConfig, pipeline: &str) -> Result<Self> {
         std::fs::create_dir_all(&config.dir).map_err(|e| Error::io(&config.dir, e))?;
+        // State staged by an earlier run for a checkpoint it did not complete.
+        let staging = store::staging_dir(&config.dir);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
         let restored = match &config.restore_from {
             Some(path) => Some(store::read_metadata(path)?),
             None => store::latest(&config.dir)?,
@@ -244,6 +250,11 @@ impl Checkpoints {
     /// The id of the checkpoint restored at start, if any.
     pub fn restored_id(&self) -> Option<u64> {
         self.restored.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|m| m.id)
+    }
+
+    /// The folder of the checkpoints.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.config.dir
     }
 
     /// The latest completed checkpoint's id (0: none yet).
@@ -336,10 +347,10 @@ impl Checkpoints {
 
     /// Task `name` arrives at a barrier with its snapshot; waits until the round
     /// completes (or, if it is the last to arrive, completes it).
-    fn arrive(&self, name: &str, id: u64, snapshot: Vec<u8>, cx: &Context) -> Result<()> {
+    fn arrive(&self, name: &str, id: u64, snapshot: Vec<u8>, state: Option<PathBuf>, cx: &Context) -> Result<()> {
         let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
         round.first_arrival.get_or_insert_with(std::time::Instant::now);
-        round.arrived.insert(name.to_string(), snapshot);
+        round.arrived.insert(name.to_string(), (snapshot, state));
         round.id = round.id.max(id);
         let generation = round.generation;
         if round.arrived.len() >= round.live.len() {
@@ -397,7 +408,7 @@ impl Checkpoints {
     /// retention; then wakes the waiting tasks.
     fn complete(&self, round: &mut Round) {
         let id = round.id.max(self.completed.load(Ordering::Acquire) + 1);
-        let bytes: usize = round.arrived.values().map(Vec::len).sum();
+        let bytes: usize = round.arrived.values().map(|(b, _)| b.len()).sum();
         match self.write(round, id) {
             Ok(infos) => {
                 self.completed.store(id, Ordering::Release);
@@ -425,6 +436,11 @@ impl Checkpoints {
                 }
             }
             Err(e) => {
+                for (_, state) in round.arrived.values() {
+                    if let Some(dir) = state.as_ref().filter(|d| d.exists()) {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                }
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 eprintln!("{}: warning: checkpoint {id} failed (the pipeline goes on): {e}", self.pipeline);
             }
@@ -440,8 +456,12 @@ impl Checkpoints {
     /// and the metadata that makes it complete. Returns the sinks' commit infos.
     fn write(&self, round: &mut Round, id: u64) -> Result<BTreeMap<String, serde_json::Value>> {
         let dir = store::prepare_dir(&self.config.dir, id)?;
-        for (task, bytes) in &round.arrived {
+        for (task, (bytes, state)) in &round.arrived {
             store::write_task(&dir, task, bytes)?;
+            if let Some(staged) = state {
+                let to = store::task_state_path(&dir, task);
+                std::fs::rename(staged, &to).map_err(|e| Error::io(&to, e))?;
+            }
         }
         let mut infos = BTreeMap::new();
         for (name, sink) in &mut round.sinks {
@@ -518,12 +538,47 @@ impl<'a> TaskCheckpoint<'a> {
         self.restored.take()
     }
 
+    /// The task's name (its source table).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The folder of the state the task's backend kept on disk in the checkpoint restored
+    /// (a RocksDB checkpoint), if there is one.
+    pub fn restored_state(&self) -> Option<PathBuf> {
+        let c = self.cx.checkpoints()?;
+        let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
+        let path = store::task_state_path(&restored.as_ref()?.dir, &self.name);
+        path.is_dir().then_some(path)
+    }
+
     /// At a barrier of checkpoint `id`, after the task's writers are flushed: hands over
     /// the task's snapshot and waits for the checkpoint to complete.
     pub fn arrive(&mut self, id: u64, snapshot: SnapshotWriter, position: &[u8]) -> Result<()> {
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
         let bytes = snapshot.finish(position)?;
-        c.arrive(&self.name, id, bytes, self.cx)
+        c.arrive(&self.name, id, bytes, None, self.cx)
+    }
+
+    /// [`arrive`](Self::arrive) for a task whose operators keep their state in `state`:
+    /// a backend on disk also writes its files (after the operators saved their maps into
+    /// `snapshot`).
+    pub fn arrive_with<B: crate::state::StateBackend>(
+        &mut self,
+        id: u64,
+        snapshot: SnapshotWriter,
+        position: &[u8],
+        state: &mut B,
+    ) -> Result<()> {
+        let Some(c) = self.cx.checkpoints() else { return Ok(()) };
+        let bytes = snapshot.finish(position)?;
+        let staging = store::staging_dir(&c.config.dir).join(format!("{}-{id}", self.name.replace('/', "_")));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        std::fs::create_dir_all(store::staging_dir(&c.config.dir)).map_err(|e| Error::io(&c.config.dir, e))?;
+        let on_disk = state.persist_to(&staging)?;
+        c.arrive(&self.name, id, bytes, on_disk.then_some(staging), self.cx)
     }
 
     /// Whether the task should run what it does at the end of its input (fire the
@@ -615,4 +670,97 @@ impl<'a> Barriers<'a> {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A sink that records what checkpoints asked of it.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Committer for Recorder {
+        fn prepare(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
+            self.0.lock().unwrap().push(format!("prepare {checkpoint}"));
+            Ok(serde_json::json!(checkpoint))
+        }
+        fn commit(&mut self, checkpoint: u64, info: &serde_json::Value) -> Result<()> {
+            self.0.lock().unwrap().push(format!("commit {checkpoint} {info}"));
+            Ok(())
+        }
+        fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()> {
+            self.0.lock().unwrap().push(format!("recover {info:?}"));
+            Ok(())
+        }
+    }
+
+    fn context(dir: &std::path::Path) -> Context {
+        let settings = [("state.checkpoints.dir".to_string(), dir.display().to_string())].into_iter().collect();
+        Context::new(Vec::new(), settings).with_checkpoints("p").unwrap()
+    }
+
+    fn snapshot(n: u8) -> SnapshotWriter {
+        struct Op(u8);
+        impl Snapshot for Op {
+            fn save(&mut self, out: &mut Vec<u8>) -> Result<()> {
+                encode(&self.0, out)
+            }
+            fn load(&mut self, input: &mut &[u8]) -> Result<()> {
+                self.0 = decode(input)?;
+                Ok(())
+            }
+        }
+        let mut w = SnapshotWriter::default();
+        w.save("op", "f", &mut Op(n)).unwrap();
+        w
+    }
+
+    #[test]
+    fn a_failed_checkpoint_is_skipped_and_the_next_one_commits_what_it_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path());
+        let c = cx.checkpoints().unwrap();
+        let sink = Recorder::default();
+        c.register_sink("out", Box::new(sink.clone())).unwrap();
+        c.expect_tasks(&["a"]).unwrap();
+        let mut task = TaskCheckpoint::new(&cx, "a").unwrap();
+        task.arrive(1, snapshot(1), b"p1").unwrap();
+        assert_eq!(c.completed(), 1);
+        // Checkpoint 2 cannot be written (a file is where its folder goes): skipped.
+        std::fs::write(dir.path().join("chk-2"), b"in the way").unwrap();
+        task.arrive(2, snapshot(2), b"p2").unwrap();
+        assert_eq!((c.completed(), c.failures()), (1, 1));
+        std::fs::remove_file(dir.path().join("chk-2")).unwrap();
+        task.arrive(3, snapshot(3), b"p3").unwrap();
+        assert_eq!((c.completed(), c.failures()), (3, 1));
+        assert_eq!(
+            *sink.0.lock().unwrap(),
+            ["recover None", "prepare 1", "commit 1 1", "prepare 3", "commit 3 3"],
+            "nothing is committed for the failed checkpoint"
+        );
+        // One checkpoint is retained; a restart restores it and its task's snapshot.
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("chk-"))
+            .collect();
+        assert_eq!(left, ["chk-3"]);
+        task.finish();
+        drop(cx);
+        let cx = context(dir.path());
+        let c = cx.checkpoints().unwrap();
+        assert_eq!(c.restored_id(), Some(3));
+        let sink = Recorder::default();
+        c.register_sink("out", Box::new(sink.clone())).unwrap();
+        assert_eq!(*sink.0.lock().unwrap(), ["recover Some(Number(3))"]);
+        c.expect_tasks(&["a"]).unwrap();
+        let mut task = TaskCheckpoint::new(&cx, "a").unwrap();
+        let restored = task.take_restored().unwrap();
+        assert_eq!(restored.position(), b"p3");
+        // A query without task `a` is refused.
+        let err = c.expect_tasks(&["b"]).unwrap_err().to_string();
+        assert!(err.contains("`a`") && err.contains("does not read"), "{err}");
+    }
 }

@@ -56,6 +56,16 @@ pub(super) fn task_path(dir: &Path, task: &str) -> PathBuf {
     dir.join(format!("task-{safe}.bin"))
 }
 
+/// The folder a task's on-disk state (a RocksDB checkpoint) has in checkpoint folder `dir`.
+pub(super) fn task_state_path(dir: &Path, task: &str) -> PathBuf {
+    task_path(dir, task).with_extension("state")
+}
+
+/// Where tasks write their on-disk state before the checkpoint that takes it completes.
+pub(super) fn staging_dir(root: &Path) -> PathBuf {
+    root.join("staging")
+}
+
 /// A fresh folder for checkpoint `id` (an incomplete one of that id is removed first).
 pub(super) fn prepare_dir(root: &Path, id: u64) -> Result<PathBuf> {
     let dir = root.join(chk_name(id));
