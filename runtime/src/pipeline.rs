@@ -71,6 +71,16 @@ impl Context {
         self.checkpoints.as_ref()
     }
 
+    /// `table.exec.state.ttl`: how long state of keys not written is kept (ms), `None` for
+    /// ever (unset or 0, Flink's default).
+    pub fn state_ttl_ms(&self) -> Result<Option<i64>> {
+        let Some(v) = self.setting("table.exec.state.ttl") else { return Ok(None) };
+        let ms = crate::options::parse_duration_ms(v).ok_or_else(|| {
+            Error::Config(format!("setting 'table.exec.state.ttl': '{v}' is not a duration such as '1 h'"))
+        })?;
+        Ok((ms > 0).then(|| i64::try_from(ms).unwrap_or(i64::MAX)))
+    }
+
     /// Checks the `state.backend` setting against the backend the pipeline was compiled
     /// with (`memory` or `rocksdb`): it is chosen when the query is compiled.
     pub fn check_state_backend(&self, compiled: &str) -> Result<()> {
@@ -243,12 +253,12 @@ impl<R: Send + 'static> SharedSink<R> {
 
     /// A batching writer for one task.
     pub fn writer<'a>(&self, cx: &'a Context) -> SinkWriter<'a, R> {
-        SinkWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+        BatchWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
     }
 
     /// A batching writer of changes (an updating result) for one task.
     pub fn change_writer<'a>(&self, cx: &'a Context) -> ChangeWriter<'a, R> {
-        ChangeWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+        BatchWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
     }
 
     /// Flushes the sink (after every writer has flushed).
@@ -276,18 +286,43 @@ impl<R: Send + 'static> Committer for SharedSink<R> {
     }
 }
 
-/// One task's batching handle on a [`SharedSink`].
-pub struct SinkWriter<'a, R> {
+/// What a writer batches for a sink of rows `R`: the rows themselves (appends), or
+/// [`Change`]s of an updating result.
+pub trait Batch<R>: Sized + Send {
+    /// Hands (and removes) every item of `batch` to `sink`.
+    fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<Self>) -> Result<()>;
+}
+
+impl<R: Send> Batch<R> for R {
+    fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<R>) -> Result<()> {
+        sink.write_batch(batch)
+    }
+}
+
+impl<R: Send> Batch<R> for Change<R> {
+    fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<Change<R>>) -> Result<()> {
+        sink.write_changes(batch)
+    }
+}
+
+/// One task's batching handle on a [`SharedSink`], taking items `T` (rows, or changes).
+pub struct BatchWriter<'a, R, T> {
     sink: SharedSink<R>,
-    buffer: Vec<R>,
+    buffer: Vec<T>,
     cx: &'a Context,
 }
 
-impl<R: Send + 'static> SinkWriter<'_, R> {
-    /// Queues a row; writes the batch when it is full.
+/// A writer of appended rows.
+pub type SinkWriter<'a, R> = BatchWriter<'a, R, R>;
+
+/// A writer of changes (an updating result).
+pub type ChangeWriter<'a, R> = BatchWriter<'a, R, Change<R>>;
+
+impl<R: Send + 'static, T: Batch<R>> BatchWriter<'_, R, T> {
+    /// Queues an item; writes the batch when it is full.
     #[inline]
-    pub fn write(&mut self, row: R) -> Result<()> {
-        self.buffer.push(row);
+    pub fn write(&mut self, item: T) -> Result<()> {
+        self.buffer.push(item);
         if self.buffer.len() >= BATCH {
             self.write_out()?;
         }
@@ -296,41 +331,8 @@ impl<R: Send + 'static> SinkWriter<'_, R> {
 
     fn write_out(&mut self) -> Result<()> {
         let n = self.buffer.len() as u64;
-        self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).write_batch(&mut self.buffer)?;
-        self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Writes what is queued.
-    pub fn flush(&mut self) -> Result<()> {
-        if !self.buffer.is_empty() {
-            self.write_out()?;
-        }
-        Ok(())
-    }
-}
-
-/// One task's batching handle on a [`SharedSink`] that it gives changes to.
-pub struct ChangeWriter<'a, R> {
-    sink: SharedSink<R>,
-    buffer: Vec<Change<R>>,
-    cx: &'a Context,
-}
-
-impl<R: Send + 'static> ChangeWriter<'_, R> {
-    /// Queues a change; writes the batch when it is full.
-    #[inline]
-    pub fn write(&mut self, change: Change<R>) -> Result<()> {
-        self.buffer.push(change);
-        if self.buffer.len() >= BATCH {
-            self.write_out()?;
-        }
-        Ok(())
-    }
-
-    fn write_out(&mut self) -> Result<()> {
-        let n = self.buffer.len() as u64;
-        self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).write_changes(&mut self.buffer)?;
+        let mut sink = self.sink.inner.lock().unwrap_or_else(|p| p.into_inner());
+        T::write_to(&mut **sink, &mut self.buffer)?;
         self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
         Ok(())
     }

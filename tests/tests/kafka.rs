@@ -179,6 +179,22 @@ INSERT INTO dst SELECT id, name, ts, ts_type, CAST(hdrs['source'] AS STRING) FRO
 
 /// Clicks from files into per-user window counts, written to an upsert topic (keyed by user
 /// and window) and appended to a plain topic; checkpointed (the kill test).
+/// Clicks from a topic (read to its end) into per-user 10-second counts in a folder of
+/// files; checkpointed (the kill test of a Kafka source).
+const KAFKA_WINDOWS_TO_FILES: &str = "
+CREATE TABLE clicks (user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE counts (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'counts/', 'format' = 'json');
+INSERT INTO counts
+SELECT user_id, window_start, COUNT(*)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+";
+
 const CHECKPOINTED: &str = "
 CREATE TABLE clicks (user_id BIGINT, category STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
@@ -237,6 +253,7 @@ fn built() -> &'static Built {
             ("metadata_to_kafka", METADATA_TO_KAFKA),
             ("kafka_metadata_to_file", KAFKA_METADATA_TO_FILE),
             ("checkpointed", CHECKPOINTED),
+            ("kafka_windows_to_files", KAFKA_WINDOWS_TO_FILES),
             ("counts_to_print", COUNTS_TO_PRINT),
             ("counts_log_to_file", COUNTS_LOG_TO_FILE),
             // The examples compile too.
@@ -736,37 +753,7 @@ fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_si
         s("state.checkpoints.dir", tmp.path().join("checkpoints").display()),
         s("execution.checkpointing.interval", "50 ms"),
     ];
-    let mut seed = 99u64;
-    let mut kills = 0;
-    loop {
-        let mut child =
-            built().command("checkpointed", &sets).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        // Six kills at random moments, then the run is let finish.
-        let delay = if kills < 6 { Duration::from_millis(50 + (seed >> 33) % 500) } else { Duration::from_secs(600) };
-        let deadline = Instant::now() + delay;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() >= deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        match status {
-            Some(status) => {
-                let out = child.wait_with_output().unwrap();
-                assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                break;
-            }
-            None => {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                kills += 1;
-            }
-        }
-    }
+    let kills = run_with_kills("checkpointed", &sets, 99);
     assert!(kills >= 2, "only {kills} kills");
     let key = |m: &serde_json::Map<String, Value>| {
         let start = m["window_start"].as_str().unwrap();
@@ -800,4 +787,84 @@ fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_si
         assert!(previous.is_none_or(|p| p == m["clicks"].as_i64().unwrap()), "a count changed: {m:?}");
     }
     assert_eq!(seen, expected, "every count reached the topic, and only counts");
+}
+
+/// Runs `module` with `sets`, killing it (SIGKILL) six times at random moments (seeded by
+/// `seed`) and restarting it, then letting it finish; the number of kills that hit.
+fn run_with_kills(module: &str, sets: &[(String, String)], mut seed: u64) -> usize {
+    let mut kills = 0;
+    loop {
+        let mut child = built().command(module, sets).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = if kills < 6 { Duration::from_millis(50 + (seed >> 33) % 500) } else { Duration::from_secs(600) };
+        let deadline = Instant::now() + delay;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        match status {
+            Some(status) => {
+                let out = child.wait_with_output().unwrap();
+                assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                return kills;
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_kafka_source_killed_and_restarted_from_checkpoints_gives_exact_window_counts() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "ck-clicks", 3);
+    // 200,000 clicks of 37 users, one per 10 ms of event time, keyed by user.
+    let at = |i: i64| {
+        let ms = i * 10;
+        format!("2024-01-01 00:{:02}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+    };
+    let file = tmp.path().join("clicks.json");
+    let lines: String = (0..200_000i64)
+        .map(|i| serde_json::json!({"user_id": i % 37, "category": "c", "ts": at(i)}).to_string() + "\n")
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    run(
+        "clicks_to_kafka",
+        &[s("src.path", file.display()), s("dst.topic", &clicks), s("dst.properties.bootstrap.servers", &servers)],
+    );
+    let out = tmp.path().join("counts");
+    let sets = vec![
+        s("clicks.topic", &clicks),
+        s("clicks.properties.bootstrap.servers", &servers),
+        s("counts.path", format!("{}/", out.display())),
+        s("state.checkpoints.dir", tmp.path().join("checkpoints").display()),
+        s("execution.checkpointing.interval", "30 ms"),
+    ];
+    let kills = run_with_kills("kafka_windows_to_files", &sets, 7);
+    assert!(kills >= 2, "only {kills} kills");
+    // Counts per user and 10-second window, recomputed (the clicks are in time order in
+    // each partition; partitions may drift apart by more than the watermark's second, but
+    // the watermark is the minimum over partitions, so none is late).
+    let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for i in 0..200_000i64 {
+        let second = i / 100;
+        let start = format!("2024-01-01 00:{:02}:{:02}", second / 60, second % 60 / 10 * 10);
+        *expected.entry((i % 37, start)).or_default() += 1;
+    }
+    let mut got: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for m in objects(&out) {
+        let k =
+            (m["user_id"].as_i64().unwrap(), m["window_start"].as_str().unwrap().trim_end_matches(".000").to_string());
+        assert!(got.insert(k, m["clicks"].as_i64().unwrap()).is_none(), "a window written twice: {m:?}");
+    }
+    assert_eq!(got, expected, "after {kills} kills");
 }

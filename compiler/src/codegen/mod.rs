@@ -659,7 +659,8 @@ impl Gen<'_> {
                             // The latest row per key: each message becomes the changes it makes.
                             #open_state
                             let mut normalize: rt::UpsertNormalize<_, _, #backend_ty> =
-                                rt::UpsertNormalize::in_backend(&mut state, "upsert");
+                                rt::UpsertNormalize::in_backend(&mut state, "upsert")
+                                    .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
                             #open_source
                             #commits
                             source.run_events(cx, |event| {

@@ -661,6 +661,24 @@ impl<'a> Barriers<'a> {
         (requested > self.last).then_some(requested)
     }
 
+    /// Emits the barrier of checkpoint `id` with the source's `position` (encoded) and
+    /// records it (see [`emitted`](Self::emitted)).
+    pub fn emit<R, P: serde::Serialize>(
+        &mut self,
+        id: u64,
+        position: &P,
+        emit: &mut impl FnMut(crate::connectors::SourceEvent<R>) -> Result<()>,
+    ) -> Result<()> {
+        let mut bytes = Vec::new();
+        encode(position, &mut bytes)?;
+        emit(crate::connectors::SourceEvent::Barrier(crate::connectors::Barrier {
+            checkpoint: Some(id),
+            position: bytes,
+        }))?;
+        self.emitted(id);
+        Ok(())
+    }
+
     /// The barrier for `id` was emitted (and its checkpoint completed).
     pub fn emitted(&mut self, id: u64) {
         let completed = self.checkpoints.map_or(id, Checkpoints::completed);
@@ -669,7 +687,7 @@ impl<'a> Barriers<'a> {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    crate::time::epoch_ms()
 }
 
 #[cfg(test)]

@@ -19,9 +19,9 @@
 //!
 //! ROW columns cannot be generated.
 
-use crate::checkpoint::{Barriers, decode, encode};
+use crate::checkpoint::{Barriers, decode};
 use crate::connectors::format::{Column, ColumnType};
-use crate::connectors::{Barrier, Source, SourceEvent};
+use crate::connectors::{Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -132,7 +132,7 @@ impl Rng {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    crate::time::epoch_ms()
 }
 
 const POW10: [i128; 39] = {
@@ -567,13 +567,7 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
             (self.build)(&mut self.row_gen);
         }
         let mut barriers = Barriers::new(cx);
-        let barrier = |done: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut E| -> Result<()> {
-            let mut position = Vec::new();
-            encode(&done, &mut position)?;
-            emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
-            barriers.emitted(id);
-            Ok(())
-        };
+        let barrier = |done: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut E| barriers.emit(id, &done, emit);
         emit(SourceEvent::SplitStart(0))?;
         loop {
             let n = self.rows.map_or(step, |total| total.saturating_sub(done).min(step));

@@ -28,7 +28,21 @@ use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, Value};
 /// The last row of every key, in a [`StateBackend`]'s keyed map.
 pub struct UpsertNormalize<K: Key, R: Value, B: StateBackend = MemoryBackend> {
     rows: B::Map<K, R>,
+    ttl: Option<Ttl>,
 }
+
+/// State time-to-live: keys not written for `ttl_ms` are forgotten (Flink's
+/// `table.exec.state.ttl`). The clock is read every [`TTL_CLOCK_EVERY`] messages, and
+/// expired keys are removed at most every quarter of the TTL (at least a second apart).
+struct Ttl {
+    ttl_ms: i64,
+    calls: u32,
+    next_expiry_ms: i64,
+    clock: fn() -> i64,
+}
+
+/// Messages between readings of the clock for state TTL.
+const TTL_CLOCK_EVERY: u32 = 1024;
 
 impl<K: Key, R: Value + PartialEq> UpsertNormalize<K, R> {
     /// The operator with its state in memory.
@@ -46,7 +60,33 @@ impl<K: Key, R: Value + PartialEq> Default for UpsertNormalize<K, R> {
 impl<K: Key, R: Value + PartialEq, B: StateBackend> UpsertNormalize<K, R, B> {
     /// The operator keeping its state in `backend` under `name` (the operator's id).
     pub fn in_backend(backend: &mut B, name: &str) -> Self {
-        UpsertNormalize { rows: backend.map(name) }
+        UpsertNormalize { rows: backend.map(name), ttl: None }
+    }
+
+    /// Forgets keys not written for `ttl_ms` (none: `None` or 0), by processing time from
+    /// `clock` (ms since the epoch). A key forgotten and then written again is an insert;
+    /// the deletion of a forgotten key is dropped (as in Flink).
+    pub fn with_ttl(mut self, ttl_ms: Option<i64>, clock: fn() -> i64) -> Self {
+        self.ttl = ttl_ms.filter(|t| *t > 0).map(|ttl_ms| Ttl { ttl_ms, calls: 0, next_expiry_ms: i64::MIN, clock });
+        self
+    }
+
+    /// Counts a message; now and then stamps writes with the clock and removes expired
+    /// keys.
+    #[inline]
+    fn tick(&mut self) {
+        let Some(ttl) = &mut self.ttl else { return };
+        if ttl.calls > 0 {
+            ttl.calls -= 1;
+            return;
+        }
+        ttl.calls = TTL_CLOCK_EVERY - 1;
+        let now = (ttl.clock)();
+        self.rows.set_clock(now);
+        if now >= ttl.next_expiry_ms {
+            ttl.next_expiry_ms = now.saturating_add((ttl.ttl_ms / 4).max(1000));
+            self.rows.expire(now, ttl.ttl_ms);
+        }
     }
 
     /// The message for `key`: its new row, or `None` for a deletion. Calls `emit` with
@@ -57,6 +97,7 @@ impl<K: Key, R: Value + PartialEq, B: StateBackend> UpsertNormalize<K, R, B> {
         row: Option<R>,
         mut emit: impl FnMut(RowKind, &R) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.tick();
         match row {
             Some(row) => match self.rows.get_mut(&key) {
                 Some(old) if *old == row => Ok(()),
@@ -144,6 +185,30 @@ mod tests {
         }
         assert_eq!(table, latest);
         assert_eq!(op.len(), latest.len());
+    }
+
+    #[test]
+    fn keys_not_written_for_the_ttl_are_forgotten() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        static NOW: AtomicI64 = AtomicI64::new(0);
+        let mut op: UpsertNormalize<u8, u8> =
+            UpsertNormalize::new().with_ttl(Some(10_000), || NOW.load(Ordering::Relaxed));
+        let mut out = Vec::new();
+        let mut log = |k: RowKind, r: &u8| -> Result<(), ()> {
+            out.push((k, *r));
+            Ok(())
+        };
+        op.apply(1, Some(5), &mut log).unwrap();
+        // 1,023 more messages for key 2 at time 20 s: the clock is read again, key 1
+        // (written at 0 s) has expired; key 2 written since has not.
+        NOW.store(20_000, Ordering::Relaxed);
+        for i in 0..TTL_CLOCK_EVERY {
+            op.apply(2, Some((i % 7) as u8), &mut log).unwrap();
+        }
+        assert_eq!(op.len(), 1);
+        op.apply(1, Some(6), &mut log).unwrap();
+        op.apply(1, None, &mut log).unwrap();
+        assert_eq!(out[out.len() - 2..], [(RowKind::Insert, 6), (RowKind::Delete, 6)], "key 1 is new again");
     }
 
     #[test]

@@ -41,6 +41,11 @@ mod windows;
 use crate::types::Timestamp;
 
 pub use watermark::{BoundedOutOfOrderness, END_OF_INPUT, NO_WATERMARK, SplitWatermarks, is_late};
+
+/// Processing time: milliseconds since the Unix epoch by the system clock.
+pub fn epoch_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
 pub use windows::{
     SessionChange, Sessions, Window, check_cumulate, check_hop, check_tumble, cumulate, hop, tumble, window_start,
 };

@@ -1,9 +1,9 @@
 //! Reading files of records.
 
 use super::{io, local_path};
-use crate::checkpoint::{Barriers, decode, encode};
+use crate::checkpoint::{Barriers, decode};
 use crate::connectors::format::{CsvOptions, Decoder, Format};
-use crate::connectors::{Barrier, Source, SourceEvent};
+use crate::connectors::{Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::fns::Regex;
 use crate::options::TableOptions;
@@ -242,11 +242,7 @@ impl<R> Run<'_, R> {
         if let Some(d) = &mut self.dead_letters {
             d.out.flush().map_err(io(&d.path))?;
         }
-        let mut position = Vec::new();
-        encode(&self.position, &mut position)?;
-        emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
-        self.barriers.emitted(id);
-        Ok(())
+        self.barriers.emit(id, &self.position, emit)
     }
 
     /// A record that cannot be read: dead-lettered, skipped, or the end of the run.

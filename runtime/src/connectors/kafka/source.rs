@@ -90,6 +90,9 @@ struct Settings<R> {
     /// Offsets restored from a checkpoint: where each partition read before goes on
     /// (before the startup mode and the group's offsets).
     restored: HashMap<(String, i32), i64>,
+    /// The partitions of the checkpoint in split order: they get the same split numbers
+    /// again, which the restored watermark is kept by.
+    restored_order: Vec<(String, i32)>,
     /// Whether barriers commit the position (off for tasks whose operators keep state that
     /// is not yet checkpointed: their input must be read again after a restart).
     commits: bool,
@@ -304,6 +307,7 @@ fn make<R: DeserializeOwned>(
         validate,
         upsert,
         restored: HashMap::new(),
+        restored_order: Vec::new(),
         commits: true,
     };
     Ok(KafkaSource { consumer, settings })
@@ -509,6 +513,7 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
     fn restore(&mut self, position: &[u8]) -> Result<()> {
         let mut input = position;
         let offsets: Vec<(String, i32, i64)> = decode(&mut input)?;
+        self.settings.restored_order = offsets.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
         self.settings.restored = offsets.into_iter().map(|(t, p, o)| ((t, p), o)).collect();
         Ok(())
     }
@@ -547,6 +552,9 @@ type Emit<'e, R> = dyn FnMut(SourceEvent<Record<R>>) -> Result<()> + 'e;
 
 impl<R: DeserializeOwned> Reader<'_, R> {
     fn run(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        for (topic, partition) in std::mem::take(&mut self.src.restored_order) {
+            self.split(&topic, partition);
+        }
         if !self.start(consumer, emit)? {
             return self.finish(consumer, emit);
         }
@@ -1265,14 +1273,19 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             if let Some(d) = &self.src.dead_letters {
                 d.flush(&self.src.table)?;
             }
-            let mut offsets: Vec<(String, i32, i64)> = self
-                .src
-                .restored
+            // Every partition read (or restored and not read again yet), in split order.
+            let offsets: Vec<(String, i32, i64)> = self
+                .splits
                 .iter()
-                .filter(|(k, _)| self.lookup(&k.0, k.1).is_none_or(|i| !self.splits[i].seen))
-                .map(|((t, p), o)| (t.clone(), *p, *o))
+                .filter_map(|s| {
+                    let next = if s.seen {
+                        Some(s.next)
+                    } else {
+                        self.src.restored.get(&(s.topic.to_string(), s.partition)).copied()
+                    };
+                    next.map(|n| (s.topic.to_string(), s.partition, n))
+                })
                 .collect();
-            offsets.extend(self.splits.iter().filter(|s| s.seen).map(|s| (s.topic.to_string(), s.partition, s.next)));
             encode(&offsets, &mut position)?;
         }
         emit(SourceEvent::Barrier(Barrier { checkpoint, position }))?;

@@ -39,8 +39,8 @@ mod tests;
 pub use config::{DEFAULT_BASE_TIME_MS, NexmarkConfig, OPTION_KEYS, RateShape, parse_memory_size};
 pub use generator::NexmarkGenerator;
 
-use crate::checkpoint::{Barriers, decode, encode};
-use crate::connectors::{Barrier, Source, SourceEvent};
+use crate::checkpoint::{Barriers, decode};
+use crate::connectors::{Source, SourceEvent};
 use crate::error::Result;
 use crate::options::TableOptions;
 use crate::pipeline::Context;
@@ -180,13 +180,7 @@ impl Source for NexmarkSource {
         let start = Instant::now();
         let first_offset = generator.next_offset_ns();
         let mut barriers = Barriers::new(cx);
-        let barrier = |next: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut F| -> Result<()> {
-            let mut position = Vec::new();
-            encode(&next, &mut position)?;
-            emit(SourceEvent::Barrier(Barrier { checkpoint: Some(id), position }))?;
-            barriers.emitted(id);
-            Ok(())
-        };
+        let barrier = |next: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut F| barriers.emit(id, &next, emit);
         emit(SourceEvent::SplitStart(0))?;
         loop {
             if cx.stopped() {
