@@ -27,6 +27,16 @@ pub enum Step {
     Filter(Expr),
     Project(Vec<Expr>),
     WindowAggregate(WindowAggregate),
+    /// A GROUP BY without a window over appended rows: its output (the group columns, then
+    /// one column per aggregate) is an updating result, emitted as each row changes it.
+    Aggregate(GroupAggregate),
+}
+
+/// A GROUP BY without a window (or SELECT DISTINCT: no aggregates).
+#[derive(Debug, Clone)]
+pub struct GroupAggregate {
+    pub group: Vec<Expr>,
+    pub aggregates: Vec<hir::AggregateCall>,
 }
 
 /// Which bound of the window a group column is.
@@ -122,9 +132,10 @@ pub struct WindowJoin {
     /// The column types of each side.
     pub left: Vec<crate::types::Type>,
     pub right: Vec<crate::types::Type>,
-    /// The `window_start` and `window_end` columns of each side.
-    pub left_window: (usize, usize),
-    pub right_window: (usize, usize),
+    /// The `window_start` and `window_end` columns of each side; `None` for a regular
+    /// (unwindowed) inner join, whose rows are kept for ever (or the state TTL).
+    pub left_window: Option<(usize, usize)>,
+    pub right_window: Option<(usize, usize)>,
     /// Equality keys: an expression over the left side's columns and one over the right
     /// side's, both of the key's common type.
     pub keys: Vec<(Expr, Expr)>,
@@ -300,9 +311,9 @@ fn place(pipeline: &mut Pipeline, paths: Vec<Path>, table: TableId, span: crate:
                 Some(&t) if t != task => {
                     return Err(Diagnostic::error(
                         Code::NotYetCompiled,
-                        "this window join reads two different source tables (or constant rows), which `dflc build` cannot generate code for yet".to_string(),
+                        "this join reads two different source tables (or constant rows), which `dflc build` cannot generate code for yet".to_string(),
                     )
-                    .with_help("window joins of views over one source table compile today; joins across sources arrive with the joins release"));
+                    .with_help("window joins and inner joins of views over one source table compile today; joins across sources arrive with a later release"));
                 }
                 _ => {
                     join_task.insert(join, task);
@@ -367,6 +378,16 @@ fn flatten(
             if let Some((step, input)) = window_aggregate(a) {
                 return flatten(&input, then(Step::WindowAggregate(step)), target, joins, out);
             }
+            // Without a window, over appended rows, followed by filters and projections
+            // into a table: computed where its rows are read.
+            let plain = a.windowing == hir::Windowing::None
+                && a.input.append_only
+                && after.iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)))
+                && matches!(target, Target::Sink { .. });
+            if plain {
+                let step = GroupAggregate { group: a.group_by.clone(), aggregates: a.aggregates.clone() };
+                return flatten(&a.input, then(Step::Aggregate(step)), target, joins, out);
+            }
             return Err(not_yet(rel));
         }
         RelKind::Join(j) => {
@@ -385,7 +406,16 @@ fn flatten(
 /// A join this release compiles: a window join (both sides' `window_start` and
 /// `window_end` equal), inner or outer; the other equalities between the sides are its keys.
 fn window_join(j: &hir::Join) -> Option<WindowJoin> {
-    if j.join_type != hir::JoinType::Window || j.kind == JoinKind::Cross {
+    let regular = j.join_type == hir::JoinType::Regular && j.kind == JoinKind::Inner;
+    if !(j.join_type == hir::JoinType::Window || regular) || j.kind == JoinKind::Cross {
+        return None;
+    }
+    if !(j.left.append_only && j.right.append_only) {
+        return None;
+    }
+    // A regular join's rows are joined as they are read: both sides straight from the
+    // source (filters and projections only).
+    if regular && !(stateless(&j.left) && stateless(&j.right)) {
         return None;
     }
     let width = j.left.schema.len();
@@ -420,7 +450,8 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
                     _ => None,
                 };
                 if let Some((l, r)) = pair {
-                    match (bound(l), bound(r)) {
+                    let bounds = if regular { (None, None) } else { (bound(l), bound(r)) };
+                    match bounds {
                         (Some(hir::WindowBound::Start), Some(hir::WindowBound::Start)) if starts.is_none() => {
                             starts = Some((column(l), column(r) - width));
                             continue;
@@ -439,7 +470,11 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         }
         rest.push(c.clone());
     }
-    let (starts, ends) = (starts?, ends?);
+    let windows = match (starts, ends) {
+        (Some(s), Some(e)) if !regular => Some((s, e)),
+        _ if regular && !keys.is_empty() => None,
+        _ => return None,
+    };
     let condition = rest.into_iter().reduce(|a, b| {
         let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
         Expr::call("AND", vec![a, b], ty)
@@ -448,11 +483,20 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         kind: j.kind,
         left: j.left.schema.iter().map(|f| f.ty.clone()).collect(),
         right: j.right.schema.iter().map(|f| f.ty.clone()).collect(),
-        left_window: (starts.0, ends.0),
-        right_window: (starts.1, ends.1),
+        left_window: windows.map(|(s, e)| (s.0, e.0)),
+        right_window: windows.map(|(s, e)| (s.1, e.1)),
         keys,
         condition,
     })
+}
+
+/// Whether `rel` reads a table through filters and projections only.
+fn stateless(rel: &Rel) -> bool {
+    match &rel.kind {
+        RelKind::Scan { .. } => true,
+        RelKind::Filter { input, .. } | RelKind::Project { input, .. } => stateless(input),
+        _ => false,
+    }
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
@@ -597,11 +641,15 @@ fn filters_below_window(rel: &Rel) -> Rel {
 fn not_yet(rel: &Rel) -> Diagnostic {
     let what = match &rel.kind {
         RelKind::Window { .. } => "a window table function outside a window aggregation",
-        RelKind::Aggregate(a) if a.aggregates.is_empty() => "DISTINCT / GROUP BY without a window",
+        RelKind::Aggregate(a) if a.windowing == hir::Windowing::None && !a.input.append_only => {
+            "an aggregation without a window over an updating input"
+        }
+        RelKind::Aggregate(a) if a.windowing == hir::Windowing::None => {
+            "an aggregation without a window whose result feeds another stateful operator"
+        }
         RelKind::Aggregate(a) if a.windowing != hir::Windowing::None => {
             "this window aggregation (a SESSION window grouped by other keys than its PARTITION BY, or one over another stateful operator)"
         }
-        RelKind::Aggregate(_) => "an aggregation without a window",
         RelKind::Join(_) => "a join",
         RelKind::Over { .. } => "an OVER aggregate or ranking",
         _ => "ORDER BY / LIMIT",
@@ -647,6 +695,18 @@ fn step_text(step: &Step) -> String {
                 aggs.join(", ")
             )
         }
+        Step::Aggregate(g) => {
+            let keys: Vec<String> = g.group.iter().map(ToString::to_string).collect();
+            let aggs: Vec<String> = g
+                .aggregates
+                .iter()
+                .map(|a| {
+                    let args: Vec<String> = a.args.iter().map(ToString::to_string).collect();
+                    format!("{}({}{})", a.function, if a.distinct { "DISTINCT " } else { "" }, args.join(", "))
+                })
+                .collect();
+            format!("group   key [{}] aggregate [{}] (updating)", keys.join(", "), aggs.join(", "))
+        }
     }
 }
 
@@ -675,7 +735,9 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
             Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
         }
         for (b, branch) in task.branches.iter().enumerate() {
-            let kind = if branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) {
+            let kind = if branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_))) {
+                "fused, keyed group state kept for ever (or the state TTL), updating output"
+            } else if branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) {
                 "fused, keyed window state freed by the watermark"
             } else {
                 "fused, stateless"

@@ -32,6 +32,8 @@ pub mod __private {
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
     pub use crate::fns;
+    pub use crate::operators::group_aggregate::GroupAggregate;
+    pub use crate::operators::regular_join::RegularJoin;
     pub use crate::operators::session_aggregate::SessionAggregate;
     pub use crate::operators::upsert_normalize::UpsertNormalize;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};

@@ -210,8 +210,23 @@ CREATE VIEW windowed AS
 SELECT user_id, window_start, COUNT(*) AS clicks
 FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY user_id, window_start, window_end;
+CREATE TABLE totals (user_id BIGINT NOT NULL, clicks BIGINT, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'totals', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json'
+);
 INSERT INTO counts SELECT user_id, window_start, clicks FROM windowed;
 INSERT INTO counts_log SELECT user_id, window_start, clicks FROM windowed;
+INSERT INTO totals SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id;
+";
+
+/// Per-user totals read back from their upsert topic and printed as changes.
+const TOTALS_TO_PRINT: &str = "
+CREATE TABLE src (user_id BIGINT NOT NULL, clicks BIGINT, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'totals', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE changes (user_id BIGINT, clicks BIGINT) WITH ('connector' = 'print');
+INSERT INTO changes SELECT * FROM src;
 ";
 
 /// An upsert topic of counts read back to its end and printed as changes.
@@ -255,6 +270,7 @@ fn built() -> &'static Built {
             ("checkpointed", CHECKPOINTED),
             ("kafka_windows_to_files", KAFKA_WINDOWS_TO_FILES),
             ("counts_to_print", COUNTS_TO_PRINT),
+            ("totals_to_print", TOTALS_TO_PRINT),
             ("counts_log_to_file", COUNTS_LOG_TO_FILE),
             // The examples compile too.
             ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
@@ -723,7 +739,8 @@ fn sinks_write_the_record_timestamp_and_headers_from_metadata_columns() {
 fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_sink_loses_nothing() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let (counts, log) = (topic(&servers, "counts", 2), topic(&servers, "counts-log", 2));
+    let (counts, log, totals) =
+        (topic(&servers, "counts", 2), topic(&servers, "counts-log", 2), topic(&servers, "totals", 2));
     // 60,000 clicks over 37 users, one per 10 ms of event time, in 4 files.
     let input = tmp.path().join("in");
     std::fs::create_dir_all(&input).unwrap();
@@ -750,10 +767,34 @@ fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_si
         broker("counts"),
         s("counts_log.topic", &log),
         broker("counts_log"),
+        s("totals.topic", &totals),
+        broker("totals"),
         s("state.checkpoints.dir", tmp.path().join("checkpoints").display()),
         s("execution.checkpointing.interval", "50 ms"),
     ];
     let kills = run_with_kills("checkpointed", &sets, 99);
+    // The per-user totals (a GROUP BY without a window, its state restored at each
+    // restart) read back from their upsert topic: exact.
+    let back = built().run("totals_to_print", &[s("src.topic", &totals), broker("src")]);
+    assert!(back.success, "{}", back.stderr);
+    let mut table: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in back.stdout.lines().filter(|l| !l.is_empty()) {
+        let (kind, rest) = line.split_at(2);
+        let f: Vec<i64> = rest.trim_matches(|c| c == '[' || c == ']').split(", ").map(|v| v.parse().unwrap()).collect();
+        match kind {
+            "+I" | "+U" => {
+                table.insert(f[0], f[1]);
+            }
+            _ => {
+                table.remove(&f[0]);
+            }
+        }
+    }
+    let mut per_user: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((user, _), n) in &expected {
+        *per_user.entry(*user).or_default() += n;
+    }
+    assert_eq!(table, per_user, "the totals after {kills} kills");
     assert!(kills >= 2, "only {kills} kills");
     let key = |m: &serde_json::Map<String, Value>| {
         let start = m["window_start"].as_str().unwrap();

@@ -428,7 +428,7 @@ impl Gen<'_> {
     fn task(&mut self, index: usize, task: &crate::plan::Task, name: &str) -> TokenStream {
         let program = self.program;
         self.updating = matches!(task.input, Input::Table(id) if program.tables[id.0].is_changelog_source());
-        let writer = if self.updating { quote!(change_writer) } else { quote!(writer) };
+        let updating = self.updating;
         let writers: Vec<TokenStream> = task
             .branches
             .iter()
@@ -436,6 +436,7 @@ impl Gen<'_> {
             .filter_map(|(b, br)| {
                 let w = format_ident!("out_{}", b);
                 let s = format_ident!("sink_{}", br.sink()?.0);
+                let writer = if updating || updates(br) { quote!(change_writer) } else { quote!(writer) };
                 Some(quote!(let mut #w = #s.#writer(cx);))
             })
             .collect();
@@ -543,8 +544,12 @@ impl Gen<'_> {
                         _ => None,
                     })
                     .collect();
-                let event_time = !setup.is_empty() && !proctime.iter().any(|p| *p);
-                let watermark = if setup.is_empty() {
+                let windows = !proctime.is_empty()
+                    || task.branches.iter().any(
+                        |b| matches!(b.target, Target::Join { join, .. } if self.joins[join].left_window.is_some()),
+                    );
+                let event_time = windows && !proctime.iter().any(|p| *p);
+                let watermark = if !windows {
                     None
                 } else if proctime.iter().all(|p| *p) {
                     // Processing time: the clock is the watermark, read at every row and
@@ -822,10 +827,12 @@ impl Gen<'_> {
                         Ok(())
                     }
                 });
-                self.stateful
-                    .after_row
-                    .push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
-                self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                if self.joins[j].left_window.is_some() {
+                    self.stateful
+                        .after_row
+                        .push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                    self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                }
                 code = Vec::new();
             }
         }
@@ -917,7 +924,7 @@ impl Gen<'_> {
         label: &syn::Lifetime,
     ) -> (Vec<TokenStream>, (TokenStream, TokenStream)) {
         let mut code = Vec::new();
-        let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
+        let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_) | Step::Aggregate(_)));
         let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
         self.steps(index, 0, before, &mut code, frame, label, branch);
         let source_row = branch.from == Origin::Input;
@@ -927,6 +934,18 @@ impl Gen<'_> {
                 let slot = format!("{index}_0");
                 code.push(self.window_add(&slot, w, frame, branch, source_row));
                 self.window_terminal(&slot, w)
+            }
+            Some(Step::Aggregate(g)) => {
+                if !source_row || after[1..].iter().any(|s| !matches!(s, Step::Filter(_) | Step::Project(_))) {
+                    self.error(
+                        branch.span,
+                        "an aggregation without a window after a join or window, or followed by another stateful \
+                         operator, cannot be compiled yet"
+                            .into(),
+                    );
+                }
+                code.push(self.group_add(index, g, frame, branch, &after[1..]));
+                self.terminal(index, branch)
             }
             _ => {
                 code.push(self.target_write(index, branch, frame, label, source_row));
@@ -954,7 +973,11 @@ impl Gen<'_> {
                     format_ident!("JR{}", join),
                 );
                 let b = self.backend_type();
-                (quote!(#op: &mut rt::WindowJoin<#k, #l, #r, #b>), quote!(&mut #op))
+                if self.joins[*join].left_window.is_some() {
+                    (quote!(#op: &mut rt::WindowJoin<#k, #l, #r, #b>), quote!(&mut #op))
+                } else {
+                    (quote!(#op: &mut rt::RegularJoin<#k, #l, #r, #b>), quote!(&mut #op))
+                }
             }
         }
     }
@@ -997,6 +1020,11 @@ impl Gen<'_> {
         }
         let matched: Vec<TokenStream> = key_values.clone();
         let row: Vec<TokenStream> = frame.iter().map(|v| quote!(#v.clone())).collect();
+        let Some(window) = window else {
+            // A regular inner join: the row joins the other side's rows at once, and the
+            // joined rows go on in the branch that continues from the join.
+            return self.regular_join_write(j, side, index, branch, code, matched, key_patterns, key_values, row);
+        };
         let (start, end) = (&frame[window.0], &frame[window.1]);
         let (op, add) = (
             format_ident!("join_{}", j),
@@ -1019,6 +1047,49 @@ impl Gen<'_> {
                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     #late
                 }
+            }
+        }
+    }
+
+    /// The write of a row into one side of regular join `j`: its key (NULL: the row equals
+    /// nothing and is dropped), then the join's `add`, whose joined rows run the join's emit
+    /// function into what the branch continuing from the join writes to.
+    #[allow(clippy::too_many_arguments)]
+    fn regular_join_write(
+        &mut self,
+        j: usize,
+        side: Side,
+        index: usize,
+        branch: &Branch,
+        code: Vec<TokenStream>,
+        matched: Vec<TokenStream>,
+        key_patterns: Vec<TokenStream>,
+        key_values: Vec<TokenStream>,
+        row: Vec<TokenStream>,
+    ) -> TokenStream {
+        let (op, cond, emit) =
+            (format_ident!("join_{}", j), format_ident!("join_cond_{}", j), format_ident!("join_emit_{}", j));
+        let add = match side {
+            Side::Left => quote!(add_left),
+            Side::Right => quote!(add_right),
+        };
+        // What the continuing branch writes to (its sink writer, or its first window).
+        let Some(next) = self.branches.iter().position(|b| b.from == Origin::Join(j)) else {
+            self.error(branch.span, "a join whose output goes nowhere".into());
+            return quote!();
+        };
+        let continuing = self.branches[next].clone();
+        let split = continuing.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_)));
+        let arg = match split.map(|p| &continuing.steps[p]) {
+            Some(Step::WindowAggregate(w)) => self.window_terminal(&format!("{next}_0"), w).1,
+            _ => self.terminal(next, &continuing).1,
+        };
+        let _ = index;
+        quote! {
+            #(#code)*
+            // A NULL key equals nothing: the row joins nothing and is not kept.
+            if let (#(#key_patterns,)*) = (#(#matched,)*) {
+                #op.#add((#(#key_values,)*), (#(#row,)*), #cond, |l, r| #emit(Some(l), Some(r), cx, #arg))?;
             }
         }
     }
@@ -1067,7 +1138,9 @@ impl Gen<'_> {
                     }
                     *frame = next;
                 }
-                Step::WindowAggregate(_) => self.error(branch.span, "two stateful operators in one branch".into()),
+                Step::WindowAggregate(_) | Step::Aggregate(_) => {
+                    self.error(branch.span, "two stateful operators in one branch".into())
+                }
             }
         }
     }
@@ -1141,12 +1214,32 @@ impl Gen<'_> {
             writable += 1;
         }
         let _ = writable;
-        if self.updating {
+        if self.updating || updates(branch) {
             quote!(#out.write(rt::Change::new(kind, #ws { #(#inits),* }))?;)
         } else {
             quote!(#out.write(#ws { #(#inits),* })?;)
         }
     }
+}
+
+/// Whether a branch writes an updating result (it aggregates without a window).
+fn updates(branch: &Branch) -> bool {
+    branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_)))
+}
+
+/// [`live_outputs`] of the steps `post` that end `branch` (their input `width` wide), for
+/// code generated for those steps alone; indexed like the branch's steps.
+fn live_outputs_from(branch: &Branch, post: &[Step], width: usize) -> Vec<Vec<bool>> {
+    let tail = Branch {
+        from: branch.from,
+        steps: post.to_vec(),
+        target: branch.target.clone(),
+        table: branch.table,
+        span: branch.span,
+    };
+    let mut live = vec![Vec::new(); branch.steps.len() - post.len()];
+    live.extend(live_outputs(&tail, width));
+    live
 }
 
 /// The name a task's state has in checkpoints: its source table, or `values_<i>`.
@@ -1162,6 +1255,7 @@ fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> String {
 fn output_width(step: &Step) -> usize {
     match step {
         Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
+        Step::Aggregate(g) => g.group.len() + g.aggregates.len(),
         Step::Project(exprs) => exprs.len(),
         Step::Filter(_) => 0,
     }
@@ -1177,6 +1271,7 @@ fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
             Step::Filter(_) => w,
             Step::Project(exprs) => exprs.len(),
             Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
+            Step::Aggregate(g) => g.group.len() + g.aggregates.len(),
         };
         widths.push(w);
     }
@@ -1215,6 +1310,12 @@ fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
                 }
                 a.group.iter().flatten().for_each(|e| mark(&mut before, e));
                 for call in &a.aggregates {
+                    call.args.iter().chain(&call.filter).for_each(|e| mark(&mut before, e));
+                }
+            }
+            Step::Aggregate(g) => {
+                g.group.iter().for_each(|e| mark(&mut before, e));
+                for call in &g.aggregates {
                     call.args.iter().chain(&call.filter).for_each(|e| mark(&mut before, e));
                 }
             }

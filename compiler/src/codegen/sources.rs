@@ -347,7 +347,11 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
     for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
         for branch in task.branches.iter().filter(|b| b.from == Origin::Input) {
             // Steps up to and including the first projection read the source row.
-            if !branch.steps.iter().any(|s| matches!(s, Step::Project(_) | Step::WindowAggregate(_))) {
+            if !branch
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::Project(_) | Step::WindowAggregate(_) | Step::Aggregate(_)))
+            {
                 return Vec::new();
             }
             for step in &branch.steps {
@@ -361,6 +365,13 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
                         cols.push(w.time_column);
                         w.group.iter().flatten().for_each(|e| e.columns(&mut cols));
                         for a in &w.aggregates {
+                            a.args.iter().chain(&a.filter).for_each(|e| e.columns(&mut cols));
+                        }
+                        break;
+                    }
+                    Step::Aggregate(g) => {
+                        g.group.iter().for_each(|e| e.columns(&mut cols));
+                        for a in &g.aggregates {
                             a.args.iter().chain(&a.filter).for_each(|e| e.columns(&mut cols));
                         }
                         break;

@@ -69,18 +69,26 @@ impl Gen<'_> {
             None => quote!(true),
         };
         let b = self.backend_type();
+        let operator = if join.left_window.is_some() {
+            quote!(let mut #op: rt::WindowJoin<#k, #l, #r, #b> = rt::WindowJoin::in_backend(&mut state, #name, #kind);)
+        } else {
+            quote! {
+                let mut #op: rt::RegularJoin<#k, #l, #r, #b> =
+                    rt::RegularJoin::in_backend(&mut state, #name).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+            }
+        };
         let types = quote! {
             type #k = (#(#keys,)*);
             type #l = (#(Option<#left>,)*);
             type #r = (#(Option<#right>,)*);
         };
-        self.stateful.operator(&op, &quote!(#types #b));
+        self.stateful.operator(&op, &quote!(#types #operator));
         self.stateful.setup.push(quote! {
             #types
             fn #cond(l: &#l, r: &#r) -> bool {
                 #test
             }
-            let mut #op: rt::WindowJoin<#k, #l, #r, #b> = rt::WindowJoin::in_backend(&mut state, #name, #kind);
+            #operator
         });
     }
 
@@ -93,25 +101,25 @@ impl Gen<'_> {
         if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) { quote!(rt::agg::Ordered<#t>) } else { t }
     }
 
-    /// The row path of a window aggregation: the row's event time, group key and
-    /// aggregate arguments, added to the operator (declared, with its key and accumulator
-    /// types, before the source loop). Rows whose windows have all fired are counted late.
-    pub(super) fn window_add(
+    /// The row path of a keyed aggregation: code computing the group key (`k<slot>_<i>`)
+    /// and the aggregate arguments, the key's element types, and per aggregate its
+    /// accumulator type, its update of `acc` and its constructor.
+    #[allow(clippy::type_complexity)]
+    fn keyed_accumulators(
         &mut self,
         slot: &str,
-        w: &WindowAggregate,
+        group: &[Option<&crate::hir::Expr>],
+        aggregates: &[crate::hir::AggregateCall],
         frame: &[TokenStream],
         branch: &Branch,
-        source_row: bool,
-    ) -> TokenStream {
+    ) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>)
+    {
         let index = slot;
-        let (op, key_ty, acc_ty) =
-            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
         let mut code = Vec::new();
         let mut key_types = Vec::new();
         let mut key_values = Vec::new();
-        for (i, g) in w.group.iter().enumerate() {
-            let Ok(e) = g else { continue };
+        for (i, g) in group.iter().enumerate() {
+            let Some(e) = g else { continue };
             if matches!(e.ty.kind, TypeKind::Row(_) | TypeKind::Array(_) | TypeKind::Map(..)) {
                 self.error(
                     branch.span,
@@ -140,7 +148,7 @@ impl Gen<'_> {
         let mut acc_types = Vec::new();
         let mut updates = Vec::new();
         let mut makes = Vec::new();
-        for (i, a) in w.aggregates.iter().enumerate() {
+        for (i, a) in aggregates.iter().enumerate() {
             let ty = self.rows.rust(&a.ty, "agg");
             let slot = syn::Index::from(i);
             let arg = match a.args.first() {
@@ -184,7 +192,7 @@ impl Gen<'_> {
                     self.error(
                         branch.span,
                         format!(
-                            "{}{} in a window is not supported by code generation yet",
+                            "{}{} is not supported by code generation yet",
                             a.function,
                             if a.distinct { "(DISTINCT …)" } else { "" }
                         ),
@@ -219,6 +227,105 @@ impl Gen<'_> {
             updates.push(add);
             makes.push(make);
         }
+        (code, key_types, key_values, acc_types, updates, makes)
+    }
+
+    /// The row path of a GROUP BY without a window: the group key and aggregate arguments
+    /// added to the operator (declared before the source loop), whose changes of the group's
+    /// result run through `post` (the steps after it) into the branch's sink, with their
+    /// kind, at once.
+    pub(super) fn group_add(
+        &mut self,
+        index: usize,
+        g: &crate::plan::GroupAggregate,
+        frame: &[TokenStream],
+        branch: &Branch,
+        post: &[Step],
+    ) -> TokenStream {
+        let slot = format!("{index}_g");
+        let (op, key_ty, acc_ty) =
+            (format_ident!("group_{}", index), format_ident!("KeyG{}", index), format_ident!("AccG{}", index));
+        let group: Vec<Option<&crate::hir::Expr>> = g.group.iter().map(Some).collect();
+        let (mut code, key_types, key_values, acc_types, updates, makes) =
+            self.keyed_accumulators(&slot, &group, &g.aggregates, frame, branch);
+        let name = op.to_string();
+        let b = self.backend_type();
+        let declared = quote! {
+            type #key_ty = (#(#key_types,)*);
+            type #acc_ty = (#(#acc_types,)*);
+            let mut #op: rt::GroupAggregate<#key_ty, #acc_ty, #b> =
+                rt::GroupAggregate::in_backend(&mut state, #name, || (#(#makes,)*))
+                    .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+        };
+        self.stateful.operator(&op, &declared);
+        self.stateful.setup.push(declared);
+        // The output row: the group columns (from the key), then the aggregates' results.
+        let mut bindings = Vec::new();
+        let mut out_frame = Vec::new();
+        for (k, e) in g.group.iter().enumerate() {
+            let i = syn::Index::from(k);
+            let v = format_ident!("og{}_{}", index, k);
+            let value = if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) {
+                quote!(key.#i.map(|o| o.0))
+            } else {
+                quote!(key.#i.clone())
+            };
+            bindings.push(quote!(let #v = #value;));
+            out_frame.push(quote!(#v));
+        }
+        let results: Vec<TokenStream> = (0..g.aggregates.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(rt::agg::Accumulator::result(&acc.#i))
+            })
+            .collect();
+        for i in 0..g.aggregates.len() {
+            let (slot_i, v) = (syn::Index::from(i), format_ident!("og{}_{}", index, g.group.len() + i));
+            bindings.push(quote!(let #v = out.#slot_i;));
+            out_frame.push(quote!(#v));
+        }
+        let post_label = syn::Lifetime::new(&format!("'g{index}"), proc_macro2::Span::call_site());
+        let mut post_code = Vec::new();
+        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
+        self.steps(index, branch.steps.len() - post.len(), post, &mut post_code, &mut out_frame, &post_label, branch);
+        self.live = saved;
+        post_code.push(self.sink_write(index, branch, &out_frame, &post_label));
+        let key = format_ident!("key_{}", slot);
+        code.push(quote! {
+            let #key: #key_ty = (#(#key_values,)*);
+            #op.add(
+                #key,
+                |acc: &mut #acc_ty| { #(#updates)* },
+                |acc: &#acc_ty| (#(#results,)*),
+                |kind, key, out| -> rt::Result<()> {
+                    #(#bindings)*
+                    #post_label: {
+                        #(#post_code)*
+                    }
+                    Ok(())
+                },
+            )?;
+        });
+        quote!(#(#code)*)
+    }
+
+    /// The row path of a window aggregation: the row's event time, group key and
+    /// aggregate arguments, added to the operator (declared, with its key and accumulator
+    /// types, before the source loop). Rows whose windows have all fired are counted late.
+    pub(super) fn window_add(
+        &mut self,
+        slot: &str,
+        w: &WindowAggregate,
+        frame: &[TokenStream],
+        branch: &Branch,
+        source_row: bool,
+    ) -> TokenStream {
+        let index = slot;
+        let (op, key_ty, acc_ty) =
+            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
+        let group: Vec<Option<&crate::hir::Expr>> = w.group.iter().map(|g| g.as_ref().ok()).collect();
+        let (mut code, key_types, key_values, acc_types, updates, makes) =
+            self.keyed_accumulators(slot, &group, &w.aggregates, frame, branch);
         let kind = match &w.windows {
             Windows::Assigned(kind) => Some(kind),
             Windows::Given { .. } => None,

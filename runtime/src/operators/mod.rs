@@ -1,6 +1,8 @@
 //! Stateful operators that generated code instantiates with its own key and accumulator
 //! types; one file per operator.
 
+pub mod group_aggregate;
+pub mod regular_join;
 pub mod session_aggregate;
 pub mod upsert_normalize;
 pub mod window_aggregate;

@@ -23,26 +23,13 @@
 
 use crate::changelog::RowKind;
 use crate::checkpoint::Snapshot;
-use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, Value};
+use crate::state::{Key, KeyedMap, MemoryBackend, StateBackend, TtlClock, Value};
 
 /// The last row of every key, in a [`StateBackend`]'s keyed map.
 pub struct UpsertNormalize<K: Key, R: Value, B: StateBackend = MemoryBackend> {
     rows: B::Map<K, R>,
-    ttl: Option<Ttl>,
+    ttl: Option<TtlClock>,
 }
-
-/// State time-to-live: keys not written for `ttl_ms` are forgotten (Flink's
-/// `table.exec.state.ttl`). The clock is read every [`TTL_CLOCK_EVERY`] messages, and
-/// expired keys are removed at most every quarter of the TTL (at least a second apart).
-struct Ttl {
-    ttl_ms: i64,
-    calls: u32,
-    next_expiry_ms: i64,
-    clock: fn() -> i64,
-}
-
-/// Messages between readings of the clock for state TTL.
-const TTL_CLOCK_EVERY: u32 = 1024;
 
 impl<K: Key, R: Value + PartialEq> UpsertNormalize<K, R> {
     /// The operator with its state in memory.
@@ -67,26 +54,8 @@ impl<K: Key, R: Value + PartialEq, B: StateBackend> UpsertNormalize<K, R, B> {
     /// `clock` (ms since the epoch). A key forgotten and then written again is an insert;
     /// the deletion of a forgotten key is dropped (as in Flink).
     pub fn with_ttl(mut self, ttl_ms: Option<i64>, clock: fn() -> i64) -> Self {
-        self.ttl = ttl_ms.filter(|t| *t > 0).map(|ttl_ms| Ttl { ttl_ms, calls: 0, next_expiry_ms: i64::MIN, clock });
+        self.ttl = TtlClock::new(ttl_ms, clock);
         self
-    }
-
-    /// Counts a message; now and then stamps writes with the clock and removes expired
-    /// keys.
-    #[inline]
-    fn tick(&mut self) {
-        let Some(ttl) = &mut self.ttl else { return };
-        if ttl.calls > 0 {
-            ttl.calls -= 1;
-            return;
-        }
-        ttl.calls = TTL_CLOCK_EVERY - 1;
-        let now = (ttl.clock)();
-        self.rows.set_clock(now);
-        if now >= ttl.next_expiry_ms {
-            ttl.next_expiry_ms = now.saturating_add((ttl.ttl_ms / 4).max(1000));
-            self.rows.expire(now, ttl.ttl_ms);
-        }
     }
 
     /// The message for `key`: its new row, or `None` for a deletion. Calls `emit` with
@@ -97,7 +66,9 @@ impl<K: Key, R: Value + PartialEq, B: StateBackend> UpsertNormalize<K, R, B> {
         row: Option<R>,
         mut emit: impl FnMut(RowKind, &R) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.tick();
+        if let Some(ttl) = &mut self.ttl {
+            ttl.tick(&mut self.rows);
+        }
         match row {
             Some(row) => match self.rows.get_mut(&key) {
                 Some(old) if *old == row => Ok(()),
@@ -202,7 +173,7 @@ mod tests {
         // 1,023 more messages for key 2 at time 20 s: the clock is read again, key 1
         // (written at 0 s) has expired; key 2 written since has not.
         NOW.store(20_000, Ordering::Relaxed);
-        for i in 0..TTL_CLOCK_EVERY {
+        for i in 0..crate::state::TTL_CLOCK_EVERY {
             op.apply(2, Some((i % 7) as u8), &mut log).unwrap();
         }
         assert_eq!(op.len(), 1);

@@ -93,6 +93,45 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::hash::Hash;
 
+/// Messages between readings of the clock for state TTL ([`TtlClock`]).
+pub const TTL_CLOCK_EVERY: u32 = 1024;
+
+/// State time-to-live for an operator's keyed map (Flink's `table.exec.state.ttl`): keys
+/// not written for the TTL are forgotten. Operators call [`TtlClock::tick`] per message:
+/// the clock is read every [`TTL_CLOCK_EVERY`] messages (writes are stamped with it) and
+/// expired keys are removed at most every quarter of the TTL (at least a second apart).
+#[derive(Debug)]
+pub struct TtlClock {
+    ttl_ms: i64,
+    calls: u32,
+    next_expiry_ms: i64,
+    clock: fn() -> i64,
+}
+
+impl TtlClock {
+    /// A TTL of `ttl_ms` (none: `None` or not positive) by processing time from `clock`.
+    pub fn new(ttl_ms: Option<i64>, clock: fn() -> i64) -> Option<Self> {
+        ttl_ms.filter(|t| *t > 0).map(|ttl_ms| TtlClock { ttl_ms, calls: 0, next_expiry_ms: i64::MIN, clock })
+    }
+
+    /// Counts a message for `map`; now and then stamps its writes with the clock and
+    /// removes its expired keys.
+    #[inline]
+    pub fn tick<K, V>(&mut self, map: &mut impl KeyedMap<K, V>) {
+        if self.calls > 0 {
+            self.calls -= 1;
+            return;
+        }
+        self.calls = TTL_CLOCK_EVERY - 1;
+        let now = (self.clock)();
+        map.set_clock(now);
+        if now >= self.next_expiry_ms {
+            self.next_expiry_ms = now.saturating_add((self.ttl_ms / 4).max(1000));
+            map.expire(now, self.ttl_ms);
+        }
+    }
+}
+
 /// What can key operator state. Implemented for every type with the bounds.
 pub trait Key: Clone + Eq + Hash + Ord + Send + Serialize + DeserializeOwned + 'static {}
 
