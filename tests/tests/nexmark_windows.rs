@@ -40,6 +40,7 @@ const QUERIES: &[Spec] = &[
     Spec { module: "q3", file: "examples/nexmark/q3.sql", sink: "nexmark_q3" },
     Spec { module: "q20", file: "examples/nexmark/q20.sql", sink: "nexmark_q20" },
     Spec { module: "q15", file: "examples/nexmark/q15.sql", sink: "nexmark_q15" },
+    Spec { module: "q16", file: "examples/nexmark/q16.sql", sink: "nexmark_q16" },
     Spec { module: "q17", file: "examples/nexmark/q17.sql", sink: "nexmark_q17" },
     Spec { module: "q5", file: "examples/nexmark/q5.sql", sink: "nexmark_q5" },
     Spec { module: "q7_windows", file: "examples/nexmark/bench/q7_windows.sql", sink: "q7_windows" },
@@ -49,7 +50,7 @@ const QUERIES: &[Spec] = &[
 ];
 
 /// Queries whose result updates (GROUP BY without a window): printed as changes.
-const UPDATING: [&str; 2] = ["q15", "q17"];
+const UPDATING: [&str; 3] = ["q15", "q16", "q17"];
 
 /// A query's text, its blackhole sink (if any) turned into JSON files, or (updating
 /// results) into the print sink.
@@ -126,6 +127,7 @@ struct Bid {
     auction: i64,
     bidder: i64,
     price: i64,
+    channel: String,
     time: i64,
 }
 
@@ -180,9 +182,13 @@ fn events() -> &'static Events {
                 (1, None, Some(a), None) => {
                     ev.auctions.push(Auction { id: a.id, seller: a.seller, category: a.category, time })
                 }
-                (2, None, None, Some(b)) => {
-                    ev.bids.push(Bid { auction: b.auction, bidder: b.bidder, price: b.price, time })
-                }
+                (2, None, None, Some(b)) => ev.bids.push(Bid {
+                    auction: b.auction,
+                    bidder: b.bidder,
+                    price: b.price,
+                    channel: b.channel.to_string(),
+                    time,
+                }),
                 (t, p, a, b) => panic!("event type {t} with person {p:?}, auction {a:?}, bid {b:?}"),
             }
         }
@@ -289,9 +295,12 @@ fn q17_daily_bid_statistics_per_auction_match_a_recomputation() {
     assert_eq!(actual, expected);
 }
 
-#[test]
-fn q15_daily_bid_and_bidder_counts_match_a_recomputation() {
-    let ev = events();
+/// The bid counts of q15 and q16 per group of bids (`group`: q15 the day, q16 the channel
+/// and the day), after `extra` values (q16: the latest minute).
+fn bid_counts(
+    group: impl Fn(&Bid) -> Vec<String>,
+    extra: impl Fn(&[&Bid]) -> Vec<String>,
+) -> BTreeMap<Vec<String>, Vec<String>> {
     let rank = |p: i64| {
         if p < 10_000 {
             1
@@ -301,33 +310,50 @@ fn q15_daily_bid_and_bidder_counts_match_a_recomputation() {
             3
         }
     };
-    let mut bids: BTreeMap<String, [i64; 4]> = BTreeMap::new();
-    let mut bidders: BTreeMap<String, [BTreeSet<i64>; 4]> = BTreeMap::new();
-    let mut auctions: BTreeMap<String, [BTreeSet<i64>; 4]> = BTreeMap::new();
-    for b in &ev.bids {
-        let d = day(b.time);
-        let r = rank(b.price);
-        let n = bids.entry(d.clone()).or_default();
-        n[0] += 1;
-        n[r] += 1;
-        let who = bidders.entry(d.clone()).or_default();
-        who[0].insert(b.bidder);
-        who[r].insert(b.bidder);
-        let what = auctions.entry(d).or_default();
-        what[0].insert(b.auction);
-        what[r].insert(b.auction);
+    let mut members: BTreeMap<Vec<String>, Vec<&Bid>> = BTreeMap::new();
+    for b in &events().bids {
+        members.entry(group(b)).or_default().push(b);
     }
-    let expected: BTreeMap<Vec<String>, Vec<String>> = bids
-        .iter()
-        .map(|(d, n)| {
-            let mut values: Vec<i64> = n.to_vec();
-            values.extend(bidders[d].iter().map(|s| s.len() as i64));
-            values.extend(auctions[d].iter().map(|s| s.len() as i64));
-            (vec![d.clone()], values.iter().map(ToString::to_string).collect())
+    members
+        .into_iter()
+        .map(|(k, bids)| {
+            let mut n = [0i64; 4];
+            let mut bidders: [BTreeSet<i64>; 4] = Default::default();
+            let mut auctions: [BTreeSet<i64>; 4] = Default::default();
+            for b in &bids {
+                let r = rank(b.price);
+                n[0] += 1;
+                n[r] += 1;
+                bidders[0].insert(b.bidder);
+                bidders[r].insert(b.bidder);
+                auctions[0].insert(b.auction);
+                auctions[r].insert(b.auction);
+            }
+            let mut values = extra(&bids);
+            values.extend(n.iter().map(ToString::to_string));
+            values.extend(bidders.iter().map(|s| s.len().to_string()));
+            values.extend(auctions.iter().map(|s| s.len().to_string()));
+            (k, values)
         })
-        .collect();
-    let actual = run_changelog("q15", 1);
-    assert_eq!(actual, expected);
+        .collect()
+}
+
+#[test]
+fn q15_daily_bid_and_bidder_counts_match_a_recomputation() {
+    assert_eq!(run_changelog("q15", 1), bid_counts(|b| vec![day(b.time)], |_| Vec::new()));
+}
+
+#[test]
+fn q16_counts_per_channel_and_day_match_a_recomputation() {
+    // `HH:mm` of a time (UTC), computed independently of DATE_FORMAT.
+    let minute =
+        |ms: i64| format!("{:02}:{:02}", ms.rem_euclid(86_400_000) / 3_600_000, ms.rem_euclid(3_600_000) / 60_000);
+    let expected = bid_counts(
+        |b| vec![b.channel.clone(), day(b.time)],
+        |bids| vec![bids.iter().map(|b| minute(b.time)).max().unwrap()],
+    );
+    assert!(expected.len() > 100, "{} groups", expected.len());
+    assert_eq!(run_changelog("q16", 2), expected);
 }
 
 #[test]

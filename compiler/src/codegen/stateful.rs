@@ -273,15 +273,23 @@ impl Gen<'_> {
             bindings.push(quote!(let #v = #value;));
             out_frame.push(quote!(#v));
         }
-        let results: Vec<TokenStream> = (0..g.aggregates.len())
-            .map(|i| {
-                let i = syn::Index::from(i);
-                quote!(rt::agg::Accumulator::result(&acc.#i))
+        // The results as a tuple of tuples of at most 8 (tuples compare only up to 12).
+        let chunks: Vec<TokenStream> = (0..g.aggregates.len())
+            .collect::<Vec<_>>()
+            .chunks(8)
+            .map(|chunk| {
+                let items = chunk.iter().map(|&i| {
+                    let i = syn::Index::from(i);
+                    quote!(rt::agg::Accumulator::result(&acc.#i))
+                });
+                quote!((#(#items,)*))
             })
             .collect();
+        let results = quote!((#(#chunks,)*));
         for i in 0..g.aggregates.len() {
-            let (slot_i, v) = (syn::Index::from(i), format_ident!("og{}_{}", index, g.group.len() + i));
-            bindings.push(quote!(let #v = out.#slot_i;));
+            let (c, j) = (syn::Index::from(i / 8), syn::Index::from(i % 8));
+            let v = format_ident!("og{}_{}", index, g.group.len() + i);
+            bindings.push(quote!(let #v = out.#c.#j;));
             out_frame.push(quote!(#v));
         }
         let post_label = syn::Lifetime::new(&format!("'g{index}"), proc_macro2::Span::call_site());
@@ -296,7 +304,7 @@ impl Gen<'_> {
             #op.add(
                 #key,
                 |acc: &mut #acc_ty| { #(#updates)* },
-                |acc: &#acc_ty| (#(#results,)*),
+                |acc: &#acc_ty| #results,
                 |kind, key, out| -> rt::Result<()> {
                     #(#bindings)*
                     #post_label: {
