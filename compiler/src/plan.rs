@@ -679,35 +679,31 @@ fn step_text(step: &Step) -> String {
                     Err(b) => format!("{b:?}").to_lowercase(),
                 })
                 .collect();
-            let aggs: Vec<String> = w
-                .aggregates
-                .iter()
-                .map(|a| {
-                    let args: Vec<String> = a.args.iter().map(ToString::to_string).collect();
-                    format!("{}({}{})", a.function, if a.distinct { "DISTINCT " } else { "" }, args.join(", "))
-                })
-                .collect();
             format!(
                 "window  {:?} on ${} key [{}] aggregate [{}]",
                 w.windows,
                 w.time_column,
                 keys.join(", "),
-                aggs.join(", ")
+                calls(&w.aggregates)
             )
         }
         Step::Aggregate(g) => {
             let keys: Vec<String> = g.group.iter().map(ToString::to_string).collect();
-            let aggs: Vec<String> = g
-                .aggregates
-                .iter()
-                .map(|a| {
-                    let args: Vec<String> = a.args.iter().map(ToString::to_string).collect();
-                    format!("{}({}{})", a.function, if a.distinct { "DISTINCT " } else { "" }, args.join(", "))
-                })
-                .collect();
-            format!("group   key [{}] aggregate [{}] (updating)", keys.join(", "), aggs.join(", "))
+            format!("group   key [{}] aggregate [{}] (updating)", keys.join(", "), calls(&g.aggregates))
         }
     }
+}
+
+/// Aggregate calls as `explain` shows them: `COUNT(DISTINCT $1), SUM($2)`.
+fn calls(aggregates: &[hir::AggregateCall]) -> String {
+    let shown: Vec<String> = aggregates
+        .iter()
+        .map(|a| {
+            let args: Vec<String> = a.args.iter().map(ToString::to_string).collect();
+            format!("{}({}{})", a.function, if a.distinct { "DISTINCT " } else { "" }, args.join(", "))
+        })
+        .collect();
+    shown.join(", ")
 }
 
 /// `e` as a value of `ty` (an implicit conversion, when the types differ).
