@@ -30,6 +30,20 @@ pub enum Step {
     /// A GROUP BY without a window over appended rows: its output (the group columns, then
     /// one column per aggregate) is an updating result, emitted as each row changes it.
     Aggregate(GroupAggregate),
+    /// The best N rows per partition (`ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)`
+    /// filtered by rank) of appended rows: its output, the input's columns and the rank,
+    /// is an updating result.
+    TopN(TopN),
+}
+
+/// `ROW_NUMBER() OVER (PARTITION BY partition ORDER BY order)` kept to ranks `1..=limit`.
+#[derive(Debug, Clone)]
+pub struct TopN {
+    pub partition: Vec<Expr>,
+    pub order: Vec<hir::SortKey>,
+    pub limit: u64,
+    /// The input's column types (the row kept).
+    pub input: Vec<crate::types::Type>,
 }
 
 /// A GROUP BY without a window (or SELECT DISTINCT: no aggregates).
@@ -352,6 +366,17 @@ fn flatten(
             out.push(Path { start: Start::Input(Input::Values(rows)), steps: after, target })
         }
         RelKind::Filter { input, predicate } => {
+            // A ranking filtered by its rank: a Top-N, then the projections between them.
+            let stateless_after = after.iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)));
+            if let Some((over_input, top, projections)) = top_n(input, predicate) {
+                if stateless_after && matches!(target, Target::Sink { .. }) {
+                    let steps = std::iter::once(Step::TopN(top))
+                        .chain(projections.into_iter().map(Step::Project))
+                        .chain(after.iter().cloned())
+                        .collect();
+                    return flatten(over_input, steps, target, joins, out);
+                }
+            }
             flatten(input, then(Step::Filter(predicate.clone())), target, joins, out)?
         }
         RelKind::Project { input, exprs } => flatten(input, then(Step::Project(exprs.clone())), target, joins, out)?,
@@ -488,6 +513,61 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         keys,
         condition,
     })
+}
+
+/// `predicate` over `rel` as a Top-N: `rel` is a ranking (one ROW_NUMBER over appended
+/// rows read straight from the source, maybe under projections) and `predicate` keeps
+/// ranks up to N (`rank <= N`, `rank < N`, `rank = 1`). Returns the ranking's input, the
+/// Top-N and the projections between the ranking and the filter (innermost first).
+fn top_n<'r>(rel: &'r Rel, predicate: &Expr) -> Option<(&'r Rel, TopN, Vec<Vec<Expr>>)> {
+    let mut projections = Vec::new();
+    let mut current = rel;
+    // The predicate's column, traced down through the projections.
+    let hir::ExprKind::Call { function, args } = &predicate.kind else { return None };
+    let [column, bound] = &args[..] else { return None };
+    let (hir::ExprKind::Column(c), hir::ExprKind::Literal(hir::Value::Number(text))) = (&column.kind, &bound.kind)
+    else {
+        return None;
+    };
+    let mut c = *c;
+    let n: i64 = text.parse().ok()?;
+    let limit = match function.as_str() {
+        "<=" => n,
+        "<" => n - 1,
+        "=" if n == 1 => 1,
+        _ => return None,
+    };
+    if limit < 1 {
+        return None;
+    }
+    loop {
+        match &current.kind {
+            RelKind::Project { input, exprs } => {
+                let hir::ExprKind::Column(inner) = exprs.get(c)?.kind else { return None };
+                c = inner;
+                projections.push(exprs.clone());
+                current = input;
+            }
+            RelKind::Over { input, calls } => {
+                let [call] = &calls[..] else { return None };
+                if call.function != "ROW_NUMBER" || call.order_by.is_empty() || call.frame.is_some() {
+                    return None;
+                }
+                if c != input.schema.len() || !input.append_only || !stateless(input) {
+                    return None;
+                }
+                projections.reverse();
+                let top = TopN {
+                    partition: call.partition_by.clone(),
+                    order: call.order_by.clone(),
+                    limit: limit as u64,
+                    input: input.schema.iter().map(|f| f.ty.clone()).collect(),
+                };
+                return Some((input, top, projections));
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// Whether `rel` reads a table through filters and projections only.
@@ -687,6 +767,12 @@ fn step_text(step: &Step) -> String {
                 calls(&w.aggregates)
             )
         }
+        Step::TopN(t) => {
+            let keys: Vec<String> = t.partition.iter().map(ToString::to_string).collect();
+            let order: Vec<String> =
+                t.order.iter().map(|k| format!("{}{}", k.expr, if k.desc { " DESC" } else { "" })).collect();
+            format!("top-n   {} per [{}] by [{}] (updating)", t.limit, keys.join(", "), order.join(", "))
+        }
         Step::Aggregate(g) => {
             let keys: Vec<String> = g.group.iter().map(ToString::to_string).collect();
             format!("group   key [{}] aggregate [{}] (updating)", keys.join(", "), calls(&g.aggregates))
@@ -731,7 +817,9 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
             Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
         }
         for (b, branch) in task.branches.iter().enumerate() {
-            let kind = if branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_))) {
+            let kind = if branch.steps.iter().any(|s| matches!(s, Step::TopN(_))) {
+                "fused, best rows per partition kept for ever (or the state TTL), updating output"
+            } else if branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_))) {
                 "fused, keyed group state kept for ever (or the state TTL), updating output"
             } else if branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) {
                 "fused, keyed window state freed by the watermark"

@@ -35,6 +35,7 @@ pub mod __private {
     pub use crate::operators::group_aggregate::GroupAggregate;
     pub use crate::operators::regular_join::RegularJoin;
     pub use crate::operators::session_aggregate::SessionAggregate;
+    pub use crate::operators::top_n::TopN;
     pub use crate::operators::upsert_normalize::UpsertNormalize;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};
     pub use crate::operators::window_join::{JoinKind, WindowJoin};

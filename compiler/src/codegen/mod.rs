@@ -552,12 +552,14 @@ impl Gen<'_> {
                 let watermark = if !windows {
                     None
                 } else if proctime.iter().all(|p| *p) {
-                    // Processing time: the clock is the watermark, read at every row and
-                    // while the source waits.
+                    // Processing time: the clock, read at every row and while the source
+                    // waits, less a millisecond: a window fires only once the clock has
+                    // left its last millisecond, so a row read in that millisecond (many at
+                    // a million rows a second) still finds its window open.
                     let tick = quote!(if let Some(now) = rt::ops::now() {
                         wm.observe(now.millis());
                     });
-                    Some((quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(0);), tick.clone(), tick))
+                    Some((quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(1);), tick.clone(), tick))
                 } else if proctime.iter().any(|p| *p) {
                     self.error(
                         t.span,
@@ -924,7 +926,10 @@ impl Gen<'_> {
         label: &syn::Lifetime,
     ) -> (Vec<TokenStream>, (TokenStream, TokenStream)) {
         let mut code = Vec::new();
-        let split = branch.steps.iter().position(|s| matches!(s, Step::WindowAggregate(_) | Step::Aggregate(_)));
+        let split = branch
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::WindowAggregate(_) | Step::Aggregate(_) | Step::TopN(_)));
         let (before, after) = branch.steps.split_at(split.unwrap_or(branch.steps.len()));
         self.steps(index, 0, before, &mut code, frame, label, branch);
         let source_row = branch.from == Origin::Input;
@@ -945,6 +950,18 @@ impl Gen<'_> {
                     );
                 }
                 code.push(self.group_add(index, g, frame, branch, &after[1..]));
+                self.terminal(index, branch)
+            }
+            Some(Step::TopN(t)) => {
+                if !source_row || after[1..].iter().any(|s| !matches!(s, Step::Filter(_) | Step::Project(_))) {
+                    self.error(
+                        branch.span,
+                        "a Top-N after a join or window, or followed by another stateful operator, cannot be compiled yet"
+                            .into(),
+                    );
+                }
+                let at = branch.steps.len() - after.len();
+                code.push(self.top_n_add(index, t, frame, branch, at));
                 self.terminal(index, branch)
             }
             _ => {
@@ -1138,7 +1155,7 @@ impl Gen<'_> {
                     }
                     *frame = next;
                 }
-                Step::WindowAggregate(_) | Step::Aggregate(_) => {
+                Step::WindowAggregate(_) | Step::Aggregate(_) | Step::TopN(_) => {
                     self.error(branch.span, "two stateful operators in one branch".into())
                 }
             }
@@ -1222,9 +1239,9 @@ impl Gen<'_> {
     }
 }
 
-/// Whether a branch writes an updating result (it aggregates without a window).
+/// Whether a branch writes an updating result (it aggregates without a window, or ranks).
 fn updates(branch: &Branch) -> bool {
-    branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_)))
+    branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_) | Step::TopN(_)))
 }
 
 /// [`live_outputs`] of the steps `post` that end `branch` (their input `width` wide), for
@@ -1256,6 +1273,7 @@ fn output_width(step: &Step) -> usize {
     match step {
         Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
         Step::Aggregate(g) => g.group.len() + g.aggregates.len(),
+        Step::TopN(t) => t.input.len() + 1,
         Step::Project(exprs) => exprs.len(),
         Step::Filter(_) => 0,
     }
@@ -1272,6 +1290,7 @@ fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
             Step::Project(exprs) => exprs.len(),
             Step::WindowAggregate(a) => a.group.len() + if a.legacy { 3 } else { 0 } + a.aggregates.len(),
             Step::Aggregate(g) => g.group.len() + g.aggregates.len(),
+            Step::TopN(t) => t.input.len() + 1,
         };
         widths.push(w);
     }
@@ -1319,6 +1338,8 @@ fn live_outputs(branch: &Branch, width: usize) -> Vec<Vec<bool>> {
                     call.args.iter().chain(&call.filter).for_each(|e| mark(&mut before, e));
                 }
             }
+            // The row is kept whole (its columns go on), sorted and partitioned.
+            Step::TopN(_) => before = vec![true; input],
         }
         live[i] = std::mem::replace(&mut need, before);
     }

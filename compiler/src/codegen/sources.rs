@@ -376,6 +376,8 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
                         }
                         break;
                     }
+                    // The whole row is kept.
+                    Step::TopN(_) => return Vec::new(),
                 }
             }
         }

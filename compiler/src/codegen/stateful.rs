@@ -317,6 +317,122 @@ impl Gen<'_> {
         quote!(#(#code)*)
     }
 
+    /// The row path of a Top-N (the step at `at` of the branch): the row's partition key,
+    /// sort key and the row itself added to the operator (declared before the source
+    /// loop), whose changes — the row with its rank — run through the steps after it into
+    /// the branch's sink, with their kind, at once. When nothing after it reads the rank,
+    /// only rows entering and leaving the top are emitted.
+    pub(super) fn top_n_add(
+        &mut self,
+        index: usize,
+        t: &crate::plan::TopN,
+        frame: &[TokenStream],
+        branch: &Branch,
+        at: usize,
+    ) -> TokenStream {
+        let (op, key_ty, sort_ty, row_ty) = (
+            format_ident!("top_{}", index),
+            format_ident!("KeyT{}", index),
+            format_ident!("SortT{}", index),
+            format_ident!("RowT{}", index),
+        );
+        let mut code = Vec::new();
+        let mut key_types = Vec::new();
+        let mut key_values = Vec::new();
+        for (i, e) in t.partition.iter().enumerate() {
+            let ty = self.key_type(e, branch);
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(e) {
+                Ok(c) => {
+                    let v = format_ident!("tk{}_{}", index, i);
+                    let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
+                    code.push(if float { quote!(let #v = (#c).map(rt::agg::Ordered);) } else { quote!(let #v = #c;) });
+                    key_types.push(quote!(Option<#ty>));
+                    key_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        // Sort keys: (NULL placement, value) with the value reversed for DESC.
+        let mut sort_types = Vec::new();
+        let mut sort_values = Vec::new();
+        for (i, k) in t.order.iter().enumerate() {
+            let ty = self.key_type(&k.expr, branch);
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(&k.expr) {
+                Ok(c) => {
+                    let v = format_ident!("ts{}_{}", index, i);
+                    let float = matches!(k.expr.ty.kind, TypeKind::Float | TypeKind::Double);
+                    let value = if float { quote!((#c).map(rt::agg::Ordered)) } else { c };
+                    let null_rank: u8 = if k.nulls_first { 0 } else { 2 };
+                    let (wrapped_ty, wrap) = if k.desc {
+                        (quote!(Option<std::cmp::Reverse<#ty>>), quote!(x.map(std::cmp::Reverse)))
+                    } else {
+                        (quote!(Option<#ty>), quote!(x))
+                    };
+                    code.push(quote! {
+                        let #v = {
+                            let x = #value;
+                            (if x.is_none() { #null_rank } else { 1u8 }, #wrap)
+                        };
+                    });
+                    sort_types.push(quote!((u8, #wrapped_ty)));
+                    sort_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let row_types: Vec<TokenStream> = t.input.iter().map(|ty| self.rows.rust(ty, "value")).collect();
+        let row: Vec<TokenStream> = frame.iter().map(|v| quote!(#v.clone())).collect();
+        let name = op.to_string();
+        let b = self.backend_type();
+        let limit = t.limit as usize;
+        let declared = quote! {
+            type #key_ty = (#(#key_types,)*);
+            type #sort_ty = (#(#sort_types,)*);
+            type #row_ty = (#(Option<#row_types>,)*);
+            let mut #op: rt::TopN<#key_ty, #sort_ty, #row_ty, #b> =
+                rt::TopN::in_backend(&mut state, #name, #limit).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+        };
+        self.stateful.operator(&op, &declared);
+        self.stateful.setup.push(declared);
+        // The output: the row's columns, then its rank.
+        let mut bindings = Vec::new();
+        let mut out_frame = Vec::new();
+        for i in 0..t.input.len() {
+            let (slot, v) = (syn::Index::from(i), format_ident!("ot{}_{}", index, i));
+            bindings.push(quote!(let #v = row.#slot.clone();));
+            out_frame.push(quote!(#v));
+        }
+        let rank = format_ident!("ot{}_{}", index, t.input.len());
+        bindings.push(quote!(let #rank = Some(rank as i64);));
+        out_frame.push(quote!(#rank));
+        let ranks = self.live.get(at).and_then(|l| l.last().copied()).unwrap_or(true);
+        let post = &branch.steps[at + 1..];
+        let post_label = syn::Lifetime::new(&format!("'t{index}"), proc_macro2::Span::call_site());
+        let mut post_code = Vec::new();
+        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
+        self.steps(index, at + 1, post, &mut post_code, &mut out_frame, &post_label, branch);
+        self.live = saved;
+        post_code.push(self.sink_write(index, branch, &out_frame, &post_label));
+        code.push(quote! {
+            #op.add(
+                (#(#key_values,)*),
+                (#(#sort_values,)*),
+                (#(#row,)*),
+                #ranks,
+                |kind, row, rank| -> rt::Result<()> {
+                    #(#bindings)*
+                    #post_label: {
+                        #(#post_code)*
+                    }
+                    Ok(())
+                },
+            )?;
+        });
+        quote!(#(#code)*)
+    }
+
     /// The row path of a window aggregation: the row's event time, group key and
     /// aggregate arguments, added to the operator (declared, with its key and accumulator
     /// types, before the source loop). Rows whose windows have all fired are counted late.

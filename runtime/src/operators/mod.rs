@@ -4,6 +4,7 @@
 pub mod group_aggregate;
 pub mod regular_join;
 pub mod session_aggregate;
+pub mod top_n;
 pub mod upsert_normalize;
 pub mod window_aggregate;
 pub mod window_join;
