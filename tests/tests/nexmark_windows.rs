@@ -81,8 +81,9 @@ fn built() -> &'static Built {
     })
 }
 
-/// Runs `module` on the generator's events; returns its output rows, each as the values of
-/// `columns` in that order (every row must have exactly these columns).
+/// Runs `module` on the generator's events (also with crashes and restores from
+/// checkpoints, which must give the same output); returns its output rows, each as the
+/// values of `columns` in that order (every row must have exactly these columns).
 fn run(module: &str, columns: &[&str]) -> Vec<Vec<Value>> {
     let spec = QUERIES.iter().find(|s| s.module == module).unwrap_or_else(|| panic!("no query {module}"));
     let dir = tempfile::tempdir().unwrap();
@@ -96,6 +97,34 @@ fn run(module: &str, columns: &[&str]) -> Vec<Vec<Value>> {
     ];
     let r = built().run(module, &sets);
     assert!(r.success, "{module} failed: {}", r.stderr);
+    // Again with a checkpoint every 300,000 events and the process aborted after each
+    // (as kill -9 would), restarted from it until it finishes: the same output.
+    let restored = dir.path().join("restored");
+    let mut again = sets.clone();
+    again.pop();
+    again.push((format!("{}.path", spec.sink), format!("{}/", restored.display())));
+    again.push(("state.checkpoints.dir".to_string(), dir.path().join("checkpoints").display().to_string()));
+    let mut crashes = 0;
+    loop {
+        let out = built()
+            .command(module, &again)
+            .env("DFL_CHECKPOINT_EVERY_RECORDS", "300000")
+            .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting"), "{module} failed: {stderr}");
+        crashes += 1;
+        assert!(crashes < 10, "{module}: not finished after {crashes} restarts");
+    }
+    assert!(crashes >= 2, "{module}: {crashes} restores");
+    let (mut first, mut second) = (output_lines(&out), output_lines(&restored));
+    first.sort();
+    second.sort();
+    assert!(first == second, "{module}: the output with {crashes} crashes and restores differs");
     let expected_keys: BTreeSet<&str> = columns.iter().copied().collect();
     output_lines(&out)
         .iter()
