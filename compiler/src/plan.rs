@@ -431,7 +431,7 @@ fn flatten(
 /// A join this release compiles: a window join (both sides' `window_start` and
 /// `window_end` equal), inner or outer; the other equalities between the sides are its keys.
 fn window_join(j: &hir::Join) -> Option<WindowJoin> {
-    let regular = j.join_type == hir::JoinType::Regular && j.kind == JoinKind::Inner;
+    let regular = j.join_type == hir::JoinType::Regular;
     if !(j.join_type == hir::JoinType::Window || regular) || j.kind == JoinKind::Cross {
         return None;
     }

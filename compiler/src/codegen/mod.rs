@@ -436,7 +436,7 @@ impl Gen<'_> {
             .filter_map(|(b, br)| {
                 let w = format_ident!("out_{}", b);
                 let s = format_ident!("sink_{}", br.sink()?.0);
-                let writer = if updating || updates(br) { quote!(change_writer) } else { quote!(writer) };
+                let writer = if updating || updates(br, &self.joins) { quote!(change_writer) } else { quote!(writer) };
                 Some(quote!(let mut #w = #s.#writer(cx);))
             })
             .collect();
@@ -822,7 +822,7 @@ impl Gen<'_> {
                     format_ident!("JR{}", j),
                 );
                 self.stateful.setup.push(quote! {
-                    fn #emit(l: Option<&#l>, r: Option<&#r>, cx: &rt::Context, #param) -> rt::Result<()> {
+                    fn #emit(kind: rt::RowKind, l: Option<&#l>, r: Option<&#r>, cx: &rt::Context, #param) -> rt::Result<()> {
                         #label: {
                             #(#code)*
                         }
@@ -832,8 +832,10 @@ impl Gen<'_> {
                 if self.joins[j].left_window.is_some() {
                     self.stateful
                         .after_row
-                        .push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
-                    self.stateful.end.push(quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(l, r, cx, #arg))?;));
+                        .push(quote!(#op.advance(wm.current(), #cond, |_, l, r| #emit(rt::RowKind::Insert, l, r, cx, #arg))?;));
+                    self.stateful.end.push(
+                        quote!(#op.advance(i64::MAX, #cond, |_, l, r| #emit(rt::RowKind::Insert, l, r, cx, #arg))?;),
+                    );
                 }
                 code = Vec::new();
             }
@@ -980,7 +982,12 @@ impl Gen<'_> {
             Target::Sink { table, .. } => {
                 let out = format_ident!("out_{}", index);
                 let ws = sink_struct(&self.program.tables[table.0]);
-                (quote!(#out: &mut rt::pipeline::SinkWriter<'_, #ws>), quote!(&mut #out))
+                let writer = if self.updating || updates(branch, &self.joins) {
+                    quote!(rt::pipeline::ChangeWriter<'_, #ws>)
+                } else {
+                    quote!(rt::pipeline::SinkWriter<'_, #ws>)
+                };
+                (quote!(#out: &mut #writer), quote!(&mut #out))
             }
             Target::Join { join, .. } => {
                 let (op, k, l, r) = (
@@ -1104,10 +1111,13 @@ impl Gen<'_> {
         let _ = index;
         quote! {
             #(#code)*
-            // A NULL key equals nothing: the row joins nothing and is not kept.
-            if let (#(#key_patterns,)*) = (#(#matched,)*) {
-                #op.#add((#(#key_values,)*), (#(#row,)*), #cond, |l, r| #emit(Some(l), Some(r), cx, #arg))?;
-            }
+            // A NULL key equals nothing (an outer side's row is still emitted, with NULLs).
+            let key = match (#(#matched,)*) {
+                (#(#key_patterns,)*) => Some((#(#key_values,)*)),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            };
+            #op.#add(key, (#(#row,)*), #cond, |kind, l, r| #emit(kind, l, r, cx, #arg))?;
         }
     }
 
@@ -1231,7 +1241,7 @@ impl Gen<'_> {
             writable += 1;
         }
         let _ = writable;
-        if self.updating || updates(branch) {
+        if self.updating || updates(branch, &self.joins) {
             quote!(#out.write(rt::Change::new(kind, #ws { #(#inits),* }))?;)
         } else {
             quote!(#out.write(#ws { #(#inits),* })?;)
@@ -1239,9 +1249,14 @@ impl Gen<'_> {
     }
 }
 
-/// Whether a branch writes an updating result (it aggregates without a window, or ranks).
-fn updates(branch: &Branch) -> bool {
-    branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_) | Step::TopN(_)))
+/// Whether a branch writes an updating result: it aggregates without a window, ranks, or
+/// continues from an outer regular join.
+fn updates(branch: &Branch, joins: &[crate::plan::WindowJoin]) -> bool {
+    let outer_join = match branch.from {
+        Origin::Join(j) => joins[j].left_window.is_none() && joins[j].kind != crate::ast::JoinKind::Inner,
+        _ => false,
+    };
+    outer_join || branch.steps.iter().any(|s| matches!(s, Step::Aggregate(_) | Step::TopN(_)))
 }
 
 /// [`live_outputs`] of the steps `post` that end `branch` (their input `width` wide), for

@@ -74,7 +74,7 @@ impl Gen<'_> {
         } else {
             quote! {
                 let mut #op: rt::RegularJoin<#k, #l, #r, #b> =
-                    rt::RegularJoin::in_backend(&mut state, #name).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+                    rt::RegularJoin::in_backend(&mut state, #name, #kind).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
             }
         };
         let types = quote! {
