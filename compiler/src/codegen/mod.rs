@@ -659,28 +659,49 @@ impl Gen<'_> {
                             #(#end)*
                         }
                     },
-                    None if self.updating => {
-                        let (key_setup, key) = self.upsert_key(t);
-                        let (open_state, backend_ty) = (self.backend_open(), self.backend_type());
+                    None => {
+                        // Without a watermark: each row runs the branches (for an upsert
+                        // table: once per change it makes to the latest row of its key).
+                        let (open_state, on_row) = if self.updating {
+                            let (key_setup, key) = self.upsert_key(t);
+                            let (open_state, backend_ty) = (self.backend_open(), self.backend_type());
+                            (
+                                quote! {
+                                    #open_state
+                                    let mut normalize: rt::UpsertNormalize<_, _, #backend_ty> =
+                                        rt::UpsertNormalize::in_backend(&mut state, "upsert")
+                                            .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+                                },
+                                quote! {
+                                    let tombstone = row.tombstone;
+                                    let mut row = #convert;
+                                    #(#computed)*
+                                    #key_setup
+                                    normalize.apply(#key, (!tombstone).then_some(row), |kind, row| -> rt::Result<()> {
+                                        #(#branches)*
+                                        Ok(())
+                                    })?;
+                                },
+                            )
+                        } else {
+                            (
+                                quote!(#(#setup)*),
+                                quote! {
+                                    let mut row = #convert;
+                                    #(#computed)*
+                                    #(#branches)*
+                                    #(#after_row)*
+                                },
+                            )
+                        };
                         quote! {
-                            // The latest row per key: each message becomes the changes it makes.
                             #open_state
-                            let mut normalize: rt::UpsertNormalize<_, _, #backend_ty> =
-                                rt::UpsertNormalize::in_backend(&mut state, "upsert")
-                                    .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
                             #open_source
                             #commits
                             source.run_events(cx, |event| {
                                 match event {
                                     rt::connectors::SourceEvent::Row(_, row) => {
-                                        let tombstone = row.tombstone;
-                                        let mut row = #convert;
-                                        #(#computed)*
-                                        #key_setup
-                                        normalize.apply(#key, (!tombstone).then_some(row), |kind, row| -> rt::Result<()> {
-                                            #(#branches)*
-                                            Ok(())
-                                        })?;
+                                        #on_row
                                     }
                                     #on_barrier
                                     rt::connectors::SourceEvent::Idle => {
@@ -690,32 +711,11 @@ impl Gen<'_> {
                                 }
                                 Ok(())
                             })?;
+                            if task.input_ended() {
+                                #(#end)*
+                            }
                         }
                     }
-                    None => quote! {
-                        #(#setup)*
-                        #open_source
-                        #commits
-                        source.run_events(cx, |event| {
-                            match event {
-                                rt::connectors::SourceEvent::Row(_, row) => {
-                                    let mut row = #convert;
-                                    #(#computed)*
-                                    #(#branches)*
-                                    #(#after_row)*
-                                }
-                                #on_barrier
-                                rt::connectors::SourceEvent::Idle => {
-                                    #(#idle)*
-                                }
-                                _ => {}
-                            }
-                            Ok(())
-                        })?;
-                        if task.input_ended() {
-                            #(#end)*
-                        }
-                    },
                 }
             }
             Input::Values(rows) => {

@@ -292,12 +292,8 @@ impl Gen<'_> {
             bindings.push(quote!(let #v = out.#c.#j;));
             out_frame.push(quote!(#v));
         }
-        let post_label = syn::Lifetime::new(&format!("'g{index}"), proc_macro2::Span::call_site());
-        let mut post_code = Vec::new();
-        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
-        self.steps(index, branch.steps.len() - post.len(), post, &mut post_code, &mut out_frame, &post_label, branch);
-        self.live = saved;
-        post_code.push(self.sink_write(index, branch, &out_frame, &post_label));
+        let first = branch.steps.len() - post.len();
+        let body = self.change_body(index, branch, first, bindings, out_frame, &format!("'g{index}"));
         let key = format_ident!("key_{}", slot);
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
@@ -305,16 +301,39 @@ impl Gen<'_> {
                 #key,
                 |acc: &mut #acc_ty| { #(#updates)* },
                 |acc: &#acc_ty| #results,
-                |kind, key, out| -> rt::Result<()> {
-                    #(#bindings)*
-                    #post_label: {
-                        #(#post_code)*
-                    }
-                    Ok(())
-                },
+                |kind, key, out| -> rt::Result<()> { #body },
             )?;
         });
         quote!(#(#code)*)
+    }
+
+    /// The body of the closure an updating operator (GROUP BY, Top-N) calls with each
+    /// change: `bindings` name its output columns (`out_frame`), the branch's steps from
+    /// `first` on run over them, and the row goes to the branch's sink with the change's
+    /// `kind`.
+    fn change_body(
+        &mut self,
+        index: usize,
+        branch: &Branch,
+        first: usize,
+        bindings: Vec<TokenStream>,
+        mut out_frame: Vec<TokenStream>,
+        label: &str,
+    ) -> TokenStream {
+        let post = &branch.steps[first..];
+        let label = syn::Lifetime::new(label, proc_macro2::Span::call_site());
+        let mut post_code = Vec::new();
+        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
+        self.steps(index, first, post, &mut post_code, &mut out_frame, &label, branch);
+        self.live = saved;
+        post_code.push(self.sink_write(index, branch, &out_frame, &label));
+        quote! {
+            #(#bindings)*
+            #label: {
+                #(#post_code)*
+            }
+            Ok(())
+        }
     }
 
     /// The row path of a Top-N (the step at `at` of the branch): the row's partition key,
@@ -408,26 +427,14 @@ impl Gen<'_> {
         bindings.push(quote!(let #rank = Some(rank as i64);));
         out_frame.push(quote!(#rank));
         let ranks = self.live.get(at).and_then(|l| l.last().copied()).unwrap_or(true);
-        let post = &branch.steps[at + 1..];
-        let post_label = syn::Lifetime::new(&format!("'t{index}"), proc_macro2::Span::call_site());
-        let mut post_code = Vec::new();
-        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
-        self.steps(index, at + 1, post, &mut post_code, &mut out_frame, &post_label, branch);
-        self.live = saved;
-        post_code.push(self.sink_write(index, branch, &out_frame, &post_label));
+        let body = self.change_body(index, branch, at + 1, bindings, out_frame, &format!("'t{index}"));
         code.push(quote! {
             #op.add(
                 (#(#key_values,)*),
                 (#(#sort_values,)*),
                 (#(#row,)*),
                 #ranks,
-                |kind, row, rank| -> rt::Result<()> {
-                    #(#bindings)*
-                    #post_label: {
-                        #(#post_code)*
-                    }
-                    Ok(())
-                },
+                |kind, row, rank| -> rt::Result<()> { #body },
             )?;
         });
         quote!(#(#code)*)
