@@ -12,7 +12,7 @@
 //! The adapters learn the layout of the part being decoded from a thread-local slot set
 //! around each decode: [`Decoder`] takes a type, not a value, to decode into.
 
-use crate::connectors::format::{Column, ColumnType, Decoder, Encoder, Format};
+use crate::connectors::format::{Column, ColumnType, Decoder, Encoder, FieldVisitor, Format, SerError, Splitter};
 use crate::error::Result;
 use crate::options::TableOptions;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -1009,8 +1009,8 @@ impl PartEncoder {
             }
             PartEncoderKind::Raw { index } => {
                 let mut slot = None;
-                row.serialize(Pick { want: Want::<Impossible<(), PickError>>::Raw(*index, &mut slot) })
-                    .map_err(|e| e.0)?;
+                let mut pick = Pick { want: Want::<Impossible<(), SerError>>::Raw(*index, &mut slot) };
+                row.serialize(Splitter { fields: &mut pick, index: 0 }).map_err(|e| e.0)?;
                 match slot {
                     Some(Some(bytes)) => {
                         out.extend_from_slice(&bytes);
@@ -1035,17 +1035,19 @@ impl<R: Serialize> Serialize for ProjectedRow<'_, R> {
         let p = self.projection;
         let mut out = s.serialize_struct("Row", p.fields.len())?;
         if p.in_order {
-            self.row.serialize(Pick { want: Want::InOrder(&p.by_index, &mut out) }).map_err(ser_error::<S>)?;
+            let mut pick = Pick { want: Want::InOrder(&p.by_index, &mut out) };
+            self.row.serialize(Splitter { fields: &mut pick, index: 0 }).map_err(ser_error::<S>)?;
         } else {
             for &(index, name) in &p.fields {
-                self.row.serialize(Pick { want: Want::One(index, name, &mut out) }).map_err(ser_error::<S>)?;
+                let mut pick = Pick { want: Want::One(index, name, &mut out) };
+                self.row.serialize(Splitter { fields: &mut pick, index: 0 }).map_err(ser_error::<S>)?;
             }
         }
         out.end()
     }
 }
 
-fn ser_error<S: Serializer>(e: PickError) -> S::Error {
+fn ser_error<S: Serializer>(e: SerError) -> S::Error {
     <S::Error as ser::Error>::custom(e.0)
 }
 
@@ -1059,118 +1061,15 @@ enum Want<'a, T> {
     Raw(usize, &'a mut Option<Option<Vec<u8>>>),
 }
 
-/// A serializer that takes some fields of a row (a struct) and passes them on.
+/// Takes some fields of a row (visited by a [`Splitter`]) and passes them on.
 struct Pick<'a, T> {
     want: Want<'a, T>,
 }
 
-/// Errors of [`Pick`] (wrapping those of the serializer fields are passed to).
-#[derive(Debug)]
-struct PickError(String);
-
-impl fmt::Display for PickError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PickError {}
-
-impl ser::Error for PickError {
-    fn custom<M: fmt::Display>(msg: M) -> Self {
-        PickError(msg.to_string())
-    }
-}
-
-fn not_a_row() -> PickError {
-    PickError("a row must serialize as a struct".into())
-}
-
-macro_rules! reject_all {
-    ($($method:ident($($arg:ty),*);)*) => {$(
-        fn $method(self, $(_: $arg),*) -> Result<(), PickError> { Err(not_a_row()) }
-    )*};
-}
-
-impl<'a, T: SerializeStruct> Serializer for Pick<'a, T> {
-    type Ok = ();
-    type Error = PickError;
-    type SerializeSeq = Impossible<(), PickError>;
-    type SerializeTuple = Impossible<(), PickError>;
-    type SerializeTupleStruct = Impossible<(), PickError>;
-    type SerializeTupleVariant = Impossible<(), PickError>;
-    type SerializeMap = Impossible<(), PickError>;
-    type SerializeStruct = PickFields<'a, T>;
-    type SerializeStructVariant = Impossible<(), PickError>;
-    reject_all! {
-        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
-        serialize_u8(u8); serialize_u16(u16); serialize_u32(u32); serialize_u64(u64); serialize_f32(f32);
-        serialize_f64(f64); serialize_char(char); serialize_str(&str); serialize_bytes(&[u8]); serialize_none();
-        serialize_unit(); serialize_unit_struct(&'static str); serialize_unit_variant(&'static str, u32, &'static str);
-    }
-    fn serialize_some<V: ?Sized + Serialize>(self, _: &V) -> Result<(), PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_newtype_struct<V: ?Sized + Serialize>(self, _: &'static str, v: &V) -> Result<(), PickError> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<V: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &V,
-    ) -> Result<(), PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, PickError> {
-        Err(not_a_row())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, PickError> {
-        Ok(PickFields { want: self.want, index: 0 })
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, PickError> {
-        Err(not_a_row())
-    }
-}
-
-struct PickFields<'a, T> {
-    want: Want<'a, T>,
-    index: usize,
-}
-
-impl<T: SerializeStruct> SerializeStruct for PickFields<'_, T> {
-    type Ok = ();
-    type Error = PickError;
-    fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, value: &V) -> Result<(), PickError> {
-        let index = self.index;
-        self.index += 1;
+impl<T: SerializeStruct> FieldVisitor for Pick<'_, T> {
+    fn field<V: ?Sized + Serialize>(&mut self, index: usize, _: &'static str, value: &V) -> Result<(), SerError> {
         let forward =
-            |out: &mut T, name: &'static str| out.serialize_field(name, value).map_err(|e| PickError(e.to_string()));
+            |out: &mut T, name: &'static str| out.serialize_field(name, value).map_err(|e| SerError(e.to_string()));
         match &mut self.want {
             Want::InOrder(names, out) => match names.get(index) {
                 Some(Some(name)) => forward(out, name),
@@ -1185,56 +1084,53 @@ impl<T: SerializeStruct> SerializeStruct for PickFields<'_, T> {
             Want::Raw(..) => Ok(()),
         }
     }
-    fn end(self) -> Result<(), PickError> {
-        Ok(())
-    }
 }
 
 /// A STRING or BYTES value as bytes (`None`: NULL).
 struct RawBytes;
 
-fn not_raw() -> PickError {
-    PickError("the 'raw' format writes only STRING and BYTES columns".into())
+fn not_raw() -> SerError {
+    SerError("the 'raw' format writes only STRING and BYTES columns".into())
 }
 
 macro_rules! not_raw {
     ($($method:ident($($arg:ty),*);)*) => {$(
-        fn $method(self, $(_: $arg),*) -> Result<Option<Vec<u8>>, PickError> { Err(not_raw()) }
+        fn $method(self, $(_: $arg),*) -> Result<Option<Vec<u8>>, SerError> { Err(not_raw()) }
     )*};
 }
 
 impl Serializer for RawBytes {
     type Ok = Option<Vec<u8>>;
-    type Error = PickError;
+    type Error = SerError;
     type SerializeSeq = ByteSeq;
-    type SerializeTuple = Impossible<Option<Vec<u8>>, PickError>;
-    type SerializeTupleStruct = Impossible<Option<Vec<u8>>, PickError>;
-    type SerializeTupleVariant = Impossible<Option<Vec<u8>>, PickError>;
-    type SerializeMap = Impossible<Option<Vec<u8>>, PickError>;
-    type SerializeStruct = Impossible<Option<Vec<u8>>, PickError>;
-    type SerializeStructVariant = Impossible<Option<Vec<u8>>, PickError>;
+    type SerializeTuple = Impossible<Option<Vec<u8>>, SerError>;
+    type SerializeTupleStruct = Impossible<Option<Vec<u8>>, SerError>;
+    type SerializeTupleVariant = Impossible<Option<Vec<u8>>, SerError>;
+    type SerializeMap = Impossible<Option<Vec<u8>>, SerError>;
+    type SerializeStruct = Impossible<Option<Vec<u8>>, SerError>;
+    type SerializeStructVariant = Impossible<Option<Vec<u8>>, SerError>;
     not_raw! {
         serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
         serialize_u8(u8); serialize_u16(u16); serialize_u32(u32); serialize_u64(u64); serialize_f32(f32);
         serialize_f64(f64); serialize_char(char); serialize_unit_struct(&'static str);
         serialize_unit_variant(&'static str, u32, &'static str);
     }
-    fn serialize_str(self, v: &str) -> Result<Self::Ok, PickError> {
+    fn serialize_str(self, v: &str) -> Result<Self::Ok, SerError> {
         Ok(Some(v.as_bytes().to_vec()))
     }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok, PickError> {
+    fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok, SerError> {
         Ok(Some(v.to_vec()))
     }
-    fn serialize_none(self) -> Result<Self::Ok, PickError> {
+    fn serialize_none(self) -> Result<Self::Ok, SerError> {
         Ok(None)
     }
-    fn serialize_unit(self) -> Result<Self::Ok, PickError> {
+    fn serialize_unit(self) -> Result<Self::Ok, SerError> {
         Ok(None)
     }
-    fn serialize_some<V: ?Sized + Serialize>(self, v: &V) -> Result<Self::Ok, PickError> {
+    fn serialize_some<V: ?Sized + Serialize>(self, v: &V) -> Result<Self::Ok, SerError> {
         v.serialize(self)
     }
-    fn serialize_newtype_struct<V: ?Sized + Serialize>(self, _: &'static str, v: &V) -> Result<Self::Ok, PickError> {
+    fn serialize_newtype_struct<V: ?Sized + Serialize>(self, _: &'static str, v: &V) -> Result<Self::Ok, SerError> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<V: ?Sized + Serialize>(
@@ -1243,16 +1139,16 @@ impl Serializer for RawBytes {
         _: u32,
         _: &'static str,
         _: &V,
-    ) -> Result<Self::Ok, PickError> {
+    ) -> Result<Self::Ok, SerError> {
         Err(not_raw())
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<ByteSeq, PickError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<ByteSeq, SerError> {
         Ok(ByteSeq(Vec::with_capacity(len.unwrap_or(0))))
     }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, PickError> {
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, SerError> {
         Err(not_raw())
     }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, PickError> {
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, SerError> {
         Err(not_raw())
     }
     fn serialize_tuple_variant(
@@ -1261,13 +1157,13 @@ impl Serializer for RawBytes {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self::SerializeTupleVariant, PickError> {
+    ) -> Result<Self::SerializeTupleVariant, SerError> {
         Err(not_raw())
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, PickError> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, SerError> {
         Err(not_raw())
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, PickError> {
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, SerError> {
         Err(not_raw())
     }
     fn serialize_struct_variant(
@@ -1276,7 +1172,7 @@ impl Serializer for RawBytes {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self::SerializeStructVariant, PickError> {
+    ) -> Result<Self::SerializeStructVariant, SerError> {
         Err(not_raw())
     }
 }
@@ -1286,9 +1182,9 @@ struct ByteSeq(Vec<u8>);
 
 impl ser::SerializeSeq for ByteSeq {
     type Ok = Option<Vec<u8>>;
-    type Error = PickError;
-    fn serialize_element<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), PickError> {
-        let byte = v.serialize(serde_json::value::Serializer).map_err(|e| PickError(e.to_string()))?;
+    type Error = SerError;
+    fn serialize_element<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
+        let byte = v.serialize(serde_json::value::Serializer).map_err(|e| SerError(e.to_string()))?;
         match byte.as_u64().and_then(|b| u8::try_from(b).ok()) {
             Some(b) => {
                 self.0.push(b);
@@ -1297,7 +1193,7 @@ impl ser::SerializeSeq for ByteSeq {
             None => Err(not_raw()),
         }
     }
-    fn end(self) -> Result<Option<Vec<u8>>, PickError> {
+    fn end(self) -> Result<Option<Vec<u8>>, SerError> {
         Ok(Some(self.0))
     }
 }
