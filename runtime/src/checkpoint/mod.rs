@@ -225,7 +225,7 @@ impl Checkpoints {
             }
         }
         let first = restored.as_ref().map_or(0, |m| m.id);
-        let now = now_ms();
+        let now = crate::time::epoch_ms();
         let next_due = config.interval.map_or(i64::MAX, |i| now.saturating_add(i.as_millis() as i64));
         let finished = restored.as_ref().map(|m| m.finished.clone()).unwrap_or_default();
         Ok(Checkpoints {
@@ -627,7 +627,7 @@ impl<'a> Barriers<'a> {
         self.calls += 1;
         if self.calls >= CLOCK_EVERY {
             self.calls = 0;
-            c.tick(now_ms());
+            c.tick(crate::time::epoch_ms());
         }
         if let Some(n) = c.config.every_records {
             self.records += 1;
@@ -643,7 +643,7 @@ impl<'a> Barriers<'a> {
     /// While the source waits (no records): as [`due`](Self::due), with the clock read.
     pub fn due_idle(&mut self) -> Option<u64> {
         let c = self.checkpoints?;
-        c.tick(now_ms());
+        c.tick(crate::time::epoch_ms());
         let requested = c.requested.load(Ordering::Acquire);
         (requested > self.last).then_some(requested)
     }
@@ -684,10 +684,6 @@ impl<'a> Barriers<'a> {
         let completed = self.checkpoints.map_or(id, Checkpoints::completed);
         self.last = id.max(completed);
     }
-}
-
-fn now_ms() -> i64 {
-    crate::time::epoch_ms()
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Rng { s: [split(), split(), split(), split()], now_ms: now_ms() }
+        Rng { s: [split(), split(), split(), split()], now_ms: crate::time::epoch_ms() }
     }
 
     /// 64 random bits.
@@ -129,10 +129,6 @@ impl Rng {
             lo.wrapping_add((r % span) as i128)
         }
     }
-}
-
-fn now_ms() -> i64 {
-    crate::time::epoch_ms()
 }
 
 const POW10: [i128; 39] = {
@@ -574,7 +570,7 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
             if n == 0 {
                 return emit(SourceEvent::SplitEnd(0));
             }
-            self.row_gen.rng.now_ms = now_ms();
+            self.row_gen.rng.now_ms = crate::time::epoch_ms();
             for i in 0..n {
                 if let Err(e) = emit(SourceEvent::Row(0, (self.build)(&mut self.row_gen))) {
                     cx.counters.rows_in.fetch_add(i, Ordering::Relaxed);
