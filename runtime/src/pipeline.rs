@@ -434,11 +434,18 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
         }
     }
     // SIGUSR1: take a savepoint (with checkpoints configured).
+    let mut signals = "SIGINT or SIGTERM stops it";
     if let Some(c) = cx.checkpoints() {
-        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGUSR1, c.savepoint_flag()) {
-            eprintln!("{}: warning: cannot handle SIGUSR1 (savepoints): {e}", spec.name);
+        match signal_hook::flag::register(signal_hook::consts::SIGUSR1, c.savepoint_flag()) {
+            Ok(_) => signals = "SIGINT or SIGTERM stops it, SIGUSR1 takes a savepoint",
+            Err(e) => eprintln!("{}: warning: cannot handle SIGUSR1 (savepoints): {e}", spec.name),
         }
     }
+    let restored = match cx.checkpoints().and_then(Checkpoints::restored_id) {
+        Some(id) => format!(", from checkpoint {id}"),
+        None => String::new(),
+    };
+    eprintln!("{}: running (pid {}{restored}; {signals})", spec.name, std::process::id());
     let started = std::time::Instant::now();
     let result = run(&cx);
     let secs = started.elapsed().as_secs_f64();

@@ -341,40 +341,47 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Starts the broker and waits until it says it is ready (its first lines of output);
+    /// the rest of its output is drained by a thread.
     fn up(&mut self) {
+        use std::io::BufRead;
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = Command::new(&self.binary)
+        let mut child = Command::new(&self.binary)
             .args(["broker", "--group-initial-rebalance-delay", "0s", "--listener-url", &url])
-            .args(["--advertised-listener-url", &url, "--storage-engine", self.storage, "--silent"])
+            .args(["--advertised-listener-url", &url, "--storage-engine", self.storage])
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         self.child = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "the broker does not answer");
-            std::thread::sleep(Duration::from_millis(50));
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.starts_with("ready") => break,
+                Some(Ok(_)) => {}
+                other => panic!("the broker ended before it was ready: {other:?}"),
+            }
         }
+        std::thread::spawn(move || lines.for_each(drop));
     }
 
     /// Waits, while the broker is down, until a client tries to connect to its port (and
     /// finds nothing that speaks Kafka there).
     fn await_client_while_down(&self) {
         let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let started = Instant::now();
-        loop {
-            match listener.accept() {
-                Ok(_) => return,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(started.elapsed() < Duration::from_secs(60), "no client came while the broker was down");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => panic!("{e}"),
-            }
+        let (came, client) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let accepted = listener.accept().map(|_| ());
+            // The port is free again before the waiter hears of the client.
+            drop(listener);
+            let _ = came.send(accepted);
+        });
+        match client.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("{e}"),
+            Err(_) => panic!("no client came while the broker was down"),
         }
     }
 

@@ -194,3 +194,144 @@ pub fn millis(text: &str) -> i64 {
     let ms: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
     ((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + ms
 }
+
+/// A pipeline process under test: its stderr read line by line as it comes, its exit
+/// awaited by a thread of its own, so that tests wait on what it says and does (with
+/// deadlines), never on the clock.
+pub struct Running {
+    pid: u32,
+    exited: std::sync::mpsc::Receiver<std::process::ExitStatus>,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// Whether its end was seen (else dropping it kills it: a failing test leaves no
+    /// process behind).
+    ended: bool,
+}
+
+impl Running {
+    /// Starts `command` (stdout discarded, stderr read).
+    pub fn spawn(mut command: Command) -> Running {
+        use std::io::BufRead;
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the pipeline");
+        let pid = child.id();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (line_tx, lines) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().expect("piped stderr");
+        let collected = std::sync::Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+                let _ = line_tx.send(line);
+            }
+        });
+        let (exit_tx, exited) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = exit_tx.send(child.wait().expect("wait for the pipeline"));
+        });
+        Running { pid, exited, lines, stderr, threads: vec![reader, waiter], ended: false }
+    }
+
+    /// Waits until a line of stderr satisfies `pred`: `true`, or `false` if the process
+    /// ended (its stderr closed) without such a line. Fails after `limit`.
+    pub fn await_stderr(&self, pred: impl Fn(&str) -> bool, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if pred(&line) => return true,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("no such line on stderr in {limit:?}:\n{}", self.stderr.lock().unwrap())
+                }
+            }
+        }
+    }
+
+    /// Sends signal `name` (`TERM`, `USR1`, `KILL`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.pid.to_string()).status().unwrap();
+        assert!(ok.success(), "kill -{name} {}", self.pid);
+    }
+
+    /// Waits up to `limit` for the process to end: its exit status, or `None` if it still
+    /// runs.
+    pub fn wait_timeout(&self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        self.exited.recv_timeout(limit).ok()
+    }
+
+    /// Waits for the process to end (for at most ten minutes): its exit status and stderr.
+    pub fn wait(self) -> (std::process::ExitStatus, String) {
+        let status = self.wait_timeout(std::time::Duration::from_secs(600)).expect("the pipeline ends");
+        self.finish(status)
+    }
+
+    /// Kills the process (SIGKILL, as a crash) and returns its stderr.
+    pub fn kill(self) -> String {
+        self.signal("KILL");
+        let status = self.wait_timeout(std::time::Duration::from_secs(60)).expect("a killed pipeline ends");
+        self.finish(status).1
+    }
+
+    fn finish(mut self, status: std::process::ExitStatus) -> (std::process::ExitStatus, String) {
+        self.ended = true;
+        for t in std::mem::take(&mut self.threads) {
+            t.join().expect("reader and waiter threads");
+        }
+        let stderr = std::mem::take(&mut *self.stderr.lock().unwrap());
+        (status, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.ended {
+            let _ = Command::new("kill").arg("-KILL").arg(self.pid.to_string()).status();
+        }
+    }
+}
+
+/// Runs the command `make` gives, killing it (SIGKILL) `kills` times at random moments —
+/// `base` plus up to `spread` after its start, seeded by `seed` — and starting it again,
+/// then lets it finish; returns how many kills hit a running process and the last run's
+/// stderr. The last run must succeed.
+pub fn run_with_kills(
+    mut make: impl FnMut() -> Command,
+    kills: usize,
+    mut seed: u64,
+    base: std::time::Duration,
+    spread: std::time::Duration,
+) -> (usize, String) {
+    let mut hit = 0;
+    loop {
+        let running = Running::spawn(make());
+        if hit < kills {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let delay = base + spread.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64);
+            match running.wait_timeout(delay) {
+                None => {
+                    running.kill();
+                    hit += 1;
+                    continue;
+                }
+                // It ended by itself before the kill.
+                Some(status) => {
+                    let (_, stderr) = running.finish(status);
+                    assert!(status.success(), "the run failed: {stderr}");
+                    return (hit, stderr);
+                }
+            }
+        }
+        let (status, stderr) = running.wait();
+        assert!(status.success(), "the run failed: {stderr}");
+        return (hit, stderr);
+    }
+}

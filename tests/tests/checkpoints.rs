@@ -7,9 +7,8 @@
 //! The random kill times are the faults themselves, not waits for something: every
 //! process is awaited, and outcomes are read from its exit status and output.
 
-use dfl_e2e::{Built, Query, build, output_lines, sorted};
+use dfl_e2e::{Built, Query, Running, build, output_lines, sorted};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -146,19 +145,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn spawn(work: &Path, extra: &[(String, String)]) -> Child {
-    spawn_module("features", work, extra)
-}
-
-fn spawn_module(module: &str, work: &Path, extra: &[(String, String)]) -> Child {
+/// Runs `features` over `work` with `extra` settings to its end: its exit status and stderr.
+fn run_features(work: &Path, extra: &[(String, String)]) -> (std::process::ExitStatus, String) {
     let mut s = sets(work);
     s.extend_from_slice(extra);
-    built().command(module, &s).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-fn stderr_of(child: Child) -> (std::process::ExitStatus, String) {
-    let out = child.wait_with_output().unwrap();
-    (out.status, String::from_utf8_lossy(&out.stderr).to_string())
+    Running::spawn(built().command("features", &s)).wait()
 }
 
 #[test]
@@ -185,43 +176,20 @@ fn killed_and_restarted(module: &str) {
         ("state.checkpoints.dir".to_string(), work.path().join("checkpoints").display().to_string()),
         ("execution.checkpointing.interval".to_string(), "40 ms".to_string()),
     ];
-    let mut rng = Lcg(2024);
-    let (mut kills, mut restored_runs) = (0, 0);
-    let finished = loop {
-        let mut child = spawn_module(module, work.path(), &checkpointing);
-        // The fault: SIGKILL after a random time (unless the run ends first); after eight
-        // kills the run is let finish.
-        let delay = if kills < 8 { Duration::from_millis(20 + rng.next() % 400) } else { Duration::from_secs(600) };
-        let deadline = std::time::Instant::now() + delay;
-        let ended = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if std::time::Instant::now() >= deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        match ended {
-            Some(status) => {
-                let (_, stderr) = stderr_of(child);
-                assert!(status.success(), "the run failed: {stderr}");
-                break stderr;
-            }
-            None => {
-                child.kill().unwrap();
-                let (_, stderr) = stderr_of(child);
-                kills += 1;
-                if stderr.contains("restored checkpoint") || kills > 1 {
-                    restored_runs += 1;
-                }
-            }
-        }
-    };
-    eprintln!("{kills} kills, {restored_runs} restored runs; last run: {finished}");
+    // The faults: SIGKILL eight times, 20–420 ms after a start; then the run may finish.
+    let (kills, finished) = dfl_e2e::run_with_kills(
+        || {
+            let mut s = sets(work.path());
+            s.extend_from_slice(&checkpointing);
+            built().command(module, &s)
+        },
+        8,
+        2024,
+        Duration::from_millis(20),
+        Duration::from_millis(400),
+    );
     assert!(kills >= 3, "only {kills} kills: the input was processed too fast to test faults");
-    assert!(finished.contains("restored checkpoint") || kills == 0, "the last run restored a checkpoint: {finished}");
-    assert!(restored_runs >= 2);
+    assert!(finished.contains("restored checkpoint"), "the last run restored a checkpoint: {finished}");
     let got = outputs(work.path());
     for (i, name) in OUTPUTS.iter().enumerate() {
         assert_eq!(got[i].len(), expected[i].len(), "`{name}`: {} rows, expected {}", got[i].len(), expected[i].len());
@@ -248,20 +216,24 @@ fn a_graceful_stop_takes_a_final_checkpoint_that_the_next_run_resumes_from() {
     let checkpoints = work.path().join("checkpoints");
     let dir = [("state.checkpoints.dir".to_string(), checkpoints.display().to_string())];
     // No periodic checkpoints: the only one is the final checkpoint of the stop.
-    let child = spawn(work.path(), &dir);
-    // Stop it as soon as it handles SIGTERM (if it has not finished by then).
-    await_handler(child.id(), 15);
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let (status, stderr) = stderr_of(child);
+    let mut s = sets(work.path());
+    s.extend_from_slice(&dir);
+    let run = Running::spawn(built().command("features", &s));
+    // Stop it as soon as it runs (its signal handlers are in place then), unless it has
+    // finished by then.
+    if run.await_stderr(|l| l.contains(": running"), Duration::from_secs(60)) {
+        run.signal("TERM");
+    }
+    let (status, stderr) = run.wait();
     assert!(status.success(), "{stderr}");
     if stderr.contains(": stopped:") {
         assert!(stderr.contains("last checkpoint 1"), "the stop took a checkpoint: {stderr}");
-        let (status, stderr) = stderr_of(spawn(work.path(), &dir));
+        let (status, stderr) = run_features(work.path(), &dir);
         assert!(status.success() && stderr.contains("restored checkpoint 1"), "{stderr}");
     }
     assert_eq!(outputs(work.path()), expected);
     // Run again: everything was done; nothing is read and nothing is written twice.
-    let (status, stderr) = stderr_of(spawn(work.path(), &dir));
+    let (status, stderr) = run_features(work.path(), &dir);
     assert!(status.success() && stderr.contains(" 0 rows read"), "{stderr}");
     assert_eq!(outputs(work.path()), expected);
 }
@@ -304,32 +276,6 @@ fn a_checkpoint_of_another_query_is_refused_naming_the_operator() {
 
 /// Waits until process `pid` handles signal number `signo` (its handler is installed):
 /// the caught-signals mask in /proc.
-fn await_handler(pid: u32, signo: u32) {
-    let started = std::time::Instant::now();
-    loop {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if status.is_empty() || status.lines().any(|l| l.starts_with("State:") && l.contains('Z')) {
-            // It has ended already.
-            return;
-        }
-        let caught = status
-            .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
-            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-            .unwrap_or(0);
-        if caught & (1 << (signo - 1)) != 0 {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the pipeline never handled signal {signo}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn signal(pid: u32, name: &str) {
-    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
-    assert!(ok.success());
-}
-
 #[test]
 fn sigusr1_takes_a_savepoint_that_a_new_run_starts_from() {
     let work = tempfile::tempdir().unwrap();
@@ -340,37 +286,28 @@ fn sigusr1_takes_a_savepoint_that_a_new_run_starts_from() {
         ("state.checkpoints.dir".to_string(), work.path().join("checkpoints").display().to_string()),
         ("state.savepoints.dir".to_string(), savepoints.display().to_string()),
     ];
-    let child = built().command("unbounded", &base).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    await_handler(child.id(), 10);
-    signal(child.id(), "USR1");
-    // The savepoint appears (complete: with its metadata).
-    let started = std::time::Instant::now();
-    let savepoint = loop {
-        let found = std::fs::read_dir(&savepoints)
-            .into_iter()
-            .flatten()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.join("_metadata").is_file());
-        if let Some(p) = found {
-            break p;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "no savepoint was written");
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    signal(child.id(), "TERM");
-    let (status, stderr) = stderr_of(child);
+    let run = Running::spawn(built().command("unbounded", &base));
+    assert!(run.await_stderr(|l| l.contains(": running"), Duration::from_secs(60)), "the pipeline ended");
+    run.signal("USR1");
+    // The savepoint is written (complete: with its metadata) and said where.
+    let written = |l: &str| l.contains("savepoint") && l.contains(" written to ");
+    assert!(run.await_stderr(written, Duration::from_secs(60)), "the pipeline ended");
+    run.signal("TERM");
+    let (status, stderr) = run.wait();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("written to {}", savepoint.display())), "{stderr}");
+    let line = stderr.lines().find(|l| written(l)).unwrap();
+    let savepoint = std::path::PathBuf::from(line.rsplit(" written to ").next().unwrap());
+    assert!(savepoint.starts_with(&savepoints) && savepoint.join("_metadata").is_file(), "{line}");
     let id: u64 = savepoint.file_name().unwrap().to_string_lossy().trim_start_matches("savepoint-").parse().unwrap();
     // A new run (other checkpoint folder) starts from the savepoint.
     let mut resumed = base.clone();
     resumed[1].1 = work.path().join("checkpoints-2").display().to_string();
     let mut cmd = built().command("unbounded", &resumed);
     cmd.arg("--from-savepoint").arg(&savepoint);
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    await_handler(child.id(), 15);
-    signal(child.id(), "TERM");
-    let (status, stderr) = stderr_of(child);
+    let run = Running::spawn(cmd);
+    assert!(run.await_stderr(|l| l.contains(": running"), Duration::from_secs(60)), "the pipeline ended");
+    run.signal("TERM");
+    let (status, stderr) = run.wait();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains(&format!("restored checkpoint {id},")), "{stderr}");
 }

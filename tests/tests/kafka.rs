@@ -830,37 +830,12 @@ fn killed_and_restarted_from_checkpoints_upsert_output_is_exact_and_the_kafka_si
     assert_eq!(seen, expected, "every count reached the topic, and only counts");
 }
 
-/// Runs `module` with `sets`, killing it (SIGKILL) six times at random moments (seeded by
-/// `seed`) and restarting it, then letting it finish; the number of kills that hit.
-fn run_with_kills(module: &str, sets: &[(String, String)], mut seed: u64) -> usize {
-    let mut kills = 0;
-    loop {
-        let mut child = built().command(module, sets).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let delay = if kills < 6 { Duration::from_millis(50 + (seed >> 33) % 500) } else { Duration::from_secs(600) };
-        let deadline = Instant::now() + delay;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() >= deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        match status {
-            Some(status) => {
-                let out = child.wait_with_output().unwrap();
-                assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                return kills;
-            }
-            None => {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                kills += 1;
-            }
-        }
-    }
+/// Runs `module` with `sets`, killing it (SIGKILL) six times at random moments (50–550 ms
+/// after a start, seeded by `seed`) and restarting it, then letting it finish; the number of
+/// kills that hit.
+fn run_with_kills(module: &str, sets: &[(String, String)], seed: u64) -> usize {
+    let make = || built().command(module, sets);
+    dfl_e2e::run_with_kills(make, 6, seed, Duration::from_millis(50), Duration::from_millis(500)).0
 }
 
 #[test]
