@@ -33,8 +33,12 @@ pub mod __private {
     pub use crate::error::{Error, Result};
     pub use crate::fns;
     pub use crate::operators::group_aggregate::GroupAggregate;
-    pub use crate::operators::regular_join::RegularJoin;
+    pub use crate::operators::interval_join::{IntervalBounds, IntervalJoin};
+    pub use crate::operators::lookup_join::LookupTable;
+    pub use crate::operators::over_aggregate::{OverAggregate, OverFrame};
+    pub use crate::operators::regular_join::{JoinInput, RegularJoin};
     pub use crate::operators::session_aggregate::SessionAggregate;
+    pub use crate::operators::temporal_join::TemporalJoin;
     pub use crate::operators::top_n::TopN;
     pub use crate::operators::upsert_normalize::UpsertNormalize;
     pub use crate::operators::window_aggregate::{WindowAggregate, Windows};

@@ -16,6 +16,7 @@ pub mod filesystem;
 pub mod format;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod merge;
 pub mod nexmark;
 pub mod print;
 mod watermark;
@@ -46,6 +47,12 @@ pub enum SourceEvent<R> {
     /// with checkpoints the task's state in the checkpoint — before `emit` returns `Ok`;
     /// then the source may commit its position (a Kafka source commits its offsets).
     Barrier(Barrier),
+}
+
+/// Types a task's event handler by its source: `handler` receives the source's events,
+/// and `None` once the input has ended (generated tasks then fire what is still open).
+pub fn event_handler<S: Source, F: FnMut(Option<SourceEvent<S::Row>>) -> Result<()>>(_source: &S, handler: F) -> F {
+    handler
 }
 
 /// A barrier between the rows a source emitted before it and those after.

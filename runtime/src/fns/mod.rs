@@ -85,8 +85,8 @@ pub use string::{
     str_to_map, str_to_map_1, substr, substr_2, substring, substring_2, trim, trim_chars, upper,
 };
 pub use time::{
-    DateFormatInput, DateLike, LtzInput, TimeLike, convert_tz, date_format, dayofmonth, dayofweek, dayofyear,
-    from_unixtime, from_unixtime_1, hour, minute, month, quarter, second, to_date, to_date_1, to_timestamp,
-    to_timestamp_1, to_timestamp_ltz, to_timestamp_ltz_1, to_timestamp_ltz_2, unix_timestamp, unix_timestamp_1, week,
-    year,
+    DateFormatInput, DateLike, Datetime, LtzInput, TimeLike, convert_tz, date_format, dayofmonth, dayofweek, dayofyear,
+    from_unixtime, from_unixtime_1, hour, minute, month, quarter, second, timestampadd, timestampdiff, to_date,
+    to_date_1, to_timestamp, to_timestamp_1, to_timestamp_ltz, to_timestamp_ltz_1, to_timestamp_ltz_2, unix_timestamp,
+    unix_timestamp_1, week, year,
 };

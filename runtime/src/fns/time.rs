@@ -7,10 +7,16 @@
 
 use super::datefmt::{Pattern, day_of_year, iso_dow, iso_week, parse_default};
 use super::tz::Zone;
+use crate::ops::Unit;
 use crate::types::{Date, Decimal, Str, Time, Timestamp};
 
 const NANOS_PER_MILLI: i64 = 1_000_000;
 const NANOS_PER_SEC: i64 = 1_000_000_000;
+const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
+const MILLIS_PER_DAY: i64 = 86_400_000;
+/// The years TIMESTAMPADD may reach with a DATE: far beyond Flink's 0000–9999, and
+/// well inside what [`Date`]'s `i32` days hold.
+const MAX_YEAR: i64 = 1_000_000;
 const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
 /// The range Flink accepts for epoch conversions: 0000-01-01 to 9999-12-31 23:59:59.999.
 const MIN_EPOCH_MILLIS: i64 = -62_167_219_200_000;
@@ -334,6 +340,154 @@ pub fn convert_tz(s: Option<Str>, from: Option<Str>, to: Option<Str>) -> Option<
     Some(Str::from(pattern.format(to.to_local(instant), &to, to.offset_at(instant))))
 }
 
+/// DATE, TIMESTAMP and TIMESTAMP_LTZ (in UTC) values, as TIMESTAMPADD and
+/// TIMESTAMPDIFF take them.
+pub trait Datetime: Copy {
+    /// Milliseconds since the epoch (a DATE at midnight). Digits below the millisecond
+    /// are dropped, as Flink does (`TimestampData.getMillisecond()`).
+    fn epoch_millis(self) -> i64;
+    /// `self` plus `n` units; `None` when the result is out of range.
+    fn plus_units(self, unit: Unit, n: i64) -> Option<Self>;
+}
+
+/// A unit of TIMESTAMPADD / TIMESTAMPDIFF: a fixed length, or a number of months.
+enum Step {
+    Nanos(i64),
+    Months(i64),
+}
+
+fn step(unit: Unit) -> Option<Step> {
+    Some(match unit {
+        Unit::Millisecond => Step::Nanos(NANOS_PER_MILLI),
+        Unit::Second => Step::Nanos(NANOS_PER_SEC),
+        Unit::Minute => Step::Nanos(60 * NANOS_PER_SEC),
+        Unit::Hour => Step::Nanos(3600 * NANOS_PER_SEC),
+        Unit::Day => Step::Nanos(NANOS_PER_DAY),
+        Unit::Week => Step::Nanos(7 * NANOS_PER_DAY),
+        Unit::Month => Step::Months(1),
+        Unit::Quarter => Step::Months(3),
+        Unit::Year => Step::Months(12),
+        Unit::Dow | Unit::Doy | Unit::Epoch => return None,
+    })
+}
+
+/// `d` plus `months`, the day clamped to the end of the month (2024-01-31 plus one
+/// month is 2024-02-29), as Flink's `DateTimeUtils.addMonths`.
+fn add_months(d: Date, months: i64) -> Option<Date> {
+    let (y, m, day) = d.ymd();
+    let total = (i64::from(y) * 12 + i64::from(m) - 1).checked_add(months)?;
+    let year = total.div_euclid(12);
+    if year.abs() > MAX_YEAR {
+        return None;
+    }
+    let (year, month) = (year as i32, total.rem_euclid(12) as u32 + 1);
+    // Days past the month's end do not exist: the last one that does.
+    (day.min(28)..=day).rev().find_map(|d| Date::from_ymd(year, month, d))
+}
+
+fn date_from_days(days: i64) -> Option<Date> {
+    i32::try_from(days).ok().map(Date)
+}
+
+impl Datetime for Timestamp {
+    fn epoch_millis(self) -> i64 {
+        self.millis()
+    }
+
+    fn plus_units(self, unit: Unit, n: i64) -> Option<Self> {
+        match step(unit)? {
+            Step::Nanos(len) => Some(Timestamp(self.0.checked_add(n.checked_mul(len)?)?)),
+            Step::Months(len) => {
+                let date = add_months(self.date(), n.checked_mul(len)?)?;
+                Some(Timestamp(i64::from(date.0).checked_mul(NANOS_PER_DAY)?.checked_add(self.time().0)?))
+            }
+        }
+    }
+}
+
+impl Datetime for Date {
+    fn epoch_millis(self) -> i64 {
+        i64::from(self.0) * MILLIS_PER_DAY
+    }
+
+    /// Units shorter than a day move the date's midnight and give the day reached
+    /// (Flink's result would be that TIMESTAMP).
+    fn plus_units(self, unit: Unit, n: i64) -> Option<Self> {
+        match step(unit)? {
+            Step::Nanos(len) if len % NANOS_PER_DAY == 0 => {
+                date_from_days(i64::from(self.0).checked_add(n.checked_mul(len / NANOS_PER_DAY)?)?)
+            }
+            Step::Nanos(len) => {
+                let ms = self.epoch_millis().checked_add(n.checked_mul(len / NANOS_PER_MILLI)?)?;
+                date_from_days(ms.div_euclid(MILLIS_PER_DAY))
+            }
+            Step::Months(len) => add_months(self, n.checked_mul(len)?),
+        }
+    }
+}
+
+/// TIMESTAMPADD(unit, n, x): `x` (a DATE, TIMESTAMP or TIMESTAMP_LTZ) plus `n` units,
+/// e.g. `TIMESTAMPADD(HOUR, 2, ts)`. Units are SECOND, MINUTE, HOUR, DAY, WEEK (7
+/// days), MONTH, QUARTER (3 months), YEAR (12 months), and MILLISECOND; the others of
+/// [`Unit`] give NULL. Months keep the time of day and clamp the day to the month's
+/// end (`2024-01-31` plus one MONTH is `2024-02-29`). A DATE plus units shorter than a
+/// day gives the day reached (Flink types that result as a TIMESTAMP). NULL when the
+/// result is out of range.
+pub fn timestampadd<T: Datetime>(unit: Unit, n: Option<i64>, x: Option<T>) -> Option<T> {
+    x?.plus_units(unit, n?)
+}
+
+/// Whole months from `from` to `to` (epoch milliseconds), as Flink's
+/// `DateTimeUtils.subtractMonths`: for `to` later, the most months `m` with `from`'s
+/// day plus `m` months (clamped to the month's end) not after `to`'s day, one fewer
+/// when that lands on `to`'s day at an earlier time of day.
+fn months_between(from: i64, to: i64) -> Option<i64> {
+    let (d_from, ms_from) = (from.div_euclid(MILLIS_PER_DAY), from.rem_euclid(MILLIS_PER_DAY));
+    let (d_to, ms_to) = (to.div_euclid(MILLIS_PER_DAY), to.rem_euclid(MILLIS_PER_DAY));
+    let (d_from, d_to) = (date_from_days(d_from)?, date_from_days(d_to)?);
+    let mut m = months_between_days(d_from, d_to)?;
+    if add_months(d_from, m)? == d_to && ms_to < ms_from {
+        m -= 1;
+    }
+    Some(m)
+}
+
+/// Whole months between two days: for `to` later, the most months `m` with `from`
+/// plus `m` months (clamped) not after `to`; negated when `to` is earlier.
+fn months_between_days(from: Date, to: Date) -> Option<i64> {
+    if to < from {
+        return months_between_days(to, from).map(|m| -m);
+    }
+    let ((y0, m0, _), (y1, m1, _)) = (from.ymd(), to.ymd());
+    // `from` plus the calendar months between them falls in `to`'s month.
+    let m = (i64::from(y1) - i64::from(y0)) * 12 + i64::from(m1) - i64::from(m0);
+    Some(if add_months(from, m)? > to { m - 1 } else { m })
+}
+
+/// TIMESTAMPDIFF(unit, a, b): the whole units from `a` to `b` (each a DATE, TIMESTAMP
+/// or TIMESTAMP_LTZ; a DATE counts as its midnight), negative when `b` is earlier,
+/// e.g. `TIMESTAMPDIFF(DAY, a, b)`. As Flink, at millisecond precision:
+///
+/// * SECOND … WEEK: the difference divided by the unit, truncated toward zero.
+/// * MONTH, QUARTER, YEAR: whole months (÷ 3, ÷ 12, truncated): a month is complete
+///   when `a` plus one month, the day clamped to the month's end, is reached, so
+///   `2024-01-15 10:00` to `2024-02-15 10:00` and `2024-01-31` to `2024-02-29` are one
+///   month each, `2024-01-31` to `2024-02-28` none. When `b` is earlier the time of
+///   day is compared the same way as when it is later, so that, as in Flink,
+///   `2024-02-15 10:00` to `2024-01-15 09:00` is -2 months (and to `2024-01-15 11:00`
+///   -1).
+///
+/// NULL when the result does not fit an INT, and for the units of [`Unit`] other than
+/// those and MILLISECOND.
+pub fn timestampdiff<A: Datetime, B: Datetime>(unit: Unit, a: Option<A>, b: Option<B>) -> Option<i32> {
+    let (from, to) = (a?.epoch_millis(), b?.epoch_millis());
+    let n = match step(unit)? {
+        Step::Nanos(len) => to.checked_sub(from)? / (len / NANOS_PER_MILLI),
+        Step::Months(len) => months_between(from, to)? / len,
+    };
+    i32::try_from(n).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +593,181 @@ mod tests {
         let shanghai = to_timestamp_ltz(s("05/03/2024 08:00"), fmt.clone(), s("Asia/Shanghai"));
         assert_eq!(txt(shanghai), Some("2024-03-05 00:00:00".into()));
         assert_eq!(to_timestamp_ltz(s("05/03/2024 08:00"), fmt, s("Nowhere/Void")), None);
+    }
+
+    fn date(v: &str) -> Option<Date> {
+        crate::types::time::parse_date(v)
+    }
+
+    #[test]
+    fn timestampadd_each_unit() {
+        let t = ts("2024-01-31 10:20:30.123456789");
+        let add = |u: Unit, n: i64| txt(timestampadd(u, Some(n), t));
+        assert_eq!(add(Unit::Millisecond, 1), Some("2024-01-31 10:20:30.124456789".into()));
+        assert_eq!(add(Unit::Second, 30), Some("2024-01-31 10:21:00.123456789".into()));
+        assert_eq!(add(Unit::Minute, -21), Some("2024-01-31 09:59:30.123456789".into()));
+        assert_eq!(add(Unit::Hour, 14), Some("2024-02-01 00:20:30.123456789".into()));
+        assert_eq!(add(Unit::Day, -31), Some("2023-12-31 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Week, 2), Some("2024-02-14 10:20:30.123456789".into()));
+        // Months clamp the day to the month's end, in leap years and others.
+        assert_eq!(add(Unit::Month, 1), Some("2024-02-29 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Month, 13), Some("2025-02-28 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Month, -2), Some("2023-11-30 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Quarter, 1), Some("2024-04-30 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Quarter, -4), Some("2023-01-31 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Year, 1), Some("2025-01-31 10:20:30.123456789".into()));
+        assert_eq!(add(Unit::Month, 0), txt(t));
+        let leap = ts("2024-02-29 00:00:00");
+        assert_eq!(txt(timestampadd(Unit::Year, Some(1), leap)), Some("2025-02-28 00:00:00".into()));
+        assert_eq!(txt(timestampadd(Unit::Year, Some(4), leap)), Some("2028-02-29 00:00:00".into()));
+        assert_eq!(txt(timestampadd(Unit::Year, Some(-100), leap)), Some("1924-02-29 00:00:00".into()));
+        assert_eq!(
+            txt(timestampadd(Unit::Second, Some(-1), ts("1970-01-01 00:00:00"))),
+            Some("1969-12-31 23:59:59".into())
+        );
+        assert_eq!(timestampadd(Unit::Dow, Some(1), t), None);
+    }
+
+    #[test]
+    fn timestampadd_dates() {
+        let d = date("2024-01-31");
+        let add = |u: Unit, n: i64| txt(timestampadd(u, Some(n), d));
+        assert_eq!(add(Unit::Day, 1), Some("2024-02-01".into()));
+        assert_eq!(add(Unit::Week, -1), Some("2024-01-24".into()));
+        assert_eq!(add(Unit::Month, 1), Some("2024-02-29".into()));
+        assert_eq!(add(Unit::Month, 3), Some("2024-04-30".into()));
+        assert_eq!(add(Unit::Year, -1), Some("2023-01-31".into()));
+        assert_eq!(txt(timestampadd(Unit::Year, Some(1), date("2000-02-29"))), Some("2001-02-28".into()));
+        assert_eq!(txt(timestampadd(Unit::Year, Some(100), date("2000-02-29"))), Some("2100-02-28".into()));
+        // Units shorter than a day: the day reached from midnight.
+        assert_eq!(add(Unit::Hour, 23), Some("2024-01-31".into()));
+        assert_eq!(add(Unit::Hour, 24), Some("2024-02-01".into()));
+        assert_eq!(add(Unit::Second, -1), Some("2024-01-30".into()));
+        assert_eq!(add(Unit::Minute, -1440), Some("2024-01-30".into()));
+    }
+
+    #[test]
+    fn timestampadd_nulls_and_overflow() {
+        let t = ts("2024-01-31 10:20:30");
+        assert_eq!(timestampadd::<Timestamp>(Unit::Day, Some(1), None), None);
+        assert_eq!(timestampadd(Unit::Day, None, t), None);
+        assert_eq!(timestampadd(Unit::Day, None, date("2024-01-01")), None);
+        // Timestamps hold the years 1678 to 2262.
+        assert_eq!(timestampadd(Unit::Year, Some(300), t), None);
+        assert_eq!(timestampadd(Unit::Day, Some(i64::MAX), t), None);
+        assert_eq!(timestampadd(Unit::Second, Some(i64::MIN), t), None);
+        assert_eq!(timestampadd(Unit::Month, Some(i64::MAX), t), None);
+        assert_eq!(timestampadd(Unit::Quarter, Some(i64::MAX / 2), t), None);
+        assert_eq!(timestampadd(Unit::Year, Some(i64::from(i32::MAX)), date("2024-01-01")), None);
+        assert_eq!(timestampadd(Unit::Day, Some(i64::from(i32::MAX)), date("2024-01-01")), None);
+        assert_eq!(timestampadd(Unit::Hour, Some(i64::MAX), date("2024-01-01")), None);
+        assert_eq!(txt(timestampadd(Unit::Year, Some(5000), date("2024-01-01"))), Some("7024-01-01".into()));
+    }
+
+    #[test]
+    fn timestampdiff_fixed_units() {
+        let diff = |u: Unit, a: &str, b: &str| timestampdiff(u, ts(a), ts(b));
+        let (a, b) = ("2024-01-01 00:00:00", "2024-03-01 12:34:56.789");
+        assert_eq!(diff(Unit::Millisecond, a, "2024-01-01 00:00:01.5"), Some(1500));
+        assert_eq!(diff(Unit::Second, a, b), Some(5_229_296));
+        assert_eq!(diff(Unit::Minute, a, b), Some(87_154));
+        assert_eq!(diff(Unit::Hour, a, b), Some(1452));
+        assert_eq!(diff(Unit::Day, a, b), Some(60));
+        assert_eq!(diff(Unit::Week, a, b), Some(8));
+        // Negative differences are truncated toward zero.
+        assert_eq!(diff(Unit::Second, b, a), Some(-5_229_296));
+        assert_eq!(diff(Unit::Day, b, a), Some(-60));
+        assert_eq!(diff(Unit::Hour, "2024-01-01 10:00:00", "2024-01-01 08:30:00"), Some(-1));
+        assert_eq!(diff(Unit::Day, "2024-01-02 00:00:00", "2024-01-01 00:00:01"), Some(0));
+        assert_eq!(diff(Unit::Second, "1969-12-31 23:59:59.5", "1970-01-01 00:00:00.4"), Some(0));
+        assert_eq!(diff(Unit::Second, a, a), Some(0));
+        // Digits below the millisecond are dropped, as Flink does.
+        let (x, y) = (Some(Timestamp(999_999)), Some(Timestamp(1_000_000)));
+        assert_eq!(timestampdiff(Unit::Millisecond, x, y), Some(1));
+        // DATEs count as their midnight, also against a TIMESTAMP.
+        assert_eq!(timestampdiff(Unit::Day, date("2024-02-28"), date("2024-03-01")), Some(2));
+        assert_eq!(timestampdiff(Unit::Day, date("2023-02-28"), date("2023-03-01")), Some(1));
+        assert_eq!(timestampdiff(Unit::Hour, date("2024-01-01"), ts("2024-01-01 05:59:00")), Some(5));
+        assert_eq!(timestampdiff(Unit::Hour, ts("2024-01-01 05:59:00"), date("2024-01-01")), Some(-5));
+    }
+
+    #[test]
+    fn timestampdiff_months() {
+        let diff = |u: Unit, a: &str, b: &str| timestampdiff(u, ts(a), ts(b));
+        assert_eq!(diff(Unit::Month, "2024-01-15 10:00:00", "2024-02-15 10:00:00"), Some(1));
+        assert_eq!(diff(Unit::Month, "2024-01-15 10:00:00", "2024-02-15 09:59:59.999"), Some(0));
+        assert_eq!(diff(Unit::Month, "2024-01-15 10:00:00", "2024-02-14 23:00:00"), Some(0));
+        assert_eq!(diff(Unit::Month, "2024-01-15 10:00:00", "2024-03-16 00:00:00"), Some(2));
+        // A month from the 31st is complete on the month's last day.
+        assert_eq!(diff(Unit::Month, "2024-01-31 00:00:00", "2024-02-29 00:00:00"), Some(1));
+        assert_eq!(diff(Unit::Month, "2024-01-31 12:00:00", "2024-02-29 11:00:00"), Some(0));
+        assert_eq!(diff(Unit::Month, "2023-01-31 00:00:00", "2023-02-28 00:00:00"), Some(1));
+        assert_eq!(diff(Unit::Month, "2024-01-31 00:00:00", "2024-02-28 00:00:00"), Some(0));
+        assert_eq!(diff(Unit::Month, "2024-01-30 00:00:00", "2024-03-29 00:00:00"), Some(1));
+        assert_eq!(diff(Unit::Month, "2024-01-30 00:00:00", "2024-03-30 00:00:00"), Some(2));
+        // Quarters and years: whole months ÷ 3 and ÷ 12.
+        assert_eq!(diff(Unit::Quarter, "2024-01-01 00:00:00", "2024-03-31 23:59:59"), Some(0));
+        assert_eq!(diff(Unit::Quarter, "2024-01-01 00:00:00", "2024-04-01 00:00:00"), Some(1));
+        assert_eq!(diff(Unit::Quarter, "2023-11-30 00:00:00", "2024-11-29 00:00:00"), Some(3));
+        assert_eq!(diff(Unit::Year, "2024-02-29 00:00:00", "2025-02-28 00:00:00"), Some(1));
+        assert_eq!(diff(Unit::Year, "2023-03-01 00:00:00", "2024-02-29 23:59:59"), Some(0));
+        assert_eq!(diff(Unit::Year, "2000-06-15 00:00:00", "2024-06-14 00:00:00"), Some(23));
+        // Earlier ends are negative.
+        assert_eq!(diff(Unit::Month, "2024-02-15 10:00:00", "2024-01-15 10:00:00"), Some(-1));
+        assert_eq!(diff(Unit::Month, "2024-03-31 00:00:00", "2024-02-29 00:00:00"), Some(-1));
+        assert_eq!(diff(Unit::Month, "2024-02-29 00:00:00", "2024-01-31 00:00:00"), Some(-1));
+        assert_eq!(diff(Unit::Quarter, "2024-04-01 00:00:00", "2024-01-01 00:00:00"), Some(-1));
+        assert_eq!(diff(Unit::Year, "2025-02-28 00:00:00", "2023-03-01 00:00:00"), Some(-1));
+        // Flink's rule for the time of day, also when the end is earlier.
+        assert_eq!(diff(Unit::Month, "2024-02-15 10:00:00", "2024-01-15 09:00:00"), Some(-2));
+        assert_eq!(diff(Unit::Month, "2024-02-15 10:00:00", "2024-01-15 11:00:00"), Some(-1));
+        // DATEs, also mixed with TIMESTAMPs.
+        assert_eq!(timestampdiff(Unit::Month, date("2024-01-31"), date("2024-02-29")), Some(1));
+        assert_eq!(timestampdiff(Unit::Year, date("2020-02-29"), date("2024-02-28")), Some(3));
+        assert_eq!(timestampdiff(Unit::Year, date("2020-02-29"), date("2024-02-29")), Some(4));
+        assert_eq!(timestampdiff(Unit::Month, date("2024-01-15"), ts("2024-02-14 23:59:59")), Some(0));
+        assert_eq!(timestampdiff(Unit::Month, ts("2024-01-15 00:00:01"), date("2024-02-15")), Some(0));
+    }
+
+    /// Flink's `DateTimeUtils.subtractMonths(int, int)`, step by step.
+    fn flink_months_between(d0: Date, d1: Date) -> i64 {
+        if d0 < d1 {
+            return -flink_months_between(d1, d0);
+        }
+        let mut m = i64::from(d0.0 - d1.0) / 31;
+        loop {
+            if add_months(d1, m).unwrap() >= d0 || add_months(d1, m + 1).unwrap() > d0 {
+                return m;
+            }
+            m += 1;
+        }
+    }
+
+    #[test]
+    fn months_between_days_matches_flinks_search() {
+        let start = date("2023-01-01").unwrap().0;
+        for a in start..start + 1100 {
+            for b in (start - 400..start + 1500).step_by(5) {
+                let (a, b) = (Date(a), Date(b));
+                assert_eq!(months_between_days(a, b), Some(flink_months_between(b, a)), "{a} to {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn timestampdiff_nulls_and_overflow() {
+        let t = ts("2024-01-01 00:00:00");
+        assert_eq!(timestampdiff::<Timestamp, Timestamp>(Unit::Day, None, t), None);
+        assert_eq!(timestampdiff::<Timestamp, Timestamp>(Unit::Day, t, None), None);
+        assert_eq!(timestampdiff::<Date, Timestamp>(Unit::Month, None, None), None);
+        assert_eq!(timestampdiff(Unit::Epoch, t, t), None);
+        // More than an INT holds.
+        assert_eq!(timestampdiff(Unit::Millisecond, ts("2000-01-01 00:00:00"), t), None);
+        assert_eq!(timestampdiff(Unit::Second, ts("1900-01-01 00:00:00"), t), None);
+        assert_eq!(timestampdiff(Unit::Second, t, ts("1900-01-01 00:00:00")), None);
+        assert_eq!(timestampdiff(Unit::Second, ts("1960-01-01 00:00:00"), t), Some(2_019_686_400));
+        assert_eq!(timestampdiff(Unit::Day, Some(Date(i32::MIN)), Some(Date(i32::MAX))), None);
+        assert_eq!(timestampdiff(Unit::Week, Some(Date(-1_000_000_000)), Some(Date(1_000_000_000))), Some(285_714_285));
     }
 
     #[test]
