@@ -1,11 +1,13 @@
 //! `plan`: the resolved program → the dataflow the pipeline runs. Each table that is read
 //! becomes a source task; every INSERT becomes one or more branches (one per input of a
-//! UNION ALL), each a chain of steps — filters, projections and window aggregations —
-//! fused into the task of the source it reads, ending in a sink table or in one side of a
-//! window join, whose output continues in a branch of its own.
+//! UNION ALL), each a chain of steps — filters, projections, window aggregations, GROUP BY
+//! without a window and Top-N, in any order and number — fused into the task of the source
+//! it reads, ending in a sink table or in one side of a join (window or regular), whose
+//! output continues in a branch of its own. Changes (retractions) flow through GROUP BY,
+//! Top-N and regular joins; windows take appended rows only, as in Flink.
 //!
-//! Operators that need more (non-windowed aggregates, regular and interval joins, ranking,
-//! sorting, joins across sources) are refused here with [`Code::NotYetCompiled`].
+//! Operators that need more (interval and temporal joins, OVER aggregates, sorting, joins
+//! across sources) are refused here with [`Code::NotYetCompiled`].
 
 use crate::ast::JoinKind;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -16,6 +18,10 @@ use crate::hir::{self, Expr, Program, Rel, RelKind, TableId};
 pub enum Input {
     /// A table's connector.
     Table(TableId),
+    /// Two tables' connectors, read by one task because a join needs rows of both: the
+    /// first's rows start branches from [`Origin::Input`], the second's from
+    /// [`Origin::Second`].
+    Tables(TableId, TableId),
     /// Constant rows (`VALUES`, `SELECT` without FROM).
     Values(Vec<Vec<Expr>>),
 }
@@ -31,9 +37,49 @@ pub enum Step {
     /// one column per aggregate) is an updating result, emitted as each row changes it.
     Aggregate(GroupAggregate),
     /// The best N rows per partition (`ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)`
-    /// filtered by rank) of appended rows: its output, the input's columns and the rank,
-    /// is an updating result.
+    /// filtered by rank): its output, the input's columns and the rank, is an updating
+    /// result.
     TopN(TopN),
+    /// A lookup join: each row joined with the rows of a bounded table that match its key
+    /// at that moment; the output is the input's columns, then the table's.
+    Lookup(Lookup),
+    /// OVER aggregates: each row with the aggregates of its frame (the rows before it in
+    /// its partition, in time order); the output is the input's columns, then one per
+    /// aggregate, and only appends.
+    Over(Over),
+}
+
+/// `agg(…) OVER (PARTITION BY … ORDER BY time ROWS|RANGE BETWEEN … PRECEDING AND CURRENT
+/// ROW)`, every call over the same window.
+#[derive(Debug, Clone)]
+pub struct Over {
+    pub partition: Vec<Expr>,
+    /// The time attribute the rows are ordered by.
+    pub time_column: usize,
+    /// Ordered by processing time (rows go at once, in arrival order).
+    pub proctime: bool,
+    /// `ROWS n` (`rows`) or `RANGE` of ms `preceding`; `None`: unbounded.
+    pub rows: bool,
+    pub preceding: Option<i64>,
+    pub aggregates: Vec<hir::AggregateCall>,
+    /// The input's column types (the row kept).
+    pub input: Vec<crate::types::Type>,
+}
+
+/// `JOIN t FOR SYSTEM_TIME AS OF l.proc_time AS r ON l.k = r.k …` against a table read
+/// whole when the task starts.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub table: TableId,
+    /// `Inner` or `Left` (a row without a match goes on with NULLs).
+    pub kind: JoinKind,
+    /// Equality keys: an expression over the input's columns and one over the table's
+    /// columns, both of the key's common type.
+    pub keys: Vec<(Expr, Expr)>,
+    /// The rest of the ON condition, over the input's columns followed by the table's.
+    pub condition: Option<Expr>,
+    /// The table's column types.
+    pub columns: Vec<crate::types::Type>,
 }
 
 /// `ROW_NUMBER() OVER (PARTITION BY partition ORDER BY order)` kept to ranks `1..=limit`.
@@ -44,6 +90,10 @@ pub struct TopN {
     pub limit: u64,
     /// The input's column types (the row kept).
     pub input: Vec<crate::types::Type>,
+    /// A window Top-N (Flink's window rank): partitioned by the `window_start` and
+    /// `window_end` of a window operator's appended output, whose rows for a window come
+    /// all at once when it fires — the final ranking is emitted then, and only appends.
+    pub windowed: bool,
 }
 
 /// A GROUP BY without a window (or SELECT DISTINCT: no aggregates).
@@ -108,8 +158,10 @@ pub enum Target {
 /// What a branch's rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// The task's input.
+    /// The task's input (its first table, when it reads two).
     Input,
+    /// The second table of a task reading two ([`Input::Tables`]).
+    Second,
     /// The output of a window join (an index into [`Pipeline::joins`]).
     Join(usize),
     /// The output of the window aggregation at `step` of an earlier branch of the task,
@@ -150,11 +202,25 @@ pub struct WindowJoin {
     /// (unwindowed) inner join, whose rows are kept for ever (or the state TTL).
     pub left_window: Option<(usize, usize)>,
     pub right_window: Option<(usize, usize)>,
+    /// An interval join's time bounds (`left_window` is then `None`): rows are kept until
+    /// the watermark passes their last possible partner.
+    pub interval: Option<IntervalBounds>,
     /// Equality keys: an expression over the left side's columns and one over the right
     /// side's, both of the key's common type.
     pub keys: Vec<(Expr, Expr)>,
     /// The rest of the ON condition, over the left columns followed by the right ones.
     pub condition: Option<Expr>,
+}
+
+/// The time bounds of an interval join: a pair joins only if
+/// `lower <= left time - right time <= upper` (ms), besides its ON condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntervalBounds {
+    /// The event-time column of each side.
+    pub left_time: usize,
+    pub right_time: usize,
+    pub lower: i64,
+    pub upper: i64,
 }
 
 /// One thread's work: an input and the branches fed from it.
@@ -301,46 +367,91 @@ fn share_windows(task: &mut Task) {
 }
 
 /// Puts each path of one INSERT into a task: paths from a table share that table's task;
-/// a join's feeders must come from one task, which also runs the join's continuation.
+/// a join's feeders must come from one task, which also runs the join's continuation —
+/// two tasks feeding one join become one task reading both tables.
 fn place(pipeline: &mut Pipeline, paths: Vec<Path>, table: TableId, span: crate::span::Span) -> Result<(), Diagnostic> {
     let mut join_task: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
     // Feeders precede their continuation (flatten pushes them first).
     for path in paths {
-        let task = match &path.start {
-            Start::Input(input @ Input::Table(_)) => match pipeline.tasks.iter().position(|t| &t.input == input) {
-                Some(i) => i,
+        let (mut task, mut from) = match &path.start {
+            Start::Input(Input::Table(t)) => match task_reading(pipeline, *t) {
+                Some(found) => found,
                 None => {
-                    pipeline.tasks.push(Task { input: input.clone(), branches: Vec::new() });
-                    pipeline.tasks.len() - 1
+                    pipeline.tasks.push(Task { input: Input::Table(*t), branches: Vec::new() });
+                    (pipeline.tasks.len() - 1, Origin::Input)
                 }
             },
             Start::Input(input) => {
                 pipeline.tasks.push(Task { input: input.clone(), branches: Vec::new() });
-                pipeline.tasks.len() - 1
+                (pipeline.tasks.len() - 1, Origin::Input)
             }
-            Start::Join(j) => *join_task.get(j).ok_or_else(|| Diagnostic::internal("a join without inputs"))?,
+            Start::Join(j) => {
+                (*join_task.get(j).ok_or_else(|| Diagnostic::internal("a join without inputs"))?, Origin::Join(*j))
+            }
         };
         if let Target::Join { join, .. } = path.target {
             match join_task.get(&join) {
                 Some(&t) if t != task => {
-                    return Err(Diagnostic::error(
-                        Code::NotYetCompiled,
-                        "this join reads two different source tables (or constant rows), which `dflc build` cannot generate code for yet".to_string(),
-                    )
-                    .with_help("window joins and inner joins of views over one source table compile today; joins across sources arrive with a later release"));
+                    // The other side's task takes this one's table and branches.
+                    let (into, second) = merge_tasks(pipeline, t, task)?;
+                    for v in join_task.values_mut() {
+                        *v = match *v {
+                            v if v == task || v == t => into,
+                            v if v > task => v - 1,
+                            v => v,
+                        };
+                    }
+                    task = into;
+                    if from == Origin::Input {
+                        from = second;
+                    }
                 }
                 _ => {
                     join_task.insert(join, task);
                 }
             }
         }
-        let from = match path.start {
-            Start::Join(j) => Origin::Join(j),
-            Start::Input(_) => Origin::Input,
-        };
         pipeline.tasks[task].branches.push(Branch { from, steps: path.steps, target: path.target, table, span });
     }
     Ok(())
+}
+
+/// The task reading table `t`, and the origin of its rows there.
+fn task_reading(pipeline: &Pipeline, t: TableId) -> Option<(usize, Origin)> {
+    pipeline.tasks.iter().enumerate().find_map(|(i, task)| match task.input {
+        Input::Table(a) if a == t => Some((i, Origin::Input)),
+        Input::Tables(a, _) if a == t => Some((i, Origin::Input)),
+        Input::Tables(_, b) if b == t => Some((i, Origin::Second)),
+        _ => None,
+    })
+}
+
+/// Moves task `from`'s table and branches into task `into` (which then reads both tables,
+/// `from`'s rows as its second input), removing `from`. Returns `into`'s new index and
+/// the origin `from`'s input rows have there.
+fn merge_tasks(pipeline: &mut Pipeline, into: usize, from: usize) -> Result<(usize, Origin), Diagnostic> {
+    let (Input::Table(a), Input::Table(b)) = (&pipeline.tasks[into].input, &pipeline.tasks[from].input) else {
+        return Err(Diagnostic::error(
+            Code::NotYetCompiled,
+            "this join needs rows of more than two source tables (or of constant rows) in one task, which `dflc build` cannot generate code for yet".to_string(),
+        )
+        .with_help("join two tables at a time per pipeline: joins across three or more source tables arrive with a later release"));
+    };
+    let (a, b) = (*a, *b);
+    let moved = pipeline.tasks.remove(from);
+    let into = if into > from { into - 1 } else { into };
+    let task = &mut pipeline.tasks[into];
+    let offset = task.branches.len();
+    task.input = Input::Tables(a, b);
+    for mut branch in moved.branches {
+        branch.from = match branch.from {
+            Origin::Input => Origin::Second,
+            Origin::Window { branch, step } => Origin::Window { branch: branch + offset, step },
+            other => other,
+        };
+        task.branches.push(branch);
+    }
+    Ok((into, Origin::Second))
 }
 
 /// The paths from inputs to `rel`'s output: each a start, the steps after it and where
@@ -367,15 +478,12 @@ fn flatten(
         }
         RelKind::Filter { input, predicate } => {
             // A ranking filtered by its rank: a Top-N, then the projections between them.
-            let stateless_after = after.iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)));
             if let Some((over_input, top, projections)) = top_n(input, predicate) {
-                if stateless_after && matches!(target, Target::Sink { .. }) {
-                    let steps = std::iter::once(Step::TopN(top))
-                        .chain(projections.into_iter().map(Step::Project))
-                        .chain(after.iter().cloned())
-                        .collect();
-                    return flatten(over_input, steps, target, joins, out);
-                }
+                let steps = std::iter::once(Step::TopN(top))
+                    .chain(projections.into_iter().map(Step::Project))
+                    .chain(after.iter().cloned())
+                    .collect();
+                return flatten(over_input, steps, target, joins, out);
             }
             flatten(input, then(Step::Filter(predicate.clone())), target, joins, out)?
         }
@@ -403,19 +511,18 @@ fn flatten(
             if let Some((step, input)) = window_aggregate(a) {
                 return flatten(&input, then(Step::WindowAggregate(step)), target, joins, out);
             }
-            // Without a window, over appended rows, followed by filters and projections
-            // into a table: computed where its rows are read.
-            let plain = a.windowing == hir::Windowing::None
-                && a.input.append_only
-                && after.iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)))
-                && matches!(target, Target::Sink { .. });
-            if plain {
+            if a.windowing == hir::Windowing::None {
+                // Without a window: computed where its rows arrive, each change going on
+                // at once (over changes, retractions undo their rows).
                 let step = GroupAggregate { group: a.group_by.clone(), aggregates: a.aggregates.clone() };
                 return flatten(&a.input, then(Step::Aggregate(step)), target, joins, out);
             }
             return Err(not_yet(rel));
         }
         RelKind::Join(j) => {
+            if let Some(lookup) = lookup_join(j) {
+                return flatten(&j.left, then(Step::Lookup(lookup)), target, joins, out);
+            }
             let Some(join) = window_join(j) else { return Err(not_yet(rel)) };
             let id = joins.len();
             joins.push(join);
@@ -423,24 +530,80 @@ fn flatten(
             flatten(&j.right, Vec::new(), Target::Join { join: id, side: Side::Right }, joins, out)?;
             out.push(Path { start: Start::Join(id), steps: after, target });
         }
+        RelKind::Over { input, calls } => {
+            let Some(step) = over(input, calls) else { return Err(not_yet(rel)) };
+            return flatten(input, then(Step::Over(step)), target, joins, out);
+        }
         _ => return Err(not_yet(rel)),
     }
     Ok(())
 }
 
+/// OVER aggregates this release compiles: aggregate functions (not LAG or rankings) over
+/// one window — the same PARTITION BY, ORDER BY a time attribute ascending and frame — of
+/// appended rows.
+fn over(input: &Rel, calls: &[hir::OverCall]) -> Option<Over> {
+    let first = calls.first()?;
+    let same = |c: &hir::OverCall| {
+        let key = |k: &hir::SortKey| (k.expr.to_string(), k.desc);
+        c.partition_by.iter().map(ToString::to_string).eq(first.partition_by.iter().map(ToString::to_string))
+            && c.order_by.iter().map(key).eq(first.order_by.iter().map(key))
+            && c.frame == first.frame
+    };
+    if !input.append_only || !calls.iter().all(same) {
+        return None;
+    }
+    let aggregate = |c: &hir::OverCall| {
+        matches!(c.function.as_str(), "COUNT" | "SUM" | "MIN" | "MAX" | "AVG" | "FIRST_VALUE" | "LAST_VALUE")
+    };
+    if !calls.iter().all(aggregate) {
+        return None;
+    }
+    let [order] = first.order_by.as_slice() else { return None };
+    let hir::ExprKind::Column(time_column) = order.expr.kind else { return None };
+    let time = input.schema.get(time_column)?.time?;
+    if order.desc {
+        return None;
+    }
+    let (rows, preceding) = match &first.frame {
+        Some(f) => (f.rows, f.preceding),
+        // Without a frame: every earlier row (and the row's peers), as RANGE UNBOUNDED.
+        None => (false, None),
+    };
+    Some(Over {
+        partition: first.partition_by.clone(),
+        time_column,
+        proctime: time == hir::TimeAttribute::Proctime,
+        rows,
+        preceding,
+        aggregates: calls
+            .iter()
+            .map(|c| hir::AggregateCall {
+                function: c.function.clone(),
+                args: c.args.clone(),
+                distinct: false,
+                filter: None,
+                ty: c.ty.clone(),
+            })
+            .collect(),
+        input: input.schema.iter().map(|f| f.ty.clone()).collect(),
+    })
+}
+
 /// A join this release compiles: a window join (both sides' `window_start` and
 /// `window_end` equal), inner or outer; the other equalities between the sides are its keys.
 fn window_join(j: &hir::Join) -> Option<WindowJoin> {
-    let regular = j.join_type == hir::JoinType::Regular;
+    let interval = match j.join_type {
+        hir::JoinType::Interval => Some(interval_bounds(j)?),
+        _ => None,
+    };
+    // An interval join is planned as a regular one whose rows the watermark frees.
+    let regular = j.join_type == hir::JoinType::Regular || interval.is_some();
     if !(j.join_type == hir::JoinType::Window || regular) || j.kind == JoinKind::Cross {
         return None;
     }
-    if !(j.left.append_only && j.right.append_only) {
-        return None;
-    }
-    // A regular join's rows are joined as they are read: both sides straight from the
-    // source (filters and projections only).
-    if regular && !(stateless(&j.left) && stateless(&j.right)) {
+    // Windows need appended rows; a regular join takes changes too.
+    if !(regular || j.left.append_only && j.right.append_only) {
         return None;
     }
     let width = j.left.schema.len();
@@ -510,9 +673,129 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         right: j.right.schema.iter().map(|f| f.ty.clone()).collect(),
         left_window: windows.map(|(s, e)| (s.0, e.0)),
         right_window: windows.map(|(s, e)| (s.1, e.1)),
+        interval,
         keys,
         condition,
     })
+}
+
+/// A lookup join: a processing-time temporal join whose right side is a table read whole
+/// (the resolver checked its connector and key equality), inner or left.
+fn lookup_join(j: &hir::Join) -> Option<Lookup> {
+    let hir::JoinType::Temporal { time: hir::TimeAttribute::Proctime, .. } = j.join_type else { return None };
+    let RelKind::Scan { table, .. } = &j.right.kind else { return None };
+    if !matches!(j.kind, JoinKind::Inner | JoinKind::Left) {
+        return None;
+    }
+    let width = j.left.schema.len();
+    let mut conjuncts = Vec::new();
+    split_and(j.condition.as_ref()?, &mut conjuncts);
+    let on_left = |e: &Expr| {
+        let mut cols = Vec::new();
+        e.columns(&mut cols);
+        cols.iter().all(|&c| c < width)
+    };
+    let (mut keys, mut rest) = (Vec::new(), Vec::new());
+    for c in conjuncts {
+        if let hir::ExprKind::Call { function, args } = &c.kind {
+            if let (true, [a, b]) = (function == "=", args.as_slice()) {
+                let pair = match (&a.kind, &b.kind) {
+                    (_, hir::ExprKind::Column(r)) if *r >= width && on_left(a) => Some((a, b)),
+                    (hir::ExprKind::Column(r), _) if *r >= width && on_left(b) => Some((b, a)),
+                    _ => None,
+                };
+                if let Some((l, r)) = pair {
+                    if let Some(common) = crate::types::common_type(&l.ty, &r.ty) {
+                        keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
+                        continue;
+                    }
+                }
+            }
+        }
+        rest.push(c.clone());
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let condition = rest.into_iter().reduce(|a, b| {
+        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
+        Expr::call("AND", vec![a, b], ty)
+    });
+    Some(Lookup {
+        table: *table,
+        kind: j.kind,
+        keys,
+        condition,
+        columns: j.right.schema.iter().map(|f| f.ty.clone()).collect(),
+    })
+}
+
+/// The time bounds of an interval join's condition: comparisons (`<`, `<=`, `>`, `>=`,
+/// `BETWEEN`) between one event-time column of each side, each maybe plus or minus an
+/// interval literal; both a lower and an upper bound of `left time - right time` must be
+/// found (strict comparisons are taken as inclusive: the bounds only free state, the
+/// condition itself is still checked).
+fn interval_bounds(j: &hir::Join) -> Option<IntervalBounds> {
+    let width = j.left.schema.len();
+    // A time column (index in the joined row) plus an offset in ms.
+    let timed = |e: &Expr| -> Option<(usize, i64)> {
+        let column = |e: &Expr| match e.kind {
+            hir::ExprKind::Column(c) => Some(c),
+            _ => None,
+        };
+        let ms = |e: &Expr| match e.kind {
+            hir::ExprKind::Literal(hir::Value::IntervalMs(ms)) => Some(ms),
+            _ => None,
+        };
+        let (c, offset) = match &e.kind {
+            hir::ExprKind::Column(c) => (*c, 0),
+            hir::ExprKind::Call { function, args } if args.len() == 2 => match function.as_str() {
+                "+" => match (column(&args[0]), column(&args[1])) {
+                    (Some(c), None) => (c, ms(&args[1])?),
+                    (None, Some(c)) => (c, ms(&args[0])?),
+                    _ => return None,
+                },
+                "-" => (column(&args[0])?, -ms(&args[1])?),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let field = if c < width { &j.left.schema[c] } else { j.right.schema.get(c - width)? };
+        (field.time == Some(hir::TimeAttribute::Rowtime)).then_some((c, offset))
+    };
+    let mut conjuncts = Vec::new();
+    split_and(j.condition.as_ref()?, &mut conjuncts);
+    let mut comparisons: Vec<(&Expr, &str, &Expr)> = Vec::new();
+    for c in conjuncts {
+        let hir::ExprKind::Call { function, args } = &c.kind else { continue };
+        match (function.as_str(), args.as_slice()) {
+            (op @ ("<" | "<=" | ">" | ">="), [a, b]) => comparisons.push((a, op, b)),
+            ("BETWEEN", [a, low, high]) => {
+                comparisons.push((a, ">=", low));
+                comparisons.push((a, "<=", high));
+            }
+            _ => {}
+        }
+    }
+    let (mut left_time, mut right_time, mut lower, mut upper) = (None, None, None::<i64>, None::<i64>);
+    for (a, op, b) in comparisons {
+        let (Some((ca, oa)), Some((cb, ob))) = (timed(a), timed(b)) else { continue };
+        // `a + oa op b + ob` as a bound of `left time - right time`.
+        let (l, r, less, bound) = match (ca < width, cb < width) {
+            (true, false) => (ca, cb - width, matches!(op, "<" | "<="), ob - oa),
+            (false, true) => (cb, ca - width, !matches!(op, "<" | "<="), oa - ob),
+            _ => continue,
+        };
+        if *left_time.get_or_insert(l) != l || *right_time.get_or_insert(r) != r {
+            return None;
+        }
+        if less {
+            upper = Some(upper.map_or(bound, |u| u.min(bound)));
+        } else {
+            lower = Some(lower.map_or(bound, |x| x.max(bound)));
+        }
+    }
+    Some(IntervalBounds { left_time: left_time?, right_time: right_time?, lower: lower?, upper: upper? })
 }
 
 /// `predicate` over `rel` as a Top-N: `rel` is a ranking (one ROW_NUMBER over appended
@@ -553,29 +836,27 @@ fn top_n<'r>(rel: &'r Rel, predicate: &Expr) -> Option<(&'r Rel, TopN, Vec<Vec<E
                 if call.function != "ROW_NUMBER" || call.order_by.is_empty() || call.frame.is_some() {
                     return None;
                 }
-                if c != input.schema.len() || !input.append_only || !stateless(input) {
+                if c != input.schema.len() {
                     return None;
                 }
                 projections.reverse();
+                let bound = |b: hir::WindowBound| {
+                    call.partition_by.iter().any(|e| {
+                        matches!(e.kind, hir::ExprKind::Column(c) if input.schema.get(c).and_then(|f| f.window) == Some(b))
+                    })
+                };
+                let windowed = input.append_only && bound(hir::WindowBound::Start) && bound(hir::WindowBound::End);
                 let top = TopN {
                     partition: call.partition_by.clone(),
                     order: call.order_by.clone(),
                     limit: limit as u64,
                     input: input.schema.iter().map(|f| f.ty.clone()).collect(),
+                    windowed,
                 };
                 return Some((input, top, projections));
             }
             _ => return None,
         }
-    }
-}
-
-/// Whether `rel` reads a table through filters and projections only.
-fn stateless(rel: &Rel) -> bool {
-    match &rel.kind {
-        RelKind::Scan { .. } => true,
-        RelKind::Filter { input, .. } | RelKind::Project { input, .. } => stateless(input),
-        _ => false,
     }
 }
 
@@ -615,6 +896,10 @@ fn window_aggregate(a: &hir::Aggregate) -> Option<(WindowAggregate, Rel)> {
         }
         _ => true,
     };
+    // Windows need appended rows (as in Flink).
+    if !a.input.append_only {
+        return None;
+    }
     let windowed = filters_below_window(&a.input);
     match (&a.windowing, &windowed.kind) {
         (hir::Windowing::Tvf { .. }, RelKind::Window { input, window, time_column }) => {
@@ -721,17 +1006,19 @@ fn filters_below_window(rel: &Rel) -> Rel {
 fn not_yet(rel: &Rel) -> Diagnostic {
     let what = match &rel.kind {
         RelKind::Window { .. } => "a window table function outside a window aggregation",
-        RelKind::Aggregate(a) if a.windowing == hir::Windowing::None && !a.input.append_only => {
-            "an aggregation without a window over an updating input"
-        }
-        RelKind::Aggregate(a) if a.windowing == hir::Windowing::None => {
-            "an aggregation without a window whose result feeds another stateful operator"
+        RelKind::Aggregate(a) if !a.input.append_only => {
+            "a window aggregation over an updating input (windows need appended rows, as in Flink)"
         }
         RelKind::Aggregate(a) if a.windowing != hir::Windowing::None => {
             "this window aggregation (a SESSION window grouped by other keys than its PARTITION BY, or one over another stateful operator)"
         }
-        RelKind::Join(_) => "a join",
-        RelKind::Over { .. } => "an OVER aggregate or ranking",
+        RelKind::Join(j) if j.join_type == hir::JoinType::Window => {
+            "a window join over an updating input (windows need appended rows, as in Flink)"
+        }
+        RelKind::Join(_) => "this join (an interval or temporal join, a cross join, or one without an equality)",
+        RelKind::Over { .. } => {
+            "this OVER aggregate (LAG, a ranking without a rank filter, OVER windows that differ within one SELECT, or over an updating input)"
+        }
         _ => "ORDER BY / LIMIT",
     };
     Diagnostic::error(
@@ -771,11 +1058,37 @@ fn step_text(step: &Step) -> String {
             let keys: Vec<String> = t.partition.iter().map(ToString::to_string).collect();
             let order: Vec<String> =
                 t.order.iter().map(|k| format!("{}{}", k.expr, if k.desc { " DESC" } else { "" })).collect();
-            format!("top-n   {} per [{}] by [{}] (updating)", t.limit, keys.join(", "), order.join(", "))
+            let output = if t.windowed { "when the window fires, appended" } else { "updating" };
+            format!("top-n   {} per [{}] by [{}] ({output})", t.limit, keys.join(", "), order.join(", "))
         }
         Step::Aggregate(g) => {
             let keys: Vec<String> = g.group.iter().map(ToString::to_string).collect();
             format!("group   key [{}] aggregate [{}] (updating)", keys.join(", "), calls(&g.aggregates))
+        }
+        Step::Over(o) => {
+            let keys: Vec<String> = o.partition.iter().map(ToString::to_string).collect();
+            let frame = match (o.rows, o.preceding) {
+                (true, Some(n)) => format!("ROWS {n} PRECEDING"),
+                (false, Some(ms)) => format!("RANGE {ms} ms PRECEDING"),
+                (true, None) => "ROWS UNBOUNDED PRECEDING".into(),
+                (false, None) => "RANGE UNBOUNDED PRECEDING".into(),
+            };
+            format!(
+                "over    [{}] by ${} {frame} aggregate [{}] (rows held until the {} passes them)",
+                keys.join(", "),
+                o.time_column,
+                calls(&o.aggregates),
+                if o.proctime { "clock" } else { "watermark" }
+            )
+        }
+        Step::Lookup(l) => {
+            let keys: Vec<String> = l.keys.iter().map(|(a, b)| format!("{a} = table {b}")).collect();
+            format!(
+                "lookup  {:?} join, keys [{}]{} (table read whole at start)",
+                l.kind,
+                keys.join(", "),
+                l.condition.as_ref().map(|c| format!(", where {c}")).unwrap_or_default()
+            )
         }
     }
 }
@@ -814,6 +1127,11 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                 out.push_str(&format!("task {i}: read {} as a changelog (latest row per key kept)\n", name(*t)))
             }
             Input::Table(t) => out.push_str(&format!("task {i}: read {}\n", name(*t))),
+            Input::Tables(a, b) => out.push_str(&format!(
+                "task {i}: read {} (input) and {} (second input), merged: a join needs rows of both\n",
+                name(*a),
+                name(*b)
+            )),
             Input::Values(rows) => out.push_str(&format!("task {i}: {} constant row(s)\n", rows.len())),
         }
         for (b, branch) in task.branches.iter().enumerate() {
@@ -823,22 +1141,50 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                 "fused, keyed group state kept for ever (or the state TTL), updating output"
             } else if branch.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))) {
                 "fused, keyed window state freed by the watermark"
+            } else if branch.steps.iter().any(|s| matches!(s, Step::Over(_))) {
+                "fused, rows kept per partition for their frames"
+            } else if branch.steps.iter().any(|s| matches!(s, Step::Lookup(_))) {
+                "fused, a lookup table in memory"
             } else {
                 "fused, stateless"
             };
             out.push_str(&format!("  branch {b}: {kind}\n"));
+            if branch.from == Origin::Second {
+                out.push_str("    (rows of the second input)\n");
+            }
             if let Origin::Window { branch, step } = branch.from {
                 out.push_str(&format!("    (the output of branch {branch}'s step {step}, computed once)\n"));
             }
             if let Origin::Join(j) = branch.from {
                 let join = &pipeline.joins[j];
                 let keys: Vec<String> = join.keys.iter().map(|(l, r)| format!("{l} = {r}")).collect();
-                out.push_str(&format!(
-                    "    window join {j}: {:?} on window, keys [{}]{}; rows held until the watermark passes their window\n",
-                    join.kind,
-                    keys.join(", "),
-                    join.condition.as_ref().map(|c| format!(", where {c}")).unwrap_or_default()
-                ));
+                let condition = join.condition.as_ref().map(|c| format!(", where {c}")).unwrap_or_default();
+                let line = match join.left_window {
+                    Some(_) => format!(
+                        "window join {j}: {:?} on window, keys [{}]{condition}; rows held until the watermark passes their window",
+                        join.kind,
+                        keys.join(", ")
+                    ),
+                    None if join.interval.is_some() => {
+                        let b =
+                            join.interval.unwrap_or(IntervalBounds { left_time: 0, right_time: 0, lower: 0, upper: 0 });
+                        format!(
+                            "interval join {j}: {:?}, keys [{}]{condition}; {} ms <= left ${} - right ${} <= {} ms, rows freed by the watermark",
+                            join.kind,
+                            keys.join(", "),
+                            b.lower,
+                            b.left_time,
+                            b.right_time,
+                            b.upper
+                        )
+                    }
+                    None => format!(
+                        "regular join {j}: {:?}, keys [{}]{condition}; both sides' rows kept for ever (or the state TTL)",
+                        join.kind,
+                        keys.join(", ")
+                    ),
+                };
+                out.push_str(&format!("    {line}\n"));
             }
             for step in &branch.steps {
                 out.push_str(&format!("    {}\n", step_text(step)));
@@ -846,7 +1192,12 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
             match &branch.target {
                 Target::Sink { table, .. } => out.push_str(&format!("    write   {}\n", name(*table))),
                 Target::Join { join, side } => {
-                    out.push_str(&format!("    into    window join {join} ({side:?} side)\n"))
+                    let kind = match &pipeline.joins[*join] {
+                        j if j.left_window.is_some() => "window",
+                        j if j.interval.is_some() => "interval",
+                        _ => "regular",
+                    };
+                    out.push_str(&format!("    into    {kind} join {join} ({side:?} side)\n"))
                 }
             }
         }

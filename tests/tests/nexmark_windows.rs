@@ -38,6 +38,9 @@ struct Spec {
 
 const QUERIES: &[Spec] = &[
     Spec { module: "q3", file: "examples/nexmark/q3.sql", sink: "nexmark_q3" },
+    Spec { module: "q4", file: "examples/nexmark/q4.sql", sink: "nexmark_q4" },
+    Spec { module: "q7", file: "examples/nexmark/q7.sql", sink: "nexmark_q7" },
+    Spec { module: "q9", file: "examples/nexmark/q9.sql", sink: "nexmark_q9" },
     Spec { module: "q20", file: "examples/nexmark/q20.sql", sink: "nexmark_q20" },
     Spec { module: "q15", file: "examples/nexmark/q15.sql", sink: "nexmark_q15" },
     Spec { module: "q18", file: "examples/nexmark/q18.sql", sink: "nexmark_q18" },
@@ -52,7 +55,7 @@ const QUERIES: &[Spec] = &[
 ];
 
 /// Queries whose result updates (GROUP BY without a window): printed as changes.
-const UPDATING: [&str; 5] = ["q15", "q16", "q17", "q18", "q19"];
+const UPDATING: [&str; 7] = ["q4", "q9", "q15", "q16", "q17", "q18", "q19"];
 
 /// A query's text, its blackhole sink (if any) turned into JSON files, or (updating
 /// results) into the print sink.
@@ -152,6 +155,7 @@ struct Auction {
     seller: i64,
     category: i64,
     time: i64,
+    expires: i64,
 }
 
 struct Bid {
@@ -210,9 +214,13 @@ fn events() -> &'static Events {
                     state: p.state.to_string(),
                     time,
                 }),
-                (1, None, Some(a), None) => {
-                    ev.auctions.push(Auction { id: a.id, seller: a.seller, category: a.category, time })
-                }
+                (1, None, Some(a), None) => ev.auctions.push(Auction {
+                    id: a.id,
+                    seller: a.seller,
+                    category: a.category,
+                    time,
+                    expires: a.expires.millis(),
+                }),
                 (2, None, None, Some(b)) => ev.bids.push(Bid {
                     auction: b.auction,
                     bidder: b.bidder,
@@ -446,6 +454,69 @@ fn q20_joins_bids_with_their_auctions_of_category_10() {
     assert_eq!(actual, expected);
 }
 
+/// Per auction, its bids within its lifetime (`B.dateTime BETWEEN A.dateTime AND
+/// A.expires`, as q4, q6 and q9 join them), in arrival order.
+fn bids_in_lifetime() -> BTreeMap<i64, (&'static Auction, Vec<&'static Bid>)> {
+    let ev = events();
+    let mut per_auction: BTreeMap<i64, (&Auction, Vec<&Bid>)> =
+        ev.auctions.iter().map(|a| (a.id, (a, Vec::new()))).collect();
+    for b in &ev.bids {
+        if let Some((a, bids)) = per_auction.get_mut(&b.auction) {
+            if (a.time..=a.expires).contains(&b.time) {
+                bids.push(b);
+            }
+        }
+    }
+    per_auction.retain(|_, (_, bids)| !bids.is_empty());
+    per_auction
+}
+
+#[test]
+fn q4_averages_the_winning_bids_per_category() {
+    // The winning (highest) bid of each auction within its lifetime, averaged per category.
+    let mut finals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for (a, bids) in bids_in_lifetime().values() {
+        let winning = bids.iter().map(|b| b.price).max().unwrap();
+        let (sum, n) = finals.entry(a.category).or_default();
+        *sum += winning;
+        *n += 1;
+    }
+    let expected: BTreeMap<Vec<String>, Vec<String>> =
+        finals.into_iter().map(|(c, (sum, n))| (vec![c.to_string()], vec![avg(sum, n).to_string()])).collect();
+    assert!(expected.len() >= 5, "{} categories", expected.len());
+    // Each category's average is updated (retracted and re-added) as its auctions' winning
+    // bids rise: the changelog, applied, ends at the averages over all bids.
+    assert_eq!(run_changelog("q4", 1), expected);
+}
+
+#[test]
+fn q9_keeps_the_winning_bid_of_each_auction() {
+    // Per auction, its highest bid within its lifetime; equal prices: the earliest, then
+    // the first to arrive.
+    let mut expected = Vec::new();
+    for (a, bids) in bids_in_lifetime().values() {
+        let best = bids.iter().min_by_key(|b| (std::cmp::Reverse(b.price), b.time)).unwrap();
+        expected.push((a.id, best.auction, best.bidder, best.price, best.time));
+    }
+    assert!(expected.len() > 10_000, "{} auctions with bids", expected.len());
+    let table = run_changelog("q9", usize::MAX);
+    // id, itemName, …, extra (10 auction columns), then auction, bidder, price, bid_dateTime, bid_extra.
+    let actual: Vec<(i64, i64, i64, i64, i64)> = table
+        .into_keys()
+        .map(|f| {
+            assert_eq!(f.len(), 15, "{f:?}");
+            (
+                f[0].parse().unwrap(),
+                f[10].parse().unwrap(),
+                f[11].parse().unwrap(),
+                f[12].parse().unwrap(),
+                millis(&f[13]),
+            )
+        })
+        .collect();
+    assert_eq!(sorted(actual), sorted(expected));
+}
+
 /// The rows an updating query's changelog leaves (each change checked: a row retracted
 /// was held), as (auction, bidder, price, time, last field) from the printed columns
 /// auction, bidder, price, channel, url, dateTime, ….
@@ -534,6 +605,33 @@ fn q7_windows_takes_the_highest_price_per_tumbling_window() {
     assert!(expected.len() >= 10, "100 s of events fill at least 10 windows: {}", expected.len());
     let out = run("q7_windows", &["maxprice", "window_start", "window_end"]);
     let actual = sorted(out.iter().map(|r| (int(&r[0]), ts(&r[1]), ts(&r[2]))).collect());
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn q7_finds_the_bids_at_the_highest_price_of_their_window() {
+    let ev = on_time_events();
+    // The highest price of each 10 s tumbling window (keyed by its end), then every bid at
+    // that price within the 10 s up to and including the window's end.
+    let size = 10 * SECOND;
+    let mut max: BTreeMap<i64, i64> = BTreeMap::new();
+    for b in &ev.bids {
+        let m = max.entry(tumble(b.time, size) + size).or_insert(i64::MIN);
+        *m = (*m).max(b.price);
+    }
+    let mut expected = Vec::new();
+    for b in &ev.bids {
+        for (&end, &price) in max.range(b.time..=b.time + size) {
+            if b.price == price && end - size <= b.time {
+                expected.push((b.auction, b.price, b.bidder, b.time));
+            }
+        }
+    }
+    let expected = sorted(expected);
+    assert!(expected.len() >= 10, "{} rows", expected.len());
+    // As published, q7 selects B.price into `bidder` and B.bidder into `price` (by position).
+    let out = run("q7", &["auction", "bidder", "price", "dateTime", "extra"]);
+    let actual = sorted(out.iter().map(|r| (int(&r[0]), int(&r[1]), int(&r[2]), ts(&r[3]))).collect());
     assert_eq!(actual, expected);
 }
 

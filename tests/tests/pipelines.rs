@@ -4,7 +4,6 @@
 //! pipeline case then runs on its `input/` files and its outputs must equal `expected/`,
 //! compared regardless of order.
 
-use dfl_compiler::plan::Input;
 use dfl_e2e::{Built, Query, build, output_lines, root, snapshot_code, sorted};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -95,10 +94,10 @@ fn run_cases(mut run: impl FnMut(&Built, &str, &[(String, String)], &std::path::
         let dir = cases.join(case);
         let tmp = tempfile::tempdir().unwrap();
         let mut sets = Vec::new();
-        for task in &module.pipeline.tasks {
-            if let Input::Table(t) = task.input {
-                let table = &module.program.tables[t.0];
-                let rel = table.options.get("path").expect("filesystem source has a path");
+        // Tables read (streams, and lookup tables) are in the case's folder.
+        for table in &module.program.tables {
+            let sink = module.pipeline.sinks.iter().any(|s| module.program.tables[s.0].name == table.name);
+            if let (false, "filesystem", Some(rel)) = (sink, table.connector.as_str(), table.options.get("path")) {
                 sets.push((format!("{}.path", table.name), dir.join(rel).display().to_string()));
             }
         }

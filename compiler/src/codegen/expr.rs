@@ -375,7 +375,7 @@ impl ExprGen<'_> {
                 };
                 quote!(rt::fns::trim_chars(#s, #chars, #side))
             }
-            "TIMESTAMPADD" | "TIMESTAMPDIFF" => return Err(function.to_string()),
+            "TIMESTAMPADD" | "TIMESTAMPDIFF" => self.timestamp_unit_call(function, args)?,
             name => self.builtin(name, args, ty)?,
         })
     }
@@ -534,6 +534,42 @@ impl ExprGen<'_> {
         self.cast(code, from, &target, false)
     }
 
+    /// `TIMESTAMPADD(unit, n, t)` / `TIMESTAMPDIFF(unit, a, b)`: the resolver passes the
+    /// unit as a string literal first.
+    fn timestamp_unit_call(&mut self, function: &str, args: &[Expr]) -> Result<TokenStream, GenError> {
+        let [unit, a, b] = args else { return Err(format!("{function} without three arguments")) };
+        let ExprKind::Literal(Value::String(unit)) = &unit.kind else {
+            return Err(format!("{function} with a unit that is not a literal"));
+        };
+        let u = match unit.as_str() {
+            "SECOND" => quote!(Second),
+            "MINUTE" => quote!(Minute),
+            "HOUR" => quote!(Hour),
+            "DAY" => quote!(Day),
+            "WEEK" => quote!(Week),
+            "MONTH" => quote!(Month),
+            "QUARTER" => quote!(Quarter),
+            "YEAR" => quote!(Year),
+            other => return Err(format!("{function} by {other}")),
+        };
+        let unit = quote!(rt::ops::Unit::#u);
+        // The date-time arguments: TIMESTAMPADD's last, both of TIMESTAMPDIFF's.
+        let times = if function == "TIMESTAMPADD" { &args[2..] } else { &args[1..] };
+        if times.iter().any(|t| t.ty.is_null()) {
+            return Ok(quote!(None));
+        }
+        if let Some(t) = times.iter().find(|t| !(t.ty.is_timestamp() || t.ty.kind == TypeKind::Date)) {
+            return Err(format!("{function} on {}", t.ty));
+        }
+        let (x, y) = (self.expr(a)?, self.expr(b)?);
+        Ok(if function == "TIMESTAMPADD" {
+            let n = self.cast(x, &a.ty, &Type::bigint(), false)?;
+            quote!(rt::fns::timestampadd(#unit, #n, #y))
+        } else {
+            quote!(rt::fns::timestampdiff(#unit, #x, #y))
+        })
+    }
+
     fn time_unit(&mut self, function: &str, unit: TimeUnit, expr: &Expr) -> Result<TokenStream, GenError> {
         let x = self.expr(expr)?;
         let u = match unit {
@@ -559,5 +595,47 @@ impl ExprGen<'_> {
             ("CEIL", TypeKind::Timestamp(_) | TypeKind::TimestampLtz(_)) => quote!(rt::ops::ceil(#unit, #x)),
             _ => return Err(format!("{function} on {}", expr.ty)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SourceFile;
+
+    /// The generated code of `INSERT INTO o SELECT expr FROM t`, `o` having one column
+    /// of type `ty`.
+    fn generate(ty: &str, expr: &str) -> String {
+        let text = format!(
+            "CREATE TABLE t (n INT, d DATE, ts TIMESTAMP(3), ltz TIMESTAMP_LTZ(3)) WITH ('connector' = 'datagen');\n\
+             CREATE TABLE o (a {ty}) WITH ('connector' = 'print');\n\
+             INSERT INTO o SELECT {expr} FROM t;\n"
+        );
+        match crate::compile(&SourceFile::new("q.sql", text), "q") {
+            Ok(c) => c.generated.main_rs,
+            Err(d) => panic!("{expr}: {d:?}"),
+        }
+    }
+
+    fn assert_calls(code: &str, function: &str, unit: &str) {
+        let call = format!("rt::fns::{function}(");
+        let at = code.find(&call).unwrap_or_else(|| panic!("no {call} in {code}"));
+        let unit = format!("rt::ops::Unit::{unit},");
+        assert!(code[at + call.len()..].trim_start().starts_with(&unit), "no {unit} in {code}");
+    }
+
+    #[test]
+    fn timestampadd_and_timestampdiff_call_the_runtime() {
+        assert_calls(&generate("TIMESTAMP(3)", "TIMESTAMPADD(MONTH, n, ts)"), "timestampadd", "Month");
+        assert_calls(&generate("DATE", "TIMESTAMPADD(week, 2, d)"), "timestampadd", "Week");
+        assert_calls(
+            &generate("TIMESTAMP_LTZ(3)", "TIMESTAMPADD(SECOND, CAST(n AS BIGINT), ltz)"),
+            "timestampadd",
+            "Second",
+        );
+        assert_calls(&generate("INT", "TIMESTAMPDIFF(QUARTER, d, ts)"), "timestampdiff", "Quarter");
+        assert_calls(&generate("INT", "TIMESTAMPDIFF(HOUR, ltz, ts)"), "timestampdiff", "Hour");
+        // A NULL date-time makes the result NULL.
+        let code = generate("INT", "TIMESTAMPDIFF(DAY, NULL, ts)");
+        assert!(!code.contains("rt::fns::timestampdiff("), "{code}");
     }
 }

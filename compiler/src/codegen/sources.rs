@@ -344,8 +344,22 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
     }
     let mut used = vec![false; t.columns.len()];
     let mut cols = Vec::new();
-    for task in pipeline.tasks.iter().filter(|task| task.input == Input::Table(id)) {
-        for branch in task.branches.iter().filter(|b| b.from == Origin::Input) {
+    // The tasks reading the table, and where its rows start their branches there.
+    let readers: Vec<(&crate::plan::Task, Origin)> = pipeline
+        .tasks
+        .iter()
+        .filter_map(|task| match task.input {
+            Input::Table(a) | Input::Tables(a, _) if a == id => Some((task, Origin::Input)),
+            Input::Tables(_, b) if b == id => Some((task, Origin::Second)),
+            _ => None,
+        })
+        .collect();
+    // A table only looked up (a lookup join's) is read whole.
+    if readers.is_empty() {
+        return Vec::new();
+    }
+    for (task, origin) in readers {
+        for branch in task.branches.iter().filter(|b| b.from == origin) {
             // Steps up to and including the first projection read the source row.
             if !branch
                 .steps
@@ -376,8 +390,8 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
                         }
                         break;
                     }
-                    // The whole row is kept.
-                    Step::TopN(_) => return Vec::new(),
+                    // The whole row is kept (a lookup join's output keeps it too).
+                    Step::TopN(_) | Step::Lookup(_) | Step::Over(_) => return Vec::new(),
                 }
             }
         }

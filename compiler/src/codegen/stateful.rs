@@ -11,18 +11,6 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 impl Gen<'_> {
-    /// The parameter and argument by which an emit function receives window operator `slot`.
-    pub(super) fn window_terminal(&self, slot: &str, w: &WindowAggregate) -> (TokenStream, TokenStream) {
-        let (op, key, acc) =
-            (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
-        let b = self.backend_type();
-        let ty = match w.windows {
-            Windows::Assigned(crate::hir::WindowKind::Session { .. }) => quote!(rt::SessionAggregate<#key, #acc, #b>),
-            _ => quote!(rt::WindowAggregate<#key, #acc, #b>),
-        };
-        (quote!(#op: &mut #ty), quote!(&mut #op))
-    }
-
     /// Declares window join `j` (its key and row types, the operator and the function
     /// checking the rest of its ON condition) among the task's operators.
     pub(super) fn join_setup(&mut self, j: usize, branch: &Branch) {
@@ -71,16 +59,39 @@ impl Gen<'_> {
         let b = self.backend_type();
         let operator = if join.left_window.is_some() {
             quote!(let mut #op: rt::WindowJoin<#k, #l, #r, #b> = rt::WindowJoin::in_backend(&mut state, #name, #kind);)
+        } else if let Some(bounds) = join.interval {
+            let (lt, rt_, lower, upper) =
+                (syn::Index::from(bounds.left_time), syn::Index::from(bounds.right_time), bounds.lower, bounds.upper);
+            quote! {
+                let mut #op: rt::IntervalJoin<#k, #l, #r, #b> = rt::IntervalJoin::in_backend(
+                    &mut state,
+                    #name,
+                    #kind,
+                    rt::IntervalBounds { lower: #lower, upper: #upper },
+                    |l: &#l| l.#lt.as_ref().map(|t| t.millis()),
+                    |r: &#r| r.#rt_.as_ref().map(|t| t.millis()),
+                );
+            }
         } else {
             quote! {
                 let mut #op: rt::RegularJoin<#k, #l, #r, #b> =
                     rt::RegularJoin::in_backend(&mut state, #name, #kind).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
             }
         };
+        // A regular join's sides queue their rows (with kind and key) for the join, which
+        // runs once after each source event: one place continues from its output.
+        let queue = match join.left_window {
+            Some(_) => quote!(),
+            None => {
+                let pending = format_ident!("join_{}_pending", j);
+                quote!(let mut #pending: Vec<rt::JoinInput<#k, #l, #r>> = Vec::new();)
+            }
+        };
+        let (left_row, right_row) = (row_struct(&l, &left), row_struct(&r, &right));
         let types = quote! {
             type #k = (#(#keys,)*);
-            type #l = (#(Option<#left>,)*);
-            type #r = (#(Option<#right>,)*);
+            #left_row
+            #right_row
         };
         self.stateful.operator(&op, &quote!(#types #operator));
         self.stateful.setup.push(quote! {
@@ -89,6 +100,7 @@ impl Gen<'_> {
                 #test
             }
             #operator
+            #queue
         });
     }
 
@@ -112,6 +124,7 @@ impl Gen<'_> {
         aggregates: &[crate::hir::AggregateCall],
         frame: &[TokenStream],
         branch: &Branch,
+        retracting: bool,
     ) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>)
     {
         let index = slot;
@@ -172,22 +185,24 @@ impl Gen<'_> {
                 None => None,
             };
             let arg_ty = arg.as_ref().map(|(_, t)| self.rows.rust(t, "agg"));
-            let (acc, add) = match (a.function.as_str(), a.distinct, &arg) {
-                ("COUNT", false, None) => (quote!(rt::agg::Count), quote!(acc.#slot.add(true))),
-                ("COUNT", false, Some((v, _))) => (quote!(rt::agg::Count), quote!(acc.#slot.add(#v.is_some()))),
+            // Over changes, MIN/MAX/FIRST_VALUE/LAST_VALUE keep their inputs to retract them.
+            let (min, max, first, last) = if retracting {
+                (quote!(MinRetract), quote!(MaxRetract), quote!(FirstValueRetract), quote!(LastValueRetract))
+            } else {
+                (quote!(Min), quote!(Max), quote!(FirstValue), quote!(LastValue))
+            };
+            let (acc, input) = match (a.function.as_str(), a.distinct, &arg) {
+                ("COUNT", false, None) => (quote!(rt::agg::Count), quote!(true)),
+                ("COUNT", false, Some((v, _))) => (quote!(rt::agg::Count), quote!(#v.is_some())),
                 ("COUNT", true, Some((v, _))) if a.args.len() == 1 => {
-                    (quote!(rt::agg::CountDistinct<#arg_ty>), quote!(acc.#slot.add(#v.clone())))
+                    (quote!(rt::agg::CountDistinct<#arg_ty>), quote!(#v.clone()))
                 }
-                ("SUM", false, Some((v, _))) => (quote!(rt::agg::Sum<#ty>), quote!(acc.#slot.add(#v.clone()))),
-                ("MIN", _, Some((v, _))) => (quote!(rt::agg::Min<#ty>), quote!(acc.#slot.add(#v.clone()))),
-                ("MAX", _, Some((v, _))) => (quote!(rt::agg::Max<#ty>), quote!(acc.#slot.add(#v.clone()))),
-                ("AVG", false, Some((v, _))) => (quote!(rt::agg::Avg<#ty>), quote!(acc.#slot.add(#v.clone()))),
-                ("FIRST_VALUE", false, Some((v, _))) => {
-                    (quote!(rt::agg::FirstValue<#ty>), quote!(acc.#slot.add(#v.clone())))
-                }
-                ("LAST_VALUE", false, Some((v, _))) => {
-                    (quote!(rt::agg::LastValue<#ty>), quote!(acc.#slot.add(#v.clone())))
-                }
+                ("SUM", false, Some((v, _))) => (quote!(rt::agg::Sum<#ty>), quote!(#v.clone())),
+                ("MIN", _, Some((v, _))) => (quote!(rt::agg::#min<#ty>), quote!(#v.clone())),
+                ("MAX", _, Some((v, _))) => (quote!(rt::agg::#max<#ty>), quote!(#v.clone())),
+                ("AVG", false, Some((v, _))) => (quote!(rt::agg::Avg<#ty>), quote!(#v.clone())),
+                ("FIRST_VALUE", false, Some((v, _))) => (quote!(rt::agg::#first<#ty>), quote!(#v.clone())),
+                ("LAST_VALUE", false, Some((v, _))) => (quote!(rt::agg::#last<#ty>), quote!(#v.clone())),
                 _ => {
                     self.error(
                         branch.span,
@@ -199,6 +214,13 @@ impl Gen<'_> {
                     );
                     (quote!(()), quote!(()))
                 }
+            };
+            let add = if acc.is_empty() || acc.to_string() == "()" {
+                quote!(())
+            } else if retracting {
+                quote!(if retract { acc.#slot.retract(#input); } else { acc.#slot.add(#input); })
+            } else {
+                quote!(acc.#slot.add(#input))
             };
             let add = match &a.filter {
                 Some(f) => {
@@ -230,30 +252,31 @@ impl Gen<'_> {
         (code, key_types, key_values, acc_types, updates, makes)
     }
 
-    /// The row path of a GROUP BY without a window: the group key and aggregate arguments
-    /// added to the operator (declared before the source loop), whose changes of the group's
-    /// result run through `post` (the steps after it) into the branch's sink, with their
-    /// kind, at once.
+    /// The row path of a GROUP BY without a window (step `step` of branch `b`): the group
+    /// key and aggregate arguments applied to the operator (declared before the source
+    /// loop) with the row's kind — over changes, a retraction undoes its row — and each
+    /// change of the group's result runs the rest of the branch, with its kind, at once.
     pub(super) fn group_add(
         &mut self,
-        index: usize,
+        b: usize,
+        step: usize,
         g: &crate::plan::GroupAggregate,
         frame: &[TokenStream],
         branch: &Branch,
-        post: &[Step],
     ) -> TokenStream {
-        let slot = format!("{index}_g");
+        let slot = format!("{b}_{step}");
         let (op, key_ty, acc_ty) =
-            (format_ident!("group_{}", index), format_ident!("KeyG{}", index), format_ident!("AccG{}", index));
+            (format_ident!("group_{}", slot), format_ident!("KeyG{}", slot), format_ident!("AccG{}", slot));
         let group: Vec<Option<&crate::hir::Expr>> = g.group.iter().map(Some).collect();
+        let retracting = self.updating_at(b, step);
         let (mut code, key_types, key_values, acc_types, updates, makes) =
-            self.keyed_accumulators(&slot, &group, &g.aggregates, frame, branch);
+            self.keyed_accumulators(&slot, &group, &g.aggregates, frame, branch, retracting);
         let name = op.to_string();
-        let b = self.backend_type();
+        let backend = self.backend_type();
         let declared = quote! {
             type #key_ty = (#(#key_types,)*);
             type #acc_ty = (#(#acc_types,)*);
-            let mut #op: rt::GroupAggregate<#key_ty, #acc_ty, #b> =
+            let mut #op: rt::GroupAggregate<#key_ty, #acc_ty, #backend> =
                 rt::GroupAggregate::in_backend(&mut state, #name, || (#(#makes,)*))
                     .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
         };
@@ -264,7 +287,7 @@ impl Gen<'_> {
         let mut out_frame = Vec::new();
         for (k, e) in g.group.iter().enumerate() {
             let i = syn::Index::from(k);
-            let v = format_ident!("og{}_{}", index, k);
+            let v = format_ident!("og{}_{}", slot, k);
             let value = if matches!(e.ty.kind, TypeKind::Float | TypeKind::Double) {
                 quote!(key.#i.map(|o| o.0))
             } else {
@@ -288,72 +311,48 @@ impl Gen<'_> {
         let results = quote!((#(#chunks,)*));
         for i in 0..g.aggregates.len() {
             let (c, j) = (syn::Index::from(i / 8), syn::Index::from(i % 8));
-            let v = format_ident!("og{}_{}", index, g.group.len() + i);
+            let v = format_ident!("og{}_{}", slot, g.group.len() + i);
             bindings.push(quote!(let #v = out.#c.#j;));
             out_frame.push(quote!(#v));
         }
-        let first = branch.steps.len() - post.len();
-        let body = self.change_body(index, branch, first, bindings, out_frame, &format!("'g{index}"));
+        let rest = self.flow(b, step + 1, out_frame, false);
         let key = format_ident!("key_{}", slot);
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
-            #op.add(
+            #op.apply(
+                kind,
                 #key,
-                |acc: &mut #acc_ty| { #(#updates)* },
+                |acc: &mut #acc_ty, retract: bool| { #(#updates)* },
                 |acc: &#acc_ty| #results,
-                |kind, key, out| -> rt::Result<()> { #body },
+                |kind, key, out| -> rt::Result<()> {
+                    #(#bindings)*
+                    #rest
+                    Ok(())
+                },
             )?;
         });
         quote!(#(#code)*)
     }
 
-    /// The body of the closure an updating operator (GROUP BY, Top-N) calls with each
-    /// change: `bindings` name its output columns (`out_frame`), the branch's steps from
-    /// `first` on run over them, and the row goes to the branch's sink with the change's
-    /// `kind`.
-    fn change_body(
-        &mut self,
-        index: usize,
-        branch: &Branch,
-        first: usize,
-        bindings: Vec<TokenStream>,
-        mut out_frame: Vec<TokenStream>,
-        label: &str,
-    ) -> TokenStream {
-        let post = &branch.steps[first..];
-        let label = syn::Lifetime::new(label, proc_macro2::Span::call_site());
-        let mut post_code = Vec::new();
-        let saved = std::mem::replace(&mut self.live, super::live_outputs_from(branch, post, out_frame.len()));
-        self.steps(index, first, post, &mut post_code, &mut out_frame, &label, branch);
-        self.live = saved;
-        post_code.push(self.sink_write(index, branch, &out_frame, &label));
-        quote! {
-            #(#bindings)*
-            #label: {
-                #(#post_code)*
-            }
-            Ok(())
-        }
-    }
-
-    /// The row path of a Top-N (the step at `at` of the branch): the row's partition key,
-    /// sort key and the row itself added to the operator (declared before the source
-    /// loop), whose changes — the row with its rank — run through the steps after it into
-    /// the branch's sink, with their kind, at once. When nothing after it reads the rank,
+    /// The row path of a Top-N (step `step` of branch `b`): the row's partition key, sort
+    /// key and the row itself added to the operator (declared before the source loop) —
+    /// over changes, applied with their kind, all rows kept — and each change, the row with
+    /// its rank, runs the rest of the branch at once. When nothing after it reads the rank,
     /// only rows entering and leaving the top are emitted.
     pub(super) fn top_n_add(
         &mut self,
-        index: usize,
+        b: usize,
+        step: usize,
         t: &crate::plan::TopN,
         frame: &[TokenStream],
         branch: &Branch,
-        at: usize,
     ) -> TokenStream {
+        let slot = format!("{b}_{step}");
         let (op, key_ty, sort_ty, row_ty) = (
-            format_ident!("top_{}", index),
-            format_ident!("KeyT{}", index),
-            format_ident!("SortT{}", index),
-            format_ident!("RowT{}", index),
+            format_ident!("top_{}", slot),
+            format_ident!("KeyT{}", slot),
+            format_ident!("SortT{}", slot),
+            format_ident!("RowT{}", slot),
         );
         let mut code = Vec::new();
         let mut key_types = Vec::new();
@@ -363,7 +362,7 @@ impl Gen<'_> {
             let mut g = ExprGen { rows: &mut self.rows, frame };
             match g.expr(e) {
                 Ok(c) => {
-                    let v = format_ident!("tk{}_{}", index, i);
+                    let v = format_ident!("tk{}_{}", slot, i);
                     let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
                     code.push(if float { quote!(let #v = (#c).map(rt::agg::Ordered);) } else { quote!(let #v = #c;) });
                     key_types.push(quote!(Option<#ty>));
@@ -380,7 +379,7 @@ impl Gen<'_> {
             let mut g = ExprGen { rows: &mut self.rows, frame };
             match g.expr(&k.expr) {
                 Ok(c) => {
-                    let v = format_ident!("ts{}_{}", index, i);
+                    let v = format_ident!("ts{}_{}", slot, i);
                     let float = matches!(k.expr.ty.kind, TypeKind::Float | TypeKind::Double);
                     let value = if float { quote!((#c).map(rt::agg::Ordered)) } else { c };
                     let null_rank: u8 = if k.nulls_first { 0 } else { 2 };
@@ -404,14 +403,17 @@ impl Gen<'_> {
         let row_types: Vec<TokenStream> = t.input.iter().map(|ty| self.rows.rust(ty, "value")).collect();
         let row: Vec<TokenStream> = frame.iter().map(|v| quote!(#v.clone())).collect();
         let name = op.to_string();
-        let b = self.backend_type();
+        let backend = self.backend_type();
         let limit = t.limit as usize;
+        let retracting = self.updating_at(b, step);
+        let mode = if retracting { quote!(.retracting()) } else { quote!() };
+        let row_def = row_struct(&row_ty, &row_types);
         let declared = quote! {
             type #key_ty = (#(#key_types,)*);
             type #sort_ty = (#(#sort_types,)*);
-            type #row_ty = (#(Option<#row_types>,)*);
-            let mut #op: rt::TopN<#key_ty, #sort_ty, #row_ty, #b> =
-                rt::TopN::in_backend(&mut state, #name, #limit).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+            #row_def
+            let mut #op: rt::TopN<#key_ty, #sort_ty, #row_ty, #backend> =
+                rt::TopN::in_backend(&mut state, #name, #limit)#mode.with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
         };
         self.stateful.operator(&op, &declared);
         self.stateful.setup.push(declared);
@@ -419,25 +421,201 @@ impl Gen<'_> {
         let mut bindings = Vec::new();
         let mut out_frame = Vec::new();
         for i in 0..t.input.len() {
-            let (slot, v) = (syn::Index::from(i), format_ident!("ot{}_{}", index, i));
-            bindings.push(quote!(let #v = row.#slot.clone();));
+            let (column, v) = (syn::Index::from(i), format_ident!("ot{}_{}", slot, i));
+            bindings.push(quote!(let #v = row.#column.clone();));
             out_frame.push(quote!(#v));
         }
-        let rank = format_ident!("ot{}_{}", index, t.input.len());
+        let rank = format_ident!("ot{}_{}", slot, t.input.len());
         bindings.push(quote!(let #rank = Some(rank as i64);));
         out_frame.push(quote!(#rank));
-        let ranks = self.live.get(at).and_then(|l| l.last().copied()).unwrap_or(true);
-        let body = self.change_body(index, branch, at + 1, bindings, out_frame, &format!("'t{index}"));
+        let ranks = self.lives.get(b).and_then(|l| l.get(step)).and_then(|l| l.last().copied()).unwrap_or(true);
+        let rest = self.flow(b, step + 1, out_frame, false);
+        if t.windowed {
+            // Ranked once the window operator firing the rows has given them all.
+            self.flushes.push(quote! {
+                #op.flush(|kind, row, rank| -> rt::Result<()> {
+                    #(#bindings)*
+                    #rest
+                    Ok(())
+                })?;
+            });
+            code.push(quote!(#op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));));
+            return quote!(#(#code)*);
+        }
+        let (call, kind) = if retracting { (quote!(apply), quote!(kind,)) } else { (quote!(add), quote!()) };
         code.push(quote! {
-            #op.add(
+            #op.#call(
+                #kind
                 (#(#key_values,)*),
                 (#(#sort_values,)*),
-                (#(#row,)*),
+                #row_ty(#(#row,)*),
                 #ranks,
-                |kind, row, rank| -> rt::Result<()> { #body },
+                |kind, row, rank| -> rt::Result<()> {
+                    #(#bindings)*
+                    #rest
+                    Ok(())
+                },
             )?;
         });
         quote!(#(#code)*)
+    }
+
+    /// The declarations of OVER aggregate `slot` (its key, accumulator and row types, the
+    /// function adding or retracting a kept row, the operator), its key over `frame`, and
+    /// the frame of its output (the row's columns, then the aggregates) over `row`/`acc`.
+    #[allow(clippy::type_complexity)]
+    fn over_parts(
+        &mut self,
+        slot: &str,
+        o: &crate::plan::Over,
+        frame: &[TokenStream],
+        branch: &Branch,
+    ) -> (Vec<TokenStream>, TokenStream, Vec<TokenStream>) {
+        let (op, key_ty, acc_ty, row_ty, update) = (
+            format_ident!("over_{}", slot),
+            format_ident!("KeyO{}", slot),
+            format_ident!("AccO{}", slot),
+            format_ident!("RowO{}", slot),
+            format_ident!("over_update_{}", slot),
+        );
+        let mut code = Vec::new();
+        let mut key_types = Vec::new();
+        let mut key_values = Vec::new();
+        for (i, e) in o.partition.iter().enumerate() {
+            let ty = self.key_type(e, branch);
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(e) {
+                Ok(c) => {
+                    let v = format_ident!("ok{}_{}", slot, i);
+                    let float = matches!(e.ty.kind, TypeKind::Float | TypeKind::Double);
+                    code.push(if float { quote!(let #v = (#c).map(rt::agg::Ordered);) } else { quote!(let #v = #c;) });
+                    key_types.push(quote!(Option<#ty>));
+                    key_values.push(quote!(#v));
+                }
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        // The accumulators read the kept row's columns; bounded frames retract rows.
+        let row_frame: Vec<TokenStream> = (0..o.input.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(row.#i)
+            })
+            .collect();
+        let retracting = o.preceding.is_some();
+        let (args, _, _, acc_types, updates, makes) =
+            self.keyed_accumulators(&format!("o{slot}"), &[], &o.aggregates, &row_frame, branch, retracting);
+        let row_types: Vec<TokenStream> = o.input.iter().map(|ty| self.rows.rust(ty, "value")).collect();
+        let row_def = row_struct(&row_ty, &row_types);
+        let frame_of = match (o.rows, o.preceding) {
+            (true, Some(n)) => {
+                let n = n.max(0) as u64;
+                quote!(rt::OverFrame::Rows(#n))
+            }
+            (true, None) => quote!(rt::OverFrame::Rows(u64::MAX)),
+            (false, Some(ms)) => quote!(rt::OverFrame::Range(#ms)),
+            (false, None) => quote!(rt::OverFrame::Range(i64::MAX)),
+        };
+        let name = op.to_string();
+        let backend = self.backend_type();
+        let declared = quote! {
+            type #key_ty = (#(#key_types,)*);
+            type #acc_ty = (#(#acc_types,)*);
+            #row_def
+            fn #update(acc: &mut #acc_ty, row: &#row_ty, retract: bool) {
+                #(#args)*
+                #(#updates)*
+            }
+            let mut #op: rt::OverAggregate<#key_ty, #row_ty, #acc_ty, #backend> =
+                rt::OverAggregate::in_backend(&mut state, #name, #frame_of, || (#(#makes,)*))
+                    .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+        };
+        self.stateful.operator(&op, &declared);
+        self.stateful.setup.push(declared);
+        let values = frame.iter().map(|v| quote!(#v.clone()));
+        code.push(quote!(let over_key: #key_ty = (#(#key_values,)*);));
+        code.push(quote!(let over_row = #row_ty(#(#values,)*);));
+        let mut out = Vec::new();
+        for i in 0..o.input.len() {
+            let (column, v) = (syn::Index::from(i), format_ident!("ov{}_{}", slot, i));
+            out.push((quote!(let #v = row.#column.clone();), quote!(#v)));
+        }
+        for i in 0..o.aggregates.len() {
+            let (column, v) = (syn::Index::from(i), format_ident!("ov{}_{}", slot, o.input.len() + i));
+            out.push((quote!(let #v = rt::agg::Accumulator::result(&acc.#column);), quote!(#v)));
+        }
+        let (bindings, out_frame): (Vec<TokenStream>, Vec<TokenStream>) = out.into_iter().unzip();
+        (code, quote!(#(#bindings)*), out_frame)
+    }
+
+    /// The row path of OVER aggregates (step `step` of branch `b`): the row kept for its
+    /// partition until the watermark passes its time (a row behind it is late), or — by
+    /// processing time — aggregated over its frame at once, running the rest of the branch.
+    pub(super) fn over_add(
+        &mut self,
+        b: usize,
+        step: usize,
+        o: &crate::plan::Over,
+        frame: &[TokenStream],
+        branch: &Branch,
+    ) -> TokenStream {
+        let slot = format!("{b}_{step}");
+        let (mut code, bindings, out_frame) = self.over_parts(&slot, o, frame, branch);
+        let (op, update) = (format_ident!("over_{}", slot), format_ident!("over_update_{}", slot));
+        let time = &frame[o.time_column];
+        if o.proctime {
+            let rest = self.flow(b, step + 1, out_frame, false);
+            code.push(quote! {
+                let now = #time.as_ref().map(|t| t.millis()).unwrap_or_else(rt::time::epoch_ms);
+                #op.add_now(over_key, now, over_row, #update, |row, acc| -> rt::Result<()> {
+                    #bindings
+                    #rest
+                    Ok(())
+                })?;
+            });
+        } else {
+            code.push(quote! {
+                let on_time = match #time.as_ref() {
+                    Some(t) => #op.add(over_key, t.millis(), over_row),
+                    None => false,
+                };
+                if !on_time {
+                    cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+        quote!(#(#code)*)
+    }
+
+    /// The firing side of event-time OVER aggregates: every row the watermark passed, in
+    /// time order per partition, with the aggregates of its frame, through the rest of the
+    /// branch.
+    pub(super) fn over_fire(&mut self, b: usize, step: usize, o: &crate::plan::Over) -> TokenStream {
+        let slot = format!("{b}_{step}");
+        let (op, update) = (format_ident!("over_{}", slot), format_ident!("over_update_{}", slot));
+        let mut bindings = Vec::new();
+        let mut out_frame = Vec::new();
+        for i in 0..o.input.len() {
+            let (column, v) = (syn::Index::from(i), format_ident!("ov{}_{}", slot, i));
+            bindings.push(quote!(let #v = row.#column.clone();));
+            out_frame.push(quote!(#v));
+        }
+        for i in 0..o.aggregates.len() {
+            let (column, v) = (syn::Index::from(i), format_ident!("ov{}_{}", slot, o.input.len() + i));
+            bindings.push(quote!(let #v = rt::agg::Accumulator::result(&acc.#column);));
+            out_frame.push(quote!(#v));
+        }
+        let rest = self.flow(b, step + 1, out_frame, false);
+        let flushes = std::mem::take(&mut self.flushes);
+        quote! {
+            #op.advance(limit, #update, |row, acc| -> rt::Result<()> {
+                let kind = rt::RowKind::Insert;
+                #(#bindings)*
+                #rest
+                Ok(())
+            })?;
+            #(#flushes)*
+        }
     }
 
     /// The row path of a window aggregation: the row's event time, group key and
@@ -456,7 +634,7 @@ impl Gen<'_> {
             (format_ident!("window_{}", slot), format_ident!("Key{}", slot), format_ident!("Acc{}", slot));
         let group: Vec<Option<&crate::hir::Expr>> = w.group.iter().map(|g| g.as_ref().ok()).collect();
         let (mut code, key_types, key_values, acc_types, updates, makes) =
-            self.keyed_accumulators(slot, &group, &w.aggregates, frame, branch);
+            self.keyed_accumulators(slot, &group, &w.aggregates, frame, branch, false);
         let kind = match &w.windows {
             Windows::Assigned(kind) => Some(kind),
             Windows::Given { .. } => None,
@@ -644,5 +822,15 @@ impl Gen<'_> {
             bind(&mut code, &mut frame, quote!(rt::agg::Accumulator::result(&acc.#slot)));
         }
         (code, frame)
+    }
+}
+
+/// A row an operator keeps, as a tuple struct of `Option` columns (serde derives tuples
+/// of at most 16 elements; rows may be wider), accessed like a tuple (`row.0`).
+fn row_struct(name: &proc_macro2::Ident, columns: &[TokenStream]) -> TokenStream {
+    quote! {
+        #[derive(Debug, Clone, Default, PartialEq, ::dfl::__private::serde::Serialize, ::dfl::__private::serde::Deserialize)]
+        #[serde(crate = "::dfl::__private::serde")]
+        struct #name(#(Option<#columns>,)*);
     }
 }

@@ -1,0 +1,204 @@
+//! A task reading two tables (a join needs rows of both): each source runs on a thread of
+//! its own and the task handles their events, merged, in one closure — each table's rows
+//! through its branches, barriers aligned across both sources into one checkpoint, one
+//! watermark per table with a WATERMARK (the task's is the least of those whose input has
+//! not ended).
+
+use super::{Gen, Stateful, fingerprint};
+use crate::hir::TableId;
+use crate::plan::{Origin, Step};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+impl Gen<'_> {
+    /// A task reading tables `ids` (the first's rows start [`Origin::Input`] branches, the
+    /// second's [`Origin::Second`] ones).
+    pub(super) fn tables_task(
+        &mut self,
+        ids: [TableId; 2],
+        barrier: &[TokenStream],
+        syncs: &[TokenStream],
+        idle: &[TokenStream],
+    ) -> TokenStream {
+        let program = self.program;
+        let tables = [&program.tables[ids[0].0], &program.tables[ids[1].0]];
+        for t in tables {
+            if t.is_changelog_source() {
+                self.error(
+                    t.span,
+                    format!(
+                        "joining the changelog of upsert table `{}` with another source table cannot be compiled yet",
+                        t.name
+                    ),
+                );
+            }
+        }
+        if self.branches.iter().flat_map(|b| &b.steps).any(|s| matches!(s, Step::WindowAggregate(w) if w.proctime)) {
+            self.error(
+                tables[0].span,
+                "processing-time windows in a task reading two tables cannot be compiled yet".into(),
+            );
+        }
+        let frames = [self.source_frame(tables[0]), self.source_frame(tables[1])];
+        self.plan_liveness([frames[0].len(), frames[1].len()]);
+        // Per input: its source, and the code turning its row into the branches' rows.
+        let mut sources = Vec::new();
+        let mut on_rows = Vec::new();
+        let mut timed_rows = Vec::new();
+        for (i, origin) in [Origin::Input, Origin::Second].into_iter().enumerate() {
+            self.source = Some(ids[i]);
+            self.late_sink = None;
+            let computed = self.computed_columns(tables[i], &frames[i]);
+            let rows = self.rows_from(origin, &frames[i]);
+            let (source, convert) = self.source(ids[i]);
+            sources.push(source);
+            on_rows.push((convert, computed, rows));
+        }
+        let (after, timed) = self.fired();
+        // A watermark per table that has one, when an operator needs it.
+        let mut wm_setup = Vec::new();
+        let mut wm_events = [quote!(), quote!()];
+        let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
+        let mut current = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            let wm = format_ident!("wm{}", i);
+            let delay = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)));
+            match delay {
+                Some((column, delay)) if timed => {
+                    let name = &t.name;
+                    let place = &frames[i][column];
+                    wm_setup
+                        .push(quote!(let mut #wm = rt::connectors::SourceWatermark::for_table(cx, #name, #delay)?;));
+                    timed_rows.push(quote!(#wm.observe(split, #place.as_ref().map(|ts| ts.millis()));));
+                    wm_events[i] = quote!(#wm.on_event(&event););
+                    saved.push((format!("watermark_{i}"), fingerprint("source-watermark"), wm.clone()));
+                    current.push(quote!(if ended[#i] { i64::MAX } else { #wm.current() }));
+                }
+                _ => timed_rows.push(quote!()),
+            }
+        }
+        if timed && current.is_empty() {
+            self.error(
+                tables[0].span,
+                format!(
+                    "the windows or interval joins over `{}` and `{}` need a WATERMARK of the form `ts - INTERVAL …` on them",
+                    tables[0].name, tables[1].name
+                ),
+            );
+        }
+        let limit = if timed {
+            quote!(let limit = if end { i64::MAX } else { i64::MAX #(.min(#current))* };)
+        } else {
+            quote!()
+        };
+        let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
+        if !setup.is_empty() {
+            setup.insert(0, self.backend_open());
+        }
+        for (op, fp) in operators {
+            saved.push((op.to_string(), fp, op));
+        }
+        let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;));
+        let saves: Vec<TokenStream> =
+            saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;)).collect();
+        let stateful = !saved.is_empty();
+        let arrive = if stateful {
+            quote!(task.arrive_with(id, snapshot, &barrier.position, &mut state)?;)
+        } else {
+            quote!(task.arrive(id, snapshot, &barrier.position)?;)
+        };
+        // A task keeping state commits its sources' positions only with checkpoints.
+        let commits = if stateful {
+            quote! {
+                let (source0, source1) = if task.enabled() {
+                    (source0, source1)
+                } else {
+                    (rt::Source::without_commits(source0), rt::Source::without_commits(source1))
+                };
+            }
+        } else {
+            quote!()
+        };
+        let rows: Vec<TokenStream> = on_rows
+            .into_iter()
+            .zip(&timed_rows)
+            .map(|((convert, computed, rows), wm_row)| {
+                quote! {
+                    let mut row = #convert;
+                    #(#computed)*
+                    #wm_row
+                    let kind = rt::RowKind::Insert;
+                    #(#rows)*
+                }
+            })
+            .collect();
+        let (row0, row1, event0, event1) = (&rows[0], &rows[1], &wm_events[0], &wm_events[1]);
+        let (source0, source1) = (&sources[0], &sources[1]);
+        quote! {
+            #(#wm_setup)*
+            #(#setup)*
+            let mut source0 = #source0;
+            let mut source1 = #source1;
+            // Where each source resumes (an input that had ended is not read again).
+            let mut from = Default::default();
+            if let Some(mut restored) = task.take_restored() {
+                from = rt::connectors::merge::restore(&mut source0, &mut source1, restored.position())?;
+                #(#restores)*
+                restored.done()?;
+            }
+            #commits
+            // Whether each input has ended (its watermark then holds nothing back).
+            let mut ended = [false; 2];
+            let mut handle = rt::connectors::merge::merged_handler(&source0, &source1, |event| -> rt::Result<()> {
+                use rt::connectors::SourceEvent;
+                use rt::connectors::merge::Merged;
+                let end = event.is_none();
+                match event {
+                    Some(Merged::A(SourceEvent::Row(split, row))) => {
+                        #row0
+                    }
+                    Some(Merged::B(SourceEvent::Row(split, row))) => {
+                        #row1
+                    }
+                    Some(Merged::Barrier(barrier))
+                    | Some(Merged::A(SourceEvent::Barrier(barrier)))
+                    | Some(Merged::B(SourceEvent::Barrier(barrier))) => {
+                        #(#barrier)*
+                        match barrier.checkpoint {
+                            Some(id) => {
+                                let mut snapshot = rt::SnapshotWriter::default();
+                                #(#saves)*
+                                #arrive
+                            }
+                            None => {
+                                #(#syncs)*
+                            }
+                        }
+                    }
+                    Some(Merged::A(event)) => {
+                        if let SourceEvent::Idle = event {
+                            #(#idle)*
+                        }
+                        #event0
+                    }
+                    Some(Merged::B(event)) => {
+                        if let SourceEvent::Idle = event {
+                            #(#idle)*
+                        }
+                        #event1
+                    }
+                    Some(Merged::Ended(i)) => ended[i] = true,
+                    // At the end of the input every window fires (not when stopped with a
+                    // checkpoint: the state is in it).
+                    None if !task.input_ended() => return Ok(()),
+                    None => {}
+                }
+                #limit
+                #(#after)*
+                Ok(())
+            });
+            rt::connectors::merge::run_merged_from(cx, source0, source1, from, |event| handle(Some(event)))?;
+            handle(None)?;
+        }
+    }
+}

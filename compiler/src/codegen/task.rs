@@ -1,0 +1,378 @@
+//! One source task: its sink writers, operators and source, and the closure that handles
+//! each source event — rows through the branches, barriers into checkpoints, the watermark
+//! moved — and after each event runs the operators that fire or join (in
+//! [`fire_order`](super::flow::fire_order)); called once more at the end of the input
+//! (`None`) with the watermark at its maximum, so that the open windows fire.
+
+use super::flow::fire_order;
+use super::{Gen, Stateful, fingerprint, live_outputs, output_width};
+use crate::hir::Program;
+use crate::plan::{Branch, Input, Origin, Step, Target};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+impl Gen<'_> {
+    /// One source task: the source, and every branch fused into its event closure.
+    pub(super) fn task(&mut self, task: &crate::plan::Task, name: &str) -> TokenStream {
+        let program: &Program = self.program;
+        self.updating = matches!(task.input, Input::Table(id) if program.tables[id.0].is_changelog_source());
+        self.stateful = Stateful::default();
+        self.branches = task.branches.clone();
+        self.source = match task.input {
+            Input::Table(id) | Input::Tables(id, _) => Some(id),
+            Input::Values(_) => None,
+        };
+        let writers: Vec<TokenStream> = (0..task.branches.len())
+            .filter_map(|b| {
+                let w = format_ident!("out_{}", b);
+                let s = format_ident!("sink_{}", task.branches[b].sink()?.0);
+                let writer = if self.branch_updates(b) { quote!(change_writer) } else { quote!(writer) };
+                Some(quote!(let mut #w = #s.#writer(cx);))
+            })
+            .collect();
+        let mut sinks = Vec::new();
+        for t in task.branches.iter().filter_map(Branch::sink) {
+            if !sinks.contains(&t) {
+                sinks.push(t);
+            }
+        }
+        let sink_clones = sinks.iter().map(|t| {
+            let s = format_ident!("sink_{}", t.0);
+            quote!(let #s = #s.clone();)
+        });
+        let mut syncs: Vec<TokenStream> = sinks
+            .iter()
+            .map(|t| {
+                let s = format_ident!("sink_{}", t.0);
+                quote!(#s.sync()?;)
+            })
+            .collect();
+        let flushes: Vec<TokenStream> = (0..task.branches.len())
+            .filter(|&b| task.branches[b].sink().is_some())
+            .map(|b| {
+                let w = format_ident!("out_{}", b);
+                quote!(#w.flush()?;)
+            })
+            .collect();
+        // At a source's barrier: every row before it written out and made durable (by the
+        // checkpoint, or by syncing the sinks).
+        let mut barrier = flushes.clone();
+        let windowed = task.branches.iter().any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
+        // The task's joins: declared once, before its branches use them.
+        let mut declared = Vec::new();
+        for b in &task.branches {
+            if let Target::Join { join, .. } = b.target {
+                if !declared.contains(&join) {
+                    declared.push(join);
+                    self.join_setup(join, b);
+                }
+            }
+        }
+        self.late_sink =
+            self.source.and_then(|s| self.late_sinks.iter().find(|(src, _)| *src == s)).map(|(_, late)| *late);
+        let late = self.late_sink.filter(|_| windowed || !self.joins.is_empty()).map(|id| {
+            let s = format_ident!("sink_{}", id.0);
+            (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
+        });
+        let (late_clone, late_writer, late_flush) = late.unwrap_or_default();
+        // While the source waits: batched rows handed to their sinks.
+        let idle: Vec<TokenStream> = flushes.iter().cloned().chain(std::iter::once(late_flush.clone())).collect();
+        if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
+            let s = format_ident!("sink_{}", id.0);
+            barrier.push(quote!(out_late.flush()?;));
+            syncs.push(quote!(#s.sync()?;));
+        }
+        let body = match &task.input {
+            Input::Table(id) => self.table_task(*id, task, &barrier, &syncs, &idle),
+            Input::Tables(a, b) => self.tables_task([*a, *b], &barrier, &syncs, &idle),
+            Input::Values(rows) => self.values_task(rows, task),
+        };
+        quote! {
+            {
+                #(#sink_clones)*
+                #late_clone
+                Box::new(move |cx: &rt::Context| -> rt::Result<()> {
+                    let mut task = rt::TaskCheckpoint::new(cx, #name)?;
+                    if task.already_done() {
+                        // Its input had ended before the checkpoint restored.
+                        return Ok(());
+                    }
+                    #(#writers)*
+                    #late_writer
+                    #body
+                    #(#flushes)*
+                    #late_flush
+                    task.finish();
+                    Ok(())
+                })
+            }
+        }
+    }
+
+    /// Per branch, which output columns of each step are read later (`widths`: the width
+    /// of the task's rows, of its first and second input).
+    pub(super) fn plan_liveness(&mut self, widths: [usize; 2]) {
+        self.lives = (0..self.branches.len())
+            .map(|b| {
+                let branch = &self.branches[b];
+                let width = match branch.from {
+                    Origin::Join(j) => self.joins[j].left.len() + self.joins[j].right.len(),
+                    Origin::Window { branch: w, step } => output_width(&self.branches[w].steps[step]),
+                    Origin::Input => widths[0],
+                    Origin::Second => widths[1],
+                };
+                live_outputs(branch, width)
+            })
+            .collect();
+    }
+
+    /// The row path of every branch reading the task's input, then the operators that run
+    /// after each event, in order; and whether any of them needs the watermark (`limit`).
+    fn row_and_after(&mut self, frame: &[TokenStream]) -> (Vec<TokenStream>, Vec<TokenStream>, bool) {
+        self.plan_liveness([frame.len(), 0]);
+        let rows = self.rows_from(Origin::Input, frame);
+        let (after, timed) = self.fired();
+        (rows, after, timed)
+    }
+
+    /// The row path of the branches whose rows come from `origin` (an input of the task),
+    /// over its row's columns `frame`.
+    pub(super) fn rows_from(&mut self, origin: Origin, frame: &[TokenStream]) -> Vec<TokenStream> {
+        let inputs: Vec<usize> = (0..self.branches.len()).filter(|&b| self.branches[b].from == origin).collect();
+        inputs.into_iter().map(|b| self.flow(b, 0, frame.to_vec(), true)).collect()
+    }
+
+    /// The operators that run after each event, in order (each in a block of its own), and
+    /// whether any of them needs the watermark (`limit`).
+    pub(super) fn fired(&mut self) -> (Vec<TokenStream>, bool) {
+        let order = fire_order(&self.branches);
+        let timed = order.iter().any(|n| match n {
+            super::flow::Node::Window { .. } => true,
+            super::flow::Node::Join(j) => self.joins[*j].left_window.is_some() || self.joins[*j].interval.is_some(),
+            super::flow::Node::Input => false,
+        });
+        let after = order
+            .into_iter()
+            .map(|n| {
+                let fired = self.fire(n);
+                quote!({ #fired })
+            })
+            .collect();
+        (after, timed)
+    }
+
+    /// A task reading a table: the source's events handled by one closure.
+    fn table_task(
+        &mut self,
+        id: crate::hir::TableId,
+        task: &crate::plan::Task,
+        barrier: &[TokenStream],
+        syncs: &[TokenStream],
+        idle: &[TokenStream],
+    ) -> TokenStream {
+        let t = &self.program.tables[id.0];
+        let frame = self.source_frame(t);
+        let computed = self.computed_columns(t, &frame);
+        let (rows, after, timed) = self.row_and_after(&frame);
+        let (source, convert) = self.source(id);
+        let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
+        if !setup.is_empty() {
+            // Where the task's operators keep their state, each under its own id.
+            setup.insert(0, self.backend_open());
+        }
+        let proctime: Vec<bool> = task
+            .branches
+            .iter()
+            .flat_map(|b| &b.steps)
+            .filter_map(|s| match s {
+                Step::WindowAggregate(w) => Some(w.proctime),
+                _ => None,
+            })
+            .collect();
+        let watermark = if !timed {
+            None
+        } else if !proctime.is_empty() && proctime.iter().all(|p| *p) {
+            // Processing time: the clock, read at every row and while the source waits,
+            // less a millisecond: a window fires only once the clock has left its last
+            // millisecond, so a row read in that millisecond (many at a million rows a
+            // second) still finds its window open.
+            let tick = quote!(if let Some(now) = rt::ops::now() {
+                wm.observe(now.millis());
+            });
+            Some((quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(1);), tick.clone(), tick))
+        } else if proctime.iter().any(|p| *p) {
+            self.error(
+                t.span,
+                "windows of event time and of processing time over one table cannot be compiled together yet".into(),
+            );
+            None
+        } else {
+            self.watermark(t, &frame)
+        };
+        let event_time = timed && !proctime.iter().any(|p| *p);
+        // Checkpoints: the operators (and an event-time watermark) saved at each barrier
+        // and restored at start, each under its id and fingerprint.
+        let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
+        if event_time && watermark.is_some() {
+            saved.push(("watermark".into(), fingerprint("source-watermark"), format_ident!("wm")));
+        }
+        let (wm_setup, wm_row, wm_event) = watermark.unwrap_or_default();
+        let mut open_state = quote!();
+        let on_row = if self.updating {
+            let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
+            let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+            let declared =
+                format!("upsert ({}) key ({}) in {}", columns.join(", "), pk.join(", "), self.backend_name());
+            saved.push(("upsert".into(), fingerprint(&declared), format_ident!("normalize")));
+            // Each change an upsert record makes to the latest row of its key runs the
+            // branches.
+            let (key_setup, key) = self.upsert_key(t);
+            let backend_ty = self.backend_type();
+            if setup.is_empty() {
+                open_state = self.backend_open();
+            }
+            setup.push(quote! {
+                let mut normalize: rt::UpsertNormalize<_, _, #backend_ty> =
+                    rt::UpsertNormalize::in_backend(&mut state, "upsert")
+                        .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+            });
+            quote! {
+                let tombstone = row.tombstone;
+                let mut row = #convert;
+                #(#computed)*
+                #key_setup
+                normalize.apply(#key, (!tombstone).then_some(row), |kind, row| -> rt::Result<()> {
+                    #(#rows)*
+                    Ok(())
+                })?;
+            }
+        } else {
+            quote! {
+                let mut row = #convert;
+                #(#computed)*
+                #wm_row
+                let kind = rt::RowKind::Insert;
+                #(#rows)*
+            }
+        };
+        for (op, fp) in operators {
+            saved.push((op.to_string(), fp, op));
+        }
+        let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;));
+        let saves: Vec<TokenStream> =
+            saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;)).collect();
+        let stateful = !saved.is_empty();
+        let arrive = if stateful {
+            quote!(task.arrive_with(id, snapshot, &barrier.position, &mut state)?;)
+        } else {
+            quote!(task.arrive(id, snapshot, &barrier.position)?;)
+        };
+        // A task keeping state commits its source's position only with checkpoints
+        // (without them a restart reads the input again).
+        let commits = if stateful {
+            quote!(let source = if task.enabled() { source } else { rt::Source::without_commits(source) };)
+        } else {
+            quote!()
+        };
+        // The operators that fire run against the watermark, or everything at the end.
+        let limit = if timed { quote!(let limit = if end { i64::MAX } else { wm.current() };) } else { quote!() };
+        quote! {
+            #wm_setup
+            #open_state
+            #(#setup)*
+            let mut source = #source;
+            if let Some(mut restored) = task.take_restored() {
+                rt::Source::restore(&mut source, restored.position())?;
+                #(#restores)*
+                restored.done()?;
+            }
+            #commits
+            let mut handle = rt::connectors::event_handler(&source, |event| -> rt::Result<()> {
+                let end = event.is_none();
+                match event {
+                    Some(rt::connectors::SourceEvent::Row(split, row)) => {
+                        #on_row
+                    }
+                    Some(rt::connectors::SourceEvent::Barrier(barrier)) => {
+                        #(#barrier)*
+                        match barrier.checkpoint {
+                            Some(id) => {
+                                let mut snapshot = rt::SnapshotWriter::default();
+                                #(#saves)*
+                                #arrive
+                            }
+                            None => {
+                                #(#syncs)*
+                            }
+                        }
+                    }
+                    Some(event) => {
+                        if let rt::connectors::SourceEvent::Idle = event {
+                            #(#idle)*
+                        }
+                        #wm_event
+                    }
+                    // At the end of the input every window fires (not when stopped
+                    // with a checkpoint: the state is in it).
+                    None if !task.input_ended() => return Ok(()),
+                    None => {}
+                }
+                #limit
+                #(#after)*
+                Ok(())
+            });
+            source.run_events(cx, |event| handle(Some(event)))?;
+            handle(None)?;
+        }
+    }
+
+    /// A task of constant rows: each row through the branches, then everything fired.
+    fn values_task(&mut self, rows: &[Vec<crate::hir::Expr>], task: &crate::plan::Task) -> TokenStream {
+        let mut per_row = Vec::new();
+        let mut after = Vec::new();
+        // The joins' declarations; the operators are declared with the first row's code.
+        let mut declared = std::mem::take(&mut self.stateful);
+        for (r, row) in rows.iter().enumerate() {
+            let mut frame = Vec::new();
+            let mut failures = Vec::new();
+            {
+                let mut g = super::expr::ExprGen { rows: &mut self.rows, frame: &[] };
+                for (i, e) in row.iter().enumerate() {
+                    match g.expr(e) {
+                        Ok(code) => {
+                            let v = format_ident!("v{}", i);
+                            let t = g.rows.rust(&e.ty, "value");
+                            per_row.push(quote!(let #v: Option<#t> = #code;));
+                            frame.push(quote!(#v));
+                        }
+                        Err(what) => failures.push(what),
+                    }
+                }
+            }
+            let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+            for what in failures {
+                self.error(span, format!("cannot generate code for {what}"));
+            }
+            let (branches, fired, _) = self.row_and_after(&frame);
+            let operators = std::mem::take(&mut self.stateful);
+            if r == 0 {
+                declared.setup.extend(operators.setup);
+                after = fired;
+            }
+            per_row.push(quote!({
+                let kind = rt::RowKind::Insert;
+                #(#branches)*
+            }));
+        }
+        let mut setup = declared.setup;
+        if !setup.is_empty() {
+            setup.insert(0, self.backend_open());
+        }
+        quote! {
+            #(#setup)*
+            #(#per_row)*
+            let limit = i64::MAX;
+            #(#after)*
+        }
+    }
+}
