@@ -205,6 +205,10 @@ pub struct WindowJoin {
     /// An interval join's time bounds (`left_window` is then `None`): rows are kept until
     /// the watermark passes their last possible partner.
     pub interval: Option<IntervalBounds>,
+    /// An event-time temporal join (`FOR SYSTEM_TIME AS OF l.time` against a versioned
+    /// table): the left and right time columns; each left row joins, once the watermark
+    /// passes it, the version of its key valid at its time (`left_window` is `None`).
+    pub versioned: Option<(usize, usize)>,
     /// Equality keys: an expression over the left side's columns and one over the right
     /// side's, both of the key's common type.
     pub keys: Vec<(Expr, Expr)>,
@@ -593,6 +597,9 @@ fn over(input: &Rel, calls: &[hir::OverCall]) -> Option<Over> {
 /// A join this release compiles: a window join (both sides' `window_start` and
 /// `window_end` equal), inner or outer; the other equalities between the sides are its keys.
 fn window_join(j: &hir::Join) -> Option<WindowJoin> {
+    if let hir::JoinType::Temporal { time: hir::TimeAttribute::Rowtime, left_time_column } = j.join_type {
+        return versioned_join(j, left_time_column);
+    }
     let interval = match j.join_type {
         hir::JoinType::Interval => Some(interval_bounds(j)?),
         _ => None,
@@ -674,6 +681,63 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         left_window: windows.map(|(s, e)| (s.0, e.0)),
         right_window: windows.map(|(s, e)| (s.1, e.1)),
         interval,
+        versioned: None,
+        keys,
+        condition,
+    })
+}
+
+/// An event-time temporal join against a versioned table (the right side a table with a
+/// PRIMARY KEY and a watermark, checked by the resolver), inner or left: the equalities
+/// with the right table's columns are the keys.
+fn versioned_join(j: &hir::Join, left_time: usize) -> Option<WindowJoin> {
+    if !matches!(j.kind, JoinKind::Inner | JoinKind::Left) || !j.left.append_only {
+        return None;
+    }
+    let RelKind::Scan { .. } = &j.right.kind else { return None };
+    let right_time = j.right.schema.iter().position(|f| f.time == Some(hir::TimeAttribute::Rowtime))?;
+    let width = j.left.schema.len();
+    let mut conjuncts = Vec::new();
+    split_and(j.condition.as_ref()?, &mut conjuncts);
+    let on_left = |e: &Expr| {
+        let mut cols = Vec::new();
+        e.columns(&mut cols);
+        cols.iter().all(|&c| c < width)
+    };
+    let (mut keys, mut rest) = (Vec::new(), Vec::new());
+    for c in conjuncts {
+        if let hir::ExprKind::Call { function, args } = &c.kind {
+            if let (true, [a, b]) = (function == "=", args.as_slice()) {
+                let pair = match (&a.kind, &b.kind) {
+                    (_, hir::ExprKind::Column(r)) if *r >= width && on_left(a) => Some((a, b)),
+                    (hir::ExprKind::Column(r), _) if *r >= width && on_left(b) => Some((b, a)),
+                    _ => None,
+                };
+                if let Some((l, r)) = pair {
+                    if let Some(common) = crate::types::common_type(&l.ty, &r.ty) {
+                        keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
+                        continue;
+                    }
+                }
+            }
+        }
+        rest.push(c.clone());
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let condition = rest.into_iter().reduce(|a, b| {
+        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
+        Expr::call("AND", vec![a, b], ty)
+    });
+    Some(WindowJoin {
+        kind: j.kind,
+        left: j.left.schema.iter().map(|f| f.ty.clone()).collect(),
+        right: j.right.schema.iter().map(|f| f.ty.clone()).collect(),
+        left_window: None,
+        right_window: None,
+        interval: None,
+        versioned: Some((left_time, right_time)),
         keys,
         condition,
     })
@@ -1165,6 +1229,11 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                         join.kind,
                         keys.join(", ")
                     ),
+                    None if join.versioned.is_some() => format!(
+                        "temporal join {j}: {:?}, keys [{}]{condition}; each left row, once the watermark passes it, with the version of its key valid at its time",
+                        join.kind,
+                        keys.join(", ")
+                    ),
                     None if join.interval.is_some() => {
                         let b =
                             join.interval.unwrap_or(IntervalBounds { left_time: 0, right_time: 0, lower: 0, upper: 0 });
@@ -1195,6 +1264,7 @@ pub fn explain(program: &Program, pipeline: &Pipeline) -> String {
                     let kind = match &pipeline.joins[*join] {
                         j if j.left_window.is_some() => "window",
                         j if j.interval.is_some() => "interval",
+                        j if j.versioned.is_some() => "temporal",
                         _ => "regular",
                     };
                     out.push_str(&format!("    into    {kind} join {join} ({side:?} side)\n"))

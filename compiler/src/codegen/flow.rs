@@ -224,6 +224,31 @@ impl Gen<'_> {
                         })?;
                         #(#flushes)*
                     }
+                } else if join.versioned.is_some() {
+                    // The queued rows: probe rows held until the watermark passes them
+                    // (those behind it counted late), versions of the table's keys; then
+                    // the probe rows the watermark passed joined with their versions.
+                    quote! {
+                        if !#pending.is_empty() {
+                            let mut pending = std::mem::take(&mut #pending);
+                            for input in pending.drain(..) {
+                                match input {
+                                    rt::JoinInput::Left(_, key, row) => {
+                                        if !#op.add_left(key, row, limit) {
+                                            cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                        }
+                                    }
+                                    rt::JoinInput::Right(kind, key, row) => #op.add_right(kind, key, row),
+                                }
+                            }
+                            #pending = pending;
+                        }
+                        #op.advance(limit, #cond, |kind, l, r| -> rt::Result<()> {
+                            #(#bindings)*
+                            #body
+                            Ok(())
+                        })?;
+                    }
                 } else if join.interval.is_some() {
                     // The queued rows joined (those behind the watermark counted late),
                     // then the rows the watermark passed freed (an outer side's unmatched
@@ -469,7 +494,8 @@ impl Gen<'_> {
     pub(super) fn updating_at(&self, b: usize, step: usize) -> bool {
         let branch = &self.branches[b];
         let mut updating = match branch.from {
-            Origin::Input | Origin::Second => self.updating,
+            Origin::Input => self.updating,
+            Origin::Second => self.updating_second,
             Origin::Window { .. } => false,
             Origin::Join(j) => self.join_updates(j),
         };
@@ -488,8 +514,8 @@ impl Gen<'_> {
     /// side.
     pub(super) fn join_updates(&self, j: usize) -> bool {
         let join = &self.joins[j];
-        // Window and interval joins emit a row only once it is final.
-        if join.left_window.is_some() || join.interval.is_some() {
+        // Window, interval and temporal joins emit a row only once it is final.
+        if join.left_window.is_some() || join.interval.is_some() || join.versioned.is_some() {
             return false;
         }
         join.kind != crate::ast::JoinKind::Inner

@@ -22,17 +22,6 @@ impl Gen<'_> {
     ) -> TokenStream {
         let program = self.program;
         let tables = [&program.tables[ids[0].0], &program.tables[ids[1].0]];
-        for t in tables {
-            if t.is_changelog_source() {
-                self.error(
-                    t.span,
-                    format!(
-                        "joining the changelog of upsert table `{}` with another source table cannot be compiled yet",
-                        t.name
-                    ),
-                );
-            }
-        }
         if self.branches.iter().flat_map(|b| &b.steps).any(|s| matches!(s, Step::WindowAggregate(w) if w.proctime)) {
             self.error(
                 tables[0].span,
@@ -49,10 +38,17 @@ impl Gen<'_> {
             self.source = Some(ids[i]);
             self.late_sink = None;
             let computed = self.computed_columns(tables[i], &frames[i]);
-            let rows = self.rows_from(origin, &frames[i]);
+            let mut rows = self.rows_from(origin, &frames[i]);
             let (source, convert) = self.source(ids[i]);
+            if tables[i].is_changelog_source() {
+                // Each change an upsert record makes to the latest row of its key runs the
+                // branches.
+                rows = vec![self.normalized(i, tables[i], rows)];
+            }
+            let prelude =
+                if tables[i].is_changelog_source() { quote!(let tombstone = row.tombstone;) } else { quote!() };
             sources.push(source);
-            on_rows.push((convert, computed, rows));
+            on_rows.push((prelude, convert, computed, rows));
         }
         let (after, timed) = self.fired();
         // A watermark per table that has one, when an operator needs it.
@@ -92,6 +88,18 @@ impl Gen<'_> {
             quote!()
         };
         let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
+        for (i, t) in tables.iter().enumerate().filter(|(_, t)| t.is_changelog_source()) {
+            let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
+            let pk: Vec<&str> = t.primary_key.iter().map(|&k| t.columns[k].name.as_str()).collect();
+            let declared =
+                format!("upsert ({}) key ({}) in {}", columns.join(", "), pk.join(", "), self.backend_name());
+            let (op, id, backend) = (format_ident!("normalize{}", i), format!("upsert_{i}"), self.backend_type());
+            setup.push(quote! {
+                let mut #op: rt::UpsertNormalize<_, _, #backend> =
+                    rt::UpsertNormalize::in_backend(&mut state, #id).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
+            });
+            saved.push((id, fingerprint(&declared), op));
+        }
         if !setup.is_empty() {
             setup.insert(0, self.backend_open());
         }
@@ -122,8 +130,9 @@ impl Gen<'_> {
         let rows: Vec<TokenStream> = on_rows
             .into_iter()
             .zip(&timed_rows)
-            .map(|((convert, computed, rows), wm_row)| {
+            .map(|((prelude, convert, computed, rows), wm_row)| {
                 quote! {
+                    #prelude
                     let mut row = #convert;
                     #(#computed)*
                     #wm_row
@@ -199,6 +208,20 @@ impl Gen<'_> {
             });
             rt::connectors::merge::run_merged_from(cx, source0, source1, from, |event| handle(Some(event)))?;
             handle(None)?;
+        }
+    }
+
+    /// The row path of changelog input `i` (an upsert table): the record's key, and each
+    /// change it makes to the latest row of its key through the branches `rows`.
+    fn normalized(&mut self, i: usize, t: &crate::hir::Table, rows: Vec<TokenStream>) -> TokenStream {
+        let (key_setup, key) = self.upsert_key(t);
+        let op = format_ident!("normalize{}", i);
+        quote! {
+            #key_setup
+            #op.apply(#key, (!tombstone).then_some(row), |kind, row| -> rt::Result<()> {
+                #(#rows)*
+                Ok(())
+            })?;
         }
     }
 }

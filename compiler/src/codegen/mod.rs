@@ -80,6 +80,7 @@ pub fn generate_with(
         branches: Vec::new(),
         current: 0,
         updating: false,
+        updating_second: false,
         backend: Backend::Memory,
     };
     g.backend = g.state_backend();
@@ -122,8 +123,10 @@ struct Gen<'a> {
     /// The current task's branches, and the index of the one being generated.
     branches: Vec<Branch>,
     current: usize,
-    /// Whether the current task's rows are changes (its source is a changelog).
+    /// Whether the current task's rows are changes (its source is a changelog), and its
+    /// second input's (a task reading two tables).
     updating: bool,
+    updating_second: bool,
     /// Where operators keep their state (`SET 'state.backend'`).
     backend: Backend,
 }

@@ -59,6 +59,18 @@ impl Gen<'_> {
         let b = self.backend_type();
         let operator = if join.left_window.is_some() {
             quote!(let mut #op: rt::WindowJoin<#k, #l, #r, #b> = rt::WindowJoin::in_backend(&mut state, #name, #kind);)
+        } else if let Some((left_time, right_time)) = join.versioned {
+            let (lt, rt_) = (syn::Index::from(left_time), syn::Index::from(right_time));
+            let outer = join.kind == crate::ast::JoinKind::Left;
+            quote! {
+                let mut #op: rt::TemporalJoin<#k, #l, #r, #b> = rt::TemporalJoin::in_backend(
+                    &mut state,
+                    #name,
+                    #outer,
+                    |l: &#l| l.#lt.as_ref().map(|t| t.millis()),
+                    |r: &#r| r.#rt_.as_ref().map(|t| t.millis()),
+                );
+            }
         } else if let Some(bounds) = join.interval {
             let (lt, rt_, lower, upper) =
                 (syn::Index::from(bounds.left_time), syn::Index::from(bounds.right_time), bounds.lower, bounds.upper);

@@ -15,7 +15,13 @@ impl Gen<'_> {
     /// One source task: the source, and every branch fused into its event closure.
     pub(super) fn task(&mut self, task: &crate::plan::Task, name: &str) -> TokenStream {
         let program: &Program = self.program;
-        self.updating = matches!(task.input, Input::Table(id) if program.tables[id.0].is_changelog_source());
+        // Whether each input's rows are changes (an upsert table read as a changelog).
+        let changelog = |id: crate::hir::TableId| program.tables[id.0].is_changelog_source();
+        (self.updating, self.updating_second) = match task.input {
+            Input::Table(id) => (changelog(id), false),
+            Input::Tables(a, b) => (changelog(a), changelog(b)),
+            Input::Values(_) => (false, false),
+        };
         self.stateful = Stateful::default();
         self.branches = task.branches.clone();
         self.source = match task.input {
@@ -148,7 +154,10 @@ impl Gen<'_> {
         let order = fire_order(&self.branches);
         let timed = order.iter().any(|n| match n {
             super::flow::Node::Window { .. } => true,
-            super::flow::Node::Join(j) => self.joins[*j].left_window.is_some() || self.joins[*j].interval.is_some(),
+            super::flow::Node::Join(j) => {
+                let join = &self.joins[*j];
+                join.left_window.is_some() || join.interval.is_some() || join.versioned.is_some()
+            }
             super::flow::Node::Input => false,
         });
         let after = order
