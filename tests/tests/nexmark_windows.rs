@@ -41,6 +41,7 @@ const QUERIES: &[Spec] = &[
     Spec { module: "q4", file: "examples/nexmark/q4.sql", sink: "nexmark_q4" },
     Spec { module: "q7", file: "examples/nexmark/q7.sql", sink: "nexmark_q7" },
     Spec { module: "q9", file: "examples/nexmark/q9.sql", sink: "nexmark_q9" },
+    Spec { module: "q13", file: "examples/nexmark/q13.sql", sink: "nexmark_q13" },
     Spec { module: "q20", file: "examples/nexmark/q20.sql", sink: "nexmark_q20" },
     Spec { module: "q15", file: "examples/nexmark/q15.sql", sink: "nexmark_q15" },
     Spec { module: "q18", file: "examples/nexmark/q18.sql", sink: "nexmark_q18" },
@@ -98,6 +99,12 @@ fn run(module: &str, columns: &[&str]) -> Vec<Vec<Value>> {
         ("datagen.next-event.rate".to_string(), RATE.to_string()),
         (format!("{}.path", spec.sink), format!("{}/", out.display())),
     ];
+    // q13's side input, which the query names relative to the repository.
+    let side = root().join("examples/nexmark/data/side_input.txt");
+    let sets: Vec<(String, String)> = match module {
+        "q13" => std::iter::once(("side_input.path".to_string(), side.display().to_string())).chain(sets).collect(),
+        _ => sets,
+    };
     let r = built().run(module, &sets);
     assert!(r.success, "{module} failed: {}", r.stderr);
     // Again with a checkpoint every 300,000 events and the process aborted after each
@@ -260,7 +267,10 @@ fn generator_events_are_in_order_and_span_many_windows() {
 
 /// Runs an updating query (printed as changes) on the generator's events and applies its
 /// changelog: the final table by its first `key` columns, every change checked against
-/// the table (an insert of a new key, a retraction of the row held).
+/// the table (an insert of a new key, a retraction of the row held). Runs it again with a
+/// checkpoint every 300,000 events and the process aborted right after each, restarted
+/// until it finishes: the changes printed by all the runs, in order, must be the same
+/// changelog (a restart neither repeats nor loses a change).
 fn run_changelog(module: &str, key: usize) -> BTreeMap<Vec<String>, Vec<String>> {
     let sets = vec![
         ("datagen.events.num".to_string(), EVENTS.to_string()),
@@ -270,8 +280,40 @@ fn run_changelog(module: &str, key: usize) -> BTreeMap<Vec<String>, Vec<String>>
     ];
     let r = built().run(module, &sets);
     assert!(r.success, "{module} failed: {}", r.stderr);
+    let table = apply_changelog(module, &r.stdout, key);
+    let dir = tempfile::tempdir().unwrap();
+    let mut again = sets.clone();
+    again.push(("state.checkpoints.dir".to_string(), dir.path().join("checkpoints").display().to_string()));
+    let (mut printed, mut crashes) = (String::new(), 0);
+    loop {
+        let out = built()
+            .command(module, &again)
+            .env("DFL_CHECKPOINT_EVERY_RECORDS", "300000")
+            .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
+            .output()
+            .unwrap();
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
+        if out.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting"), "{module} failed: {stderr}");
+        crashes += 1;
+        assert!(crashes < 10, "{module}: not finished after {crashes} restarts");
+    }
+    assert!(crashes >= 2, "{module}: {crashes} restores");
+    assert!(
+        apply_changelog(module, &printed, key) == table,
+        "{module}: the changelog across {crashes} restores differs"
+    );
+    table
+}
+
+/// Applies printed changes (`+I[…]` …) to a table keyed by the first `key` columns, each
+/// checked against the table.
+fn apply_changelog(module: &str, stdout: &str, key: usize) -> BTreeMap<Vec<String>, Vec<String>> {
     let mut table: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
-    for line in r.stdout.lines().filter(|l| !l.is_empty()) {
+    for line in stdout.lines().filter(|l| !l.is_empty()) {
         let (kind, rest) = line.split_at(2);
         let fields: Vec<String> =
             rest.trim_start_matches('[').trim_end_matches(']').split(", ").map(str::to_string).collect();
@@ -632,6 +674,35 @@ fn q7_finds_the_bids_at_the_highest_price_of_their_window() {
     // As published, q7 selects B.price into `bidder` and B.bidder into `price` (by position).
     let out = run("q7", &["auction", "bidder", "price", "dateTime", "extra"]);
     let actual = sorted(out.iter().map(|r| (int(&r[0]), int(&r[1]), int(&r[2]), ts(&r[3]))).collect());
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn q13_enriches_every_bid_from_the_side_input() {
+    // The side input maps each key 0 … 9,999 to its decimal text; every bid finds the row
+    // of its auction modulo 10,000.
+    let text = std::fs::read_to_string(root().join("examples/nexmark/data/side_input.txt")).unwrap();
+    let side: HashMap<i64, String> = text
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(',').unwrap_or_else(|| panic!("not key,value: {l}"));
+            (k.parse().unwrap(), v.to_string())
+        })
+        .collect();
+    assert_eq!(side.len(), 10_000);
+    let expected: Vec<(i64, i64, i64, i64, String)> = sorted(
+        events()
+            .bids
+            .iter()
+            .filter_map(|b| {
+                Some((b.auction, b.bidder, b.price, b.time, side.get(&b.auction.rem_euclid(10_000))?.clone()))
+            })
+            .collect(),
+    );
+    assert_eq!(expected.len(), events().bids.len(), "every bid has a side row");
+    let out = run("q13", &["auction", "bidder", "price", "dateTime", "value"]);
+    let text = |v: &Value| v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_string();
+    let actual = sorted(out.iter().map(|r| (int(&r[0]), int(&r[1]), int(&r[2]), ts(&r[3]), text(&r[4]))).collect());
     assert_eq!(actual, expected);
 }
 

@@ -42,11 +42,15 @@ impl<K: Eq + Hash, V> LookupTable<K, V> {
         mut entry: impl FnMut(S::Row) -> (Option<K>, V),
     ) -> crate::Result<Self> {
         let mut table = LookupTable { rows: HashMap::new(), len: 0 };
+        let mut read = 0u64;
         source.run(cx, |row| {
             let (key, row) = entry(row);
             table.insert(key, row);
+            read += 1;
             Ok(())
         })?;
+        // The pipeline's rows read are its streams': the table's rows are not counted.
+        cx.counters.rows_in.fetch_sub(read, std::sync::atomic::Ordering::Relaxed);
         Ok(table)
     }
 
