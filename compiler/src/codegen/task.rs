@@ -296,13 +296,19 @@ impl Gen<'_> {
                 restored.done()?;
             }
             #commits
-            let mut handle = rt::connectors::event_handler(&source, |event| -> rt::Result<()> {
-                let end = event.is_none();
+            // Set once the input has ended: the handler then runs once more, firing what
+            // is still open (not when stopped with a checkpoint: the state is in it).
+            let ended = std::cell::Cell::new(false);
+            rt::connectors::run_to_end(source, cx, &ended, |event| -> rt::Result<()> {
+                let end = ended.get();
+                if end && !task.input_ended() {
+                    return Ok(());
+                }
                 match event {
-                    Some(rt::connectors::SourceEvent::Row(split, row)) => {
+                    rt::connectors::SourceEvent::Row(split, row) => {
                         #on_row
                     }
-                    Some(rt::connectors::SourceEvent::Barrier(barrier)) => {
+                    rt::connectors::SourceEvent::Barrier(barrier) => {
                         #(#barrier)*
                         match barrier.checkpoint {
                             Some(id) => {
@@ -315,23 +321,17 @@ impl Gen<'_> {
                             }
                         }
                     }
-                    Some(event) => {
+                    event => {
                         if let rt::connectors::SourceEvent::Idle = event {
                             #(#idle)*
                         }
                         #wm_event
                     }
-                    // At the end of the input every window fires (not when stopped
-                    // with a checkpoint: the state is in it).
-                    None if !task.input_ended() => return Ok(()),
-                    None => {}
                 }
                 #limit
                 #(#after)*
                 Ok(())
-            });
-            source.run_events(cx, |event| handle(Some(event)))?;
-            handle(None)?;
+            })?;
         }
     }
 

@@ -92,7 +92,7 @@ pub enum SidePosition {
 }
 
 /// Types a merged task's event handler by its sources, as
-/// [`event_handler`](crate::connectors::event_handler) does for one source: `f` receives
+/// [`run_to_end`](crate::connectors::run_to_end)'s closure does for one source: `f` receives
 /// the merged events, and `None` once both inputs have ended.
 pub fn merged_handler<SA: Source, SB: Source, F: FnMut(Option<Merged<SA::Row, SB::Row>>) -> Result<()>>(
     _a: &SA,

@@ -49,10 +49,19 @@ pub enum SourceEvent<R> {
     Barrier(Barrier),
 }
 
-/// Types a task's event handler by its source: `handler` receives the source's events,
-/// and `None` once the input has ended (generated tasks then fire what is still open).
-pub fn event_handler<S: Source, F: FnMut(Option<SourceEvent<S::Row>>) -> Result<()>>(_source: &S, handler: F) -> F {
-    handler
+/// Runs `source` until its input ends or the context stops it, handing `handle` each of
+/// its events; then sets `ended` and hands it one more [`Idle`](SourceEvent::Idle): the
+/// task then fires what is still open (unless it was stopped for a checkpoint). `handle` is
+/// given to the source as it is, so its per-row code inlines into the source's loop.
+pub fn run_to_end<S: Source, F: FnMut(SourceEvent<S::Row>) -> Result<()>>(
+    source: S,
+    cx: &Context,
+    ended: &std::cell::Cell<bool>,
+    mut handle: F,
+) -> Result<()> {
+    source.run_events(cx, &mut handle)?;
+    ended.set(true);
+    handle(SourceEvent::Idle)
 }
 
 /// A barrier between the rows a source emitted before it and those after.

@@ -101,6 +101,9 @@ struct Kept<T> {
 /// Both sides' rows by key until the watermark passes their last possible partner, with
 /// an index of when they expire (see the [module docs](self)).
 pub struct IntervalJoin<K: Key, L: Value, R: Value, B: StateBackend = MemoryBackend> {
+    /// The greatest watermark `advance` processed (not saved: a restored operator
+    /// processes its first advance in full).
+    advanced: i64,
     kind: JoinKind,
     bounds: IntervalBounds,
     left_time: fn(&L) -> Option<i64>,
@@ -147,6 +150,7 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> IntervalJoin<K, L, R, B> {
             left: backend.map(&format!("{name}/left")),
             right: backend.map(&format!("{name}/right")),
             expiry: TimerQueue::new(),
+            advanced: i64::MIN,
             watermark: i64::MIN,
             rows: 0,
         }
@@ -255,7 +259,24 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> IntervalJoin<K, L, R, B> {
     /// Moves the watermark to `watermark` (if it is greater) and frees the rows that can
     /// meet no new row any more, emitting (`Insert`) those of an outer side that never
     /// matched with NULLs for the other side. `advance(i64::MAX, ..)` frees everything.
+    #[inline]
     pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        emit: impl FnMut(RowKind, Option<&L>, Option<&R>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Called after every event: an unmoved watermark frees nothing (a row kept expires
+        // after the watermark it arrived at), and stays inline in the caller.
+        if watermark <= self.advanced {
+            return Ok(());
+        }
+        self.advanced = watermark;
+        self.free_expired(watermark, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn free_expired<E>(
         &mut self,
         watermark: i64,
         mut emit: impl FnMut(RowKind, Option<&L>, Option<&R>) -> Result<(), E>,

@@ -186,6 +186,9 @@ impl<A, R> Partition<A, R> {
 /// by processing time ([`add_now`](Self::add_now)), not both. If `emit` fails, the
 /// operator is left part way through and must be restored from a checkpoint.
 pub struct OverAggregate<K: Key, R: Value, A: Value, B: StateBackend = MemoryBackend> {
+    /// The greatest watermark `advance` processed (not saved: a restored operator
+    /// processes its first advance in full).
+    advanced: i64,
     frame: OverFrame,
     /// A fresh accumulator tuple.
     make: fn() -> A,
@@ -223,6 +226,7 @@ impl<K: Key, R: Value, A: Value, B: StateBackend> OverAggregate<K, R, A, B> {
             buffer: backend.map(&format!("{name}/buffer")),
             timers: TimerQueue::new(),
             buffered: 0,
+            advanced: i64::MIN,
             watermark: i64::MIN,
             now: i64::MIN,
             ttl: None,
@@ -261,7 +265,25 @@ impl<K: Key, R: Value, A: Value, B: StateBackend> OverAggregate<K, R, A, B> {
     /// row to its partition's accumulators, `update(acc, old, true)` retracts a row that
     /// has left the frame, and `emit(row, acc)` receives each row with the accumulators of
     /// its frame. `advance(i64::MAX, ..)` processes every buffered row.
+    #[inline]
     pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        update: impl FnMut(&mut A, &R, bool),
+        emit: impl FnMut(&R, &A) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Called after every event: an unmoved watermark has no row due (a row buffered
+        // is after the watermark it arrived at), and stays inline in the caller.
+        if watermark <= self.advanced {
+            return Ok(());
+        }
+        self.advanced = watermark;
+        self.process_due(watermark, update, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn process_due<E>(
         &mut self,
         watermark: i64,
         mut update: impl FnMut(&mut A, &R, bool),

@@ -114,14 +114,18 @@ impl<K: Key, A: Value, B: StateBackend> SessionAggregate<K, A, B> {
     }
 
     /// Moves the watermark and emits every session whose last millisecond it has passed.
-    pub fn advance<E>(
-        &mut self,
-        watermark: i64,
-        mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>,
-    ) -> Result<(), E> {
+    #[inline]
+    pub fn advance<E>(&mut self, watermark: i64, emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E> {
+        // Called after every row: an unmoved watermark stays inline in the caller.
         if watermark <= self.watermark {
             return Ok(());
         }
+        self.fire(watermark, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn fire<E>(&mut self, watermark: i64, mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E> {
         self.watermark = watermark;
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().saturating_sub(1) > watermark {

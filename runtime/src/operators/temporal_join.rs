@@ -74,6 +74,9 @@ type Due<K, L> = (i64, u64, Option<K>, L);
 /// Left rows waiting for the watermark and the versions of the right side, by key, with an
 /// index of the times at which keys need a visit (see the [module docs](self)).
 pub struct TemporalJoin<K: Key, L: Value, R: Value, B: StateBackend = MemoryBackend> {
+    /// The greatest watermark `advance` processed (not saved: a restored operator
+    /// processes its first advance in full).
+    advanced: i64,
     left_outer: bool,
     left_time: fn(&L) -> Option<i64>,
     right_time: fn(&R) -> Option<i64>,
@@ -119,6 +122,7 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> TemporalJoin<K, L, R, B> {
             left: backend.map(&format!("{name}/left")),
             versions: backend.map(&format!("{name}/versions")),
             timers: TimerQueue::new(),
+            advanced: i64::MIN,
             watermark: i64::MIN,
             seq: 0,
             buffered: 0,
@@ -180,7 +184,25 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> TemporalJoin<K, L, R, B> {
     /// (otherwise, or with no valid version, a left outer join emits the row with `None`).
     /// Then frees the versions no later left row can need. `advance(i64::MAX, ..)` emits
     /// every buffered row.
+    #[inline]
     pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        cond: impl Fn(&L, &R) -> bool,
+        emit: impl FnMut(RowKind, Option<&L>, Option<&R>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Called after every event: an unmoved watermark has no left row due (one buffered
+        // is after the watermark it arrived at), and stays inline in the caller.
+        if watermark <= self.advanced {
+            return Ok(());
+        }
+        self.advanced = watermark;
+        self.join_due(watermark, cond, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn join_due<E>(
         &mut self,
         watermark: i64,
         cond: impl Fn(&L, &R) -> bool,

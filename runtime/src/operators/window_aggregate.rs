@@ -212,14 +212,19 @@ impl<K: Key, A: Value, B: StateBackend> WindowAggregate<K, A, B> {
     /// Moves the watermark to `watermark` (ms) and emits, in window order, every group of
     /// every window whose last millisecond it has passed; state no later window needs is
     /// freed.
-    pub fn advance<E>(
-        &mut self,
-        watermark: i64,
-        mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>,
-    ) -> Result<(), E> {
+    #[inline]
+    pub fn advance<E>(&mut self, watermark: i64, emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E> {
+        // Called after every row: the common case, an unmoved watermark, stays inline in
+        // the caller's loop however large `emit` is.
         if watermark <= self.watermark {
             return Ok(());
         }
+        self.fire(watermark, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn fire<E>(&mut self, watermark: i64, mut emit: impl FnMut(&K, Window, &A) -> Result<(), E>) -> Result<(), E> {
         self.watermark = watermark;
         while let Some(&(end, start)) = self.pending.first() {
             if end - 1 > watermark {

@@ -97,15 +97,28 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> WindowJoin<K, L, R, B> {
     /// whose last millisecond it has passed: `emit(window, left, right)` receives each pair
     /// with equal keys for which `condition` (the rest of the ON clause) holds, and per the
     /// join kind the rows without a partner (the other side `None`). Their state is freed.
+    #[inline]
     pub fn advance<E>(
+        &mut self,
+        watermark: i64,
+        condition: impl Fn(&L, &R) -> bool,
+        emit: impl FnMut(Window, Option<&L>, Option<&R>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Called after every row: an unmoved watermark stays inline in the caller.
+        if watermark <= self.watermark {
+            return Ok(());
+        }
+        self.fire(watermark, condition, emit)
+    }
+
+    /// [`advance`](Self::advance) past the current watermark.
+    #[inline(never)]
+    fn fire<E>(
         &mut self,
         watermark: i64,
         condition: impl Fn(&L, &R) -> bool,
         mut emit: impl FnMut(Window, Option<&L>, Option<&R>) -> Result<(), E>,
     ) -> Result<(), E> {
-        if watermark <= self.watermark {
-            return Ok(());
-        }
         self.watermark = watermark;
         while let Some(&(end, start)) = self.state.first_partition() {
             if end - 1 > watermark {
