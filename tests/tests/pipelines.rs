@@ -1,11 +1,12 @@
 //! Code generation, end to end: every pipeline fixture (`tests/pipelines/<case>/`), the
 //! stateless Nexmark queries and every fixture of `tests/queries/` that compiles are
 //! generated as modules of ONE crate, built once; their code is snapshotted. Each
-//! pipeline case then runs on its `input/` files and its outputs must equal `expected/`,
-//! compared regardless of order.
+//! pipeline case then runs on its `input/` files and its outputs must equal `expected/`
+//! (a file per sink, or a folder per partitioned sink), compared regardless of order.
 
 use dfl_e2e::{Built, Query, build, output_lines, root, snapshot_code, sorted};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 fn built() -> &'static Built {
@@ -88,7 +89,7 @@ fn pipeline_cases_give_the_same_output_across_crashes_and_restores() {
 fn run_cases(mut run: impl FnMut(&Built, &str, &[(String, String)], &std::path::Path) -> dfl_e2e::Run) {
     let b = built();
     let cases = root().join("tests/pipelines");
-    let mut ran = 0;
+    let (mut ran, mut trees) = (0, 0);
     for (name, module) in &b.modules {
         let Some(case) = name.strip_prefix("case_") else { continue };
         let dir = cases.join(case);
@@ -116,6 +117,14 @@ fn run_cases(mut run: impl FnMut(&Built, &str, &[(String, String)], &std::path::
         let r = run(b, name, &sets, tmp.path());
         assert!(r.success, "{case} failed: {}", r.stderr);
         for (table, out) in outputs {
+            let expected_dir = dir.join("expected").join(&table);
+            if expected_dir.is_dir() {
+                // A partitioned sink: the same partition directories, each with the same
+                // marker files and records.
+                assert_eq!(folder_tree(&out), folder_tree(&expected_dir), "{case}: partitions of `{table}` differ");
+                trees += 1;
+                continue;
+            }
             let expected_file = ["jsonl", "csv"]
                 .iter()
                 .map(|ext| dir.join("expected").join(format!("{table}.{ext}")))
@@ -128,4 +137,31 @@ fn run_cases(mut run: impl FnMut(&Built, &str, &[(String, String)], &std::path::
         ran += 1;
     }
     assert!(ran >= 1, "no pipeline case ran");
+    assert!(trees >= 1, "no partitioned sink output was compared");
+}
+
+/// A folder's directories (relative paths, the folder itself "") with the names of their
+/// marker (`_…`) and hidden (`.…`, temporary: there must be none) files, and their other
+/// files' records (sorted, comparable).
+fn folder_tree(root: &Path) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let mut tree = BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let (mut markers, mut lines) = (Vec::new(), Vec::new());
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.starts_with('_') || name.starts_with('.') {
+                markers.push(name);
+            } else {
+                lines.extend(output_lines(&path));
+            }
+        }
+        markers.sort();
+        let rel = dir.strip_prefix(root).unwrap().display().to_string();
+        tree.insert(rel, (markers, sorted(lines)));
+    }
+    tree
 }

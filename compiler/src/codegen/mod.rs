@@ -397,16 +397,34 @@ impl Gen<'_> {
         let ws = sink_struct(t);
         let name = &t.name;
         let cols = sink_columns_ident(t);
-        if !t.partitioned_by.is_empty() {
+        // PARTITIONED BY: Hive-style directories of a filesystem sink, named by the
+        // partition columns of the row written (so they must be written columns).
+        let partitions: Vec<&str> = t.partitioned_by.iter().map(|&i| t.columns[i].name.as_str()).collect();
+        if !partitions.is_empty() && t.connector != "filesystem" {
             self.error(
                 t.span,
                 format!(
-                    "writing the partitioned table `{}` (PARTITIONED BY) is not supported by code generation yet",
+                    "writing the partitioned table `{}` (PARTITIONED BY) is supported for 'filesystem' tables only",
                     t.name
                 ),
             );
         }
+        for &i in &t.partitioned_by {
+            if !rows::is_writable(&t.columns[i].kind) {
+                self.error(
+                    t.span,
+                    format!(
+                        "the partition column `{}` of `{}` is computed or virtual; partition columns must be \
+                         written columns",
+                        t.columns[i].name, t.name
+                    ),
+                );
+            }
+        }
         let make = match t.connector.as_str() {
+            "filesystem" if !partitions.is_empty() => quote!(rt::connectors::filesystem::partitioned_sink::<#ws>(
+                cx.table(#name)?, &#cols, &[#(#partitions),*]
+            )?),
             "filesystem" => quote!(rt::connectors::filesystem::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "print" => quote!(rt::connectors::print::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "blackhole" => quote!(rt::connectors::blackhole::sink::<#ws>()),

@@ -16,14 +16,34 @@
 //!   write part files into, or else a single file. Output goes to hidden temporary files
 //!   that `flush` completes and renames into place, so that a crashed run never leaves
 //!   output that looks complete.
+//! * [`partitioned_sink`]: a table `PARTITIONED BY` columns writes Flink's layout,
+//!   `<path>/<col1>=<value1>/<col2>=<value2>/part-…` (in `PARTITIONED BY` order), each
+//!   partition with its own hidden part files, committed as above. A value is the column
+//!   cast to a string; NULL or the empty string is `partition.default-name`
+//!   (`__DEFAULT_PARTITION__`). Names and values are escaped as Flink's
+//!   `PartitionPathUtils` does: control characters, DEL and `"#%'*/:=?\{[]^` become `%XX`
+//!   (`12:30` is `12%3A30`). The partition columns are not written into the records (Flink
+//!   drops them from the data); the other columns are, in order.
+//!
+//!   With `'sink.partition-commit.policy.kind' = 'success-file'`, a committed partition
+//!   gets an empty marker file (`sink.partition-commit.success-file.name`, `_SUCCESS`). A
+//!   partition is committed once the files holding its rows are visible (their checkpoint
+//!   completed, or the run ended) and `sink.partition-commit.delay` has passed since it was
+//!   created, by processing time, checked when a checkpoint completes; at the end of the
+//!   run every partition is committed. The sink does not see the watermark, so the
+//!   `partition-time` trigger works as `process-time` does. Rows arriving later into a
+//!   committed partition make it pending again, and it is committed again (the marker
+//!   rewritten), as in Flink. Other policies (`metastore`, `custom`) are refused.
 //!
 //! Paths are local (a `file://` prefix is accepted). Not supported: other file systems,
-//! compressed files, partition columns and the `file.*` metadata columns.
+//! compressed files, reading partition columns back from directory names, and the
+//! `file.*` metadata columns.
 
+mod partition;
 mod sink;
 mod source;
 
-pub use sink::{FileSink, sink};
+pub use sink::{FileSink, partitioned_sink, sink};
 pub use source::{FileSource, source};
 
 use crate::error::{Error, Result};

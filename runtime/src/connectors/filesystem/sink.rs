@@ -1,11 +1,13 @@
-//! Writing files of records, committed atomically by `flush`.
+//! Writing files of records, committed atomically by `flush` or a checkpoint.
 
+use super::partition::{Partitioning, remove_uncommitted};
 use super::{io, local_path};
 use crate::connectors::format::{Column, Encoder, Format, write_error};
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
 use crate::pipeline::Sink;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
@@ -15,6 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Write buffer size.
 const BUFFER: usize = 1 << 20;
 
+/// Write buffer size of a partition's part file.
+const PARTITION_BUFFER: usize = 1 << 16;
+
+/// Part files a partitioned sink keeps open at most; when a row needs another, the one
+/// written longest ago is closed (and committed with the others).
+const MAX_OPEN: usize = 128;
+
 /// A `filesystem` table written row by row; see [`sink`].
 ///
 /// Rows go to hidden temporary files (`.part-….inprogress`) next to their destination.
@@ -22,7 +31,8 @@ const BUFFER: usize = 1 << 20;
 /// either nothing or complete files; rows written after a flush go to new files (a new
 /// part file, or for a single-file sink a copy of the file that replaces it at the next
 /// flush). The pipeline driver flushes once at the end of a run. Dropping the sink
-/// without flushing (a failed run) removes the temporary files.
+/// without flushing (a failed run) removes the temporary files. A partitioned sink
+/// ([`partitioned_sink`]) does the same with a part file per partition directory.
 pub struct FileSink<R> {
     table: String,
     encoder: Encoder,
@@ -32,7 +42,14 @@ pub struct FileSink<R> {
     /// Size at which a part file is closed (`sink.rolling-policy.file-size`).
     roll_bytes: u64,
     next_part: u64,
-    open: Option<OpenFile>,
+    /// Open part files by partition directory (relative to the folder; "" unpartitioned).
+    open: HashMap<String, OpenFile>,
+    /// `PARTITIONED BY`: where rows go, what of them is written, partition commits.
+    partitions: Option<Partitioning>,
+    /// The partition directory of the row being written.
+    dir: String,
+    /// Batches written (the age of an open file is the batch it was last written in).
+    batches: u64,
     /// Closed temporary files and their destinations, renamed at the next flush.
     pending: Vec<(PathBuf, PathBuf)>,
     /// Closed files a checkpoint has prepared (by checkpoint), renamed when it completes.
@@ -53,6 +70,7 @@ struct OpenFile {
     temp: PathBuf,
     dest: PathBuf,
     bytes: u64,
+    last_batch: u64,
 }
 
 /// The sink of a `filesystem` table with `columns`: `path` is a folder (an existing one,
@@ -61,10 +79,32 @@ struct OpenFile {
 /// replaced by the run's output). Records are JSON lines keyed by column name, or
 /// positional CSV lines.
 pub fn sink<R: Serialize>(opts: &TableOptions, columns: &[Column]) -> Result<FileSink<R>> {
+    new_sink(opts, columns, None)
+}
+
+/// The sink of a `filesystem` table with `columns` (those of the row `R`) and
+/// `PARTITIONED BY (partition_columns)`: `path` is a folder (created if needed) whose
+/// partition directories `<col>=<value>/…` receive part files of the other columns;
+/// partitions are committed with `_SUCCESS` files when the table asks for it. See
+/// [`filesystem`](super) for the layout and the commit rule.
+pub fn partitioned_sink<R: Serialize>(
+    opts: &TableOptions,
+    columns: &[Column],
+    partition_columns: &[&str],
+) -> Result<FileSink<R>> {
+    if partition_columns.is_empty() {
+        return sink(opts, columns);
+    }
+    let partitions = Partitioning::new(opts, columns, partition_columns)?;
+    let written = partitions.written_columns().to_vec();
+    new_sink(opts, &written, Some(partitions))
+}
+
+fn new_sink<R>(opts: &TableOptions, columns: &[Column], partitions: Option<Partitioning>) -> Result<FileSink<R>> {
     let path = local_path(opts, "path")?;
     let format = Format::from_options(opts, "")?;
     let raw = opts.required("path")?;
-    let target = if raw.ends_with('/') || path.is_dir() {
+    let target = if raw.ends_with('/') || path.is_dir() || partitions.is_some() {
         fs::create_dir_all(&path).map_err(io(&path))?;
         Target::Folder(path)
     } else {
@@ -88,7 +128,10 @@ pub fn sink<R: Serialize>(opts: &TableOptions, columns: &[Column]) -> Result<Fil
         run_id: run_id(),
         roll_bytes: roll_bytes.max(1),
         next_part: 0,
-        open: None,
+        open: HashMap::new(),
+        partitions,
+        dir: String::new(),
+        batches: 0,
         pending: Vec::new(),
         prepared: Vec::new(),
         committed: false,
@@ -105,12 +148,27 @@ impl<R> FileSink<R> {
         }
     }
 
-    fn ensure_open(&mut self) -> Result<()> {
-        if self.open.is_some() {
+    /// Opens a part file in partition directory `partition` ("" unpartitioned) unless
+    /// one is open.
+    fn ensure_open(&mut self, partition: &str) -> Result<()> {
+        if self.open.contains_key(partition) {
             return Ok(());
         }
+        if self.open.len() >= MAX_OPEN {
+            let oldest = self.open.iter().min_by_key(|(_, f)| f.last_batch).map(|(d, _)| d.clone());
+            if let Some(oldest) = oldest {
+                self.close_file(&oldest)?;
+            }
+        }
         let (temp, dest) = match &self.target {
-            Target::Folder(dir) => {
+            Target::Folder(base) => {
+                let dir = if partition.is_empty() { base.clone() } else { base.join(partition) };
+                if !partition.is_empty() {
+                    fs::create_dir_all(&dir).map_err(io(&dir))?;
+                }
+                if let Some(commits) = self.partitions.as_mut().and_then(|p| p.commits.as_mut()) {
+                    commits.opened(partition);
+                }
                 let name = format!("part-{}-0-{}.{}", self.run_id, self.next_part, self.extension);
                 self.next_part += 1;
                 (dir.join(format!(".{name}.inprogress")), dir.join(name))
@@ -138,17 +196,65 @@ impl<R> FileSink<R> {
         } else {
             (File::create(&temp).map_err(io(&temp))?, 0)
         };
-        self.open = Some(OpenFile { writer: BufWriter::with_capacity(BUFFER, file), temp, dest, bytes });
+        let capacity = if self.partitions.is_some() { PARTITION_BUFFER } else { BUFFER };
+        let writer = BufWriter::with_capacity(capacity, file);
+        self.open.insert(partition.to_string(), OpenFile { writer, temp, dest, bytes, last_batch: self.batches });
         Ok(())
     }
 
-    /// Completes the open file and queues it for renaming.
-    fn close_open(&mut self) -> Result<()> {
-        if let Some(mut open) = self.open.take() {
-            let result = open.writer.flush().and_then(|()| open.writer.get_ref().sync_data());
-            self.pending.push((open.temp.clone(), open.dest));
-            result.map_err(io(&open.temp))?;
+    /// Completes the open file of partition directory `partition` and queues it for
+    /// renaming.
+    fn close_file(&mut self, partition: &str) -> Result<()> {
+        match self.open.remove(partition) {
+            Some(open) => self.complete(open),
+            None => Ok(()),
         }
+    }
+
+    /// Completes every open file and queues them for renaming.
+    fn close_all(&mut self) -> Result<()> {
+        let mut result = Ok(());
+        for (_, open) in std::mem::take(&mut self.open) {
+            let done = self.complete(open);
+            result = result.and(done);
+        }
+        result
+    }
+
+    fn complete(&mut self, mut open: OpenFile) -> Result<()> {
+        let result = open.writer.flush().and_then(|()| open.writer.get_ref().sync_data());
+        self.pending.push((open.temp.clone(), open.dest));
+        result.map_err(io(&open.temp))
+    }
+
+    /// Writes each row to its partition's part file.
+    fn write_partitioned(&mut self, rows: &mut Vec<R>) -> Result<()>
+    where
+        R: Serialize,
+    {
+        self.batches += 1;
+        for row in rows.drain(..) {
+            let partitions = self.partitions.as_mut().expect("a partitioned sink");
+            let table = &self.table;
+            partitions.dir_of(&row, &mut self.dir).map_err(|reason| write_error(table, reason))?;
+            self.buffer.clear();
+            let encoded = self.encoder.encode(&partitions.record(&row), &mut self.buffer);
+            encoded.map_err(|reason| write_error(table, reason))?;
+            self.buffer.push(b'\n');
+            if !self.open.contains_key(self.dir.as_str()) {
+                let dir = self.dir.clone();
+                self.ensure_open(&dir)?;
+            }
+            let open = self.open.get_mut(self.dir.as_str()).expect("opened above");
+            open.writer.write_all(&self.buffer).map_err(io(&open.temp))?;
+            open.bytes += self.buffer.len() as u64;
+            open.last_batch = self.batches;
+            if open.bytes >= self.roll_bytes {
+                let dir = self.dir.clone();
+                self.close_file(&dir)?;
+            }
+        }
+        self.buffer.clear();
         Ok(())
     }
 }
@@ -158,8 +264,11 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
         if rows.is_empty() {
             return Ok(());
         }
-        self.ensure_open()?;
-        let open = self.open.as_mut().expect("opened above");
+        if self.partitions.is_some() {
+            return self.write_partitioned(rows);
+        }
+        self.ensure_open("")?;
+        let open = self.open.get_mut("").expect("opened above");
         for row in rows.drain(..) {
             self.encoder.encode(&row, &mut self.buffer).map_err(|reason| write_error(&self.table, reason))?;
             self.buffer.push(b'\n');
@@ -173,16 +282,18 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
         open.bytes += self.buffer.len() as u64;
         self.buffer.clear();
         if matches!(self.target, Target::Folder(_)) && open.bytes >= self.roll_bytes {
-            self.close_open()?;
+            self.close_file("")?;
         }
         Ok(())
     }
 
-    /// Closes the open file: it and the files closed before are committed (renamed into
+    /// Closes the open files: they and the files closed before are committed (renamed into
     /// place) when the checkpoint completes. The info: every file prepared and not yet
-    /// committed, as `[temporary, destination]` pairs.
+    /// committed, as `[temporary, destination]` pairs; for a partitioned sink
+    /// `{"files": pairs, "partitions": [[directory, due], …]}`, with the partitions a
+    /// restore from it commits (see [`filesystem`](super)).
     fn prepare_commit(&mut self, checkpoint: u64) -> Result<serde_json::Value> {
-        self.close_open()?;
+        self.close_all()?;
         for (temp, dest) in self.pending.drain(..) {
             self.prepared.push((checkpoint, temp, dest));
         }
@@ -191,7 +302,13 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
             .iter()
             .map(|(_, t, d)| [t.to_string_lossy().into_owned(), d.to_string_lossy().into_owned()])
             .collect();
-        Ok(serde_json::json!(files))
+        match &mut self.partitions {
+            None => Ok(serde_json::json!(files)),
+            Some(p) => {
+                let partitions = p.commits.as_mut().map_or_else(|| serde_json::json!([]), |c| c.prepare(checkpoint));
+                Ok(serde_json::json!({ "files": files, "partitions": partitions }))
+            }
+        }
     }
 
     fn commit(&mut self, checkpoint: u64, _info: &serde_json::Value) -> Result<()> {
@@ -201,48 +318,62 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
             fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e))?;
             self.committed = true;
         }
+        let base = self.path().to_path_buf();
+        if let Some(commits) = self.partitions.as_mut().and_then(|p| p.commits.as_mut()) {
+            commits.commit(checkpoint, &base)?;
+        }
         Ok(())
     }
 
     /// Renames the files the checkpoint restored had prepared (if a crash came before
-    /// they were), and removes this sink's temporary files that no checkpoint holds (written
-    /// after it). A single-file sink then appends to what the checkpoint committed.
+    /// they were) and commits its partitions, and removes this sink's temporary files that
+    /// no checkpoint holds (written after it), in every partition directory. A single-file
+    /// sink then appends to what the checkpoint committed.
     fn recover(&mut self, info: Option<&serde_json::Value>) -> Result<()> {
-        let mut kept = std::collections::HashSet::new();
-        if let Some(files) = info.and_then(serde_json::Value::as_array) {
-            for pair in files {
-                let (Some(temp), Some(dest)) =
-                    (pair.get(0).and_then(|v| v.as_str()), pair.get(1).and_then(|v| v.as_str()))
-                else {
-                    return Err(Error::State(format!(
-                        "table `{}`: a file sink's commit info is not readable",
-                        self.table
-                    )));
-                };
-                let (temp, dest) = (PathBuf::from(temp), PathBuf::from(dest));
-                if temp.exists() {
-                    fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e))?;
-                }
-                kept.insert(dest);
+        let unreadable = |why: String| {
+            Error::State(format!("table `{}`: a file sink's commit info is not readable: {why}", self.table))
+        };
+        let (files, partitions) = match info {
+            None | Some(serde_json::Value::Null) => (None, None),
+            Some(serde_json::Value::Array(files)) => (Some(files), None),
+            Some(serde_json::Value::Object(o)) => (
+                o.get("files").and_then(serde_json::Value::as_array),
+                o.get("partitions").and_then(serde_json::Value::as_array),
+            ),
+            Some(other) => return Err(unreadable(format!("unexpected {other}"))),
+        };
+        for pair in files.into_iter().flatten() {
+            let (Some(temp), Some(dest)) = (pair.get(0).and_then(|v| v.as_str()), pair.get(1).and_then(|v| v.as_str()))
+            else {
+                return Err(unreadable(format!("file {pair} is not a [temporary, destination] pair")));
+            };
+            let (temp, dest) = (PathBuf::from(temp), PathBuf::from(dest));
+            if temp.exists() {
+                fs::rename(&temp, &dest).map_err(|e| Error::io(&dest, e))?;
             }
+        }
+        let base = self.path().to_path_buf();
+        if let (Some(commits), Some(partitions)) =
+            (self.partitions.as_mut().and_then(|p| p.commits.as_mut()), partitions)
+        {
+            commits.recover(partitions, &base).map_err(unreadable)?;
         }
         // Temporary files of earlier runs: written after the checkpoint (or, without one,
         // by a run that failed), never to be committed.
-        let (dir, prefix) = match &self.target {
-            Target::Folder(dir) => (dir.clone(), ".part-".to_string()),
+        match &self.target {
+            Target::Folder(dir) => {
+                let prefixes = self.partitions.as_ref().map_or(&[][..], |p| p.prefixes());
+                remove_uncommitted(dir, prefixes);
+            }
             Target::File(dest) => {
                 let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (dest.parent().map(Path::to_path_buf).unwrap_or_default(), format!(".{name}.inprogress."))
-            }
-        };
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let ours = name.starts_with(&prefix)
-                    && (matches!(self.target, Target::File(_)) || name.ends_with(".inprogress"));
-                if ours {
-                    let _ = fs::remove_file(entry.path());
+                let prefix = format!(".{name}.inprogress.");
+                let dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+                let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+                for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                        let _ = fs::remove_file(entry.path());
+                    }
                 }
             }
         }
@@ -253,8 +384,10 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
         Ok(())
     }
 
+    /// Completes and renames every file; a partitioned sink then commits every partition
+    /// written (the end of the run).
     fn flush(&mut self) -> Result<()> {
-        self.close_open()?;
+        self.close_all()?;
         let mut files: Vec<(PathBuf, PathBuf)> =
             std::mem::take(&mut self.prepared).into_iter().map(|(_, t, d)| (t, d)).collect();
         files.append(&mut self.pending);
@@ -270,13 +403,17 @@ impl<R: Serialize> Sink<R> for FileSink<R> {
             }
         }
         self.committed = true;
+        let base = self.path().to_path_buf();
+        if let Some(commits) = self.partitions.as_mut().and_then(|p| p.commits.as_mut()) {
+            commits.finish(&base)?;
+        }
         Ok(())
     }
 }
 
 impl<R> Drop for FileSink<R> {
     fn drop(&mut self) {
-        if let Some(open) = self.open.take() {
+        for (_, open) in self.open.drain() {
             drop(open.writer);
             let _ = fs::remove_file(&open.temp);
         }
