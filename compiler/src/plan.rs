@@ -696,40 +696,7 @@ fn versioned_join(j: &hir::Join, left_time: usize) -> Option<WindowJoin> {
     }
     let RelKind::Scan { .. } = &j.right.kind else { return None };
     let right_time = j.right.schema.iter().position(|f| f.time == Some(hir::TimeAttribute::Rowtime))?;
-    let width = j.left.schema.len();
-    let mut conjuncts = Vec::new();
-    split_and(j.condition.as_ref()?, &mut conjuncts);
-    let on_left = |e: &Expr| {
-        let mut cols = Vec::new();
-        e.columns(&mut cols);
-        cols.iter().all(|&c| c < width)
-    };
-    let (mut keys, mut rest) = (Vec::new(), Vec::new());
-    for c in conjuncts {
-        if let hir::ExprKind::Call { function, args } = &c.kind {
-            if let (true, [a, b]) = (function == "=", args.as_slice()) {
-                let pair = match (&a.kind, &b.kind) {
-                    (_, hir::ExprKind::Column(r)) if *r >= width && on_left(a) => Some((a, b)),
-                    (hir::ExprKind::Column(r), _) if *r >= width && on_left(b) => Some((b, a)),
-                    _ => None,
-                };
-                if let Some((l, r)) = pair {
-                    if let Some(common) = crate::types::common_type(&l.ty, &r.ty) {
-                        keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
-                        continue;
-                    }
-                }
-            }
-        }
-        rest.push(c.clone());
-    }
-    if keys.is_empty() {
-        return None;
-    }
-    let condition = rest.into_iter().reduce(|a, b| {
-        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
-        Expr::call("AND", vec![a, b], ty)
-    });
+    let (keys, condition) = table_keys(j)?;
     Some(WindowJoin {
         kind: j.kind,
         left: j.left.schema.iter().map(|f| f.ty.clone()).collect(),
@@ -743,14 +710,13 @@ fn versioned_join(j: &hir::Join, left_time: usize) -> Option<WindowJoin> {
     })
 }
 
-/// A lookup join: a processing-time temporal join whose right side is a table read whole
-/// (the resolver checked its connector and key equality), inner or left.
-fn lookup_join(j: &hir::Join) -> Option<Lookup> {
-    let hir::JoinType::Temporal { time: hir::TimeAttribute::Proctime, .. } = j.join_type else { return None };
-    let RelKind::Scan { table, .. } = &j.right.kind else { return None };
-    if !matches!(j.kind, JoinKind::Inner | JoinKind::Left) {
-        return None;
-    }
+/// Equality keys of a join: an expression over the left side and one over the right.
+type JoinKeys = Vec<(Expr, Expr)>;
+
+/// The keys of a join against a table (temporal or lookup): each equality between an
+/// expression over the left side and a column of the right table, both brought to their
+/// common type; and the rest of the ON condition. `None` without any such equality.
+fn table_keys(j: &hir::Join) -> Option<(JoinKeys, Option<Expr>)> {
     let width = j.left.schema.len();
     let mut conjuncts = Vec::new();
     split_and(j.condition.as_ref()?, &mut conjuncts);
@@ -785,6 +751,18 @@ fn lookup_join(j: &hir::Join) -> Option<Lookup> {
         let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
         Expr::call("AND", vec![a, b], ty)
     });
+    Some((keys, condition))
+}
+
+/// A lookup join: a processing-time temporal join whose right side is a table read whole
+/// (the resolver checked its connector and key equality), inner or left.
+fn lookup_join(j: &hir::Join) -> Option<Lookup> {
+    let hir::JoinType::Temporal { time: hir::TimeAttribute::Proctime, .. } = j.join_type else { return None };
+    let RelKind::Scan { table, .. } = &j.right.kind else { return None };
+    if !matches!(j.kind, JoinKind::Inner | JoinKind::Left) {
+        return None;
+    }
+    let (keys, condition) = table_keys(j)?;
     Some(Lookup {
         table: *table,
         kind: j.kind,

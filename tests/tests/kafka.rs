@@ -251,6 +251,23 @@ WITH ('connector' = 'filesystem', 'path' = 'out.json', 'format' = 'json');
 INSERT INTO dst SELECT * FROM src;
 ";
 
+/// Clicks (a topic) joined with the profiles of their users (an upsert topic read as a
+/// changelog): two Kafka sources in one task; the join's result updates as profiles do.
+const CLICKS_JOIN_PROFILES: &str = "
+CREATE TABLE clicks (user_id BIGINT, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE profiles (
+  user_id BIGINT NOT NULL, name STRING, score DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED
+) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'profiles', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE joined (user_id BIGINT, category STRING, name STRING) WITH ('connector' = 'print');
+INSERT INTO joined SELECT c.user_id, c.category, p.name FROM clicks AS c JOIN profiles AS p ON c.user_id = p.user_id;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -272,6 +289,7 @@ fn built() -> &'static Built {
             ("counts_to_print", COUNTS_TO_PRINT),
             ("totals_to_print", TOTALS_TO_PRINT),
             ("counts_log_to_file", COUNTS_LOG_TO_FILE),
+            ("clicks_join_profiles", CLICKS_JOIN_PROFILES),
             // The examples compile too.
             ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
             ("example_click_features", include_str!("../../examples/kafka/click_features.sql")),
@@ -683,6 +701,59 @@ fn an_upsert_topic_is_read_as_a_table_whose_changes_reach_upsert_and_print_sinks
         .collect();
     assert!(expected.contains_key(&1) && !expected.contains_key(&2) && !expected.contains_key(&3));
     assert_eq!(apply_changes(&back.stdout), expected);
+}
+
+#[test]
+fn a_topic_joined_with_an_upsert_topic_follows_the_profiles_changes() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (clicks, profiles) = (topic(&servers, "clicks", 3), topic(&servers, "profiles", 2));
+    write_clicks(&servers, &clicks, 0..600, tmp.path());
+    // Users 0 … 36 click; profiles for some, renamed, deleted (and one never clicking).
+    let mut ops: Vec<(i64, Option<(String, f64)>)> = Vec::new();
+    for u in 0..30 {
+        ops.push((u, Some((format!("user{u}"), u as f64))));
+    }
+    for u in (0..30).step_by(3) {
+        ops.push((u, Some((format!("renamed{u}"), 1.0))));
+    }
+    for u in (0..30).step_by(7) {
+        ops.push((u, None));
+    }
+    ops.push((99, Some(("nobody".into(), 0.0))));
+    write_profiles(&servers, &profiles, &ops);
+    let mut latest: BTreeMap<i64, String> = BTreeMap::new();
+    for (key, op) in &ops {
+        match op {
+            Some((name, _)) => latest.insert(*key, name.clone()),
+            None => latest.remove(key),
+        };
+    }
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    let r = built().run(
+        "clicks_join_profiles",
+        &[s("clicks.topic", &clicks), broker("clicks"), s("profiles.topic", &profiles), broker("profiles")],
+    );
+    assert!(r.success, "{}", r.stderr);
+    // Applied, the changes leave every click with the latest profile of its user (clicks
+    // of users without one, or deleted, join nothing), whichever source was read first.
+    let mut table: BTreeMap<String, i64> = BTreeMap::new();
+    for line in r.stdout.lines().filter(|l| l.starts_with(['+', '-'])) {
+        let (kind, row) = line.split_at(2);
+        let n = table.entry(row.to_string()).or_default();
+        *n += if kind.starts_with('+') { 1 } else { -1 };
+        assert!(*n >= 0, "retraction of a row not there: {line}");
+    }
+    table.retain(|_, n| *n > 0);
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..600 {
+        let user = i % 37;
+        if let Some(name) = latest.get(&user) {
+            *expected.entry(format!("[{user}, c{}, {name}]", i % 5)).or_default() += 1;
+        }
+    }
+    assert!(expected.len() > 50, "{} joined rows", expected.len());
+    assert_eq!(table, expected);
 }
 
 #[test]

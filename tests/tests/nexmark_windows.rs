@@ -114,23 +114,7 @@ fn run(module: &str, columns: &[&str]) -> Vec<Vec<Value>> {
     again.pop();
     again.push((format!("{}.path", spec.sink), format!("{}/", restored.display())));
     again.push(("state.checkpoints.dir".to_string(), dir.path().join("checkpoints").display().to_string()));
-    let mut crashes = 0;
-    loop {
-        let out = built()
-            .command(module, &again)
-            .env("DFL_CHECKPOINT_EVERY_RECORDS", "300000")
-            .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
-            .output()
-            .unwrap();
-        if out.status.success() {
-            break;
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting"), "{module} failed: {stderr}");
-        crashes += 1;
-        assert!(crashes < 10, "{module}: not finished after {crashes} restarts");
-    }
-    assert!(crashes >= 2, "{module}: {crashes} restores");
+    let (_, crashes) = run_crashing(module, &again);
     let (mut first, mut second) = (output_lines(&out), output_lines(&restored));
     first.sort();
     second.sort();
@@ -147,6 +131,32 @@ fn run(module: &str, columns: &[&str]) -> Vec<Vec<Value>> {
             other => panic!("{module}: not a JSON object: {l} ({other:?})"),
         })
         .collect()
+}
+
+/// Runs `module` with a checkpoint every 300,000 events and the process aborted right
+/// after each (as kill -9 would), restarting it from the last checkpoint until it
+/// finishes; returns what all the runs printed, in order, and the number of crashes (at
+/// least 2).
+fn run_crashing(module: &str, sets: &[(String, String)]) -> (String, usize) {
+    let (mut printed, mut crashes) = (String::new(), 0);
+    loop {
+        let out = built()
+            .command(module, sets)
+            .env("DFL_CHECKPOINT_EVERY_RECORDS", "300000")
+            .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
+            .output()
+            .unwrap();
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
+        if out.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting"), "{module} failed: {stderr}");
+        crashes += 1;
+        assert!(crashes < 10, "{module}: not finished after {crashes} restarts");
+    }
+    assert!(crashes >= 2, "{module}: {crashes} restores");
+    (printed, crashes)
 }
 
 struct Person {
@@ -284,24 +294,7 @@ fn run_changelog(module: &str, key: usize) -> BTreeMap<Vec<String>, Vec<String>>
     let dir = tempfile::tempdir().unwrap();
     let mut again = sets.clone();
     again.push(("state.checkpoints.dir".to_string(), dir.path().join("checkpoints").display().to_string()));
-    let (mut printed, mut crashes) = (String::new(), 0);
-    loop {
-        let out = built()
-            .command(module, &again)
-            .env("DFL_CHECKPOINT_EVERY_RECORDS", "300000")
-            .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
-            .output()
-            .unwrap();
-        printed.push_str(&String::from_utf8_lossy(&out.stdout));
-        if out.status.success() {
-            break;
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("DFL_CRASH_AFTER_CHECKPOINTS: aborting"), "{module} failed: {stderr}");
-        crashes += 1;
-        assert!(crashes < 10, "{module}: not finished after {crashes} restarts");
-    }
-    assert!(crashes >= 2, "{module}: {crashes} restores");
+    let (printed, crashes) = run_crashing(module, &again);
     assert!(
         apply_changelog(module, &printed, key) == table,
         "{module}: the changelog across {crashes} restores differs"

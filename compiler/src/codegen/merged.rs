@@ -89,16 +89,12 @@ impl Gen<'_> {
         };
         let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
         for (i, t) in tables.iter().enumerate().filter(|(_, t)| t.is_changelog_source()) {
-            let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
-            let pk: Vec<&str> = t.primary_key.iter().map(|&k| t.columns[k].name.as_str()).collect();
-            let declared =
-                format!("upsert ({}) key ({}) in {}", columns.join(", "), pk.join(", "), self.backend_name());
             let (op, id, backend) = (format_ident!("normalize{}", i), format!("upsert_{i}"), self.backend_type());
             setup.push(quote! {
                 let mut #op: rt::UpsertNormalize<_, _, #backend> =
                     rt::UpsertNormalize::in_backend(&mut state, #id).with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
             });
-            saved.push((id, fingerprint(&declared), op));
+            saved.push((id, self.upsert_fingerprint(t), op));
         }
         if !setup.is_empty() {
             setup.insert(0, self.backend_open());
@@ -106,15 +102,8 @@ impl Gen<'_> {
         for (op, fp) in operators {
             saved.push((op.to_string(), fp, op));
         }
-        let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;));
-        let saves: Vec<TokenStream> =
-            saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;)).collect();
+        let (restores, on_barrier) = super::task::checkpoint_code(&saved, barrier, syncs);
         let stateful = !saved.is_empty();
-        let arrive = if stateful {
-            quote!(task.arrive_with(id, snapshot, &barrier.position, &mut state)?;)
-        } else {
-            quote!(task.arrive(id, snapshot, &barrier.position)?;)
-        };
         // A task keeping state commits its sources' positions only with checkpoints.
         let commits = if stateful {
             quote! {
@@ -172,17 +161,7 @@ impl Gen<'_> {
                     Some(Merged::Barrier(barrier))
                     | Some(Merged::A(SourceEvent::Barrier(barrier)))
                     | Some(Merged::B(SourceEvent::Barrier(barrier))) => {
-                        #(#barrier)*
-                        match barrier.checkpoint {
-                            Some(id) => {
-                                let mut snapshot = rt::SnapshotWriter::default();
-                                #(#saves)*
-                                #arrive
-                            }
-                            None => {
-                                #(#syncs)*
-                            }
-                        }
+                        #on_barrier
                     }
                     Some(Merged::A(event)) => {
                         if let SourceEvent::Idle = event {

@@ -228,11 +228,7 @@ impl Gen<'_> {
         let (wm_setup, wm_row, wm_event) = watermark.unwrap_or_default();
         let mut open_state = quote!();
         let on_row = if self.updating {
-            let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
-            let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
-            let declared =
-                format!("upsert ({}) key ({}) in {}", columns.join(", "), pk.join(", "), self.backend_name());
-            saved.push(("upsert".into(), fingerprint(&declared), format_ident!("normalize")));
+            saved.push(("upsert".into(), self.upsert_fingerprint(t), format_ident!("normalize")));
             // Each change an upsert record makes to the latest row of its key runs the
             // branches.
             let (key_setup, key) = self.upsert_key(t);
@@ -267,15 +263,8 @@ impl Gen<'_> {
         for (op, fp) in operators {
             saved.push((op.to_string(), fp, op));
         }
-        let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;));
-        let saves: Vec<TokenStream> =
-            saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;)).collect();
+        let (restores, on_barrier) = checkpoint_code(&saved, barrier, syncs);
         let stateful = !saved.is_empty();
-        let arrive = if stateful {
-            quote!(task.arrive_with(id, snapshot, &barrier.position, &mut state)?;)
-        } else {
-            quote!(task.arrive(id, snapshot, &barrier.position)?;)
-        };
         // A task keeping state commits its source's position only with checkpoints
         // (without them a restart reads the input again).
         let commits = if stateful {
@@ -309,17 +298,7 @@ impl Gen<'_> {
                         #on_row
                     }
                     rt::connectors::SourceEvent::Barrier(barrier) => {
-                        #(#barrier)*
-                        match barrier.checkpoint {
-                            Some(id) => {
-                                let mut snapshot = rt::SnapshotWriter::default();
-                                #(#saves)*
-                                #arrive
-                            }
-                            None => {
-                                #(#syncs)*
-                            }
-                        }
+                        #on_barrier
                     }
                     event => {
                         if let rt::connectors::SourceEvent::Idle = event {
@@ -383,5 +362,46 @@ impl Gen<'_> {
             let limit = i64::MAX;
             #(#after)*
         }
+    }
+}
+
+/// A task's checkpoint code for the operators `saved` (id, state fingerprint, variable):
+/// their restores at start, and what a barrier runs — `flush` (its writers flushed), then
+/// with a checkpoint the operators saved into the task's snapshot, without one the sinks
+/// synced (`syncs`).
+pub(super) fn checkpoint_code(
+    saved: &[(String, String, proc_macro2::Ident)],
+    flush: &[TokenStream],
+    syncs: &[TokenStream],
+) -> (Vec<TokenStream>, TokenStream) {
+    let restores = saved.iter().map(|(id, fp, var)| quote!(restored.load(#id, #fp, &mut #var)?;)).collect();
+    let saves = saved.iter().map(|(id, fp, var)| quote!(snapshot.save(#id, #fp, &mut #var)?;));
+    let arrive = if saved.is_empty() {
+        quote!(task.arrive(id, snapshot, &barrier.position)?;)
+    } else {
+        quote!(task.arrive_with(id, snapshot, &barrier.position, &mut state)?;)
+    };
+    let on_barrier = quote! {
+        #(#flush)*
+        match barrier.checkpoint {
+            Some(id) => {
+                let mut snapshot = rt::SnapshotWriter::default();
+                #(#saves)*
+                #arrive
+            }
+            None => {
+                #(#syncs)*
+            }
+        }
+    };
+    (restores, on_barrier)
+}
+
+impl Gen<'_> {
+    /// The fingerprint of an upsert table's normalised state (its columns, key and backend).
+    pub(super) fn upsert_fingerprint(&self, t: &crate::hir::Table) -> String {
+        let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
+        let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+        fingerprint(&format!("upsert ({}) key ({}) in {}", columns.join(", "), pk.join(", "), self.backend_name()))
     }
 }
