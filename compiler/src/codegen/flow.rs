@@ -159,6 +159,47 @@ impl Gen<'_> {
     /// passed, or join the rows a regular join's sides received; each output row goes on
     /// through the branches continuing from it.
     pub(super) fn fire(&mut self, node: super::flow::Node) -> TokenStream {
+        let fired = self.fire_at(node);
+        // Rows reaching it behind the watermark by up to `delay` (an interval join's output)
+        // must not be late: it runs that far behind.
+        match self.node_delay(node) {
+            0 => fired,
+            delay => quote! {
+                let limit = if end { i64::MAX } else { limit.saturating_sub(#delay) };
+                #fired
+            },
+        }
+    }
+
+    /// How far behind the task's watermark the rows reaching `node` can be: an interval
+    /// join emits a pair when its later row arrives, whose partner may be as far behind as
+    /// the join's bounds allow; operators after it (and after those) run that far behind.
+    fn node_delay(&self, node: Node) -> i64 {
+        match node {
+            Node::Input => 0,
+            Node::Window { branch, .. } => self.rows_delay(self.branches[branch].from),
+            Node::Join(j) => (0..self.branches.len())
+                .filter(|&b| matches!(self.branches[b].target, Target::Join { join, .. } if join == j))
+                .map(|b| self.rows_delay(self.branches[b].from))
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// How far behind the watermark rows from `origin` can be (see [`node_delay`]).
+    fn rows_delay(&self, origin: Origin) -> i64 {
+        match origin {
+            Origin::Input | Origin::Second => 0,
+            Origin::Window { branch, step } => self.node_delay(Node::Window { branch, step }),
+            Origin::Join(j) => {
+                let own = self.joins[j].interval.map_or(0, |b| b.upper.max(b.lower.saturating_neg()).max(0));
+                self.node_delay(Node::Join(j)).saturating_add(own)
+            }
+        }
+    }
+
+    /// [`fire`](Self::fire) with the task's watermark as it is.
+    fn fire_at(&mut self, node: super::flow::Node) -> TokenStream {
         match node {
             Node::Input => quote!(),
             Node::Window { branch: b, step: s } => {
@@ -233,8 +274,10 @@ impl Gen<'_> {
                             let mut pending = std::mem::take(&mut #pending);
                             for input in pending.drain(..) {
                                 match input {
+                                    // Late: behind the watermark the join last
+                                    // advanced to (before this event's rows moved it).
                                     rt::JoinInput::Left(_, key, row) => {
-                                        if !#op.add_left(key, row, limit) {
+                                        if !#op.add_left(key, row, i64::MIN) {
                                             cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                         }
                                     }
@@ -263,9 +306,11 @@ impl Gen<'_> {
                         if !#pending.is_empty() {
                             let mut pending = std::mem::take(&mut #pending);
                             for input in pending.drain(..) {
+                                // Late: behind the watermark the join last advanced
+                                // to (before this event's rows moved it).
                                 let on_time = match input {
-                                    rt::JoinInput::Left(_, key, row) => #op.add_left(key, row, limit, #cond, &mut emit)?,
-                                    rt::JoinInput::Right(_, key, row) => #op.add_right(key, row, limit, #cond, &mut emit)?,
+                                    rt::JoinInput::Left(_, key, row) => #op.add_left(key, row, i64::MIN, #cond, &mut emit)?,
+                                    rt::JoinInput::Right(_, key, row) => #op.add_right(key, row, i64::MIN, #cond, &mut emit)?,
                                 };
                                 if !on_time {
                                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -359,7 +359,7 @@ impl Gen<'_> {
         quote! {
             #(#setup)*
             #(#per_row)*
-            let limit = i64::MAX;
+            let (end, limit) = (true, i64::MAX);
             #(#after)*
         }
     }
