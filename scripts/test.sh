@@ -22,10 +22,12 @@ eval "$(bash scripts/rocksdb.sh env)"
 
 step "rustfmt"
 cargo fmt --all -- --check
+cargo fmt --manifest-path examples/embedded/Cargo.toml -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p dfl --all-targets --features rocksdb --locked -- -D warnings
+cargo clippy -p dfl --all-targets --features macros --locked -- -D warnings
 
 step "services (Kafka broker, Redis)"
 # Stopped again on any exit, success or failure; on failure their logs are shown first.

@@ -5,6 +5,7 @@ pub mod ast;
 pub mod catalog;
 pub mod codegen;
 pub mod diagnostic;
+pub mod embed;
 pub mod hir;
 pub mod parser;
 pub mod plan;

@@ -23,6 +23,11 @@ pub mod udfs;
 
 pub use error::{Error, Result};
 
+/// `pipeline!(name, "SQL")`: a query embedded in Rust, compiled with the crate into the
+/// module `name` (feature `macros`; see the `dfl-macros` crate).
+#[cfg(feature = "macros")]
+pub use dfl_macros::pipeline;
+
 /// Re-exports for generated code, which names everything as `::dfl::__private::…` so
 /// that users need not import anything. Not a stable API.
 #[doc(hidden)]
