@@ -15,6 +15,7 @@
 //! // queries::my_query::main(std::env::args().skip(1).collect()) runs queries/my_query.sql.
 //! ```
 
+use crate::catalog::rust_fns::RustFunctions;
 use crate::codegen::{self, Options};
 use crate::diagnostic::render::{self, Style};
 use crate::span::SourceFile;
@@ -27,8 +28,23 @@ pub const ALLOWS: &str = "#[allow(non_snake_case, non_camel_case_types, unused_v
 /// The Rust code of a module running query `text` as pipeline `name` (`file` names the
 /// text in diagnostics); or every diagnostic of the query, rendered as `dflc check` does.
 pub fn module(name: &str, file: &str, text: &str) -> Result<String, String> {
+    module_with(name, file, text, &crate_functions())
+}
+
+/// The Rust functions of the crate being built (`$CARGO_MANIFEST_DIR/src`), which its
+/// queries may call (`CREATE FUNCTION f AS 'crate::udfs::f'`); none outside cargo.
+pub fn crate_functions() -> RustFunctions {
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => RustFunctions::of_crate(&Path::new(&dir).join("src")),
+        None => RustFunctions::default(),
+    }
+}
+
+/// [`module`] calling the Rust functions `rust`.
+pub fn module_with(name: &str, file: &str, text: &str, rust: &RustFunctions) -> Result<String, String> {
     let source = SourceFile::new(file, text.to_string());
-    let compiled = crate::compile(&source, name).map_err(|d| render::to_text(&source, &d.0, Style::Plain))?;
+    let compiled =
+        crate::compile_with(&source, name, rust).map_err(|d| render::to_text(&source, &d.0, Style::Plain))?;
     let options = Options::default().with_module(true);
     codegen::generate_with(&compiled.checked.hir, &compiled.pipeline, name, options)
         .map(|g| g.main_rs)
@@ -65,12 +81,15 @@ pub fn compile_dir_into(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
         .collect();
     files.sort();
     println!("cargo:rerun-if-changed={}", dir.display());
+    // The crate's functions the queries may call.
+    println!("cargo:rerun-if-changed=src");
     let (mut names, mut index, mut errors) = (Vec::new(), String::new(), String::new());
+    let rust = crate_functions();
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());
         let name = module_name(&file);
         let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        match module(&name, &file.display().to_string(), &text) {
+        match module_with(&name, &file.display().to_string(), &text, &rust) {
             Ok(code) => {
                 let target = out.join(format!("{name}.rs"));
                 std::fs::write(&target, code).map_err(|e| format!("{}: {e}", target.display()))?;

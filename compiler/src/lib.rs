@@ -33,8 +33,13 @@ pub struct Checked {
 
 /// Parses and resolves a file: every syntax, name, type and streaming error and warning.
 pub fn check(source: &SourceFile) -> Checked {
+    check_with(source, &catalog::rust_fns::RustFunctions::default())
+}
+
+/// [`check`] for a query of a crate, which may call `rust` functions of it.
+pub fn check_with(source: &SourceFile, rust: &catalog::rust_fns::RustFunctions) -> Checked {
     let parsed = parse(source);
-    let (hir, resolve_diagnostics) = resolve::resolve(&parsed.file, &parsed.failed_names);
+    let (hir, resolve_diagnostics) = resolve::resolve(&parsed.file, &parsed.failed_names, rust);
     let mut diagnostics = parsed.diagnostics;
     diagnostics.extend(resolve_diagnostics);
     let diagnostics = diagnostics.sorted().deduplicated();
@@ -52,7 +57,16 @@ pub struct Compiled {
 /// Checks, plans and generates a file. `Err` carries every diagnostic (warnings of a
 /// successful compilation are in `checked.diagnostics`).
 pub fn compile(source: &SourceFile, name: &str) -> Result<Compiled, Diagnostics> {
-    let checked = check(source);
+    compile_with(source, name, &catalog::rust_fns::RustFunctions::default())
+}
+
+/// [`compile`] for a query of a crate, which may call `rust` functions of it.
+pub fn compile_with(
+    source: &SourceFile,
+    name: &str,
+    rust: &catalog::rust_fns::RustFunctions,
+) -> Result<Compiled, Diagnostics> {
+    let checked = check_with(source, rust);
     if checked.diagnostics.has_errors() {
         return Err(checked.diagnostics);
     }

@@ -1,6 +1,7 @@
-//! Queries inside Rust: `examples/embedded` (a query embedded with `dfl::pipeline!`, one
-//! compiled from `queries/` by its build script) is built with cargo and both pipelines
-//! run; a crate whose embedded query has an error does not compile, and cargo shows the
+//! Queries inside Rust: `examples/embedded` (a query embedded with `dfl::pipeline!`, others
+//! compiled from `queries/` by its build script, all calling Rust functions of the crate)
+//! is built with cargo and its pipelines run; a crate whose embedded query has an error —
+//! in SQL, or in how it calls a Rust function — does not compile, and cargo shows the
 //! query's diagnostics.
 
 use dfl_e2e::root;
@@ -48,7 +49,8 @@ fn the_embedded_example_builds_and_runs_both_pipelines() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let mut rows: Vec<String> = std::fs::read_to_string(&adults).unwrap().lines().map(str::to_string).collect();
     rows.sort();
-    assert_eq!(rows, ["{\"id\":18,\"name\":\"CY\"}", "{\"id\":20,\"name\":\"ANN\"}"]);
+    // Initials and the number of a's, by the crate's Rust functions.
+    assert_eq!(rows, ["{\"id\":18,\"name\":\"C/0\"}", "{\"id\":20,\"name\":\"A/1\"}"]);
 
     // The build script's query: 1,000 generated clicks counted per category, printed as
     // changes; applied, the counts add up to every click.
@@ -66,10 +68,23 @@ fn the_embedded_example_builds_and_runs_both_pipelines() {
     }
     assert!(counts.len() > 1, "{counts:?}");
     assert_eq!(counts.values().sum::<i64>(), 1000);
+
+    // Nexmark q14 with count_char in Rust: each bid's `extra` and its number of c's.
+    let run = Command::new(&binary).args(["q14", "--set", "datagen.events.num=5000"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("+I[")).collect();
+    assert!(rows.len() > 1000, "{} rows", rows.len());
+    for row in rows {
+        let fields: Vec<&str> = row.trim_start_matches("+I[").trim_end_matches(']').split(", ").collect();
+        let (extra, counted) = (fields[fields.len() - 2], fields[fields.len() - 1]);
+        assert_eq!(counted.parse::<usize>().unwrap(), extra.matches('c').count(), "{row}");
+    }
 }
 
-#[test]
-fn an_embedded_query_with_an_error_is_a_compile_error_showing_its_diagnostics() {
+/// A crate with `query` embedded in `src/main.rs` and `udfs` as `src/udfs.rs`: cargo's
+/// output when it does not build.
+fn build_failure(query: &str, udfs: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -84,22 +99,55 @@ fn an_embedded_query_with_an_error_is_a_compile_error_showing_its_diagnostics() 
         ),
     )
     .unwrap();
+    std::fs::write(dir.join("src/udfs.rs"), udfs).unwrap();
     std::fs::write(
         dir.join("src/main.rs"),
-        "dfl::pipeline!(bad, r#\"\n\
-         CREATE TABLE t (id BIGINT, name STRING) WITH ('connector' = 'datagen');\n\
-         CREATE TABLE o (id BIGINT) WITH ('connector' = 'print');\n\
-         INSERT INTO o SELECT idd FROM t;\n\
-         \"#);\n\
-         fn main() {}\n",
+        format!("mod udfs;\ndfl::pipeline!(bad, r#\"\n{query}\"#);\nfn main() {{}}\n"),
     )
     .unwrap();
     let out = cargo_build(dir);
     assert!(!out.status.success(), "the crate built");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn a_rust_function_called_with_the_wrong_sql_type_names_both_sides() {
+    let stderr = build_failure(
+        "CREATE TABLE t (id BIGINT, name STRING) WITH ('connector' = 'datagen');\n\
+         CREATE TABLE o (n BIGINT) WITH ('connector' = 'print');\n\
+         CREATE FUNCTION count_char AS 'crate::udfs::count_char';\n\
+         INSERT INTO o SELECT count_char(id, 'a') FROM t;",
+        "pub fn count_char(s: Option<dfl::types::Str>, c: Option<dfl::types::Str>) -> Option<i64> { None }\n",
+    );
+    assert!(stderr.contains("DFL0201") && stderr.contains("count_char expects STRING here, not BIGINT"), "{stderr}");
+    assert!(
+        stderr.contains("the Rust function `crate::udfs::count_char`") && stderr.contains("Option < i64 >"),
+        "{stderr}"
+    );
+    // A signature SQL cannot call, and a function that is not there.
+    let stderr = build_failure(
+        "CREATE TABLE t (id BIGINT) WITH ('connector' = 'datagen');\n\
+         CREATE TABLE o (n BIGINT) WITH ('connector' = 'print');\n\
+         CREATE FUNCTION twice AS 'crate::udfs::twice';\n\
+         CREATE FUNCTION gone AS 'crate::udfs::gone';\n\
+         INSERT INTO o SELECT twice(id) + gone(id) FROM t;",
+        "pub fn twice(x: i64) -> i64 { 2 * x }\n",
+    );
+    assert!(stderr.contains("DFL0601") && stderr.contains("is not `Option<…>`"), "{stderr}");
+    assert!(stderr.contains("no function `crate::udfs::gone`"), "{stderr}");
+}
+
+#[test]
+fn an_embedded_query_with_an_error_is_a_compile_error_showing_its_diagnostics() {
+    let stderr = build_failure(
+        "CREATE TABLE t (id BIGINT, name STRING) WITH ('connector' = 'datagen');\n\
+         CREATE TABLE o (id BIGINT) WITH ('connector' = 'print');\n\
+         INSERT INTO o SELECT idd FROM t;",
+        "",
+    );
     // Pointed at the query, with the code, the offending token of the query marked and
     // the help of `dflc check`.
-    assert!(stderr.contains("src/main.rs:1:"), "{stderr}");
+    assert!(stderr.contains("src/main.rs:2:"), "{stderr}");
     assert!(stderr.contains("DFL0102") && stderr.contains("unknown column `idd`"), "{stderr}");
     assert!(stderr.contains("INSERT INTO o SELECT idd FROM t") && stderr.contains("did you mean `id`?"), "{stderr}");
 }

@@ -3,4 +3,5 @@
 
 pub mod connectors;
 pub mod functions;
+pub mod rust_fns;
 pub mod udfs;

@@ -69,7 +69,7 @@ impl ExprGen<'_> {
             ExprKind::TimeUnitCall { function, unit, expr } => self.time_unit(function, *unit, expr)?,
             ExprKind::Udf { name, path, args } => {
                 let args = args.iter().map(|a| self.expr(a)).collect::<Result<Vec<_>, _>>()?;
-                let f: TokenStream = format!("::{path}").parse().map_err(|_| format!("the function {name}"))?;
+                let f: TokenStream = path.parse().map_err(|_| format!("the function {name}"))?;
                 quote!(#f(#(#args),*))
             }
             ExprKind::Call { function, args } => self.call(function, args, &e.ty)?,

@@ -814,7 +814,7 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
     }
     if let Some(udf) = r.udf(&f.name.name) {
         let args = f.args.iter().map(|a| resolve_expr(r, a, ctx)).collect::<Option<Vec<_>>>()?;
-        let expected = (udf.args)();
+        let expected = udf.args.clone();
         if args.len() != expected.len() {
             return err(
                 r,
@@ -823,16 +823,17 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
                     format!("{} takes {} argument(s), but {} were given", f.name.name, expected.len(), args.len()),
                 )
                 .at(span, "wrong number of arguments")
-                .with_help(udf.doc),
+                .with_help(udf.doc.clone()),
             );
         }
         for ((a, want), a_ast) in args.iter().zip(&expected).zip(&f.args) {
             if !a.ty.implicitly_casts_to(want) {
-                return err(r, mismatch(a_ast.span, format!("{} expects {want} here, not {}", f.name.name, a.ty)));
+                let d = mismatch(a_ast.span, format!("{} expects {want} here, not {}", f.name.name, a.ty));
+                return err(r, d.with_help(udf.doc.clone()));
             }
         }
-        let kind = ExprKind::Udf { name: f.name.name.to_ascii_lowercase(), path: udf.runtime_path.to_string(), args };
-        return Some(Expr { kind, ty: (udf.result)() });
+        let kind = ExprKind::Udf { name: f.name.name.to_ascii_lowercase(), path: udf.path.clone(), args };
+        return Some(Expr { kind, ty: udf.result.clone() });
     }
     let Some(info) = functions::lookup(&f.name.name) else {
         if r.function_poisoned(&f.name.name) {

@@ -33,7 +33,13 @@ struct View {
 /// A `CREATE FUNCTION` whose implementation dflc has.
 #[derive(Debug, Clone)]
 pub(crate) struct Udf {
-    pub(crate) signature: &'static crate::catalog::udfs::KnownUdf,
+    pub(crate) args: Vec<crate::types::Type>,
+    pub(crate) result: crate::types::Type,
+    /// The Rust function generated code calls (`dfl::udfs::…` for a ported Java class,
+    /// `crate::…` for one of the embedding crate).
+    pub(crate) path: String,
+    /// Its usage, for messages.
+    pub(crate) doc: String,
 }
 
 /// Everything defined so far while walking the file.
@@ -48,11 +54,17 @@ pub(crate) struct Resolver {
     settings: BTreeMap<String, String>,
     /// Where each name was defined, for "defined here" labels.
     defined_at: HashMap<String, Span>,
+    /// The Rust functions of the crate embedding the query.
+    rust: crate::catalog::rust_fns::RustFunctions,
 }
 
 /// Resolves a parsed file. `failed_names` are names defined by statements that did not
 /// parse. Returns the program (with whatever resolved) and the diagnostics.
-pub fn resolve(file: &ast::File, failed_names: &[String]) -> (Program, Diagnostics) {
+pub fn resolve(
+    file: &ast::File,
+    failed_names: &[String],
+    rust: &crate::catalog::rust_fns::RustFunctions,
+) -> (Program, Diagnostics) {
     let mut r = Resolver {
         diagnostics: Diagnostics::default(),
         tables: Vec::new(),
@@ -62,6 +74,7 @@ pub fn resolve(file: &ast::File, failed_names: &[String]) -> (Program, Diagnosti
         poisoned: failed_names.iter().cloned().collect(),
         settings: BTreeMap::new(),
         defined_at: HashMap::new(),
+        rust: rust.clone(),
     };
     let mut inserts = Vec::new();
     for statement in &file.statements {
@@ -192,13 +205,16 @@ impl Resolver {
         let is_rust_path = class.contains("::");
         let language = f.language.as_ref().map(|l| l.name.to_ascii_uppercase());
         let message = if is_rust_path && language.as_deref().is_none_or(|l| l == "RUST") {
-            Some((
-                format!("Rust functions (`{class}`) cannot be called from queries yet"),
-                "Rust UDFs arrive with the `dfl::pipeline!` macro and build-script support".to_string(),
-            ))
+            self.rust_function(&name, f, &class)
         } else if let Some(builtin) = crate::catalog::udfs::known_class(&class) {
             // A Java class dflc ships a native port of (Nexmark's benchmark UDFs).
-            self.functions.insert(name.clone(), Udf { signature: builtin });
+            let udf = Udf {
+                args: (builtin.args)(),
+                result: (builtin.result)(),
+                path: format!("::{}", builtin.runtime_path),
+                doc: builtin.doc.to_string(),
+            };
+            self.functions.insert(name.clone(), udf);
             self.defined_at.insert(f.name.base().name.clone(), f.name.span);
             None
         } else {
@@ -220,6 +236,35 @@ impl Resolver {
             );
             self.poisoned.insert(name);
         }
+    }
+
+    /// `CREATE FUNCTION name AS 'crate::…'`: a Rust function of the crate embedding the
+    /// query, typed from its signature; or why it cannot be called (message, help).
+    fn rust_function(&mut self, name: &str, f: &ast::CreateFunction, path: &str) -> Option<(String, String)> {
+        if let Some(rust) = self.rust.fns.get(path) {
+            let udf = Udf {
+                args: rust.args.clone(),
+                result: rust.result.clone(),
+                path: path.to_string(),
+                doc: format!("the Rust function `{path}`: {}", rust.signature),
+            };
+            self.functions.insert(name.to_string(), udf);
+            self.defined_at.insert(f.name.base().name.clone(), f.name.span);
+            return None;
+        }
+        if let Some(why) = self.rust.unusable.get(path) {
+            return Some((format!("the Rust function `{path}` cannot be called from SQL: {why}"), "write it as `pub fn f(x: Option<i64>, s: Option<dfl::types::Str>) -> Option<…>`: SQL values in and out, None for NULL".to_string()));
+        }
+        if self.rust.fns.is_empty() && self.rust.unusable.is_empty() {
+            return Some((
+                format!("Rust functions (`{path}`) can only be called from queries compiled with their crate"),
+                "embed the query with `dfl::pipeline!` or compile it from a build script (`dfl_compiler::embed::compile_dir`): `dflc build` has no crate to call into".to_string(),
+            ));
+        }
+        Some((
+            format!("no function `{path}` in this crate's sources"),
+            "define it as `pub fn` in the module the path names (src/…), SQL values in and out: `Option<i64>`, `Option<dfl::types::Str>`, …".to_string(),
+        ))
     }
 
     /// Looks up a table or view for reading. `None` (reported) if it does not exist.
@@ -301,8 +346,8 @@ impl Resolver {
         &self.tables[id.0]
     }
 
-    pub(crate) fn udf(&self, name: &str) -> Option<&'static crate::catalog::udfs::KnownUdf> {
-        self.functions.get(&name.to_ascii_lowercase()).map(|u| u.signature)
+    pub(crate) fn udf(&self, name: &str) -> Option<Udf> {
+        self.functions.get(&name.to_ascii_lowercase()).cloned()
     }
 
     pub(crate) fn function_poisoned(&self, name: &str) -> bool {

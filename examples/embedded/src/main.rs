@@ -7,8 +7,9 @@ fn main() -> ExitCode {
     match args.next().as_deref() {
         Some("copy_users") => dfl_example_embedded::copy_users::main(rest(args)),
         Some("clicks_per_category") => dfl_example_embedded::queries::clicks_per_category::main(rest(args)),
+        Some("q14") => dfl_example_embedded::queries::q14::main(rest(args)),
         other => {
-            eprintln!("unknown pipeline {other:?}: copy_users or clicks_per_category");
+            eprintln!("unknown pipeline {other:?}: copy_users, clicks_per_category or q14");
             ExitCode::from(2)
         }
     }
