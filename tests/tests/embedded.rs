@@ -69,6 +69,36 @@ fn the_embedded_example_builds_and_runs_both_pipelines() {
     assert!(counts.len() > 1, "{counts:?}");
     assert_eq!(counts.values().sum::<i64>(), 1000);
 
+    // Rows from the program and changes back to it ('connector' = 'rust'): 500 clicks of
+    // 7 users, those in 'ads' not counted.
+    let mut input = String::new();
+    let mut expected = std::collections::BTreeMap::<i64, i64>::new();
+    for i in 0..500i64 {
+        let (user, category) = (i % 7, ["books", "ads", "games"][(i % 3) as usize]);
+        input.push_str(&format!("{user} {category}\n"));
+        if category != "ads" {
+            *expected.entry(user).or_default() += 1;
+        }
+    }
+    let mut child = Command::new(&binary)
+        .arg("count_clicks")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let run = child.wait_with_output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let counted: std::collections::BTreeMap<i64, i64> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| {
+            let (u, n) = l.split_once(' ').unwrap_or_else(|| panic!("{l}"));
+            (u.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(counted, expected);
+
     // Nexmark q14 with count_char in Rust: each bid's `extra` and its number of c's.
     let run = Command::new(&binary).args(["q14", "--set", "datagen.events.num=5000"]).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -725,6 +725,14 @@ pub static CONNECTORS: &[ConnectorSpec] = &[
         doc: "Prints every row, with its change kind, to standard output or standard error.",
     },
     ConnectorSpec {
+        name: "rust",
+        role: Role::Both,
+        options: &[],
+        takes_format: false,
+        one_of_required: &[],
+        doc: "Rows from and to the Rust program embedding the pipeline (dfl::pipeline!): a source reads the Receiver given to dfl::connectors::rust::feed(table, …), a sink sends its changes into the Sender given to dfl::connectors::rust::collect(table, …). Takes updates.",
+    },
+    ConnectorSpec {
         name: "blackhole",
         role: Role::Sink,
         options: &[],

@@ -35,8 +35,8 @@ pub struct Generated {
 }
 
 /// Connectors code generation can read from / write to today.
-const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka", "upsert-kafka"];
-const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka"];
+const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka", "upsert-kafka", "rust"];
+const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka", "rust"];
 
 /// How to shape the generated code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -428,6 +428,7 @@ impl Gen<'_> {
             "filesystem" => quote!(rt::connectors::filesystem::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "print" => quote!(rt::connectors::print::sink::<#ws>(cx.table(#name)?, &#cols)?),
             "blackhole" => quote!(rt::connectors::blackhole::sink::<#ws>()),
+            "rust" => quote!(rt::connectors::rust::sink::<#ws>(#name)?),
             "kafka" => match self.kafka_write_metadata(t) {
                 None => quote!(rt::connectors::kafka::sink::<#ws>(cx.table(#name)?, &#cols)?),
                 Some(metadata) => {

@@ -39,6 +39,7 @@ impl Gen<'_> {
                 )
             }
             "filesystem" => (quote!(rt::connectors::filesystem::source::<#ts>(cx.table(#name)?)?), quote!(row)),
+            "rust" => (quote!(rt::connectors::rust::source::<#ts>(#name)?), quote!(row)),
             "datagen" => {
                 let inits: Vec<TokenStream> = t
                     .columns

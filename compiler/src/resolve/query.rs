@@ -208,7 +208,7 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
 
 /// Sinks that can apply a changelog (updates and deletes).
 fn accepts_updates(t: &hir::Table) -> bool {
-    matches!(t.connector.as_str(), "upsert-kafka" | "redis" | "print" | "blackhole")
+    matches!(t.connector.as_str(), "upsert-kafka" | "redis" | "print" | "blackhole" | "rust")
 }
 
 /// The span of the `k`-th select item of a simple query, for pointing at a column.

@@ -20,4 +20,42 @@ dfl::pipeline!(
     "#
 );
 
+// Clicks from the program, counts back to it (`'connector' = 'rust'`): see `count_clicks`.
+dfl::pipeline!(
+    click_counts,
+    r#"
+    CREATE TABLE clicks (user_id BIGINT, category STRING) WITH ('connector' = 'rust');
+    CREATE TABLE counts (user_id BIGINT, clicks BIGINT) WITH ('connector' = 'rust');
+    INSERT INTO counts SELECT user_id, COUNT(*) FROM clicks WHERE category <> 'ads' GROUP BY user_id;
+    "#
+);
+
+/// Runs `click_counts` on `clicks` (user, category) fed from this thread, applies the
+/// changes it sends back, and returns the final count per user.
+pub fn count_clicks(clicks: &[(i64, &str)]) -> std::collections::BTreeMap<i64, i64> {
+    use dfl::changelog::Change;
+    use dfl::connectors::rust;
+    let (rows, input) = std::sync::mpsc::sync_channel(64);
+    let (output, changes) = std::sync::mpsc::channel::<Change<click_counts::W_counts>>();
+    rust::feed("clicks", input);
+    rust::collect("counts", output);
+    let pipeline = std::thread::spawn(|| click_counts::main(Vec::new()));
+    for &(user, category) in clicks {
+        let row = click_counts::T_clicks { user_id: Some(user), category: Some(dfl::types::Str::from(category)) };
+        rows.send(row).expect("the pipeline reads");
+    }
+    drop(rows);
+    let mut counts = std::collections::BTreeMap::new();
+    for change in changes {
+        let (Some(user), Some(n)) = (change.row.user_id, change.row.clicks) else { continue };
+        if change.kind.is_retraction() {
+            counts.remove(&user);
+        } else {
+            counts.insert(user, n);
+        }
+    }
+    let _ = pipeline.join();
+    counts
+}
+
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));

@@ -8,8 +8,23 @@ fn main() -> ExitCode {
         Some("copy_users") => dfl_example_embedded::copy_users::main(rest(args)),
         Some("clicks_per_category") => dfl_example_embedded::queries::clicks_per_category::main(rest(args)),
         Some("q14") => dfl_example_embedded::queries::q14::main(rest(args)),
+        // Clicks from standard input (`user category` per line) counted per user.
+        Some("count_clicks") => {
+            let text = std::io::read_to_string(std::io::stdin()).unwrap_or_default();
+            let clicks: Vec<(i64, &str)> = text
+                .lines()
+                .filter_map(|l| {
+                    let (user, category) = l.split_once(' ')?;
+                    Some((user.parse().ok()?, category))
+                })
+                .collect();
+            for (user, n) in dfl_example_embedded::count_clicks(&clicks) {
+                println!("{user} {n}");
+            }
+            ExitCode::SUCCESS
+        }
         other => {
-            eprintln!("unknown pipeline {other:?}: copy_users, clicks_per_category or q14");
+            eprintln!("unknown pipeline {other:?}: copy_users, clicks_per_category, q14 or count_clicks");
             ExitCode::from(2)
         }
     }

@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod merge;
 pub mod nexmark;
 pub mod print;
+pub mod rust;
 mod watermark;
 
 pub use watermark::{SourceWatermark, idle_timeout_ms};
