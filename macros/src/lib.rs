@@ -1,6 +1,6 @@
 //! `dfl-macros`: `pipeline!`, a query embedded in Rust, compiled when the crate is.
 //!
-//! ```ignore
+//! ```text
 //! dfl::pipeline!(clicks_per_user, r#"
 //!     CREATE TABLE clicks (user_id BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'datagen');
 //!     CREATE TABLE out (user_id BIGINT) WITH ('connector' = 'print');
