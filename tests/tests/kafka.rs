@@ -268,6 +268,46 @@ CREATE TABLE joined (user_id BIGINT, category STRING, name STRING) WITH ('connec
 INSERT INTO joined SELECT c.user_id, c.category, p.name FROM clicks AS c JOIN profiles AS p ON c.user_id = p.user_id;
 ";
 
+/// Rates written to an upsert topic (every row an upsert of its currency).
+const RATES_TO_UPSERT: &str = "
+CREATE TABLE src (currency STRING, rate DOUBLE, valid_from TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'rates.json', 'format' = 'json');
+CREATE TABLE dst (currency STRING NOT NULL, rate DOUBLE, valid_from TIMESTAMP(3), PRIMARY KEY (currency) NOT ENFORCED) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'rates', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json'
+);
+INSERT INTO dst SELECT * FROM src;
+";
+
+/// Orders written to a topic.
+const ORDERS_TO_KAFKA: &str = "
+CREATE TABLE src (id BIGINT, currency STRING, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'orders.json', 'format' = 'json');
+CREATE TABLE dst (id BIGINT, currency STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'orders', 'properties.bootstrap.servers' = '127.0.0.1:19092', 'format' = 'json'
+);
+INSERT INTO dst SELECT * FROM src;
+";
+
+/// Each order with the rate of its currency valid at the order's time: an event-time
+/// temporal join against the upsert topic read as a versioned table.
+const ORDERS_AS_OF_RATES: &str = "
+CREATE TABLE orders (id BIGINT, currency STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+  'connector' = 'kafka', 'topic' = 'orders', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', 'format' = 'json'
+);
+CREATE TABLE rates (
+  currency STRING NOT NULL, rate DOUBLE, valid_from TIMESTAMP(3),
+  WATERMARK FOR valid_from AS valid_from - INTERVAL '1' SECOND, PRIMARY KEY (currency) NOT ENFORCED
+) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'rates', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'key.format' = 'json', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset'
+);
+CREATE TABLE priced (id BIGINT, rate DOUBLE) WITH ('connector' = 'print');
+INSERT INTO priced
+SELECT o.id, r.rate FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.currency = r.currency;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -290,6 +330,9 @@ fn built() -> &'static Built {
             ("totals_to_print", TOTALS_TO_PRINT),
             ("counts_log_to_file", COUNTS_LOG_TO_FILE),
             ("clicks_join_profiles", CLICKS_JOIN_PROFILES),
+            ("rates_to_upsert", RATES_TO_UPSERT),
+            ("orders_to_kafka", ORDERS_TO_KAFKA),
+            ("orders_as_of_rates", ORDERS_AS_OF_RATES),
             // The examples compile too.
             ("example_produce_clicks", include_str!("../../examples/kafka/produce_clicks.sql")),
             ("example_click_features", include_str!("../../examples/kafka/click_features.sql")),
@@ -754,6 +797,58 @@ fn a_topic_joined_with_an_upsert_topic_follows_the_profiles_changes() {
     }
     assert!(expected.len() > 50, "{} joined rows", expected.len());
     assert_eq!(table, expected);
+}
+
+#[test]
+fn orders_join_the_rate_valid_at_their_time_from_an_upsert_topic() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (orders, rates) = (topic(&servers, "orders", 1), topic(&servers, "rates", 1));
+    let (orders_file, rates_file) = (tmp.path().join("orders.json"), tmp.path().join("rates.json"));
+    let at = |hm: &str| format!("2024-01-01 {hm}:00");
+    let rate_rows = [("EUR", 1.1, "10:00"), ("GBP", 1.3, "10:00"), ("EUR", 1.2, "10:30"), ("EUR", 1.15, "11:00")];
+    let order_rows = [
+        (1, "EUR", "09:50"),
+        (2, "EUR", "10:15"),
+        (4, "EUR", "10:30"),
+        (3, "GBP", "10:45"),
+        (5, "EUR", "11:30"),
+        (6, "USD", "11:40"),
+    ];
+    let lines = |rows: Vec<Value>| rows.iter().map(|r| r.to_string() + "\n").collect::<String>();
+    std::fs::write(
+        &rates_file,
+        lines(
+            rate_rows
+                .iter()
+                .map(|(c, r, t)| serde_json::json!({"currency": c, "rate": r, "valid_from": at(t)}))
+                .collect(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &orders_file,
+        lines(order_rows.iter().map(|(i, c, t)| serde_json::json!({"id": i, "currency": c, "ts": at(t)})).collect()),
+    )
+    .unwrap();
+    let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
+    run("rates_to_upsert", &[s("src.path", rates_file.display()), s("dst.topic", &rates), broker("dst")]);
+    run("orders_to_kafka", &[s("src.path", orders_file.display()), s("dst.topic", &orders), broker("dst")]);
+    let r = built().run(
+        "orders_as_of_rates",
+        &[s("orders.topic", &orders), broker("orders"), s("rates.topic", &rates), broker("rates")],
+    );
+    assert!(r.success, "{}", r.stderr);
+    let mut priced: Vec<String> = r.stdout.lines().filter(|l| l.starts_with('+')).map(str::to_string).collect();
+    priced.sort();
+    // The version of each order's currency valid at its time (the one of 10:30 for the
+    // order at 10:30), NULL before the first and for a currency without rates.
+    assert_eq!(
+        priced,
+        ["+I[1, null]", "+I[2, 1.1]", "+I[3, 1.3]", "+I[4, 1.2]", "+I[5, 1.15]", "+I[6, null]"],
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
