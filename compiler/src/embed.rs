@@ -21,9 +21,11 @@ use crate::diagnostic::render::{self, Style};
 use crate::span::SourceFile;
 use std::path::{Path, PathBuf};
 
-/// Lints generated code may trip in the including crate (names as SQL spells them, code
-/// paths a query does not use).
-pub const ALLOWS: &str = "#[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]";
+/// The attribute allowing, on a module of generated code, the lints it may trip
+/// ([`codegen::ALLOWED_LINTS`]).
+pub fn allow_attribute() -> String {
+    format!("#[allow({})]", codegen::ALLOWED_LINTS)
+}
 
 /// The Rust code of a module running query `text` as pipeline `name` (`file` names the
 /// text in diagnostics); or every diagnostic of the query, rendered as `dflc check` does.
@@ -84,6 +86,7 @@ pub fn compile_dir_into(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
     // The crate's functions the queries may call.
     println!("cargo:rerun-if-changed=src");
     let (mut names, mut index, mut errors) = (Vec::new(), String::new(), String::new());
+    let allow = allow_attribute();
     let rust = crate_functions();
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());
@@ -94,7 +97,7 @@ pub fn compile_dir_into(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
                 let target = out.join(format!("{name}.rs"));
                 std::fs::write(&target, code).map_err(|e| format!("{}: {e}", target.display()))?;
                 index.push_str(&format!(
-                    "    {ALLOWS}\n    pub mod {name} {{\n        include!(concat!(env!(\"OUT_DIR\"), \"/{name}.rs\"));\n    }}\n"
+                    "    {allow}\n    pub mod {name} {{\n        include!(concat!(env!(\"OUT_DIR\"), \"/{name}.rs\"));\n    }}\n"
                 ));
                 names.push(name);
             }

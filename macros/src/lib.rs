@@ -61,8 +61,9 @@ pub fn pipeline(input: TokenStream) -> TokenStream {
                 .into();
         }
     };
+    let lints: proc_macro2::TokenStream = dfl_compiler::codegen::ALLOWED_LINTS.parse().unwrap_or_default();
     quote! {
-        #[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]
+        #[allow(#lints)]
         pub mod #name {
             #body
         }

@@ -65,10 +65,8 @@ pub fn build(crate_name: &str, queries: Vec<Query>, mut snapshot: impl FnMut(&st
         match compile_module(&q.name, &q.file, q.text) {
             Ok((module, rust)) => {
                 snapshot(&q.name, &rust);
-                code.push_str(&format!(
-                    "#[allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]\npub mod {} {{\n{rust}\n}}\n",
-                    q.name
-                ));
+                let allow = dfl_compiler::embed::allow_attribute();
+                code.push_str(&format!("{allow}\npub mod {} {{\n{rust}\n}}\n", q.name));
                 modules.insert(q.name.clone(), module);
             }
             Err(diagnostics) => {

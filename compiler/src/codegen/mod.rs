@@ -34,6 +34,10 @@ pub struct Generated {
     pub features: Vec<&'static str>,
 }
 
+/// Lints generated code may trip (names as SQL spells them, code paths a query does not
+/// use): allowed in the generated crate, and on every module embedding generated code.
+pub const ALLOWED_LINTS: &str = "non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all";
+
 /// Connectors code generation can read from / write to today.
 const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka", "upsert-kafka", "rust"];
 const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka", "rust"];
@@ -348,10 +352,11 @@ impl Gen<'_> {
                 },
             )
         } else {
+            let lints: TokenStream = ALLOWED_LINTS.parse().unwrap_or_default();
             (
                 quote! {
                     #![doc = #source]
-                    #![allow(non_snake_case, non_camel_case_types, unused_variables, unused_mut, unused_imports, unused_labels, unused_braces, unused_parens, dead_code, clippy::all)]
+                    #![allow(#lints)]
                 },
                 quote! {
                     fn main() -> std::process::ExitCode {

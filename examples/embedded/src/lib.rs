@@ -1,6 +1,7 @@
 //! Queries inside Rust: `copy_users` is embedded with `dfl::pipeline!` and compiled with
-//! this crate; `queries::clicks_per_category` and `queries::q14` come from `queries/`
-//! through the build script. Each module's `main(args)` runs its pipeline, and the row
+//! this crate; `queries::clicks_per_category` comes from `queries/` and `queries::q14`
+//! from `examples/nexmark/q14.sql` (its `count_char` this crate's) through the build
+//! script. Each module's `main(args)` runs its pipeline, and the row
 //! structs of its tables are public types (`copy_users::T_users`, …). The queries call
 //! Rust functions of this crate (`udfs`).
 

@@ -84,6 +84,9 @@ pub struct ChannelSource<R> {
     rows: Receiver<R>,
 }
 
+/// Rows between readings of the pipeline's stop flag.
+const STOP_CHECK_EVERY: u32 = 1024;
+
 /// How long the source waits for a row before it reports itself idle.
 const IDLE_AFTER: Duration = Duration::from_millis(100);
 
@@ -94,12 +97,19 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
         let mut barriers = Barriers::new(cx);
         let mut read = 0u64;
         emit(SourceEvent::SplitStart(0))?;
+        // The stop flag is read once per batch of rows, and whenever no row comes.
+        let mut since_check = STOP_CHECK_EVERY;
         loop {
-            if cx.stopped() {
-                if let Some(id) = barriers.at_stop() {
-                    barriers.emit(id, &read, &mut emit)?;
+            since_check += 1;
+            if since_check >= STOP_CHECK_EVERY {
+                since_check = 0;
+                if cx.stopped() {
+                    cx.counters.rows_in.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+                    if let Some(id) = barriers.at_stop() {
+                        barriers.emit(id, &read, &mut emit)?;
+                    }
+                    return Ok(());
                 }
-                return Ok(());
             }
             match self.rows.recv_timeout(IDLE_AFTER) {
                 Ok(row) => {
@@ -110,6 +120,7 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
+                    since_check = STOP_CHECK_EVERY;
                     emit(SourceEvent::Idle)?;
                     if let Some(id) = barriers.due_idle() {
                         barriers.emit(id, &read, &mut emit)?;
