@@ -27,7 +27,7 @@ cargo fmt --manifest-path examples/embedded/Cargo.toml -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p dfl --all-targets --features rocksdb --locked -- -D warnings
-cargo clippy -p dfl --all-targets --features macros --locked -- -D warnings
+cargo clippy -p dfl --all-targets --features macros,tokio --locked -- -D warnings
 
 step "services (Kafka broker, Redis)"
 # Stopped again on any exit, success or failure; on failure their logs are shown first.
@@ -50,3 +50,5 @@ cargo test --workspace --locked
 # The RocksDB state backend's own tests (the end-to-end tests use it through generated
 # pipelines already).
 cargo test -p dfl --features rocksdb --locked --lib state
+# Embedded pipelines awaited from a tokio program (the runtime's `tokio` feature).
+cargo test -p dfl --features tokio --locked --lib embedded

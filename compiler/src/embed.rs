@@ -42,6 +42,43 @@ pub fn crate_functions() -> RustFunctions {
     }
 }
 
+/// The Rust functions a query embedded in `file` may call: those of the crate's `src/`
+/// when the file is in it, else those of `file` itself — the root of an example, test or
+/// bench target.
+pub fn functions_for(file: &Path) -> RustFunctions {
+    let file = std::env::current_dir().map(|d| d.join(file)).unwrap_or_else(|_| file.to_path_buf());
+    let src = std::env::var_os("CARGO_MANIFEST_DIR").map(|d| Path::new(&d).join("src"));
+    match src {
+        Some(src) if !file.starts_with(&src) && file.is_file() => crate::catalog::rust_fns::scan_root_file(&file),
+        _ => crate_functions(),
+    }
+}
+
+/// Where the text of a query embedded in a Rust file starts: its diagnostics then name
+/// the file's own lines and columns.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The Rust file, as rustc names it.
+    pub file: String,
+    /// The line (from 1) and column (from 1) of the text's first character.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// [`module_with`] for a query embedded at `origin`: the diagnostics point into the Rust
+/// file, at the offending token.
+pub fn module_at(name: &str, text: &str, origin: &Origin, rust: &RustFunctions) -> Result<String, String> {
+    module_with(name, &origin.file, text, rust).map_err(|plain| {
+        // The same diagnostics over the text placed where it is in the file.
+        let placed = format!(
+            "{}{}{text}",
+            "\n".repeat(origin.line.saturating_sub(1)),
+            " ".repeat(origin.column.saturating_sub(1))
+        );
+        module_with(name, &origin.file, &placed, rust).err().unwrap_or(plain)
+    })
+}
+
 /// [`module`] calling the Rust functions `rust`.
 pub fn module_with(name: &str, file: &str, text: &str, rust: &RustFunctions) -> Result<String, String> {
     let source = SourceFile::new(file, text.to_string());

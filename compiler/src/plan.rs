@@ -356,10 +356,10 @@ fn share_windows(task: &mut Task) {
             let common = a.steps.iter().zip(&b.steps).take_while(|(x, y)| key(x) == key(y)).count();
             // The last window within the common prefix.
             let last = (0..common).rev().find(|&k| matches!(b.steps[k], Step::WindowAggregate(_)));
-            if let Some(k) = last {
-                if best.is_none_or(|(_, bk)| k > bk) {
-                    best = Some((j, k));
-                }
+            if let Some(k) = last
+                && best.is_none_or(|(_, bk)| k > bk)
+            {
+                best = Some((j, k));
             }
         }
         if let Some((j, k)) = best {
@@ -588,6 +588,7 @@ fn over(input: &Rel, calls: &[hir::OverCall]) -> Option<Over> {
                 distinct: false,
                 filter: None,
                 ty: c.ty.clone(),
+                rust: None,
             })
             .collect(),
         input: input.schema.iter().map(|f| f.ty.clone()).collect(),
@@ -636,31 +637,32 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
     };
     let (mut starts, mut ends, mut keys, mut rest) = (None, None, Vec::new(), Vec::new());
     for c in conjuncts {
-        if let hir::ExprKind::Call { function, args } = &c.kind {
-            if function == "=" && args.len() == 2 {
-                let (a, b) = (&args[0], &args[1]);
-                let pair = match (side(a), side(b)) {
-                    (Some(Side::Left), Some(Side::Right)) => Some((a, b)),
-                    (Some(Side::Right), Some(Side::Left)) => Some((b, a)),
-                    _ => None,
-                };
-                if let Some((l, r)) = pair {
-                    let bounds = if regular { (None, None) } else { (bound(l), bound(r)) };
-                    match bounds {
-                        (Some(hir::WindowBound::Start), Some(hir::WindowBound::Start)) if starts.is_none() => {
-                            starts = Some((column(l), column(r) - width));
-                            continue;
-                        }
-                        (Some(hir::WindowBound::End), Some(hir::WindowBound::End)) if ends.is_none() => {
-                            ends = Some((column(l), column(r) - width));
-                            continue;
-                        }
-                        _ => {}
+        if let hir::ExprKind::Call { function, args } = &c.kind
+            && function == "="
+            && args.len() == 2
+        {
+            let (a, b) = (&args[0], &args[1]);
+            let pair = match (side(a), side(b)) {
+                (Some(Side::Left), Some(Side::Right)) => Some((a, b)),
+                (Some(Side::Right), Some(Side::Left)) => Some((b, a)),
+                _ => None,
+            };
+            if let Some((l, r)) = pair {
+                let bounds = if regular { (None, None) } else { (bound(l), bound(r)) };
+                match bounds {
+                    (Some(hir::WindowBound::Start), Some(hir::WindowBound::Start)) if starts.is_none() => {
+                        starts = Some((column(l), column(r) - width));
+                        continue;
                     }
-                    let common = crate::types::common_type(&l.ty, &r.ty)?;
-                    keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
-                    continue;
+                    (Some(hir::WindowBound::End), Some(hir::WindowBound::End)) if ends.is_none() => {
+                        ends = Some((column(l), column(r) - width));
+                        continue;
+                    }
+                    _ => {}
                 }
+                let common = crate::types::common_type(&l.ty, &r.ty)?;
+                keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
+                continue;
             }
         }
         rest.push(c.clone());
@@ -727,19 +729,19 @@ fn table_keys(j: &hir::Join) -> Option<(JoinKeys, Option<Expr>)> {
     };
     let (mut keys, mut rest) = (Vec::new(), Vec::new());
     for c in conjuncts {
-        if let hir::ExprKind::Call { function, args } = &c.kind {
-            if let (true, [a, b]) = (function == "=", args.as_slice()) {
-                let pair = match (&a.kind, &b.kind) {
-                    (_, hir::ExprKind::Column(r)) if *r >= width && on_left(a) => Some((a, b)),
-                    (hir::ExprKind::Column(r), _) if *r >= width && on_left(b) => Some((b, a)),
-                    _ => None,
-                };
-                if let Some((l, r)) = pair {
-                    if let Some(common) = crate::types::common_type(&l.ty, &r.ty) {
-                        keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
-                        continue;
-                    }
-                }
+        if let hir::ExprKind::Call { function, args } = &c.kind
+            && let (true, [a, b]) = (function == "=", args.as_slice())
+        {
+            let pair = match (&a.kind, &b.kind) {
+                (_, hir::ExprKind::Column(r)) if *r >= width && on_left(a) => Some((a, b)),
+                (hir::ExprKind::Column(r), _) if *r >= width && on_left(b) => Some((b, a)),
+                _ => None,
+            };
+            if let Some((l, r)) = pair
+                && let Some(common) = crate::types::common_type(&l.ty, &r.ty)
+            {
+                keys.push((converted(l, &common), converted(&r.shifted_down(width), &common)));
+                continue;
             }
         }
         rest.push(c.clone());

@@ -128,10 +128,10 @@ debug = false
     );
     std::fs::write(dir.join("Cargo.toml"), cargo_toml)?;
     std::fs::write(dir.join("src/main.rs"), main_rs)?;
-    if let Some(lock) = &options.lock_file {
-        if !dir.join("Cargo.lock").exists() {
-            std::fs::copy(lock, dir.join("Cargo.lock"))?;
-        }
+    if let Some(lock) = &options.lock_file
+        && !dir.join("Cargo.lock").exists()
+    {
+        std::fs::copy(lock, dir.join("Cargo.lock"))?;
     }
     Ok(())
 }

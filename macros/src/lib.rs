@@ -14,9 +14,14 @@
 //!
 //! expands to `pub mod clicks_per_user { … }` holding the code `dflc build` generates for
 //! the query: `main(args)` runs the pipeline (the same `--set`, checkpoints and signals as
-//! the binary), and the row structs of its tables are public. A query with errors is a
-//! compile error carrying every diagnostic as `dflc check` prints it (code, message, the
-//! query's line with the offending token marked, help).
+//! the binary), `pipeline()` returns it as a value a program runs (see `dfl::embedded`),
+//! and the row structs of its tables are public. A query with errors is a compile error
+//! carrying every diagnostic as `dflc check` prints it (code, message, help), each
+//! pointing at the offending token by the Rust file's own line and column.
+//!
+//! Rust functions the query names (`CREATE FUNCTION f AS 'crate::udfs::f'`) are found in
+//! the crate's `src/`, or — for a query in an example, test or bench target — in that
+//! target's root file.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
@@ -44,8 +49,17 @@ impl Parse for Input {
 #[proc_macro]
 pub fn pipeline(input: TokenStream) -> TokenStream {
     let Input { name, sql } = syn::parse_macro_input!(input as Input);
-    let file = format!("{name} (dfl::pipeline!)");
-    let code = match dfl_compiler::embed::module(&name.to_string(), &file, &sql.value()) {
+    let span = sql.span().unwrap();
+    let rust = match span.local_file() {
+        Some(file) => dfl_compiler::embed::functions_for(&file),
+        None => dfl_compiler::embed::crate_functions(),
+    };
+    let text = sql.value();
+    let compiled = match origin(&sql, &span) {
+        Some(origin) => dfl_compiler::embed::module_at(&name.to_string(), &text, &origin, &rust),
+        None => dfl_compiler::embed::module_with(&name.to_string(), &format!("{name} (dfl::pipeline!)"), &text, &rust),
+    };
+    let code = match compiled {
         Ok(code) => code,
         Err(diagnostics) => {
             return syn::Error::new(sql.span(), format!("the query does not compile:\n{diagnostics}"))
@@ -69,4 +83,17 @@ pub fn pipeline(input: TokenStream) -> TokenStream {
         }
     }
     .into()
+}
+
+/// Where the query's text starts in the Rust file: after the literal's opening quote
+/// (`"`, `r"`, `r#"`…). Diagnostics then point at the offending token in the file itself
+/// (rustc cannot be given a span inside a string literal on stable Rust). `None` when
+/// the literal has escapes, whose text is not the file's.
+fn origin(sql: &LitStr, span: &proc_macro::Span) -> Option<dfl_compiler::embed::Origin> {
+    let written = sql.token().to_string();
+    let quote = written.find('"')?;
+    if quote == 0 && written.contains('\\') {
+        return None;
+    }
+    Some(dfl_compiler::embed::Origin { file: span.file(), line: span.line(), column: span.column() + quote + 1 })
 }

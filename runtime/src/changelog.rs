@@ -90,10 +90,10 @@ impl<R> UpsertFold<R> {
     /// Folds `changes` (drained) into `target`.
     pub fn fold(&mut self, changes: &mut Vec<Change<R>>, target: &mut impl UpsertTarget<R>) -> crate::Result<()> {
         for Change { kind, row } in changes.drain(..) {
-            if let Some(before) = self.pending.take() {
-                if !(kind == RowKind::UpdateAfter && target.same_key(&before, &row)) {
-                    target.apply(Upsert::Delete, &before)?;
-                }
+            if let Some(before) = self.pending.take()
+                && !(kind == RowKind::UpdateAfter && target.same_key(&before, &row))
+            {
+                target.apply(Upsert::Delete, &before)?;
             }
             match kind {
                 RowKind::Insert | RowKind::UpdateAfter => target.apply(Upsert::Put, &row)?,

@@ -10,6 +10,7 @@ pub mod agg;
 pub mod changelog;
 pub mod checkpoint;
 pub mod connectors;
+pub mod embedded;
 pub mod error;
 pub mod fns;
 pub mod operators;

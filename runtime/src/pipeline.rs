@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the generated code declares about its pipeline.
+#[derive(Debug, Clone, Copy)]
 pub struct PipelineSpec {
     /// The pipeline's name (the query file's stem).
     pub name: &'static str,
@@ -43,6 +44,9 @@ pub struct Context {
     checkpoints: Option<Checkpoints>,
     /// Run-wide counters.
     pub counters: Counters,
+    /// Channels of `rust` tables handed over by the program running the pipeline (see
+    /// [`crate::embedded`]), by `source:<table>` / `sink:<table>`.
+    channels: Mutex<BTreeMap<String, Box<dyn std::any::Any + Send>>>,
 }
 
 impl Context {
@@ -55,7 +59,23 @@ impl Context {
             settings,
             checkpoints: None,
             counters: Counters::default(),
+            channels: Mutex::default(),
         }
+    }
+
+    /// Hands this run the channel of a `rust` table (`source:<table>` or `sink:<table>`).
+    pub(crate) fn give_channel(&self, key: String, channel: Box<dyn std::any::Any + Send>) {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).insert(key, channel);
+    }
+
+    /// Takes the channel given for `key`, if any.
+    pub(crate) fn take_channel(&self, key: &str) -> Option<Box<dyn std::any::Any + Send>> {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).remove(key)
+    }
+
+    /// The flag that stops the run when set (shared with a handle of the program's).
+    pub(crate) fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
     }
 
     /// [`Context::new`] taking checkpoints as the settings say (restoring the latest).
@@ -363,7 +383,7 @@ fn usage(name: &str) -> String {
 }
 
 /// Parses `--set` arguments into table options and settings.
-fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
+pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<Context>> {
     let mut tables: BTreeMap<String, TableOptions> =
         spec.tables.iter().map(|(t, opts)| (t.to_string(), TableOptions::new(t, opts))).collect();
     let mut settings: BTreeMap<String, String> =

@@ -98,6 +98,58 @@ fn the_embedded_example_builds_and_runs_both_pipelines() {
         })
         .collect();
     assert_eq!(counted, expected);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("count_clicks: 500 rows read"), "{stderr}");
+
+    // A Rust aggregate function in sliding windows: 400 orders of 5 users over 100 s, some
+    // with a NULL quantity; the weighted average price per user and window recomputed.
+    let (orders, stats) = (tmp.path().join("orders.json"), tmp.path().join("stats.json"));
+    let mut text = String::new();
+    let mut expected = std::collections::BTreeMap::<(i64, i64), (f64, i64, i64)>::new();
+    for i in 0..400i64 {
+        let (user, price, ms) = (i % 5, (i * 37 % 101) as f64 / 4.0, i * 250);
+        let qty = (i % 7 != 0).then_some(1 + i % 4);
+        let ts = format!("2024-01-01 00:{:02}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000);
+        let qty_json = qty.map_or("null".to_string(), |q| q.to_string());
+        text.push_str(&format!("{{\"user_id\": {user}, \"price\": {price}, \"qty\": {qty_json}, \"ts\": \"{ts}\"}}\n"));
+        // HOP 10 s every 5 s: the windows starting at the 5 s boundary at or before it, and 5 s before.
+        let start = ms / 5000 * 5000;
+        for window in [start - 5000, start] {
+            let e = expected.entry((user, window)).or_default();
+            e.2 += 1;
+            if let Some(q) = qty {
+                e.0 += price * q as f64;
+                e.1 += q;
+            }
+        }
+    }
+    std::fs::write(&orders, text).unwrap();
+    let run = Command::new(&binary)
+        .args(["order_stats", "--set"])
+        .arg(format!("orders.path={}", orders.display()))
+        .arg("--set")
+        .arg(format!("stats.path={}", stats.display()))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut got = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(&stats).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let start = v["window_start"].as_str().unwrap_or_else(|| panic!("{line}"));
+        let (min, sec) = (start[14..16].parse::<i64>().unwrap(), start[17..19].parse::<i64>().unwrap());
+        let window = if start.starts_with("2023") { -5000 } else { (min * 60 + sec) * 1000 };
+        got.insert((v["user_id"].as_i64().unwrap(), window), (v["avg_price"].as_f64(), v["orders"].as_i64().unwrap()));
+    }
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    for (key, (total, weight, n)) in &expected {
+        let (avg, orders) = got[key];
+        assert_eq!(orders, *n, "{key:?}");
+        let want = (*weight != 0).then(|| total / *weight as f64);
+        match (avg, want) {
+            (Some(a), Some(w)) => assert!((a - w).abs() < 1e-9, "{key:?}: {a} vs {w}"),
+            (a, w) => assert_eq!(a, w, "{key:?}"),
+        }
+    }
 
     // Nexmark q14 with count_char in Rust: each bid's `extra` and its number of c's.
     let run = Command::new(&binary).args(["q14", "--set", "datagen.events.num=5000"]).output().unwrap();
@@ -110,74 +162,4 @@ fn the_embedded_example_builds_and_runs_both_pipelines() {
         let (extra, counted) = (fields[fields.len() - 2], fields[fields.len() - 1]);
         assert_eq!(counted.parse::<usize>().unwrap(), extra.matches('c').count(), "{row}");
     }
-}
-
-/// A crate with `query` embedded in `src/main.rs` and `udfs` as `src/udfs.rs`: cargo's
-/// output when it does not build.
-fn build_failure(query: &str, udfs: &str) -> String {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    let runtime = root().join("runtime");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"bad-query\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\ndfl = {{ path = {:?}, default-features = false, features = [\"macros\"] }}\n\n[workspace]\n\n\
-             [profile.dev.package.\"*\"]\ndebug = false\n",
-            runtime.display().to_string()
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("src/udfs.rs"), udfs).unwrap();
-    std::fs::write(
-        dir.join("src/main.rs"),
-        format!("mod udfs;\ndfl::pipeline!(bad, r#\"\n{query}\"#);\nfn main() {{}}\n"),
-    )
-    .unwrap();
-    let out = cargo_build(dir);
-    assert!(!out.status.success(), "the crate built");
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
-#[test]
-fn a_rust_function_called_with_the_wrong_sql_type_names_both_sides() {
-    let stderr = build_failure(
-        "CREATE TABLE t (id BIGINT, name STRING) WITH ('connector' = 'datagen');\n\
-         CREATE TABLE o (n BIGINT) WITH ('connector' = 'print');\n\
-         CREATE FUNCTION count_char AS 'crate::udfs::count_char';\n\
-         INSERT INTO o SELECT count_char(id, 'a') FROM t;",
-        "pub fn count_char(s: Option<dfl::types::Str>, c: Option<dfl::types::Str>) -> Option<i64> { None }\n",
-    );
-    assert!(stderr.contains("DFL0201") && stderr.contains("count_char expects STRING here, not BIGINT"), "{stderr}");
-    assert!(
-        stderr.contains("the Rust function `crate::udfs::count_char`") && stderr.contains("Option < i64 >"),
-        "{stderr}"
-    );
-    // A signature SQL cannot call, and a function that is not there.
-    let stderr = build_failure(
-        "CREATE TABLE t (id BIGINT) WITH ('connector' = 'datagen');\n\
-         CREATE TABLE o (n BIGINT) WITH ('connector' = 'print');\n\
-         CREATE FUNCTION twice AS 'crate::udfs::twice';\n\
-         CREATE FUNCTION gone AS 'crate::udfs::gone';\n\
-         INSERT INTO o SELECT twice(id) + gone(id) FROM t;",
-        "pub fn twice(x: i64) -> i64 { 2 * x }\n",
-    );
-    assert!(stderr.contains("DFL0601") && stderr.contains("is not `Option<…>`"), "{stderr}");
-    assert!(stderr.contains("no function `crate::udfs::gone`"), "{stderr}");
-}
-
-#[test]
-fn an_embedded_query_with_an_error_is_a_compile_error_showing_its_diagnostics() {
-    let stderr = build_failure(
-        "CREATE TABLE t (id BIGINT, name STRING) WITH ('connector' = 'datagen');\n\
-         CREATE TABLE o (id BIGINT) WITH ('connector' = 'print');\n\
-         INSERT INTO o SELECT idd FROM t;",
-        "",
-    );
-    // Pointed at the query, with the code, the offending token of the query marked and
-    // the help of `dflc check`.
-    assert!(stderr.contains("src/main.rs:2:"), "{stderr}");
-    assert!(stderr.contains("DFL0102") && stderr.contains("unknown column `idd`"), "{stderr}");
-    assert!(stderr.contains("INSERT INTO o SELECT idd FROM t") && stderr.contains("did you mean `id`?"), "{stderr}");
 }

@@ -700,7 +700,7 @@ fn an_upsert_topic_is_read_as_a_table_whose_changes_reach_upsert_and_print_sinks
     for _ in 0..400 {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let key = 10 + (seed >> 33) as i64 % 30;
-        let op = ((seed >> 20) % 5 != 0).then(|| (format!("user{}", seed >> 50), ((seed >> 40) % 20) as f64));
+        let op = (!(seed >> 20).is_multiple_of(5)).then(|| (format!("user{}", seed >> 50), ((seed >> 40) % 20) as f64));
         ops.push((key, op));
     }
     let mut latest: BTreeMap<i64, (String, f64)> = BTreeMap::new();

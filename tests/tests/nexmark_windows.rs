@@ -496,10 +496,10 @@ fn bids_in_lifetime() -> BTreeMap<i64, (&'static Auction, Vec<&'static Bid>)> {
     let mut per_auction: BTreeMap<i64, (&Auction, Vec<&Bid>)> =
         ev.auctions.iter().map(|a| (a.id, (a, Vec::new()))).collect();
     for b in &ev.bids {
-        if let Some((a, bids)) = per_auction.get_mut(&b.auction) {
-            if (a.time..=a.expires).contains(&b.time) {
-                bids.push(b);
-            }
+        if let Some((a, bids)) = per_auction.get_mut(&b.auction)
+            && (a.time..=a.expires).contains(&b.time)
+        {
+            bids.push(b);
         }
     }
     per_auction.retain(|_, (_, bids)| !bids.is_empty());

@@ -642,10 +642,25 @@ const REDIS_OPTIONS: &[OptionSpec] = &[
         "Rows a sink buffers before sending them in one pipeline; '0' sends each row at once.",
     ),
     opt("sink.buffer-flush.interval", DUR, Some("1 s"), "Longest time a sink keeps rows buffered before sending them."),
-    opt("sink.max-retries", INT, Some("3"), "Times a failed write is retried before the job fails."),
+    opt(
+        "sink.max-retries",
+        INT,
+        Some("10"),
+        "Times a failed write is retried (after 100 ms, doubling up to 5 s: about 26 s in all) before the job fails.",
+    ),
     opt("lookup.cache.max-rows", INT, None, "Rows a lookup join keeps cached; no cache if unset."),
-    opt("lookup.cache.ttl", DUR, None, "Longest time a cached lookup result is used."),
-    opt("lookup.max-retries", INT, Some("3"), "Times a failed lookup is retried before 'lookup.on-error' applies."),
+    opt(
+        "lookup.cache.ttl",
+        DUR,
+        None,
+        "Longest time a cached lookup result is used after it was read (needs 'lookup.cache.max-rows').",
+    ),
+    opt(
+        "lookup.max-retries",
+        INT,
+        Some("10"),
+        "Times a failed lookup is retried (backing off as the sink does) before 'lookup.on-error' applies.",
+    ),
     opt(
         "lookup.missing-key",
         OptionType::Enum(&["null", "skip"]),

@@ -19,10 +19,11 @@ impl Gen<'_> {
         let ts = table_struct(t);
         let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
         for c in &t.columns {
-            if let ColumnKind::Metadata { .. } = c.kind {
-                if t.connector != "kafka" && t.connector != "upsert-kafka" {
-                    self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
-                }
+            if let ColumnKind::Metadata { .. } = c.kind
+                && t.connector != "kafka"
+                && t.connector != "upsert-kafka"
+            {
+                self.error(c.span, format!("metadata column `{}` is not supported by code generation yet", c.name));
             }
         }
         match t.connector.as_str() {
@@ -39,7 +40,7 @@ impl Gen<'_> {
                 )
             }
             "filesystem" => (quote!(rt::connectors::filesystem::source::<#ts>(cx.table(#name)?)?), quote!(row)),
-            "rust" => (quote!(rt::connectors::rust::source::<#ts>(#name)?), quote!(row)),
+            "rust" => (quote!(rt::connectors::rust::source::<#ts>(cx, #name)?), quote!(row)),
             "datagen" => {
                 let inits: Vec<TokenStream> = t
                     .columns
@@ -404,12 +405,12 @@ pub(super) fn unread_columns(t: &Table, pipeline: &Pipeline, id: TableId) -> Vec
     }
     // Computed columns read other columns, and watermark columns stay.
     for (i, c) in t.columns.iter().enumerate().rev() {
-        if let ColumnKind::Computed(e) = &c.kind {
-            if used[i] {
-                let mut deps = Vec::new();
-                e.columns(&mut deps);
-                deps.into_iter().for_each(|d| used[d] = true);
-            }
+        if let ColumnKind::Computed(e) = &c.kind
+            && used[i]
+        {
+            let mut deps = Vec::new();
+            e.columns(&mut deps);
+            deps.into_iter().for_each(|d| used[d] = true);
         }
     }
     if let Some(w) = &t.watermark {

@@ -5,6 +5,7 @@
 use super::expr::ExprGen;
 use super::rows::{field_ident, is_writable};
 use super::{Gen, sink_struct};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::{Bound, Branch, Origin, Step, Target, WindowAggregate, Windows};
 use crate::types::TypeKind;
 use proc_macro2::TokenStream;
@@ -176,6 +177,35 @@ impl Gen<'_> {
         for (i, a) in aggregates.iter().enumerate() {
             let ty = self.rows.rust(&a.ty, "agg");
             let slot = syn::Index::from(i);
+            if let Some(rust) = &a.rust {
+                // A Rust aggregate function: its arguments as declared (one, or a tuple).
+                if retracting && !rust.retracts {
+                    self.rust_aggregate_lacks(a, rust, "retract", "aggregates an updating input here");
+                }
+                let mut args = Vec::new();
+                for (j, e) in a.args.iter().enumerate() {
+                    let mut g = ExprGen { rows: &mut self.rows, frame };
+                    match g.expr(e) {
+                        Ok(c) => {
+                            let v = format_ident!("a{}_{}_{}", index, i, j);
+                            code.push(quote!(let #v = #c;));
+                            args.push(quote!(#v.clone()));
+                        }
+                        Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+                    }
+                }
+                let input = if args.len() == 1 { args.remove(0) } else { quote!((#(#args,)*)) };
+                let path: TokenStream = rust.path.parse().unwrap_or_default();
+                acc_types.push(quote!(rt::udfs::Udaf<#path>));
+                let add = if retracting {
+                    quote!(if retract { acc.#slot.retract(#input); } else { acc.#slot.add(#input); })
+                } else {
+                    quote!(acc.#slot.add(#input))
+                };
+                updates.push(self.filtered(index, i, a, add, frame, branch, &mut code));
+                makes.push(quote!(Default::default()));
+                continue;
+            }
             let arg = match a.args.first() {
                 Some(e) => {
                     let mut g = ExprGen { rows: &mut self.rows, frame };
@@ -234,23 +264,7 @@ impl Gen<'_> {
             } else {
                 quote!(acc.#slot.add(#input))
             };
-            let add = match &a.filter {
-                Some(f) => {
-                    let mut g = ExprGen { rows: &mut self.rows, frame };
-                    match g.expr(f) {
-                        Ok(c) => {
-                            let v = format_ident!("f{}_{}", index, i);
-                            code.push(quote!(let #v = rt::ops::is_true(#c);));
-                            quote!(if #v { #add; })
-                        }
-                        Err(what) => {
-                            self.error(branch.span, format!("cannot generate code for {what} yet"));
-                            quote!()
-                        }
-                    }
-                }
-                None => quote!(#add;),
-            };
+            let add = self.filtered(index, i, a, add, frame, branch, &mut code);
             let make = match (&a.function[..], &a.ty.kind) {
                 ("AVG", TypeKind::Decimal { scale, .. }) => {
                     quote!(rt::agg::Avg::<rt::Decimal>::with_result_scale(#scale))
@@ -262,6 +276,51 @@ impl Gen<'_> {
             makes.push(make);
         }
         (code, key_types, key_values, acc_types, updates, makes)
+    }
+
+    /// A Rust aggregate function called where it needs `method`, which its `impl` lacks.
+    fn rust_aggregate_lacks(
+        &mut self,
+        a: &crate::hir::AggregateCall,
+        rust: &crate::hir::RustAggregateCall,
+        method: &str,
+        why: &str,
+    ) {
+        self.diagnostics.push(
+            Diagnostic::error(
+                Code::UnsupportedFunction,
+                format!("the Rust aggregate function `{}` {why}, so it must {method}", a.function),
+            )
+            .at(rust.span, format!("needs `{method}`"))
+            .with_help(format!("define `fn {method}` in `impl AggregateFunction for {}`", rust.path)),
+        );
+    }
+
+    /// `add` (the update of aggregate `i`'s accumulator) under the call's FILTER, if any.
+    #[allow(clippy::too_many_arguments)]
+    fn filtered(
+        &mut self,
+        index: &str,
+        i: usize,
+        a: &crate::hir::AggregateCall,
+        add: TokenStream,
+        frame: &[TokenStream],
+        branch: &Branch,
+        code: &mut Vec<TokenStream>,
+    ) -> TokenStream {
+        let Some(f) = &a.filter else { return quote!(#add;) };
+        let mut g = ExprGen { rows: &mut self.rows, frame };
+        match g.expr(f) {
+            Ok(c) => {
+                let v = format_ident!("f{}_{}", index, i);
+                code.push(quote!(let #v = rt::ops::is_true(#c);));
+                quote!(if #v { #add; })
+            }
+            Err(what) => {
+                self.error(branch.span, format!("cannot generate code for {what} yet"));
+                quote!()
+            }
+        }
     }
 
     /// The row path of a GROUP BY without a window (step `step` of branch `b`): the group
@@ -668,6 +727,11 @@ impl Gen<'_> {
         let b = self.backend_type();
         let operator = match kind {
             Some(crate::hir::WindowKind::Session { gap_ms, .. }) => {
+                for a in &w.aggregates {
+                    if let Some(rust) = a.rust.as_ref().filter(|r| !r.merges) {
+                        self.rust_aggregate_lacks(a, rust, "merge", "is in a SESSION window, which merges sessions");
+                    }
+                }
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {
                     let mut #op: rt::SessionAggregate<#key_ty, #acc_ty, #b> = rt::SessionAggregate::in_backend(
@@ -682,7 +746,10 @@ impl Gen<'_> {
             // Overlapping windows share slices, merged when a window fires, unless an
             // aggregate's merge depends on arrival order.
             Some(crate::hir::WindowKind::Hop { .. } | crate::hir::WindowKind::Cumulate { .. })
-                if !w.aggregates.iter().any(|a| matches!(a.function.as_str(), "FIRST_VALUE" | "LAST_VALUE")) =>
+                if !w.aggregates.iter().any(|a| {
+                    matches!(a.function.as_str(), "FIRST_VALUE" | "LAST_VALUE")
+                        || a.rust.as_ref().is_some_and(|r| !r.merges)
+                }) =>
             {
                 let merges = (0..w.aggregates.len()).map(syn::Index::from).map(|i| quote!(a.#i.merge(&b.#i);));
                 quote! {

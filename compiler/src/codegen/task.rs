@@ -67,11 +67,11 @@ impl Gen<'_> {
         // The task's joins: declared once, before its branches use them.
         let mut declared = Vec::new();
         for b in &task.branches {
-            if let Target::Join { join, .. } = b.target {
-                if !declared.contains(&join) {
-                    declared.push(join);
-                    self.join_setup(join, b);
-                }
+            if let Target::Join { join, .. } = b.target
+                && !declared.contains(&join)
+            {
+                declared.push(join);
+                self.join_setup(join, b);
             }
         }
         self.late_sink =

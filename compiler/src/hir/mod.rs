@@ -245,6 +245,21 @@ pub struct AggregateCall {
     pub distinct: bool,
     pub filter: Option<Expr>,
     pub ty: Type,
+    /// A Rust aggregate function (`function` is then the name it was created under).
+    pub rust: Option<RustAggregateCall>,
+}
+
+/// The Rust type implementing an aggregate function, and its optional methods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RustAggregateCall {
+    /// `crate::udfs::WeightedAvg`.
+    pub path: String,
+    /// Whether it can retract (aggregate an updating input).
+    pub retracts: bool,
+    /// Whether it can merge (SESSION windows, shared slices of HOP/CUMULATE windows).
+    pub merges: bool,
+    /// The call, for messages.
+    pub span: crate::span::Span,
 }
 
 #[derive(Debug, Clone)]

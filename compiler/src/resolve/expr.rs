@@ -56,10 +56,11 @@ impl<'a> Ctx<'a> {
 
 /// Resolves and types `e` in `ctx`; `None` after reporting if it is not valid.
 pub fn resolve_expr(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Expr> {
-    if ctx.agg.is_some() && !contains_aggregate(r, e) {
-        if let Some(found) = grouped(r, e, ctx) {
-            return found;
-        }
+    if ctx.agg.is_some()
+        && !contains_aggregate(r, e)
+        && let Some(found) = grouped(r, e, ctx)
+    {
+        return found;
     }
     resolve_node(r, e, ctx)
 }
@@ -96,18 +97,19 @@ fn grouped(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Option<
 /// Whether `e` has an aggregate call (or group-window property) outside any OVER.
 fn contains_aggregate(r: &Resolver, e: &ast::Expr) -> bool {
     if let A::Function(f) = &e.kind {
-        if f.over.is_none() {
-            if let Some(info) = functions::lookup(&f.name.name) {
-                if matches!(info.kind, FunctionKind::Aggregate | FunctionKind::GroupWindowProperty) {
-                    return true;
-                }
-            }
+        if f.over.is_none() && r.is_rust_aggregate(&f.name.name) {
+            return true;
+        }
+        if f.over.is_none()
+            && let Some(info) = functions::lookup(&f.name.name)
+            && matches!(info.kind, FunctionKind::Aggregate | FunctionKind::GroupWindowProperty)
+        {
+            return true;
         }
         if f.over.is_some() {
             return false;
         }
     }
-    let _ = r;
     e.children().into_iter().any(|c| contains_aggregate(r, c))
 }
 
@@ -233,14 +235,14 @@ fn resolve_node(r: &mut Resolver, e: &ast::Expr, ctx: &mut Ctx<'_>) -> Option<Ex
                     return err(r, mismatch(s, format!("LIKE works on strings, not {}", v.ty)));
                 }
             }
-            if let Some(esc) = escape {
-                if esc.value.chars().count() != 1 {
-                    return err(
-                        r,
-                        Diagnostic::error(Code::InvalidLiteral, "the ESCAPE character must be a single character")
-                            .at(esc.span, "not one character"),
-                    );
-                }
+            if let Some(esc) = escape
+                && esc.value.chars().count() != 1
+            {
+                return err(
+                    r,
+                    Diagnostic::error(Code::InvalidLiteral, "the ESCAPE character must be a single character")
+                        .at(esc.span, "not one character"),
+                );
             }
             let mut args = vec![x, p];
             if let Some(esc) = escape {
@@ -813,35 +815,144 @@ fn function(r: &mut Resolver, f: &ast::FunctionCall, span: Span, ctx: &mut Ctx<'
         return timestamp_unit_call(r, &upper, f, span, ctx);
     }
     if let Some(udf) = r.udf(&f.name.name) {
+        if udf.aggregate.is_some() {
+            return rust_aggregate_call(r, f, &udf, span, ctx);
+        }
         let args = f.args.iter().map(|a| resolve_expr(r, a, ctx)).collect::<Option<Vec<_>>>()?;
-        let expected = udf.args.clone();
-        if args.len() != expected.len() {
-            return err(
-                r,
-                Diagnostic::error(
-                    Code::WrongArgumentCount,
-                    format!("{} takes {} argument(s), but {} were given", f.name.name, expected.len(), args.len()),
-                )
-                .at(span, "wrong number of arguments")
-                .with_help(udf.doc.clone()),
-            );
-        }
-        for ((a, want), a_ast) in args.iter().zip(&expected).zip(&f.args) {
-            if !a.ty.implicitly_casts_to(want) {
-                let d = mismatch(a_ast.span, format!("{} expects {want} here, not {}", f.name.name, a.ty));
-                return err(r, d.with_help(udf.doc.clone()));
-            }
-        }
+        check_udf_args(r, f, &udf, &args, span)?;
+        let args = args.into_iter().zip(&udf.args).map(|(a, want)| cast_to(a, want)).collect();
         let kind = ExprKind::Udf { name: f.name.name.to_ascii_lowercase(), path: udf.path.clone(), args };
         return Some(Expr { kind, ty: udf.result.clone() });
     }
+    builtin_function(r, f, &upper, span, ctx)
+}
+
+/// Checks the arguments of a call of a CREATE FUNCTION against its Rust signature.
+fn check_udf_args(r: &mut Resolver, f: &ast::FunctionCall, udf: &super::Udf, args: &[Expr], span: Span) -> Option<()> {
+    if args.len() != udf.args.len() {
+        r.report(
+            Diagnostic::error(
+                Code::WrongArgumentCount,
+                format!("{} takes {} argument(s), but {} were given", f.name.name, udf.args.len(), args.len()),
+            )
+            .at(span, "wrong number of arguments")
+            .with_help(udf.doc.clone()),
+        );
+        return None;
+    }
+    for ((a, want), a_ast) in args.iter().zip(&udf.args).zip(&f.args) {
+        if !a.ty.implicitly_casts_to(want) {
+            let d = mismatch(a_ast.span, format!("{} expects {want} here, not {}", f.name.name, a.ty));
+            r.report(d.with_help(udf.doc.clone()));
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// A call of a Rust aggregate function: like a built-in aggregate's, typed from its
+/// `impl AggregateFunction`.
+fn rust_aggregate_call(
+    r: &mut Resolver,
+    f: &ast::FunctionCall,
+    udf: &super::Udf,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
+    let name = f.name.name.to_ascii_lowercase();
+    let unsupported = |what: &str, help: &str| {
+        Diagnostic::error(
+            Code::UnsupportedFeature,
+            format!("{what} is not supported for the Rust aggregate function `{name}`"),
+        )
+        .at(span, "here")
+        .with_help(help.to_string())
+    };
+    if f.over.is_some() {
+        return err(
+            r,
+            unsupported("OVER", "aggregate with GROUP BY or a window TVF, or use a built-in OVER aggregate"),
+        );
+    }
+    if f.distinct || f.star {
+        let what = if f.distinct { "DISTINCT" } else { "*" };
+        return err(r, unsupported(what, "deduplicate in the function itself, or in a subquery with GROUP BY"));
+    }
+    if ctx.agg.is_none() {
+        return err(
+            r,
+            Diagnostic::error(
+                Code::MisplacedAggregate,
+                format!("aggregate function {name} is not allowed in {}", ctx.clause),
+            )
+            .at(span, "aggregate here")
+            .with_help("aggregates belong in the SELECT list or HAVING of a query with GROUP BY"),
+        );
+    }
+    let mut inner = Ctx::plain(ctx.scope, "an aggregate's arguments");
+    let args = f.args.iter().map(|a| resolve_expr(r, a, &mut inner)).collect::<Option<Vec<_>>>()?;
+    check_udf_args(r, f, udf, &args, span)?;
+    let filter = match &f.filter {
+        Some(x) => {
+            let c = resolve_expr(r, x, &mut Ctx::plain(ctx.scope, "FILTER"))?;
+            expect_condition(r, &c, x.span, "FILTER")?;
+            Some(c)
+        }
+        None => None,
+    };
+    // Arguments are given to the function as its signature declares them.
+    let args = args.into_iter().zip(&udf.args).map(|(a, want)| cast_to(a, want)).collect();
+    let call = AggregateCall {
+        function: name,
+        args,
+        distinct: false,
+        filter,
+        ty: udf.result.clone(),
+        rust: udf.aggregate.clone().map(|a| crate::hir::RustAggregateCall { span, ..a }),
+    };
+    record_aggregate(ctx, call)
+}
+
+/// Records an aggregate call of the query (once per distinct call); the expression
+/// becomes a reference to its output column.
+fn record_aggregate(ctx: &mut Ctx<'_>, call: AggregateCall) -> Option<Expr> {
+    let ty = call.ty.clone();
+    let agg = ctx.agg.as_mut()?;
+    let base = agg.aggregates_base();
+    let index = match agg.calls.iter().position(|c| same_call(c, &call)) {
+        Some(i) => i,
+        None => {
+            agg.calls.push(call);
+            agg.calls.len() - 1
+        }
+    };
+    Some(Expr::column(base + index, ty))
+}
+
+/// `a` as a value of type `want` (the Rust type a function's signature declares), cast
+/// when its SQL type differs (INT given where BIGINT is taken).
+fn cast_to(a: Expr, want: &Type) -> Expr {
+    if a.ty.kind == want.kind {
+        return a;
+    }
+    let ty = want.clone().with_nullable(a.ty.nullable);
+    Expr { kind: ExprKind::Cast { expr: Box::new(a), try_: false }, ty }
+}
+
+fn builtin_function(
+    r: &mut Resolver,
+    f: &ast::FunctionCall,
+    upper: &str,
+    span: Span,
+    ctx: &mut Ctx<'_>,
+) -> Option<Expr> {
     let Some(info) = functions::lookup(&f.name.name) else {
         if r.function_poisoned(&f.name.name) {
             return None;
         }
         let mut d = Diagnostic::error(Code::UnknownFunction, format!("unknown function `{}`", f.name.name))
             .at(f.name.span, "not a function");
-        d = match did_you_mean(&upper, functions::names()) {
+        d = match did_you_mean(upper, functions::names()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => d.with_help("define it with CREATE FUNCTION, or see docs/language.md for the built-in functions"),
         };
@@ -1004,23 +1115,16 @@ fn aggregate_call(
         Ok(t) => t,
         Err(e) => return err(r, arg_error(info, e, &args, span)),
     };
-    let agg = ctx.agg.as_mut()?;
+    ctx.agg.as_ref()?;
     let call = AggregateCall {
         function: info.name.to_string(),
         args: args.into_iter().map(|(a, _)| a).collect(),
         distinct: f.distinct,
         filter,
-        ty: ty.clone(),
+        ty,
+        rust: None,
     };
-    let base = agg.aggregates_base();
-    let index = match agg.calls.iter().position(|c| same_call(c, &call)) {
-        Some(i) => i,
-        None => {
-            agg.calls.push(call);
-            agg.calls.len() - 1
-        }
-    };
-    Some(Expr::column(base + index, ty))
+    record_aggregate(ctx, call)
 }
 
 fn same_call(a: &AggregateCall, b: &AggregateCall) -> bool {

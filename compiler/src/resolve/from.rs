@@ -58,19 +58,19 @@ pub(super) fn table_ref(r: &mut Resolver, t: &ast::TableRef) -> Option<(Rel, Sco
 fn check_readable(r: &mut Resolver, rel: &Rel, name: &ast::ObjectName) -> Option<()> {
     if let RelKind::Scan { table, .. } = &rel.kind {
         let t = r.table(*table);
-        if let Some(spec) = crate::catalog::connectors::connector(&t.connector) {
-            if !super::options::can_read(spec) {
-                let (tname, conn, span) = (t.name.clone(), t.connector.clone(), t.span);
-                r.report(
-                    Diagnostic::error(
-                        Code::InvalidTableUse,
-                        format!("table `{tname}` uses connector '{conn}', which can only be written"),
-                    )
-                    .at(name.span, "cannot be read")
-                    .also(span, "defined here"),
-                );
-                return None;
-            }
+        if let Some(spec) = crate::catalog::connectors::connector(&t.connector)
+            && !super::options::can_read(spec)
+        {
+            let (tname, conn, span) = (t.name.clone(), t.connector.clone(), t.span);
+            r.report(
+                Diagnostic::error(
+                    Code::InvalidTableUse,
+                    format!("table `{tname}` uses connector '{conn}', which can only be written"),
+                )
+                .at(name.span, "cannot be read")
+                .also(span, "defined here"),
+            );
+            return None;
         }
     }
     Some(())
@@ -230,10 +230,10 @@ fn join(
         }
     }
     let mut rel = join_rel(l, rr, kind, condition, temporal.clone().unwrap_or(JoinType::Regular), span, &scope);
-    if temporal.is_none() {
-        if let RelKind::Join(j) = &mut rel.kind {
-            j.join_type = classify_join(j, &scope);
-        }
+    if temporal.is_none()
+        && let RelKind::Join(j) = &mut rel.kind
+    {
+        j.join_type = classify_join(j, &scope);
     }
     let (schema, append_only) = join_output(&rel);
     rel.schema = schema;
@@ -350,13 +350,15 @@ pub(super) fn classify_join(j: &Join, scope: &Scope) -> JoinType {
         };
         match function.as_str() {
             "=" if args.len() == 2 => {
-                if let (Some((la, fa)), Some((lb, fb))) = (side_of(&args[0]), side_of(&args[1])) {
-                    if la != lb && fa.window.is_some() && fa.window == fb.window {
-                        match fa.window {
-                            Some(WindowBound::Start) => window_start = true,
-                            Some(WindowBound::End) => window_end = true,
-                            None => {}
-                        }
+                if let (Some((la, fa)), Some((lb, fb))) = (side_of(&args[0]), side_of(&args[1]))
+                    && la != lb
+                    && fa.window.is_some()
+                    && fa.window == fb.window
+                {
+                    match fa.window {
+                        Some(WindowBound::Start) => window_start = true,
+                        Some(WindowBound::End) => window_end = true,
+                        None => {}
                     }
                 }
             }

@@ -40,6 +40,8 @@ pub(crate) struct Udf {
     pub(crate) path: String,
     /// Its usage, for messages.
     pub(crate) doc: String,
+    /// For a Rust aggregate function: which optional methods its `impl` defines.
+    pub(crate) aggregate: Option<crate::hir::RustAggregateCall>,
 }
 
 /// Everything defined so far while walking the file.
@@ -213,6 +215,7 @@ impl Resolver {
                 result: (builtin.result)(),
                 path: format!("::{}", builtin.runtime_path),
                 doc: builtin.doc.to_string(),
+                aggregate: None,
             };
             self.functions.insert(name.clone(), udf);
             self.defined_at.insert(f.name.base().name.clone(), f.name.span);
@@ -247,6 +250,24 @@ impl Resolver {
                 result: rust.result.clone(),
                 path: path.to_string(),
                 doc: format!("the Rust function `{path}`: {}", rust.signature),
+                aggregate: None,
+            };
+            self.functions.insert(name.to_string(), udf);
+            self.defined_at.insert(f.name.base().name.clone(), f.name.span);
+            return None;
+        }
+        if let Some(rust) = self.rust.aggregates.get(path) {
+            let udf = Udf {
+                args: rust.args.clone(),
+                result: rust.result.clone(),
+                path: path.to_string(),
+                doc: format!("the Rust aggregate function `{path}`: {}", rust.signature),
+                aggregate: Some(crate::hir::RustAggregateCall {
+                    path: path.to_string(),
+                    retracts: rust.retracts,
+                    merges: rust.merges,
+                    span: f.class.span,
+                }),
             };
             self.functions.insert(name.to_string(), udf);
             self.defined_at.insert(f.name.base().name.clone(), f.name.span);
@@ -255,7 +276,7 @@ impl Resolver {
         if let Some(why) = self.rust.unusable.get(path) {
             return Some((format!("the Rust function `{path}` cannot be called from SQL: {why}"), "write it as `pub fn f(x: Option<i64>, s: Option<dfl::types::Str>) -> Option<…>`: SQL values in and out, None for NULL".to_string()));
         }
-        if self.rust.fns.is_empty() && self.rust.unusable.is_empty() {
+        if self.rust.is_empty() {
             return Some((
                 format!("Rust functions (`{path}`) can only be called from queries compiled with their crate"),
                 "embed the query with `dfl::pipeline!` or compile it from a build script (`dfl_compiler::embed::compile_dir`): `dflc build` has no crate to call into".to_string(),
@@ -348,6 +369,11 @@ impl Resolver {
 
     pub(crate) fn udf(&self, name: &str) -> Option<Udf> {
         self.functions.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    /// Whether `name` is a Rust aggregate function defined with CREATE FUNCTION.
+    pub(crate) fn is_rust_aggregate(&self, name: &str) -> bool {
+        self.functions.get(&name.to_ascii_lowercase()).is_some_and(|f| f.aggregate.is_some())
     }
 
     pub(crate) fn function_poisoned(&self, name: &str) -> bool {

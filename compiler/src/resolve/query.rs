@@ -64,18 +64,18 @@ pub fn insert(r: &mut Resolver, ins: &ast::Insert) -> Option<InsertPlan> {
     let rel = query(r, &ins.query, None);
     let table = table?;
     let t = r.table(table).clone();
-    if let Some(spec) = crate::catalog::connectors::connector(&t.connector) {
-        if !super::options::can_write(spec) {
-            r.report(
-                Diagnostic::error(
-                    Code::InvalidTableUse,
-                    format!("table `{}` uses connector '{}', which can only be read", t.name, t.connector),
-                )
-                .at(ins.table.span, "cannot be written to")
-                .also(t.span, "defined here"),
-            );
-            return None;
-        }
+    if let Some(spec) = crate::catalog::connectors::connector(&t.connector)
+        && !super::options::can_write(spec)
+    {
+        r.report(
+            Diagnostic::error(
+                Code::InvalidTableUse,
+                format!("table `{}` uses connector '{}', which can only be read", t.name, t.connector),
+            )
+            .at(ins.table.span, "cannot be written to")
+            .also(t.span, "defined here"),
+        );
+        return None;
     }
     if ins.overwrite {
         r.report(
@@ -296,23 +296,23 @@ pub fn query(r: &mut Resolver, q: &ast::Query, _outer: Option<&Scope>) -> Option
         Some(e) => Some(constant_count(r, e, "OFFSET")?),
         None => None,
     };
-    if limit.is_none() {
-        if let Some(first) = keys.first() {
-            let time = match &first.expr.kind {
-                ExprKind::Column(i) => rel.schema[*i].time,
-                _ => None,
-            };
-            if time.is_none() || first.desc {
-                r.report(
-                    Diagnostic::error(
-                        Code::UnsupportedStreaming,
-                        "a streaming ORDER BY must start with a time attribute, ascending",
-                    )
-                    .at(q.order_by[0].expr.span, "cannot sort an unbounded stream by this")
-                    .with_help("add a LIMIT for a Top-N query, or order by the event-time column"),
-                );
-                return None;
-            }
+    if limit.is_none()
+        && let Some(first) = keys.first()
+    {
+        let time = match &first.expr.kind {
+            ExprKind::Column(i) => rel.schema[*i].time,
+            _ => None,
+        };
+        if time.is_none() || first.desc {
+            r.report(
+                Diagnostic::error(
+                    Code::UnsupportedStreaming,
+                    "a streaming ORDER BY must start with a time attribute, ascending",
+                )
+                .at(q.order_by[0].expr.span, "cannot sort an unbounded stream by this")
+                .with_help("add a LIMIT for a Top-N query, or order by the event-time column"),
+            );
+            return None;
         }
     }
     let append_only = rel.append_only && limit.is_none();
@@ -522,8 +522,8 @@ fn select(r: &mut Resolver, s: &ast::Select) -> Option<Rel> {
 
     let group_window = group_window(r, s, &scope)?;
     let is_aggregate = !s.group_by.is_empty()
-        || s.items.iter().any(|i| matches!(i, SelectItem::Expr { expr, .. } if has_aggregate(expr)))
-        || s.having.as_ref().is_some_and(has_aggregate);
+        || s.items.iter().any(|i| matches!(i, SelectItem::Expr { expr, .. } if has_aggregate(r, expr)))
+        || s.having.as_ref().is_some_and(|h| has_aggregate(r, h));
 
     let mut items: Vec<(Expr, String)> = Vec::new();
     let mut over_calls = Vec::new();
@@ -748,16 +748,18 @@ pub(super) fn condition(r: &mut Resolver, e: &ast::Expr, scope: &Scope, clause: 
     Some(c)
 }
 
-fn has_aggregate(e: &ast::Expr) -> bool {
+fn has_aggregate(r: &Resolver, e: &ast::Expr) -> bool {
     if let A::Function(f) = &e.kind {
         if f.over.is_some() {
             return false;
         }
-        if functions::lookup(&f.name.name).is_some_and(|i| i.kind == FunctionKind::Aggregate) {
+        if r.is_rust_aggregate(&f.name.name)
+            || functions::lookup(&f.name.name).is_some_and(|i| i.kind == FunctionKind::Aggregate)
+        {
             return true;
         }
     }
-    e.children().into_iter().any(has_aggregate)
+    e.children().into_iter().any(|c| has_aggregate(r, c))
 }
 
 fn is_group_window_call(e: &ast::Expr) -> bool {

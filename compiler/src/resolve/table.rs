@@ -111,10 +111,10 @@ pub fn create_table(r: &mut Resolver, t: &ast::CreateTable, span: Span) -> Optio
             }
             _ => columns.iter().position(|x| x.name == c.name.name).map(|i| columns.remove(i)),
         };
-        if let Some(col) = from {
-            if !ordered.iter().any(|x: &Column| x.name == col.name) {
-                ordered.push(col);
-            }
+        if let Some(col) = from
+            && !ordered.iter().any(|x: &Column| x.name == col.name)
+        {
+            ordered.push(col);
         }
     }
     let mut columns = ordered;

@@ -31,23 +31,25 @@ dfl::pipeline!(
     "#
 );
 
-/// Runs `click_counts` on `clicks` (user, category) fed from this thread, applies the
-/// changes it sends back, and returns the final count per user.
-pub fn count_clicks(clicks: &[(i64, &str)]) -> std::collections::BTreeMap<i64, i64> {
-    use dfl::changelog::Change;
-    use dfl::connectors::rust;
-    let (rows, input) = std::sync::mpsc::sync_channel(64);
-    let (output, changes) = std::sync::mpsc::channel::<Change<click_counts::W_counts>>();
-    rust::feed("clicks", input);
-    rust::collect("counts", output);
-    let pipeline = std::thread::spawn(|| click_counts::main(Vec::new()));
-    for &(user, category) in clicks {
-        let row = click_counts::T_clicks { user_id: Some(user), category: Some(dfl::types::Str::from(category)) };
-        rows.send(row).expect("the pipeline reads");
-    }
-    drop(rows);
+/// Runs `click_counts` from this tokio program: feeds it `clicks` (user, category) over
+/// a tokio channel, applies the changes it sends back, and returns the final count per
+/// user once the run is over, with what the run did.
+pub async fn count_clicks(
+    clicks: Vec<(i64, String)>,
+) -> dfl::Result<(std::collections::BTreeMap<i64, i64>, dfl::embedded::Summary)> {
+    let (rows, input) = tokio::sync::mpsc::channel(64);
+    let (output, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let running = click_counts::pipeline().feed_clicks(input).collect_counts(output).spawn()?;
+    let feeder = tokio::spawn(async move {
+        for (user, category) in clicks {
+            let row = click_counts::T_clicks { user_id: Some(user), category: Some(dfl::types::Str::from(category)) };
+            if rows.send(row).await.is_err() {
+                break;
+            }
+        }
+    });
     let mut counts = std::collections::BTreeMap::new();
-    for change in changes {
+    while let Some(change) = changes.recv().await {
         let (Some(user), Some(n)) = (change.row.user_id, change.row.clicks) else { continue };
         if change.kind.is_retraction() {
             counts.remove(&user);
@@ -55,8 +57,9 @@ pub fn count_clicks(clicks: &[(i64, &str)]) -> std::collections::BTreeMap<i64, i
             counts.insert(user, n);
         }
     }
-    let _ = pipeline.join();
-    counts
+    let _ = feeder.await;
+    let summary = running.finished().await?;
+    Ok((counts, summary))
 }
 
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));

@@ -219,10 +219,10 @@ impl Checkpoints {
             Some(path) => Some(store::read_metadata(path)?),
             None => store::latest(&config.dir)?,
         };
-        if let Some(m) = &restored {
-            if m.pipeline != pipeline {
-                eprintln!("{pipeline}: warning: restoring {} written by pipeline `{}`", m.dir.display(), m.pipeline);
-            }
+        if let Some(m) = &restored
+            && m.pipeline != pipeline
+        {
+            eprintln!("{pipeline}: warning: restoring {} written by pipeline `{}`", m.dir.display(), m.pipeline);
         }
         let first = restored.as_ref().map_or(0, |m| m.id);
         let now = crate::time::epoch_ms();

@@ -508,25 +508,23 @@ fn configure(opts: &TableOptions, column: &Column, field: &mut FieldGen) -> Resu
         }
         _ => {}
     }
-    if let Some((lo, hi)) = field.int_range {
-        if lo > hi {
-            return Err(opts.error(&key("max"), "is smaller than 'min'"));
-        }
+    if let Some((lo, hi)) = field.int_range
+        && lo > hi
+    {
+        return Err(opts.error(&key("max"), "is smaller than 'min'"));
     }
-    if let Some((lo, hi)) = field.float_range {
-        if lo > hi {
-            return Err(opts.error(&key("max"), "is smaller than 'min'"));
-        }
+    if let Some((lo, hi)) = field.float_range
+        && lo > hi
+    {
+        return Err(opts.error(&key("max"), "is smaller than 'min'"));
     }
 
     if let Some(length) = opts.u64(&key("length"))? {
         let length = usize::try_from(length).unwrap_or(usize::MAX);
-        if let T::Char(n) | T::Varchar(n) | T::Binary(n) | T::Varbinary(n) = ty {
-            if length > n as usize {
-                return Err(
-                    opts.error(&key("length"), format!("{length} is longer than the column's type allows ({n})"))
-                );
-            }
+        if let T::Char(n) | T::Varchar(n) | T::Binary(n) | T::Varbinary(n) = ty
+            && length > n as usize
+        {
+            return Err(opts.error(&key("length"), format!("{length} is longer than the column's type allows ({n})")));
         }
         if other && length > 100_000 {
             return Err(opts.error(&key("length"), "is too large for a collection"));

@@ -19,6 +19,8 @@ pub mod kafka;
 pub mod merge;
 pub mod nexmark;
 pub mod print;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod rust;
 mod watermark;
 

@@ -401,7 +401,7 @@ fn format_into(out: &mut String, toks: &[Tok], local: Timestamp, zone: &Zone, of
                     } else {
                         let a = offset.unsigned_abs();
                         out.push_str(&format!("{}{}", if offset < 0 { '-' } else { '+' }, a / 3600));
-                        if a % 3600 != 0 {
+                        if !a.is_multiple_of(3600) {
                             out.push_str(&format!(":{:02}", a / 60 % 60));
                         }
                     }

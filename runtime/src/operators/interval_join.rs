@@ -412,7 +412,7 @@ mod tests {
 
     /// The rest of the ON condition.
     fn cond(l: &Row, r: &Row) -> bool {
-        (l.1 + r.1) % 3 != 0
+        !(l.1 + r.1).is_multiple_of(3)
     }
 
     fn join(kind: JoinKind, bounds: IntervalBounds) -> Join {
@@ -425,9 +425,10 @@ mod tests {
         let mut seed = seed;
         (0..n)
             .map(|i| {
-                let left = next(&mut seed) % 2 == 0;
-                let key = (next(&mut seed) % 12 != 0).then(|| (next(&mut seed) % 5) as u8);
-                let time = (next(&mut seed) % 25 != 0).then(|| i64::from(i / 2) + (next(&mut seed) % DISORDER) as i64);
+                let left = next(&mut seed).is_multiple_of(2);
+                let key = (!next(&mut seed).is_multiple_of(12)).then(|| (next(&mut seed) % 5) as u8);
+                let time = (!next(&mut seed).is_multiple_of(25))
+                    .then(|| i64::from(i / 2) + (next(&mut seed) % DISORDER) as i64);
                 (left, key, (time, i))
             })
             .collect()

@@ -440,7 +440,7 @@ mod tests {
             .map(|i| {
                 let key = (next(&mut seed) % PARTITIONS) as u8;
                 let ahead = if disorder { next(&mut seed) % DISORDER } else { 0 };
-                let x = (next(&mut seed) % 10 != 0).then(|| (next(&mut seed) % 20) as i64 - 5);
+                let x = (!next(&mut seed).is_multiple_of(10)).then(|| (next(&mut seed) % 20) as i64 - 5);
                 (i, key, i64::from(i / 2) + ahead as i64, x)
             })
             .collect()

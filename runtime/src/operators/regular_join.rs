@@ -372,7 +372,7 @@ mod tests {
             Ok(())
         };
         let input = if left { JoinInput::Left(kind, key, v) } else { JoinInput::Right(kind, key, v) };
-        join.apply(input, |l: &u32, r: &u32| (l + r) % 3 != 0, emit).unwrap();
+        join.apply(input, |l: &u32, r: &u32| !(l + r).is_multiple_of(3), emit).unwrap();
         table.retain(|_, n| *n != 0);
         changes
     }
@@ -383,7 +383,7 @@ mod tests {
     /// retraction of a row not there changes nothing.
     #[test]
     fn the_changes_of_changelog_inputs_rebuild_the_join_of_the_rows_left() {
-        let cond = |l: &u32, r: &u32| (l + r) % 3 != 0;
+        let cond = |l: &u32, r: &u32| !(l + r).is_multiple_of(3);
         for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Right, JoinKind::Full] {
             let mut join: RegularJoin<u8, u32, u32> = RegularJoin::in_backend(&mut MemoryBackend::new(), "j", kind);
             let mut table = Table::new();
@@ -393,8 +393,8 @@ mod tests {
             for step in 0..3_000u32 {
                 let fresh = |seed: &mut u64| {
                     (
-                        next(seed) % 2 == 0,
-                        (next(seed) % 15 != 0).then(|| (next(seed) % 30) as u8),
+                        next(seed).is_multiple_of(2),
+                        (!next(seed).is_multiple_of(15)).then(|| (next(seed) % 30) as u8),
                         next(seed) as u32 % 40,
                     )
                 };
@@ -408,7 +408,7 @@ mod tests {
                     live.push(row);
                     feed(&mut join, &mut table, RowKind::Insert, row);
                 } else if roll == 19 {
-                    let absent = (next(&mut seed) % 2 == 0, Some(3), 1_000);
+                    let absent = (next(&mut seed).is_multiple_of(2), Some(3), 1_000);
                     assert_eq!(feed(&mut join, &mut table, RowKind::Delete, absent), 0, "{kind:?}");
                 } else {
                     let row = live.swap_remove(next(&mut seed) as usize % live.len());
@@ -455,7 +455,7 @@ mod tests {
             // (left side?, key (None: NULL), id)
             let rows: Vec<(bool, Option<u8>, u32)> =
                 (0..600).map(|i| (next() % 2 == 0, (next() % 20 != 0).then(|| (next() % 15) as u8), i)).collect();
-            let cond = |l: &u32, r: &u32| (l + r) % 3 != 0;
+            let cond = |l: &u32, r: &u32| !(l + r).is_multiple_of(3);
             let mut join: RegularJoin<u8, u32, u32> = RegularJoin::in_backend(&mut MemoryBackend::new(), "j", kind);
             let mut table: BTreeMap<(Option<u32>, Option<u32>), i64> = BTreeMap::new();
             for &(left, key, id) in &rows {

@@ -350,7 +350,7 @@ mod tests {
 
     /// The rest of the ON condition.
     fn cond(l: &Row, r: &Row) -> bool {
-        (l.1 + r.1) % 4 != 0
+        !(l.1 + r.1).is_multiple_of(4)
     }
 
     fn join(left_outer: bool) -> Join {
@@ -371,8 +371,9 @@ mod tests {
                     9 | 10 => Some(RowKind::UpdateAfter),
                     _ => Some(RowKind::Delete),
                 };
-                let key = (next(&mut seed) % 15 != 0).then(|| (next(&mut seed) % 5) as u8);
-                let time = (next(&mut seed) % 30 != 0).then(|| i64::from(i / 2) + (next(&mut seed) % DISORDER) as i64);
+                let key = (!next(&mut seed).is_multiple_of(15)).then(|| (next(&mut seed) % 5) as u8);
+                let time = (!next(&mut seed).is_multiple_of(30))
+                    .then(|| i64::from(i / 2) + (next(&mut seed) % DISORDER) as i64);
                 (kind, key, (time, i))
             })
             .collect()
@@ -481,7 +482,7 @@ mod tests {
             }
             self.max = self.max.max(row.0.unwrap_or(i64::MIN));
             self.count += 1;
-            if self.count % EVERY == 0 {
+            if self.count.is_multiple_of(EVERY) {
                 self.join.advance(self.max.saturating_sub(LAG), cond, collect(&mut self.out)).unwrap();
                 self.check_bounded();
             }

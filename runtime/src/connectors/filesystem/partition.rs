@@ -225,10 +225,10 @@ impl Commits {
     /// The commit policy of the options, `None` without `success-file`.
     fn from_options(opts: &TableOptions) -> Result<Option<Commits>> {
         let key = "sink.partition-commit.trigger";
-        if let Some(trigger) = opts.get(key) {
-            if !matches!(trigger.trim().to_ascii_lowercase().as_str(), "process-time" | "partition-time") {
-                return Err(opts.error(key, format!("'{trigger}' is not 'process-time' or 'partition-time'")));
-            }
+        if let Some(trigger) = opts.get(key)
+            && !matches!(trigger.trim().to_ascii_lowercase().as_str(), "process-time" | "partition-time")
+        {
+            return Err(opts.error(key, format!("'{trigger}' is not 'process-time' or 'partition-time'")));
         }
         let delay_ms = opts.duration_ms("sink.partition-commit.delay")?.unwrap_or(0);
         let key = "sink.partition-commit.success-file.name";

@@ -6,20 +6,20 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub(super) fn decode_json<R: DeserializeOwned>(opts: &JsonOptions, fields: &[&str], bytes: &[u8]) -> Result<R, String> {
-    if !opts.fail_on_missing_field {
-        if let Ok(row) = serde_json::from_slice::<R>(bytes) {
-            return Ok(row);
-        }
+    if !opts.fail_on_missing_field
+        && let Ok(row) = serde_json::from_slice::<R>(bytes)
+    {
+        return Ok(row);
     }
     // The slow path: find the field at fault, coerce it (Flink's leniency) or null it.
     let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let Value::Object(map) = value else {
         return Err(format!("expected a JSON object, found {}", json_kind(&value)));
     };
-    if opts.fail_on_missing_field {
-        if let Some(missing) = fields.iter().find(|f| !map.contains_key(**f)) {
-            return Err(format!("missing field `{missing}`"));
-        }
+    if opts.fail_on_missing_field
+        && let Some(missing) = fields.iter().find(|f| !map.contains_key(**f))
+    {
+        return Err(format!("missing field `{missing}`"));
     }
     let mut acc = serde_json::Map::new();
     let whole = R::deserialize(&map);
@@ -127,10 +127,10 @@ impl FieldVisitor for JsonFields<'_> {
 
 /// `"2020-12-30 12:13:14"` → `"2020-12-30T12:13:14"`.
 fn iso_timestamp(out: &mut [u8], start: usize) {
-    if out.get(start) == Some(&b'"') {
-        if let Some(space) = out[start..].iter().position(|&b| b == b' ') {
-            out[start + space] = b'T';
-        }
+    if out.get(start) == Some(&b'"')
+        && let Some(space) = out[start..].iter().position(|&b| b == b' ')
+    {
+        out[start + space] = b'T';
     }
 }
 

@@ -80,10 +80,10 @@ impl<'a> Serializer for TextSer<'a> {
     fn collect_str<T: ?Sized + Display>(self, v: &T) -> Result<(), SerError> {
         let start = self.out.len();
         let _ = write!(self.out, "{v}");
-        if self.style.print {
-            if let Some(ColumnType::Timestamp(p) | ColumnType::TimestampLtz(p) | ColumnType::Time(p)) = self.hint {
-                fix_fraction(self.out, start, p);
-            }
+        if self.style.print
+            && let Some(ColumnType::Timestamp(p) | ColumnType::TimestampLtz(p) | ColumnType::Time(p)) = self.hint
+        {
+            fix_fraction(self.out, start, p);
         }
         Ok(())
     }

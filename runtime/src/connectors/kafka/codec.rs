@@ -191,11 +191,11 @@ impl Layout {
     /// The layout without `columns` (metadata columns a sink writes into the record, not
     /// its key or value): an error names one that is a key column.
     pub(super) fn without(mut self, opts: &TableOptions, columns: &[usize]) -> Result<Layout> {
-        if let Some(key) = &self.key {
-            if let Some((i, _)) = key.fields.iter().find(|(i, _)| columns.contains(i)) {
-                let name = self.columns[*i].name;
-                return Err(opts.error("key.fields", format!("`{name}` is a metadata column, not part of the key")));
-            }
+        if let Some(key) = &self.key
+            && let Some((i, _)) = key.fields.iter().find(|(i, _)| columns.contains(i))
+        {
+            let name = self.columns[*i].name;
+            return Err(opts.error("key.fields", format!("`{name}` is a metadata column, not part of the key")));
         }
         self.value.fields.retain(|(i, _)| !columns.contains(i));
         self.value.whole_row = self.value.fields.len() == self.columns.len();
@@ -224,16 +224,18 @@ fn part_format(opts: &TableOptions, prefix: &str) -> Result<PartFormat> {
     match opts.required(&key)? {
         "raw" => {
             let charset = format!("{prefix}raw.charset");
-            if let Some(c) = opts.get(&charset) {
-                if !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("UTF8") {
-                    return Err(opts.error(&charset, format!("'{c}' is not supported; only 'UTF-8' is")));
-                }
+            if let Some(c) = opts.get(&charset)
+                && !c.eq_ignore_ascii_case("UTF-8")
+                && !c.eq_ignore_ascii_case("UTF8")
+            {
+                return Err(opts.error(&charset, format!("'{c}' is not supported; only 'UTF-8' is")));
             }
             let endianness = format!("{prefix}raw.endianness");
-            if let Some(e) = opts.get(&endianness) {
-                if !e.eq_ignore_ascii_case("big-endian") && !e.eq_ignore_ascii_case("little-endian") {
-                    return Err(opts.error(&endianness, format!("'{e}' is not 'big-endian' or 'little-endian'")));
-                }
+            if let Some(e) = opts.get(&endianness)
+                && !e.eq_ignore_ascii_case("big-endian")
+                && !e.eq_ignore_ascii_case("little-endian")
+            {
+                return Err(opts.error(&endianness, format!("'{e}' is not 'big-endian' or 'little-endian'")));
             }
             Ok(PartFormat::Raw)
         }

@@ -591,7 +591,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 Some(Ok(message)) => {
                     self.message(consumer, &message, emit)?;
                     handled += 1;
-                    if handled % COUNT_EVERY == 0 {
+                    if handled.is_multiple_of(COUNT_EVERY) {
                         self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
                         check_clock = true;
                     }
@@ -1136,10 +1136,10 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             // partition's current end; done if its end offset is not beyond that (records
             // may be missing at the end: compaction, transaction markers).
             let (topic, stop) = (self.splits[i].topic.clone(), self.splits[i].stop.unwrap_or(i64::MAX));
-            if let Ok((_, high)) = consumer.fetch_watermarks(&topic, partition, REQUEST) {
-                if stop <= high {
-                    return self.end_split(consumer, i, emit);
-                }
+            if let Ok((_, high)) = consumer.fetch_watermarks(&topic, partition, REQUEST)
+                && stop <= high
+            {
+                return self.end_split(consumer, i, emit);
             }
         }
         self.check_positions(consumer, emit)
@@ -1350,10 +1350,10 @@ impl<R: DeserializeOwned> Reader<'_, R> {
     /// The end of the run (stopped, or bounded input done): a last barrier and commit (the
     /// final checkpoint's, when stopped with checkpoints).
     fn finish(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
-        if self.cx.stopped() {
-            if let Some(id) = self.barriers.at_stop() {
-                return self.barrier(consumer, emit, Some(id));
-            }
+        if self.cx.stopped()
+            && let Some(id) = self.barriers.at_stop()
+        {
+            return self.barrier(consumer, emit, Some(id));
         }
         if self.dirty && !self.barriers.enabled() {
             self.barrier(consumer, emit, None)

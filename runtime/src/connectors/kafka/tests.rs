@@ -682,10 +682,10 @@ fn offsets_are_committed_after_barriers_and_a_group_resumes_there() {
     // Stop after 4 rows: the last barrier commits the position after them.
     let cx = context(&opts);
     let events = run_with(&opts, &COLUMNS, &cx, |e, cx| {
-        if let Ev::Row(_, r) = e {
-            if r.value.id == Some(3) {
-                cx.request_stop();
-            }
+        if let Ev::Row(_, r) = e
+            && r.value.id == Some(3)
+        {
+            cx.request_stop();
         }
         Ok(())
     })

@@ -206,11 +206,11 @@ impl Source for NexmarkSource {
                     result = Err(e);
                     break;
                 }
-                if let Some(id) = barriers.due() {
-                    if let Err(e) = barrier(generator.next_event_number(), id, &mut barriers, &mut emit) {
-                        result = Err(e);
-                        break;
-                    }
+                if let Some(id) = barriers.due()
+                    && let Err(e) = barrier(generator.next_event_number(), id, &mut barriers, &mut emit)
+                {
+                    result = Err(e);
+                    break;
                 }
             }
             cx.counters.rows_in.fetch_add(n, Relaxed);
