@@ -355,6 +355,9 @@ impl Gen<'_> {
     ) -> TokenStream {
         let program = self.program;
         let t = &program.tables[l.table.0];
+        if t.connector == "redis" {
+            return self.redis_lookup(b, step, l, frame, branch, at_source);
+        }
         let (op, key_ty, row_ty) =
             (format_ident!("lookup_{}_{}", b, step), format_ident!("KeyL{}_{}", b, step), super::table_struct(t));
         // The table's columns, as its rows name them.
@@ -443,6 +446,116 @@ impl Gen<'_> {
             };
             let pad = #pad;
             for m in found.iter().filter(|m| #test).map(Some).chain(pad.then_some(None)) {
+                #(#bindings)*
+                #rest
+            }
+        }
+    }
+
+    /// A lookup join against a Redis table (step `step` of branch `b`): each row's key —
+    /// the values the ON equalities give the columns of the table's key — fetched (through
+    /// the table's cache, when it has one); the row runs the rest of the branch with the
+    /// fetched row when it passes the whole ON condition, or — LEFT join, unless
+    /// 'lookup.missing-key' = 'skip' — with NULLs.
+    fn redis_lookup(
+        &mut self,
+        b: usize,
+        step: usize,
+        l: &crate::plan::Lookup,
+        frame: &[TokenStream],
+        branch: &Branch,
+        at_source: bool,
+    ) -> TokenStream {
+        let program = self.program;
+        let t = &program.tables[l.table.0];
+        let (op, row_ty) = (format_ident!("lookup_{}_{}", b, step), super::table_struct(t));
+        // The input's value for each column of the table's key, from the ON equalities.
+        let mut parts = Vec::new();
+        for column in super::redis_key_columns(t) {
+            let bound = l.keys.iter().find(|(_, re)| {
+                matches!(re.kind, crate::hir::ExprKind::Column(i) if t.columns.get(i).is_some_and(|c| c.name == column))
+            });
+            let Some((le, _)) = bound else {
+                self.diagnostics.push(
+                    crate::diagnostic::Diagnostic::error(
+                        crate::diagnostic::Code::UnsupportedStreaming,
+                        format!("the lookup join against Redis table `{}` does not give its key column `{column}`", t.name),
+                    )
+                    .at(branch.span, "lookup join here")
+                    .with_help(format!(
+                        "Redis is read by key: join ON `{}`.`{column}` = <an expression of the row>, for every column of the key ('key' option or PRIMARY KEY)",
+                        t.name
+                    )),
+                );
+                continue;
+            };
+            let mut g = ExprGen { rows: &mut self.rows, frame };
+            match g.expr(le) {
+                Ok(c) => parts.push(c),
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let table = super::redis_table(t);
+        self.stateful.setup.push(quote! {
+            let mut #op: rt::connectors::redis::RedisLookup<#row_ty> = rt::connectors::redis::lookup(#table)?;
+            let skip_missing = #op.missing_key_skips();
+        });
+        let names: Vec<proc_macro2::Ident> = (0..parts.len()).map(|i| format_ident!("lk{}", i)).collect();
+        // The whole ON condition (its equalities too) over the row's columns and the fetched row's.
+        let both: Vec<TokenStream> = frame
+            .iter()
+            .cloned()
+            .chain(t.columns.iter().enumerate().map(|(i, c)| {
+                let f = field_ident(&c.name, i);
+                quote!(m.#f)
+            }))
+            .collect();
+        let fetched_frame: Vec<TokenStream> = t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let f = field_ident(&c.name, i);
+                quote!(m.#f)
+            })
+            .collect();
+        let mut tests = Vec::new();
+        for (le, re) in &l.keys {
+            let left = ExprGen { rows: &mut self.rows, frame }.expr(le);
+            let right = ExprGen { rows: &mut self.rows, frame: &fetched_frame }.expr(re);
+            match (left, right) {
+                (Ok(lc), Ok(rc)) => tests.push(quote!({ let l = #lc; l.is_some() && l == #rc })),
+                (Err(what), _) | (_, Err(what)) => {
+                    self.error(branch.span, format!("cannot generate code for {what} yet"))
+                }
+            }
+        }
+        if let Some(c) = &l.condition {
+            let mut g = ExprGen { rows: &mut self.rows, frame: &both };
+            match g.expr(c) {
+                Ok(code) => tests.push(quote!(rt::ops::is_true(#code))),
+                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
+            }
+        }
+        let test = if tests.is_empty() { quote!(true) } else { quote!(#(#tests)&&*) };
+        let mut joined = frame.to_vec();
+        let mut bindings = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            let (f, v) = (field_ident(&c.name, i), format_ident!("lj{}_{}_{}", b, step, i));
+            bindings.push(quote!(let #v = m.and_then(|m| m.#f.clone());));
+            joined.push(quote!(#v));
+        }
+        let rest = self.flow(b, step + 1, joined, at_source);
+        let left = l.kind == crate::ast::JoinKind::Left;
+        quote! {
+            let fetched: Option<#row_ty> = match (#(#parts,)*) {
+                (#(Some(#names),)*) => #op.get(&[#(rt::connectors::redis::KeyText::key_text(&#names)),*])?,
+                #[allow(unreachable_patterns)]
+                _ => None,
+            };
+            let matched = fetched.as_ref().filter(|m| #test);
+            if matched.is_some() || (#left && !(fetched.is_none() && skip_missing)) {
+                let m = matched;
                 #(#bindings)*
                 #rest
             }

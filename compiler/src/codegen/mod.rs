@@ -40,7 +40,7 @@ pub const ALLOWED_LINTS: &str = "non_snake_case, non_camel_case_types, unused_va
 
 /// Connectors code generation can read from / write to today.
 const SOURCES: &[&str] = &["filesystem", "datagen", "nexmark", "kafka", "upsert-kafka", "rust"];
-const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka", "rust"];
+const SINKS: &[&str] = &["filesystem", "print", "blackhole", "kafka", "upsert-kafka", "redis", "rust"];
 
 /// How to shape the generated code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -97,10 +97,13 @@ pub fn generate_with(
         d.push(Diagnostic::internal(format!("generated code does not parse: {e}")));
         d
     })?;
-    let features = match g.backend {
+    let mut features = match g.backend {
         Backend::Memory => Vec::new(),
         Backend::RocksDb => vec!["rocksdb"],
     };
+    if program.tables.iter().any(|t| t.connector == "redis") {
+        features.push("redis");
+    }
     Ok(Generated { main_rs: prettyplease::unparse(&file), features })
 }
 
@@ -238,6 +241,28 @@ fn embedded_api(program: &Program, pipeline: &Pipeline, spec: &TokenStream) -> T
                 self.0.spawn()
             }
         }
+    }
+}
+
+/// The options of Redis table `t` checked at start: its written columns and primary key.
+fn redis_table(t: &Table) -> TokenStream {
+    let name = &t.name;
+    let columns = t.columns.iter().filter(|c| is_writable(&c.kind)).map(|c| c.name.as_str());
+    let pk = t.primary_key.iter().map(|&i| t.columns[i].name.as_str());
+    quote!(rt::connectors::redis::RedisTable::new(cx.table(#name)?, &[#(#columns),*], &[#(#pk),*])?)
+}
+
+/// The columns a Redis table's key is made of, in order: the `{column}` placeholders of its
+/// `'key'` template, or its PRIMARY KEY.
+fn redis_key_columns(t: &Table) -> Vec<String> {
+    let template = t.options.get("key").map(String::as_str);
+    match template {
+        Some(template) => template
+            .split('{')
+            .skip(1)
+            .filter_map(|part| part.split_once('}').map(|(name, _)| name.trim().to_string()))
+            .collect(),
+        None => t.primary_key.iter().map(|&i| t.columns[i].name.clone()).collect(),
     }
 }
 
@@ -517,6 +542,10 @@ impl Gen<'_> {
                     quote!(rt::connectors::kafka::sink_with_metadata::<#ws>(cx.table(#name)?, &#cols, #metadata)?)
                 }
             },
+            "redis" => {
+                let table = redis_table(t);
+                quote!(rt::connectors::redis::sink::<#ws>(#table)?)
+            }
             "upsert-kafka" => {
                 let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
                 match self.kafka_write_metadata(t) {
