@@ -361,15 +361,7 @@ impl Gen<'_> {
         let (op, key_ty, row_ty) =
             (format_ident!("lookup_{}_{}", b, step), format_ident!("KeyL{}_{}", b, step), super::table_struct(t));
         // The table's columns, as its rows name them.
-        let table_frame: Vec<TokenStream> = t
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let f = field_ident(&c.name, i);
-                quote!(row.#f)
-            })
-            .collect();
+        let table_frame: Vec<TokenStream> = column_places(t, quote!(row)).collect();
         let mut key_types = Vec::new();
         let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
         for (le, re) in &l.keys {
@@ -408,14 +400,7 @@ impl Gen<'_> {
         };
         self.stateful.setup.push(declared);
         // The rest of the ON condition over the row's columns and a table row's.
-        let both: Vec<TokenStream> = frame
-            .iter()
-            .cloned()
-            .chain(t.columns.iter().enumerate().map(|(i, c)| {
-                let f = field_ident(&c.name, i);
-                quote!(m.#f)
-            }))
-            .collect();
+        let both: Vec<TokenStream> = frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
         let test = match &l.condition {
             Some(c) => {
                 let mut g = ExprGen { rows: &mut self.rows, frame: &both };
@@ -502,23 +487,8 @@ impl Gen<'_> {
         });
         let names: Vec<proc_macro2::Ident> = (0..parts.len()).map(|i| format_ident!("lk{}", i)).collect();
         // The whole ON condition (its equalities too) over the row's columns and the fetched row's.
-        let both: Vec<TokenStream> = frame
-            .iter()
-            .cloned()
-            .chain(t.columns.iter().enumerate().map(|(i, c)| {
-                let f = field_ident(&c.name, i);
-                quote!(m.#f)
-            }))
-            .collect();
-        let fetched_frame: Vec<TokenStream> = t
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let f = field_ident(&c.name, i);
-                quote!(m.#f)
-            })
-            .collect();
+        let both: Vec<TokenStream> = frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
+        let fetched_frame: Vec<TokenStream> = column_places(t, quote!(m)).collect();
         let mut tests = Vec::new();
         for (le, re) in &l.keys {
             let left = ExprGen { rows: &mut self.rows, frame }.expr(le);
@@ -690,13 +660,14 @@ impl Gen<'_> {
 
     /// The source row's columns as the first frame of its branches.
     pub(super) fn source_frame(&self, t: &crate::hir::Table) -> Vec<TokenStream> {
-        t.columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let f = field_ident(&c.name, i);
-                quote!(row.#f)
-            })
-            .collect()
+        column_places(t, quote!(row)).collect()
     }
+}
+
+/// The places of table `t`'s columns in a row struct held by `row` (`row.id`, `m.name`…).
+fn column_places(t: &crate::hir::Table, row: TokenStream) -> impl Iterator<Item = TokenStream> + '_ {
+    t.columns.iter().enumerate().map(move |(i, c)| {
+        let f = field_ident(&c.name, i);
+        quote!(#row.#f)
+    })
 }

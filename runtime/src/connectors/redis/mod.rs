@@ -350,7 +350,7 @@ mod option_tests {
         assert_eq!(t.key_of(&["eu", "1"]), "users:eu:1");
         assert_eq!(t.data_type(), &DataType::Hash);
         assert_eq!((t.ttl, t.buffer_rows, t.buffer_interval), (None, 100, Duration::from_secs(1)));
-        assert_eq!((t.sink_retries, t.lookup_retries, t.cache_rows, t.cache_ttl), (3, 3, None, None));
+        assert_eq!((t.sink_retries, t.lookup_retries, t.cache_rows, t.cache_ttl), (10, 10, None, None));
         assert_eq!((t.missing_key(), t.missing_key_skips(), t.on_error()), (MissingKey::Null, false, OnError::Fail));
         assert_eq!(t.url(), "redis://127.0.0.1:6379");
     }
