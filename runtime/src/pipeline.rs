@@ -211,6 +211,12 @@ pub trait Sink<R>: Send {
         Ok(())
     }
 
+    /// Time passes while the input is idle: a sink holding rows until a time limit
+    /// (`sink.buffer-flush.interval`) sends those that are due. By default nothing.
+    fn tick(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Checkpoints: makes everything written so far ready to commit without making it
     /// visible, and returns what [`commit`](Self::commit) needs (recorded in the
     /// checkpoint). By default: [`sync`](Self::sync) (output is then at least once).
@@ -363,6 +369,13 @@ impl<R: Send + 'static, T: Batch<R>> BatchWriter<'_, R, T> {
             self.write_out()?;
         }
         Ok(())
+    }
+
+    /// The input is idle: writes what is queued and lets the sink send what is due
+    /// ([`Sink::tick`]).
+    pub fn idle(&mut self) -> Result<()> {
+        self.flush()?;
+        self.sink.inner.lock().unwrap_or_else(|p| p.into_inner()).tick()
     }
 }
 

@@ -2,7 +2,8 @@
 //! `scripts/services.sh up` starts (`DFL_REDIS_URL`), and enriching events with them by
 //! lookup join: the hashes in Redis equal the profiles recomputed from the input (updates,
 //! and deletes when a profile leaves the result), also when the pipeline is killed after
-//! every checkpoint and restarted; joined rows carry the profile of their user, or NULLs.
+//! every checkpoint and restarted; joined rows carry the profile of their user, or NULLs;
+//! a Redis server killed and restarted while a pipeline writes to it loses nothing.
 //!
 //! Without `DFL_REDIS_URL` the tests are skipped, unless `CI` is set: then they fail.
 
@@ -41,10 +42,22 @@ SELECT e.user_id, e.item, p.clicks, p.top_category
 FROM events AS e LEFT JOIN profiles FOR SYSTEM_TIME AS OF e.proc_time AS p ON p.user_id = e.user_id;
 ";
 
+/// A paced stream of 4,000 numbered clicks (about 2 s) counted per bucket of 40 users.
+const PACED: &str = "
+CREATE TABLE clicks (n BIGINT) WITH (
+  'connector' = 'datagen', 'rows-per-second' = '2000',
+  'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '4000'
+);
+CREATE TABLE buckets (bucket BIGINT, clicks BIGINT, PRIMARY KEY (bucket) NOT ENFORCED)
+WITH ('connector' = 'redis', 'url' = 'redis://127.0.0.1:16379', 'key' = 'bucket:{bucket}',
+      'sink.buffer-flush.max-rows' = '10', 'sink.max-retries' = '30');
+INSERT INTO buckets SELECT n % 40, COUNT(*) FROM clicks GROUP BY n % 40;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let queries = [("profiles", PROFILES), ("enrich", ENRICH)]
+        let queries = [("profiles", PROFILES), ("enrich", ENRICH), ("paced", PACED)]
             .into_iter()
             .map(|(name, text)| Query {
                 name: name.into(),
@@ -216,4 +229,95 @@ fn profiles_in_redis_are_right_after_a_crash_after_every_checkpoint() {
     }
     assert!(crashes >= 3, "only {crashes} crashes");
     assert_profiles(&url, &p, &expected);
+}
+
+/// A redis-server of the test's own on a free loopback port, keeping its data in an
+/// append-only file so that it survives being killed.
+struct OwnServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl OwnServer {
+    fn start() -> OwnServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = OwnServer { port, dir: tempfile::tempdir().unwrap(), child: None };
+        server.up();
+        server
+    }
+
+    fn up(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--daemonize", "no"])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server (scripts/services.sh up installs it)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[test]
+fn a_pipeline_writing_to_redis_loses_nothing_when_redis_restarts() {
+    let Some(_) = redis_url() else { return };
+    let mut server = OwnServer::start();
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let mut child = built()
+        .command("paced", &[("buckets.url".into(), url.clone())])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Redis killed once the pipeline has written, restarted once the sink says it retries.
+    let mut con = connection(&url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let keys: Vec<String> = redis::cmd("KEYS").arg("bucket:*").query(&mut con).unwrap();
+        if !keys.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing written");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.down();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the pipeline ended: {log}");
+        log.push_str(&line);
+        if line.contains("retrying in") {
+            break;
+        }
+    }
+    server.up();
+    let rest = std::io::read_to_string(stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{log}{rest}");
+    assert!(rest.contains("answering again"), "{rest}");
+    // Every bucket holds its 100 clicks.
+    let mut con = connection(&url);
+    for bucket in 0..40 {
+        let h: HashMap<String, String> = redis::cmd("HGETALL").arg(format!("bucket:{bucket}")).query(&mut con).unwrap();
+        assert_eq!(h.get("clicks").map(String::as_str), Some("100"), "bucket {bucket}: {h:?}");
+    }
 }

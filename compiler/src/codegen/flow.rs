@@ -20,12 +20,21 @@ use quote::{format_ident, quote};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Node {
     Input,
-    Window { branch: usize, step: usize },
+    Window {
+        branch: usize,
+        step: usize,
+    },
     Join(usize),
+    /// A lookup join whose rows are queued to fetch their keys in batches.
+    Lookup {
+        branch: usize,
+        step: usize,
+    },
 }
 
-/// The nodes after the task's input, each after every node that feeds it.
-pub(super) fn fire_order(branches: &[Branch]) -> Vec<Node> {
+/// The nodes after the task's input, each after every node that feeds it; `batched` are
+/// the lookup joins (branch, step) whose rows are queued.
+pub(super) fn fire_order(branches: &[Branch], batched: &[(usize, usize)]) -> Vec<Node> {
     let mut nodes = vec![Node::Input];
     let mut edges: Vec<(Node, Node)> = Vec::new();
     let add = |nodes: &mut Vec<Node>, n: Node| {
@@ -44,6 +53,12 @@ pub(super) fn fire_order(branches: &[Branch]) -> Vec<Node> {
             // Windows, and OVER aggregates of event time, emit when the watermark passes.
             if matches!(step, Step::WindowAggregate(_)) || matches!(step, Step::Over(o) if !o.proctime) {
                 let next = Node::Window { branch: b, step: s };
+                add(&mut nodes, next);
+                edges.push((current, next));
+                current = next;
+            }
+            if batched.contains(&(b, s)) {
+                let next = Node::Lookup { branch: b, step: s };
                 add(&mut nodes, next);
                 edges.push((current, next));
                 current = next;
@@ -177,7 +192,7 @@ impl Gen<'_> {
     fn node_delay(&self, node: Node) -> i64 {
         match node {
             Node::Input => 0,
-            Node::Window { branch, .. } => self.rows_delay(self.branches[branch].from),
+            Node::Window { branch, .. } | Node::Lookup { branch, .. } => self.rows_delay(self.branches[branch].from),
             Node::Join(j) => (0..self.branches.len())
                 .filter(|&b| matches!(self.branches[b].target, Target::Join { join, .. } if join == j))
                 .map(|b| self.rows_delay(self.branches[b].from))
@@ -202,6 +217,7 @@ impl Gen<'_> {
     fn fire_at(&mut self, node: super::flow::Node) -> TokenStream {
         match node {
             Node::Input => quote!(),
+            Node::Lookup { branch, step } => self.redis_lookup_fire(branch, step),
             Node::Window { branch: b, step: s } => {
                 let w = match self.branches[b].steps[s].clone() {
                     Step::WindowAggregate(w) => w,
@@ -486,12 +502,21 @@ impl Gen<'_> {
             let skip_missing = #op.missing_key_skips();
         });
         let names: Vec<proc_macro2::Ident> = (0..parts.len()).map(|i| format_ident!("lk{}", i)).collect();
+        // Batched, the row's columns are taken out of the queue when the join runs.
+        let batched = self.batch_lookups;
+        let queued: Vec<TokenStream> = (0..frame.len())
+            .map(|i| {
+                let c = format_ident!("lq{}_{}_{}", b, step, i);
+                quote!(#c)
+            })
+            .collect();
+        let row_frame: &[TokenStream] = if batched { &queued } else { frame };
         // The whole ON condition (its equalities too) over the row's columns and the fetched row's.
-        let both: Vec<TokenStream> = frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
+        let both: Vec<TokenStream> = row_frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
         let fetched_frame: Vec<TokenStream> = column_places(t, quote!(m)).collect();
         let mut tests = Vec::new();
         for (le, re) in &l.keys {
-            let left = ExprGen { rows: &mut self.rows, frame }.expr(le);
+            let left = ExprGen { rows: &mut self.rows, frame: row_frame }.expr(le);
             let right = ExprGen { rows: &mut self.rows, frame: &fetched_frame }.expr(re);
             match (left, right) {
                 (Ok(lc), Ok(rc)) => tests.push(quote!({ let l = #lc; l.is_some() && l == #rc })),
@@ -508,26 +533,79 @@ impl Gen<'_> {
             }
         }
         let test = if tests.is_empty() { quote!(true) } else { quote!(#(#tests)&&*) };
-        let mut joined = frame.to_vec();
+        let mut joined = row_frame.to_vec();
         let mut bindings = Vec::new();
         for (i, c) in t.columns.iter().enumerate() {
             let (f, v) = (field_ident(&c.name, i), format_ident!("lj{}_{}_{}", b, step, i));
             bindings.push(quote!(let #v = m.and_then(|m| m.#f.clone());));
             joined.push(quote!(#v));
         }
-        let rest = self.flow(b, step + 1, joined, at_source);
         let left = l.kind == crate::ast::JoinKind::Left;
-        quote! {
-            let fetched: Option<#row_ty> = match (#(#parts,)*) {
-                (#(Some(#names),)*) => #op.get(&[#(rt::connectors::redis::KeyText::key_text(&#names)),*])?,
+        let key = quote! {
+            match (#(#parts,)*) {
+                (#(Some(#names),)*) => Some(vec![#(rt::connectors::redis::KeyText::key_text(&#names)),*]),
                 #[allow(unreachable_patterns)]
                 _ => None,
+            }
+        };
+        let join = |rest: TokenStream| {
+            quote! {
+                let matched = fetched.as_ref().filter(|m| #test);
+                if matched.is_some() || (#left && !(fetched.is_none() && skip_missing)) {
+                    let m = matched;
+                    #(#bindings)*
+                    #rest
+                }
+            }
+        };
+        if !batched {
+            let rest = self.flow(b, step + 1, joined, at_source);
+            let join = join(rest);
+            return quote! {
+                let fetched: Option<#row_ty> = match #key {
+                    Some(key) => #op.get(&key)?,
+                    None => None,
+                };
+                #join
             };
-            let matched = fetched.as_ref().filter(|m| #test);
-            if matched.is_some() || (#left && !(fetched.is_none() && skip_missing)) {
-                let m = matched;
-                #(#bindings)*
-                #rest
+        }
+        // Batched: the row (its kind, key and columns) queued; the queue's keys fetched in
+        // one round trip when it is full or the source's event is not a row (see
+        // `redis_lookup_fire`), and each row joined then.
+        let pending = format_ident!("lookup_{}_{}_pending", b, step);
+        self.stateful.setup.push(quote!(let mut #pending = Vec::with_capacity(rt::connectors::redis::LOOKUP_BATCH);));
+        self.batched.push((b, step));
+        let rest = self.flow(b, step + 1, joined, false);
+        let join = join(rest);
+        self.lookup_fires.push((
+            (b, step),
+            quote! {
+                let batch = std::mem::take(&mut #pending);
+                let keys: Vec<Option<Vec<String>>> = batch.iter().map(|(_, key, _)| key.clone()).collect();
+                let fetched_rows = #op.get_batch(&keys)?;
+                #pending = Vec::with_capacity(rt::connectors::redis::LOOKUP_BATCH);
+                for ((kind, _, (#(#queued,)*)), fetched) in batch.into_iter().zip(fetched_rows) {
+                    let fetched: Option<#row_ty> = fetched;
+                    #join
+                }
+            },
+        ));
+        quote! {
+            #pending.push((kind, #key, (#(#frame.clone(),)*)));
+        }
+    }
+
+    /// The fetch of a batched Redis lookup's queue, when it is full or the event was not a
+    /// row (an idle source, a watermark, a barrier, the end): latency stays bounded by
+    /// the source's idle interval.
+    fn redis_lookup_fire(&mut self, b: usize, step: usize) -> TokenStream {
+        let pending = format_ident!("lookup_{}_{}_pending", b, step);
+        let Some((_, fetch)) = self.lookup_fires.iter().find(|(at, _)| *at == (b, step)).cloned() else {
+            return quote!();
+        };
+        quote! {
+            if !#pending.is_empty() && (flush_all || #pending.len() >= rt::connectors::redis::LOOKUP_BATCH) {
+                #fetch
             }
         }
     }

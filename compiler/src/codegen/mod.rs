@@ -86,6 +86,9 @@ pub fn generate_with(
         updating: false,
         updating_second: false,
         backend: Backend::Memory,
+        batch_lookups: false,
+        batched: Vec::new(),
+        lookup_fires: Vec::new(),
     };
     g.backend = g.state_backend();
     let tokens = g.file(pipeline, name, options);
@@ -136,6 +139,12 @@ struct Gen<'a> {
     updating_second: bool,
     /// Where operators keep their state (`SET 'state.backend'`).
     backend: Backend,
+    /// Whether the current task queues the rows of Redis lookup joins to fetch their keys
+    /// in batches (a task reading one table), and the lookups it queues (branch, step).
+    batch_lookups: bool,
+    batched: Vec<(usize, usize)>,
+    /// The fetch-and-join code of each batched lookup, for its fire node.
+    lookup_fires: Vec<((usize, usize), TokenStream)>,
 }
 
 /// The state backend the pipeline is compiled with.

@@ -81,8 +81,15 @@ impl Gen<'_> {
             (quote!(let #s = #s.clone();), quote!(let mut out_late = #s.writer(cx);), quote!(out_late.flush()?;))
         });
         let (late_clone, late_writer, late_flush) = late.unwrap_or_default();
-        // While the source waits: batched rows handed to their sinks.
-        let idle: Vec<TokenStream> = flushes.iter().cloned().chain(std::iter::once(late_flush.clone())).collect();
+        // While the source waits: batched rows handed to their sinks, which send what is due.
+        let idle: Vec<TokenStream> = (0..task.branches.len())
+            .filter(|&b| task.branches[b].sink().is_some())
+            .map(|b| {
+                let w = format_ident!("out_{}", b);
+                quote!(#w.idle()?;)
+            })
+            .chain(std::iter::once(late_flush.clone()))
+            .collect();
         if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
             let s = format_ident!("sink_{}", id.0);
             barrier.push(quote!(out_late.flush()?;));
@@ -151,14 +158,14 @@ impl Gen<'_> {
     /// The operators that run after each event, in order (each in a block of its own), and
     /// whether any of them needs the watermark (`limit`).
     pub(super) fn fired(&mut self) -> (Vec<TokenStream>, bool) {
-        let order = fire_order(&self.branches);
+        let order = fire_order(&self.branches, &self.batched);
         let timed = order.iter().any(|n| match n {
             super::flow::Node::Window { .. } => true,
             super::flow::Node::Join(j) => {
                 let join = &self.joins[*j];
                 join.left_window.is_some() || join.interval.is_some() || join.versioned.is_some()
             }
-            super::flow::Node::Input => false,
+            super::flow::Node::Input | super::flow::Node::Lookup { .. } => false,
         });
         let after = order
             .into_iter()
@@ -182,7 +189,26 @@ impl Gen<'_> {
         let t = &self.program.tables[id.0];
         let frame = self.source_frame(t);
         let computed = self.computed_columns(t, &frame);
+        // Redis lookups fetch the keys of queued rows in batches.
+        (self.batch_lookups, self.batched, self.lookup_fires) = (true, Vec::new(), Vec::new());
         let (rows, after, timed) = self.row_and_after(&frame);
+        self.batch_lookups = false;
+        // Queued lookup rows are joined before a barrier, so that what follows from them is
+        // in the checkpoint (or written before the source commits).
+        let before_barrier = if self.batched.is_empty() {
+            quote!()
+        } else {
+            let limit = if timed { quote!(let limit = if end { i64::MAX } else { wm.current() };) } else { quote!() };
+            quote! {
+                {
+                    let flush_all = true;
+                    #limit
+                    #(#after)*
+                }
+            }
+        };
+        self.batched.clear();
+        self.lookup_fires.clear();
         let (source, convert) = self.source(id);
         let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
         if !setup.is_empty() {
@@ -293,11 +319,14 @@ impl Gen<'_> {
                 if end && !task.input_ended() {
                     return Ok(());
                 }
+                // Queued rows (batched lookups) go on at any event but a row.
+                let flush_all = !matches!(event, rt::connectors::SourceEvent::Row(..));
                 match event {
                     rt::connectors::SourceEvent::Row(split, row) => {
                         #on_row
                     }
                     rt::connectors::SourceEvent::Barrier(barrier) => {
+                        #before_barrier
                         #on_barrier
                     }
                     event => {

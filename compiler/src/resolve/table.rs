@@ -234,6 +234,9 @@ fn connector_schema(r: &mut Resolver, t: &ast::CreateTable, columns: &[Column], 
         }
         _ => {}
     }
+    if connector == "redis" {
+        ok &= redis_schema(r, t, columns);
+    }
     let keys = metadata_keys(connector);
     for c in columns {
         let ColumnKind::Metadata { key, .. } = &c.kind else { continue };
@@ -248,6 +251,75 @@ fn connector_schema(r: &mut Resolver, t: &ast::CreateTable, columns: &[Column], 
             r.report(d);
             ok = false;
         }
+    }
+    ok
+}
+
+/// A Redis table's key: its `'key'` template names columns of the table, or it has a
+/// PRIMARY KEY to build one; a `'raw'` string value is the one column not in the key.
+fn redis_schema(r: &mut Resolver, t: &ast::CreateTable, columns: &[Column]) -> bool {
+    let option = |name: &str| t.options.iter().find(|o| o.key.value == name).map(|o| &o.value);
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let mut key_columns: Vec<String> = Vec::new();
+    let mut ok = true;
+    match option("key") {
+        Some(template) => {
+            let text = template.value.replace("{{", "").replace("}}", "");
+            for part in text.split('{').skip(1) {
+                let Some((name, _)) = part.split_once('}') else {
+                    r.report(
+                        Diagnostic::error(Code::InvalidOptionValue, "the 'key' template has a '{' without its '}'")
+                            .at(template.span, "unclosed placeholder")
+                            .with_help("write placeholders as {column}, and literal braces as {{ and }}"),
+                    );
+                    return false;
+                };
+                let name = name.trim();
+                if !names.contains(&name) {
+                    let mut d = Diagnostic::error(
+                        Code::InvalidOptionValue,
+                        format!("the 'key' template names `{name}`, which is not a column of `{}`", t.name.base().name),
+                    )
+                    .at(template.span, "unknown column");
+                    d = match did_you_mean(name, names.iter().copied()) {
+                        Some(s) => d.with_help(format!("did you mean {{{s}}}?")),
+                        None => d.with_help(format!("its columns are {}", crate::diagnostic::list_names(&names))),
+                    };
+                    r.report(d);
+                    ok = false;
+                }
+                key_columns.push(name.to_string());
+            }
+        }
+        None => match t.primary_key.first() {
+            Some(pk) => key_columns = pk.columns.iter().map(|c| c.name.clone()).collect(),
+            None => {
+                r.report(
+                    Diagnostic::error(Code::ConnectorSchema, "a 'redis' table needs a PRIMARY KEY or a 'key' template")
+                        .at(t.name.span, "no key")
+                        .with_help("Redis stores rows by key: add PRIMARY KEY (…) NOT ENFORCED, or 'key' = 'profile:{user_id}'"),
+                );
+                return false;
+            }
+        },
+    }
+    let raw = option("data-type").is_some_and(|v| v.value.eq_ignore_ascii_case("string"))
+        && option("value.format").is_some_and(|v| v.value.eq_ignore_ascii_case("raw"));
+    let values = names.iter().filter(|n| !key_columns.iter().any(|k| k == *n)).count();
+    if raw && values != 1 {
+        let at = option("value.format").map_or(t.name.span, |v| v.span);
+        r.report(
+            Diagnostic::error(
+                Code::InvalidOptionValue,
+                format!(
+                    "a 'raw' Redis value is one column, but `{}` has {values} columns outside its key",
+                    t.name.base().name
+                ),
+            )
+            .at(at, "raw value")
+            .with_help("store the row as a JSON object ('value.format' = 'json'), or as a hash ('data-type' = 'hash')"),
+        );
+        ok = false;
     }
     ok
 }

@@ -205,7 +205,12 @@ impl Client {
             Counters::add(&self.stats.round_trips, 1);
             let result = self.connection().and_then(&mut request);
             match result {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    if retry > 0 {
+                        eprintln!("redis {}: answering again after {retry} retries", self.shown);
+                    }
+                    return Ok(v);
+                }
                 Err(error) => {
                     // The connection's state is unknown (a reply may still come): start anew.
                     self.conn = None;
@@ -213,7 +218,16 @@ impl Client {
                         Counters::add(&self.stats.errors, 1);
                         return Err(Failure { error, retries: retry });
                     }
-                    std::thread::sleep(backoff(retry));
+                    // Operators see an outage as it happens (the URL is shown without its password).
+                    let wait = backoff(retry);
+                    eprintln!(
+                        "redis {}: {error}; retrying in {} ms (retry {} of {})",
+                        self.shown,
+                        wait.as_millis(),
+                        retry + 1,
+                        self.retries
+                    );
+                    std::thread::sleep(wait);
                     retry += 1;
                     Counters::add(&self.stats.retries, 1);
                 }

@@ -10,6 +10,10 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+/// Rows a lookup join queues before fetching their keys in one round trip (generated code
+/// also fetches a shorter queue whenever its source is not emitting rows).
+pub const LOOKUP_BATCH: usize = 512;
+
 /// The table of a lookup join, read from Redis into rows `V`; see [`lookup`].
 pub struct RedisLookup<V> {
     table: RedisTable,

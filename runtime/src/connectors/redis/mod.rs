@@ -96,7 +96,7 @@ mod tests;
 
 pub use client::{RedisStats, RedisStatsHandle};
 pub use codec::KeyText;
-pub use lookup::{RedisLookup, lookup};
+pub use lookup::{LOOKUP_BATCH, RedisLookup, lookup};
 pub use sink::{RedisSink, sink};
 
 use crate::error::{Error, Result};

@@ -287,6 +287,12 @@ impl<R: Serialize + Send + 'static> Sink<R> for RedisSink<R> {
     fn sync(&mut self) -> Result<()> {
         self.flush()
     }
+
+    /// The input is idle: what has waited 'sink.buffer-flush.interval' is sent.
+    fn tick(&mut self) -> Result<()> {
+        self.finish_fold()?;
+        self.send_if_due()
+    }
 }
 
 #[cfg(test)]

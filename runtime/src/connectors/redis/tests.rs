@@ -537,3 +537,24 @@ fn the_sink_fails_naming_table_and_server_when_redis_stays_away() {
     let e = redis_sink::<Row>(t).err().unwrap().to_string();
     assert!(e.contains(&format!("redis://127.0.0.1:{}", own.port)) && !e.contains("pa55word"), "{e}");
 }
+
+#[test]
+fn an_idle_input_sends_the_rows_that_waited_the_interval() {
+    let Some(url) = server() else { return };
+    let p = prefix("tick");
+    let pairs =
+        [("url", url.as_str()), ("sink.buffer-flush.max-rows", "1000"), ("sink.buffer-flush.interval", "20 ms")];
+    let mut sink = redis_sink::<Row>(table(&p, &pairs, COLUMNS, &["id"])).unwrap();
+    apply(&mut sink, vec![(RowKind::Insert, row(1, Some("a"), None))]);
+    // Not due yet: a tick sends nothing.
+    sink.tick().unwrap();
+    assert_eq!(sink.buffered(), 1);
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(20) {
+        std::hint::spin_loop();
+    }
+    // Due: the idle input's tick sends it, with no further write or flush.
+    sink.tick().unwrap();
+    assert_eq!(sink.buffered(), 0);
+    assert_eq!(hgetall(&mut raw(&url, 0), &format!("{p}:1")), map(&[("id", "1"), ("name", "a")]));
+}
