@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod codegen;
 pub mod diagnostic;
 pub mod embed;
+pub mod explain;
 pub mod hir;
 pub mod parser;
 pub mod plan;

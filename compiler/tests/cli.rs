@@ -72,7 +72,17 @@ fn explain_prints_the_physical_plan() {
     let out = dflc().args(["explain", &nexmark("q0")]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("task 0: read datagen [nexmark]"), "{text}");
-    assert!(text.contains("filter  ($0 = 2)"), "{text}");
-    assert!(text.contains("write   nexmark_q0 [blackhole]"), "{text}");
+    assert!(text.contains("[t0.src] source (parallelism 1)\n      read datagen [nexmark]"), "{text}");
+    assert!(text.contains("filter ($0 = 2)"), "{text}");
+    assert!(text.contains("write nexmark_q0 [blackhole]"), "{text}");
+    // As a Mermaid flowchart and a Graphviz graph.
+    let out = dflc().args(["explain", &nexmark("q0"), "--format", "mermaid"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.starts_with("flowchart LR") && text.contains("n0 --> n1"), "{text}");
+    let out = dflc().args(["explain", &nexmark("q0"), "--format", "dot"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.starts_with("digraph pipeline {") && text.contains("n0 -> n1;"), "{text}");
+    let out = dflc().args(["explain", &nexmark("q0"), "--format", "svg"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format 'svg'"));
 }

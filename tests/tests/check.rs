@@ -133,10 +133,26 @@ fn explain_shows_tasks_fused_steps_and_sinks() {
     for q in ["q0", "q1", "q2", "q4", "q5", "q7", "q8", "q9", "q13", "q21", "q22"] {
         let (_, checked) = check_file(&root().join(format!("examples/nexmark/{q}.sql")));
         let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
-        let text = dfl_compiler::plan::explain(&checked.hir, &pipeline);
+        let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
         assert!(text.contains("read datagen [nexmark]"), "{text}");
-        assert!(text.contains(&format!("write   nexmark_{q} [blackhole]")), "{text}");
+        assert!(text.contains(&format!("write nexmark_{q} [blackhole]")), "{text}");
         settings().bind(|| insta::assert_snapshot!(format!("explain__{q}"), text));
+        // The graph: every node but a source is fed by another, every node but a sink feeds
+        // another, and ids are unique.
+        let g = dfl_compiler::explain::graph(&checked.hir, &pipeline);
+        for (i, n) in g.nodes.iter().enumerate() {
+            let fed = g.edges.iter().any(|(_, to)| *to == i);
+            let feeds = g.edges.iter().any(|(from, _)| *from == i);
+            assert_eq!(fed, n.kind != "source", "{q}: {} {:?}", n.id, g.edges);
+            assert_eq!(feeds, n.kind != "sink", "{q}: {} {:?}", n.id, g.edges);
+            assert_eq!(g.nodes.iter().filter(|m| m.id == n.id).count(), 1, "{q}: {}", n.id);
+        }
+        if q == "q5" || q == "q7" {
+            for format in [dfl_compiler::explain::Format::Mermaid, dfl_compiler::explain::Format::Dot] {
+                let drawn = dfl_compiler::explain::explain(&checked.hir, &pipeline, format);
+                settings().bind(|| insta::assert_snapshot!(format!("explain_{format:?}__{q}").to_lowercase(), drawn));
+            }
+        }
     }
     // Operators not compiled yet are refused, naming what they need.
     let dir = tempfile::tempdir().unwrap();

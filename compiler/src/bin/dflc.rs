@@ -55,10 +55,14 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Print the physical plan: tasks, fused operators, sinks.
+    /// Print the physical plan: tasks, sources, fused chains, operators with their keys,
+    /// state and parallelism, joins, sinks.
     Explain {
         /// The query file.
         file: PathBuf,
+        /// `text`, `mermaid` (a flowchart for Markdown) or `dot` (Graphviz).
+        #[arg(long, default_value = "text")]
+        format: dfl_compiler::explain::Format,
     },
 }
 
@@ -110,7 +114,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Run { file, build, args } => run_file(&file, &build.options(), &args),
-        Command::Explain { file } => explain_file(&file),
+        Command::Explain { file, format } => explain_file(&file, format),
     }
 }
 
@@ -190,7 +194,7 @@ fn run_file(file: &PathBuf, options: &BuildOptions, args: &[String]) -> ExitCode
     }
 }
 
-fn explain_file(file: &PathBuf) -> ExitCode {
+fn explain_file(file: &PathBuf, format: dfl_compiler::explain::Format) -> ExitCode {
     let source = match read(file) {
         Ok(s) => s,
         Err(e) => {
@@ -205,7 +209,7 @@ fn explain_file(file: &PathBuf) -> ExitCode {
     }
     match dfl_compiler::plan::plan(&checked.hir) {
         Ok(pipeline) => {
-            print!("{}", dfl_compiler::plan::explain(&checked.hir, &pipeline));
+            print!("{}", dfl_compiler::explain::explain(&checked.hir, &pipeline, format));
             ExitCode::SUCCESS
         }
         Err(d) => {
