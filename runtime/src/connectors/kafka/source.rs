@@ -1358,6 +1358,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         if self.dirty && !self.barriers.enabled() {
             self.barrier(consumer, emit, None)
         } else {
+            // The input ended with checkpoints on: the dead letters of the records since
+            // the last barrier are made durable before the position after them is committed.
+            if let Some(d) = &self.src.dead_letters {
+                d.flush(&self.src.table)?;
+            }
             self.commit(consumer);
             Ok(())
         }
