@@ -10,6 +10,7 @@ pub mod explain;
 pub mod hir;
 pub mod parser;
 pub mod plan;
+pub mod progress;
 pub mod project;
 pub mod resolve;
 pub mod span;

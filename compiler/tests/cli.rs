@@ -86,3 +86,29 @@ fn explain_prints_the_physical_plan() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format 'svg'"));
 }
+
+/// `dflc run` on a bounded input shows progress (rows read of the input's size, the rate,
+/// rows written) from the pipeline's metrics while it runs, and the pipeline's own lines.
+#[test]
+fn run_shows_progress_on_bounded_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = dir.path().join("paced.sql");
+    std::fs::write(
+        &query,
+        "CREATE TABLE t (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '2000', \
+         'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '100000');\n\
+         CREATE TABLE o (n BIGINT) WITH ('connector' = 'blackhole');\n\
+         INSERT INTO o SELECT n FROM t;\n",
+    )
+    .unwrap();
+    let out = dflc()
+        .args(["run", "--debug", query.to_str().unwrap(), "--", "--set", "t.fields.n.end=3000"])
+        .env("DFLC_PROGRESS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The size after the --set override, and the pipeline's summary passed through.
+    assert!(stderr.contains(" / 3,000 rows read · ") && stderr.contains(" rows/s · "), "{stderr}");
+    assert!(stderr.contains("paced: finished: 3000 rows read"), "{stderr}");
+}

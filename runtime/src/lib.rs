@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod embedded;
 pub mod error;
 pub mod fns;
+pub mod metrics;
 pub mod operators;
 pub mod ops;
 pub mod options;

@@ -1,14 +1,17 @@
 //! Running a generated pipeline: command-line arguments, `--set` overrides, signals,
-//! one thread per source, shared sinks with batched writes, and the exit code.
+//! one thread per source, shared sinks with batched writes, the metrics server, and the
+//! exit code.
 
 use crate::changelog::Change;
 use crate::checkpoint::{CheckpointConfig, Checkpoints, Committer};
 use crate::error::{Error, Result};
+use crate::metrics::{Registry, SinkMeter, TaskCounter, TaskScope};
 use crate::options::TableOptions;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 /// What the generated code declares about its pipeline.
 #[derive(Debug, Clone, Copy)]
@@ -21,29 +24,47 @@ pub struct PipelineSpec {
     pub settings: &'static [(&'static str, &'static str)],
 }
 
-/// Counters every run keeps; printed when it ends.
-#[derive(Debug, Default)]
+/// Counters every run keeps; printed when it ends, and served as metrics.
+#[derive(Debug)]
 pub struct Counters {
     /// Rows read by all sources.
     pub rows_in: AtomicU64,
     /// Rows written to all sinks.
     pub rows_out: AtomicU64,
-    /// Records skipped as unreadable (`ignore-parse-errors`, dead-lettered).
-    pub skipped: AtomicU64,
-    /// Rows that arrived after the watermark had passed all their windows (dropped).
-    pub late: AtomicU64,
+    /// Records skipped: unreadable (`ignore-parse-errors`, dead-lettered; sources count
+    /// those by reason on their [`SourceMeter`](crate::metrics::SourceMeter)), or dropped
+    /// for a NULL in a NOT NULL sink column (generated code, with
+    /// [`fetch_add`](TaskCounter::fetch_add): counted for the task too).
+    pub skipped: TaskCounter,
+    /// Rows that arrived after the watermark had passed all their windows (dropped);
+    /// counted for the task too.
+    pub late: TaskCounter,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            rows_in: AtomicU64::new(0),
+            rows_out: AtomicU64::new(0),
+            skipped: TaskCounter::dropped(),
+            late: TaskCounter::late(),
+        }
+    }
 }
 
 /// What operators see of the running pipeline.
 pub struct Context {
     stop: Arc<AtomicBool>,
     /// A task failed (the others stop; no checkpoint completes any more).
-    failed: AtomicBool,
+    failed: Arc<AtomicBool>,
     tables: BTreeMap<String, TableOptions>,
     settings: BTreeMap<String, String>,
     checkpoints: Option<Checkpoints>,
     /// Run-wide counters.
-    pub counters: Counters,
+    pub counters: Arc<Counters>,
+    metrics: Arc<Registry>,
+    /// The metrics server, while the run has one.
+    server: Option<crate::metrics::Server>,
     /// Channels of `rust` tables handed over by the program running the pipeline (see
     /// [`crate::embedded`]), by `source:<table>` / `sink:<table>`.
     channels: Mutex<BTreeMap<String, Box<dyn std::any::Any + Send>>>,
@@ -52,15 +73,50 @@ pub struct Context {
 impl Context {
     /// A context for tests and tools: the given tables, no signal handling.
     pub fn new(tables: Vec<TableOptions>, settings: BTreeMap<String, String>) -> Self {
+        let (stop, failed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let counters = Arc::new(Counters::default());
+        let metrics = Arc::new(Registry::new(Arc::clone(&counters), Arc::clone(&stop), Arc::clone(&failed)));
+        if let Some(name) = settings.get("pipeline.name") {
+            metrics.set_pipeline(name);
+        }
         Context {
-            stop: Arc::new(AtomicBool::new(false)),
-            failed: AtomicBool::new(false),
+            stop,
+            failed,
             tables: tables.into_iter().map(|t| (t.table.clone(), t)).collect(),
             settings,
             checkpoints: None,
-            counters: Counters::default(),
+            counters,
+            metrics,
+            server: None,
             channels: Mutex::default(),
         }
+    }
+
+    /// The run's metrics.
+    pub fn metrics(&self) -> &Arc<Registry> {
+        &self.metrics
+    }
+
+    /// Serves the run's metrics and health checks on `addr` (`HOST:PORT`, port 0 for any
+    /// free port) until the context is dropped; the address bound.
+    pub fn serve_metrics(&mut self, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+        let server = crate::metrics::Server::start(addr, Arc::clone(&self.metrics))?;
+        let bound = server.local_addr();
+        self.server = Some(server);
+        Ok(bound)
+    }
+
+    /// The address metrics are served on, if they are.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().map(crate::metrics::Server::local_addr)
+    }
+
+    /// The address the settings ask metrics to be served on: `Some(None)` for `off`,
+    /// `None` when not set.
+    fn metrics_setting(&self) -> Option<Option<&str>> {
+        use crate::metrics::server::{SETTING, SETTING_ALIAS, parse_addr};
+        let value = self.setting(SETTING).or_else(|| self.setting(SETTING_ALIAS))?;
+        Some(parse_addr(value))
     }
 
     /// Hands this run the channel of a `rust` table (`source:<table>` or `sink:<table>`).
@@ -81,7 +137,9 @@ impl Context {
     /// [`Context::new`] taking checkpoints as the settings say (restoring the latest).
     pub fn with_checkpoints(mut self, pipeline: &str) -> Result<Self> {
         if let Some(config) = CheckpointConfig::from_settings(&self.settings)? {
-            self.checkpoints = Some(Checkpoints::open(config, pipeline)?);
+            let checkpoints = Checkpoints::open(config, pipeline)?;
+            self.metrics.set_checkpoints(checkpoints.meter());
+            self.checkpoints = Some(checkpoints);
         }
         Ok(self)
     }
@@ -124,8 +182,12 @@ impl Context {
     }
 
     /// Makes `sink` (table `name`) take part in checkpoints: it recovers from the
-    /// checkpoint restored and commits at each checkpoint. Without checkpoints, nothing.
+    /// checkpoint restored and commits at each checkpoint (without checkpoints, nothing).
+    /// Its writers count what they write for table `name`, and the sink shows its own
+    /// metrics ([`Sink::register_metrics`]).
     pub fn register_sink<R: Send + 'static>(&self, name: &str, sink: &SharedSink<R>) -> Result<()> {
+        let _ = sink.meter.set(self.metrics.sink(name));
+        sink.inner.lock().unwrap_or_else(|p| p.into_inner()).register_metrics(name, &self.metrics);
         match &self.checkpoints {
             Some(c) => c.register_sink(name, Box::new(sink.clone())),
             None => Ok(()),
@@ -160,7 +222,10 @@ pub type Task<'a> = Box<dyn FnOnce(&Context) -> Result<()> + Send + 'a>;
 /// Runs every task on its own thread and waits for all. The first failure stops the
 /// others; the run fails with it.
 pub fn run_tasks(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
-    run_all(cx, tasks)?;
+    cx.metrics.tasks_starting(tasks.len());
+    let result = run_all(cx, tasks);
+    cx.metrics.tasks_done();
+    result?;
     // The run's last checkpoint: the pipeline is done, or stopped.
     match &cx.checkpoints {
         Some(c) => c.finish(),
@@ -171,7 +236,9 @@ pub fn run_tasks(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
 fn run_all(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
     if tasks.len() == 1 {
         let task = tasks.into_iter().next().expect("one task");
+        let scope = TaskScope::enter(&cx.metrics);
         let result = task(cx);
+        drop(scope);
         if result.is_err() {
             cx.failed.store(true, Ordering::Relaxed);
         }
@@ -182,6 +249,7 @@ fn run_all(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
         for task in tasks {
             let first_error = &first_error;
             scope.spawn(move || {
+                let _scope = TaskScope::enter(&cx.metrics);
                 if let Err(e) = task(cx) {
                     cx.failed.store(true, Ordering::Relaxed);
                     cx.request_stop();
@@ -241,6 +309,12 @@ pub trait Sink<R>: Send {
         Ok(())
     }
 
+    /// Shows the sink's own metrics (client errors, retries) in `metrics`, as those of
+    /// table `table`; called once, when the sink is registered. By default none.
+    fn register_metrics(&self, table: &str, metrics: &Registry) {
+        let _ = (table, metrics);
+    }
+
     /// Applies (and removes) every change of `changes`. Sinks that keep a table by key
     /// override it; an append-only sink takes inserts only (the compiler never gives it
     /// anything else) and fails on a retraction rather than lose it.
@@ -260,11 +334,13 @@ pub trait Sink<R>: Send {
 /// [`SinkWriter`], which batches rows so that the lock is taken once per batch.
 pub struct SharedSink<R> {
     inner: Arc<Mutex<Box<dyn Sink<R>>>>,
+    /// What the writers count, once the sink is registered under its table.
+    meter: Arc<OnceLock<Arc<SinkMeter>>>,
 }
 
 impl<R> Clone for SharedSink<R> {
     fn clone(&self) -> Self {
-        SharedSink { inner: Arc::clone(&self.inner) }
+        SharedSink { inner: Arc::clone(&self.inner), meter: Arc::clone(&self.meter) }
     }
 }
 
@@ -274,17 +350,17 @@ const BATCH: usize = 1024;
 impl<R: Send + 'static> SharedSink<R> {
     /// Shares `sink`.
     pub fn new(sink: impl Sink<R> + 'static) -> Self {
-        SharedSink { inner: Arc::new(Mutex::new(Box::new(sink))) }
+        SharedSink { inner: Arc::new(Mutex::new(Box::new(sink))), meter: Arc::default() }
     }
 
     /// A batching writer for one task.
     pub fn writer<'a>(&self, cx: &'a Context) -> SinkWriter<'a, R> {
-        BatchWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+        BatchWriter::new(self, cx)
     }
 
     /// A batching writer of changes (an updating result) for one task.
     pub fn change_writer<'a>(&self, cx: &'a Context) -> ChangeWriter<'a, R> {
-        BatchWriter { sink: self.clone(), buffer: Vec::with_capacity(BATCH), cx }
+        BatchWriter::new(self, cx)
     }
 
     /// Flushes the sink (after every writer has flushed).
@@ -336,6 +412,10 @@ pub struct BatchWriter<'a, R, T> {
     sink: SharedSink<R>,
     buffer: Vec<T>,
     cx: &'a Context,
+    /// The sink table's meter (when the sink is registered).
+    meter: Option<Arc<SinkMeter>>,
+    /// When the first row of the batch being collected came (with a meter).
+    first: Option<Instant>,
 }
 
 /// A writer of appended rows.
@@ -344,22 +424,43 @@ pub type SinkWriter<'a, R> = BatchWriter<'a, R, R>;
 /// A writer of changes (an updating result).
 pub type ChangeWriter<'a, R> = BatchWriter<'a, R, Change<R>>;
 
-impl<R: Send + 'static, T: Batch<R>> BatchWriter<'_, R, T> {
+impl<'a, R: Send + 'static, T: Batch<R>> BatchWriter<'a, R, T> {
+    fn new(sink: &SharedSink<R>, cx: &'a Context) -> Self {
+        let meter = sink.meter.get().cloned();
+        BatchWriter { sink: sink.clone(), buffer: Vec::with_capacity(BATCH), cx, meter, first: None }
+    }
+
     /// Queues an item; writes the batch when it is full.
     #[inline]
     pub fn write(&mut self, item: T) -> Result<()> {
         self.buffer.push(item);
+        // (After the push: a call before it would copy the row once more.)
+        if self.buffer.len() == 1 {
+            self.batch_starts();
+        }
         if self.buffer.len() >= BATCH {
             self.write_out()?;
         }
         Ok(())
     }
 
+    /// The first row of a batch comes: when, for the emit latency (once per batch).
+    #[cold]
+    fn batch_starts(&mut self) {
+        if self.meter.is_some() {
+            self.first = Some(Instant::now());
+        }
+    }
+
     fn write_out(&mut self) -> Result<()> {
         let n = self.buffer.len() as u64;
         let mut sink = self.sink.inner.lock().unwrap_or_else(|p| p.into_inner());
         T::write_to(&mut **sink, &mut self.buffer)?;
+        drop(sink);
         self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
+        if let Some(m) = &self.meter {
+            m.batch(n, self.first.take().map(|t| t.elapsed()));
+        }
         Ok(())
     }
 
@@ -388,10 +489,13 @@ fn usage(name: &str) -> String {
          --set TABLE.OPTION=VALUE   override a table option, e.g. --set clicks.path=/data/in\n  \
          --set SETTING=VALUE        override a pipeline setting, e.g. --set pipeline.name=x\n  \
          --from-savepoint DIR       start from this checkpoint or savepoint (needs state.checkpoints.dir)\n  \
+         --metrics-addr HOST:PORT   serve Prometheus metrics (/metrics) and health checks (/healthz, /readyz)\n                             \
+         there (default {default}; port 0: any free port; off: none); setting metrics.addr\n  \
          -h, --help                 print this help\n\n\
          Stops cleanly (flushing sinks; with state.checkpoints.dir, taking a final checkpoint) on SIGINT or SIGTERM,\n\
          and by itself when every source is bounded and done. With state.checkpoints.dir, SIGUSR1 takes a\n\
-         savepoint (into state.savepoints.dir) and a restart resumes from the latest checkpoint."
+         savepoint (into state.savepoints.dir) and a restart resumes from the latest checkpoint.",
+        default = crate::metrics::server::DEFAULT_ADDR
     )
 }
 
@@ -413,6 +517,15 @@ pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<C
                 settings.insert("execution.savepoint.path".into(), dir.clone());
                 continue;
             }
+            "--metrics-addr" => {
+                let addr = it.next().ok_or_else(|| Error::Config("--metrics-addr needs HOST:PORT (or off)".into()))?;
+                settings.insert(crate::metrics::server::SETTING.into(), addr.clone());
+                continue;
+            }
+            a if a.starts_with("--metrics-addr=") => {
+                settings.insert(crate::metrics::server::SETTING.into(), a["--metrics-addr=".len()..].to_string());
+                continue;
+            }
             "--set" => it.next().ok_or_else(|| Error::Config("--set needs KEY=VALUE".into()))?.clone(),
             a if a.starts_with("--set=") => a["--set=".len()..].to_string(),
             other => return Err(Error::Config(format!("unknown argument '{other}'\n\n{}", usage(spec.name)))),
@@ -428,7 +541,7 @@ pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<C
             }
             None => {
                 // Settings of the runtime itself (checkpoints, state, execution) are known.
-                let known = ["state.", "execution.", "table.", "pipeline.", "parallelism."];
+                let known = ["state.", "execution.", "table.", "pipeline.", "parallelism.", "metrics."];
                 if !settings.contains_key(key) && !known.iter().any(|p| key.starts_with(p)) {
                     let table = key.split('.').next().unwrap_or(key);
                     eprintln!(
@@ -442,7 +555,21 @@ pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<C
             }
         }
     }
-    let cx = Context::new(tables.into_values().collect(), settings).with_checkpoints(spec.name)?;
+    let mut cx = Context::new(tables.into_values().collect(), settings).with_checkpoints(spec.name)?;
+    if cx.setting("pipeline.name").is_none() {
+        cx.metrics.set_pipeline(spec.name);
+    }
+    // Metrics are served where the settings say (a pipeline embedded in a program: only
+    // then); the binary's default address is tried by `main_with_args`.
+    if let Some(Some(addr)) = cx.metrics_setting() {
+        let addr = addr.to_string();
+        cx.serve_metrics(&addr).map_err(|e| {
+            Error::Config(format!(
+                "cannot serve metrics on {addr} (--metrics-addr, setting '{}'): {e}",
+                crate::metrics::server::SETTING
+            ))
+        })?;
+    }
     Ok(Some(cx))
 }
 
@@ -453,7 +580,7 @@ pub fn main(spec: PipelineSpec, run: fn(&Context) -> Result<()>) -> ExitCode {
 
 /// [`main`] with the arguments given (after the program name).
 pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args: Vec<String>) -> ExitCode {
-    let cx = match configure(&spec, &args) {
+    let mut cx = match configure(&spec, &args) {
         Ok(Some(cx)) => cx,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
@@ -461,6 +588,21 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
             return ExitCode::from(2);
         }
     };
+    // An address given that cannot be served on failed above; the default one taken (by
+    // another pipeline) only warns.
+    if cx.metrics_setting().is_none() {
+        let default = crate::metrics::server::DEFAULT_ADDR;
+        if let Err(e) = cx.serve_metrics(default) {
+            eprintln!(
+                "{}: warning: cannot serve metrics on {default} (the default): {e}; no metrics or health checks are \
+                 served (choose an address with --metrics-addr HOST:PORT, or off)",
+                spec.name
+            );
+        }
+    }
+    if let Some(addr) = cx.metrics_addr() {
+        eprintln!("{}: metrics: http://{addr}/metrics", spec.name);
+    }
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cx.stop)) {
             eprintln!("{}: warning: cannot handle signal {signal}: {e}", spec.name);
@@ -481,6 +623,10 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
     eprintln!("{}: running (pid {}{restored}; {signals})", spec.name, std::process::id());
     let started = std::time::Instant::now();
     let result = run(&cx);
+    cx.metrics.tasks_done();
+    if result.is_err() {
+        cx.metrics.set_failed();
+    }
     let secs = started.elapsed().as_secs_f64();
     let c = &cx.counters;
     let (read, written, skipped) =

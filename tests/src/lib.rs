@@ -333,3 +333,25 @@ pub fn run_with_kills(
         return (hit, stderr);
     }
 }
+
+/// The address of a service the tests need (`DFL_KAFKA_BOOTSTRAP`, `DFL_REDIS_URL`, set by
+/// `eval "$(scripts/services.sh env)"`). Without it a test is skipped (`None`), unless `CI`
+/// is set: then it fails.
+pub fn service(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{var} is not set but CI is: start the services (scripts/services.sh up)")
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set (scripts/services.sh up; eval \"$(scripts/services.sh env)\")");
+            None
+        }
+    }
+}
+
+/// A name (topic, key prefix, consumer group) no other run uses.
+pub fn unique(base: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{base}-{}-{nanos}", std::process::id())
+}

@@ -185,7 +185,22 @@ fn run_file(file: &PathBuf, options: &BuildOptions, args: &[String]) -> ExitCode
         Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
-    match std::process::Command::new(&binary).args(args).status() {
+    // The size of its input, for the progress bar, when every source says it.
+    let total = read(file).ok().and_then(|source| {
+        let checked = check(&source);
+        let pipeline = dfl_compiler::plan::plan(&checked.hir).ok()?;
+        let tables: Vec<_> = pipeline
+            .tasks
+            .iter()
+            .flat_map(|t| match t.input {
+                dfl_compiler::plan::Input::Table(a) => vec![a],
+                dfl_compiler::plan::Input::Tables(a, b) => vec![a, b],
+                dfl_compiler::plan::Input::Values(_) => vec![],
+            })
+            .collect();
+        dfl_compiler::progress::expected_rows(&checked.hir, &tables, args)
+    });
+    match dfl_compiler::progress::run(&binary, args, total) {
         Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: cannot run {}: {e}", binary.display());

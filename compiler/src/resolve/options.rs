@@ -241,6 +241,7 @@ pub const SETTINGS: &[(&str, OptionType)] = &[
     ("table.optimizer.agg-phase-strategy", OptionType::Enum(&["AUTO", "ONE_PHASE", "TWO_PHASE"])),
     ("table.exec.emit.late-fire.enabled", OptionType::Boolean),
     ("pipeline.late-data.sink", OptionType::String),
+    ("metrics.addr", OptionType::String),
     ("metrics.address", OptionType::String),
     ("sql-client.execution.result-mode", OptionType::Enum(&["table", "changelog", "tableau"])),
 ];

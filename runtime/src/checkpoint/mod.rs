@@ -203,6 +203,8 @@ pub struct Checkpoints {
     changed: Condvar,
     /// The checkpoint restored, until its tasks and sinks have taken their parts.
     restored: Mutex<Option<Metadata>>,
+    /// What metrics show of the checkpoints.
+    meter: std::sync::Arc<crate::metrics::CheckpointMeter>,
 }
 
 impl Checkpoints {
@@ -243,8 +245,14 @@ impl Checkpoints {
             round: Mutex::new(Round { finished, id: first, ..Round::default() }),
             changed: Condvar::new(),
             restored: Mutex::new(restored),
+            meter: std::sync::Arc::default(),
             config,
         })
+    }
+
+    /// What metrics show of the checkpoints (completed, failed, durations, sizes).
+    pub fn meter(&self) -> std::sync::Arc<crate::metrics::CheckpointMeter> {
+        std::sync::Arc::clone(&self.meter)
     }
 
     /// The id of the checkpoint restored at start, if any.
@@ -415,6 +423,7 @@ impl Checkpoints {
                 let took = round.first_arrival.map_or(0, |t| t.elapsed().as_micros() as u64);
                 self.last_stats.fetch_max(took, Ordering::Relaxed);
                 self.last_bytes.fetch_max(bytes as u64, Ordering::Relaxed);
+                self.meter.completed(Duration::from_micros(took), bytes as u64);
                 for (name, sink) in &mut round.sinks {
                     if let Err(e) = sink.commit(id, infos.get(name.as_str()).unwrap_or(&serde_json::Value::Null)) {
                         round.fatal = Some(format!("committing sink `{name}` of checkpoint {id}: {e}"));
@@ -442,6 +451,7 @@ impl Checkpoints {
                     }
                 }
                 self.failed.fetch_add(1, Ordering::Relaxed);
+                self.meter.failed();
                 eprintln!("{}: warning: checkpoint {id} failed (the pipeline goes on): {e}", self.pipeline);
             }
         }
@@ -493,6 +503,8 @@ pub struct TaskCheckpoint<'a> {
 impl<'a> TaskCheckpoint<'a> {
     /// Task `name` of the pipeline run by `cx` (a no-op handle without checkpoints).
     pub fn new(cx: &'a Context, name: &str) -> Result<Self> {
+        // Late rows and rows dropped on this thread are counted for the task from now on.
+        crate::metrics::name_task(cx.metrics(), name);
         let mut task = TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None };
         let Some(c) = cx.checkpoints() else { return Ok(task) };
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());

@@ -339,6 +339,8 @@ pub struct DatagenSource<R, F> {
     /// Rows generated before the checkpoint restored (generated again and dropped, so
     /// that the rows after them are the same).
     resume: u64,
+    /// The table (its rows are counted for it).
+    table: String,
     _row: PhantomData<fn() -> R>,
 }
 
@@ -391,6 +393,7 @@ pub fn source<R, F: FnMut(&mut RowGen) -> R>(
         rows_per_second: opts.u64("rows-per-second")?.unwrap_or(10_000),
         rows: bound,
         resume: 0,
+        table: opts.table.clone(),
         _row: PhantomData,
     })
 }
@@ -562,6 +565,11 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
         }
         let mut barriers = Barriers::new(cx);
         let barrier = |done: u64, id: u64, barriers: &mut Barriers<'_>, emit: &mut E| barriers.emit(id, &done, emit);
+        let meter = cx.metrics().source(&self.table);
+        let count = |n: u64| {
+            cx.counters.rows_in.fetch_add(n, Ordering::Relaxed);
+            meter.add_records(n);
+        };
         emit(SourceEvent::SplitStart(0))?;
         loop {
             let n = self.rows.map_or(step, |total| total.saturating_sub(done).min(step));
@@ -571,7 +579,7 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
             self.row_gen.rng.now_ms = crate::time::epoch_ms();
             for i in 0..n {
                 if let Err(e) = emit(SourceEvent::Row(0, (self.build)(&mut self.row_gen))) {
-                    cx.counters.rows_in.fetch_add(i, Ordering::Relaxed);
+                    count(i);
                     return Err(e);
                 }
                 if let Some(id) = barriers.due() {
@@ -579,7 +587,7 @@ impl<R, F: FnMut(&mut RowGen) -> R> Source for DatagenSource<R, F> {
                 }
             }
             done += n;
-            cx.counters.rows_in.fetch_add(n, Ordering::Relaxed);
+            count(n);
             if cx.stopped() {
                 return match barriers.at_stop() {
                     Some(id) => barrier(done, id, &mut barriers, &mut emit),

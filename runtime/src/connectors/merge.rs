@@ -165,6 +165,8 @@ where
     SB::Row: Send,
 {
     let runs = from.each_ref().map(|side| *side != SidePosition::Ended);
+    // The task's checkpoint is restored and its sources start: it is ready.
+    crate::metrics::source_running();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
         let (ack_a, acks_a) = mpsc::channel();

@@ -62,6 +62,8 @@ pub fn run_to_end<S: Source, F: FnMut(SourceEvent<S::Row>) -> Result<()>>(
     ended: &std::cell::Cell<bool>,
     mut handle: F,
 ) -> Result<()> {
+    // The task's checkpoint is restored and its source starts: it is ready.
+    crate::metrics::source_running();
     source.run_events(cx, &mut handle)?;
     ended.set(true);
     handle(SourceEvent::Idle)

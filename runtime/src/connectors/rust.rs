@@ -222,7 +222,13 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
 
     fn run_events<F: FnMut(SourceEvent<R>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
         let mut barriers = Barriers::new(cx);
-        let mut read = 0u64;
+        let meter = cx.metrics().source(&self.table);
+        // Rows read, and those not counted yet (counted once per batch, and when idle).
+        let (mut read, mut uncounted) = (0u64, 0u64);
+        let count = |uncounted: &mut u64| {
+            cx.counters.rows_in.fetch_add(*uncounted, std::sync::atomic::Ordering::Relaxed);
+            meter.add_records(std::mem::take(uncounted));
+        };
         emit(SourceEvent::SplitStart(0))?;
         // The stop flag is read once per batch of rows, and whenever no row comes.
         let mut since_check = STOP_CHECK_EVERY;
@@ -230,8 +236,8 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
             since_check += 1;
             if since_check >= STOP_CHECK_EVERY {
                 since_check = 0;
+                count(&mut uncounted);
                 if cx.stopped() {
-                    cx.counters.rows_in.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
                     if let Some(id) = barriers.at_stop() {
                         barriers.emit(id, &read, &mut emit)?;
                     }
@@ -241,6 +247,7 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
             match self.rows.recv_timeout(IDLE_AFTER) {
                 Ok(row) => {
                     read += 1;
+                    uncounted += 1;
                     emit(SourceEvent::Row(0, row))?;
                     if let Some(id) = barriers.due() {
                         barriers.emit(id, &read, &mut emit)?;
@@ -256,7 +263,7 @@ impl<R: Send + 'static> Source for ChannelSource<R> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        cx.counters.rows_in.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+        count(&mut uncounted);
         emit(SourceEvent::SplitEnd(0))
     }
 

@@ -5,9 +5,11 @@
 use super::SourceEvent;
 use crate::checkpoint::{Snapshot, decode, encode};
 use crate::error::{Error, Result};
+use crate::metrics::SourceMeter;
 use crate::options::parse_duration_ms;
 use crate::pipeline::Context;
 use crate::time::{BoundedOutOfOrderness, SplitWatermarks};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The table option naming how long a split may go without rows before it is idle.
@@ -17,6 +19,8 @@ pub const IDLE_TIMEOUT_SETTING: &str = "table.exec.source.idle-timeout";
 
 /// Rows between readings of the clock while an idle timeout is set.
 const CLOCK_EVERY: u32 = 1024;
+/// Rows between publications of the watermark to the table's metrics.
+const PUBLISH_EVERY: u32 = 1024;
 
 /// The idle timeout of `table`, in ms: its option `'scan.watermark.idle-timeout'`, else
 /// the setting `'table.exec.source.idle-timeout'`, else none. `0` (Flink's default for
@@ -62,6 +66,10 @@ pub struct SourceWatermark {
     /// The splits that had rows since then, each once (`marked[split]`).
     active: Vec<usize>,
     marked: Vec<bool>,
+    /// The table's metrics, where the watermark is published (`for_table`).
+    meter: Option<Arc<SourceMeter>>,
+    /// Rows since it was last published.
+    unpublished: u32,
 }
 
 impl SourceWatermark {
@@ -79,8 +87,12 @@ impl SourceWatermark {
 
     /// The watermark of `table` (`WATERMARK FOR ts AS ts - INTERVAL …` with a delay of
     /// `delay_ms`), with its idle timeout ([`idle_timeout_ms`]).
+    /// The watermark is published to the table's metrics every 1,024 rows and at every
+    /// other event.
     pub fn for_table(cx: &Context, table: &str, delay_ms: i64) -> Result<Self> {
-        Ok(Self::new(BoundedOutOfOrderness::sql(delay_ms), idle_timeout_ms(cx, table)?))
+        let mut wm = Self::new(BoundedOutOfOrderness::sql(delay_ms), idle_timeout_ms(cx, table)?);
+        wm.meter = Some(cx.metrics().source(table));
+        Ok(wm)
     }
 
     /// [`new`](Self::new) with processing time from `clock` (milliseconds, any origin,
@@ -102,6 +114,8 @@ impl SourceWatermark {
             rows: 0,
             active: Vec::new(),
             marked: Vec::new(),
+            meter: None,
+            unpublished: 0,
         }
     }
 
@@ -130,6 +144,10 @@ impl SourceWatermark {
         if self.timed {
             self.activity(split);
         }
+        self.unpublished += 1;
+        if self.unpublished >= PUBLISH_EVERY {
+            self.publish();
+        }
     }
 
     /// Every event but rows (which go to [`observe`](Self::observe) with their time).
@@ -139,6 +157,16 @@ impl SourceWatermark {
             SourceEvent::SplitEnd(split) => self.end_split(split),
             SourceEvent::Idle => self.idle(),
             SourceEvent::Row(..) | SourceEvent::Barrier(_) => {}
+        }
+        self.publish();
+    }
+
+    /// Shows the watermark in the table's metrics.
+    #[cold]
+    fn publish(&mut self) {
+        self.unpublished = 0;
+        if let Some(m) = &self.meter {
+            m.set_watermark(self.current());
         }
     }
 
@@ -215,6 +243,7 @@ impl Snapshot for SourceWatermark {
         for split in self.active.drain(..) {
             self.marked[split] = false;
         }
+        self.publish();
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use crate::connectors::format::{CsvOptions, Decoder, Format};
 use crate::connectors::{Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::fns::Regex;
+use crate::metrics::{SkipReason, SourceMeter};
 use crate::options::TableOptions;
 use crate::pipeline::Context;
 use serde::de::DeserializeOwned;
@@ -14,6 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -92,12 +94,23 @@ impl<R: DeserializeOwned> Source for FileSource<R> {
             Some(path) => Some(DeadLetters::open(path, &self.table)?),
             None => None,
         };
+        let meter = cx.metrics().source(&self.table);
+        meter.counts_bytes();
+        let ignore = self.format.ignore_parse_errors();
+        if dead_letters.is_some() {
+            meter.expect_skips(SkipReason::DeadLetter);
+        } else if ignore {
+            meter.expect_skips(SkipReason::ParseError);
+        }
         let mut run = Run {
             cx,
             decoder: Decoder::new(&self.format),
-            ignore: self.format.ignore_parse_errors(),
+            ignore,
             dead_letters,
+            meter,
             pending: 0,
+            pending_records: 0,
+            pending_bytes: 0,
             since_check: 0,
             barriers: Barriers::new(cx),
             position: self.resume.clone().unwrap_or_default(),
@@ -109,7 +122,7 @@ impl<R: DeserializeOwned> Source for FileSource<R> {
                 result = run.barrier(id, &mut emit);
             }
         }
-        cx.counters.rows_in.fetch_add(run.pending, Ordering::Relaxed);
+        run.publish();
         let flushed = match &mut run.dead_letters {
             Some(d) => d.out.flush().map_err(io(&d.path)),
             None => Ok(()),
@@ -164,6 +177,8 @@ impl<R: DeserializeOwned> FileSource<R> {
                 run.position.split += 1;
             }
             let Some(interval) = self.monitor else { return Ok(()) };
+            // Waiting for new files: what was read shows in the counters meanwhile.
+            run.publish();
             let until = Instant::now() + interval;
             while Instant::now() < until {
                 if run.cx.stopped() {
@@ -202,8 +217,13 @@ struct Run<'a, R> {
     decoder: Decoder<R>,
     ignore: bool,
     dead_letters: Option<DeadLetters>,
+    meter: Arc<SourceMeter>,
     /// Rows read but not yet added to `rows_in`.
     pending: u64,
+    /// Records (rows, and records skipped) and bytes read but not yet added to the
+    /// table's meter.
+    pending_records: u64,
+    pending_bytes: u64,
     since_check: u64,
     barriers: Barriers<'a>,
     position: FilePosition,
@@ -215,13 +235,21 @@ impl<R> Run<'_, R> {
     #[inline]
     fn tick(&mut self, row: bool) -> bool {
         self.pending += u64::from(row);
+        self.pending_records += 1;
         self.since_check += 1;
         if self.since_check < CHECK_EVERY {
             return true;
         }
         self.since_check = 0;
-        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.pending), Ordering::Relaxed);
+        self.publish();
         !self.cx.stopped()
+    }
+
+    /// Adds the rows, records and bytes read since the last time to the counters.
+    fn publish(&mut self) {
+        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.pending), Ordering::Relaxed);
+        self.meter.add_records(std::mem::take(&mut self.pending_records));
+        self.meter.add_bytes(std::mem::take(&mut self.pending_bytes));
     }
 
     /// A record of the current file was handled: a barrier follows if a checkpoint is due.
@@ -247,12 +275,15 @@ impl<R> Run<'_, R> {
 
     /// A record that cannot be read: dead-lettered, skipped, or the end of the run.
     fn bad(&mut self, file: &Path, line: u64, record: &[u8], reason: String) -> Result<()> {
-        if let Some(d) = &mut self.dead_letters {
+        let why = if let Some(d) = &mut self.dead_letters {
             d.write(file, line, record, &reason)?;
-        } else if !self.ignore {
+            SkipReason::DeadLetter
+        } else if self.ignore {
+            SkipReason::ParseError
+        } else {
             return Err(Error::BadRecord { file: file.to_path_buf(), line, reason });
-        }
-        self.cx.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        };
+        self.meter.skip(why, &self.cx.counters);
         Ok(())
     }
 }
@@ -278,6 +309,7 @@ fn read_lines<R: DeserializeOwned, F: FnMut(SourceEvent<R>) -> Result<()>>(
             // Read before the checkpoint restored.
             continue;
         }
+        run.pending_bytes += line.len() as u64;
         let mut record = line.as_slice();
         if let [rest @ .., b'\n'] = record {
             record = rest;
@@ -321,9 +353,14 @@ fn read_csv<R: DeserializeOwned, F: FnMut(SourceEvent<R>) -> Result<()>>(
     let mut reader = csv.reader_builder().buffer_capacity(BUFFER).from_reader(file);
     let mut record = csv::ByteRecord::new();
     let mut number = 0u64;
+    let mut at = 0u64;
     loop {
         let result = reader.read_byte_record(&mut record);
+        // Bytes read: up to the end of this record.
+        let end = reader.position().byte();
+        let bytes = end.saturating_sub(std::mem::replace(&mut at, end));
         if matches!(result, Ok(false)) {
+            run.pending_bytes += bytes;
             return Ok(true);
         }
         number += 1;
@@ -331,6 +368,7 @@ fn read_csv<R: DeserializeOwned, F: FnMut(SourceEvent<R>) -> Result<()>>(
             // Read before the checkpoint restored.
             continue;
         }
+        run.pending_bytes += bytes;
         let row = match result {
             Ok(false) => return Ok(true),
             Ok(true) => {

@@ -84,7 +84,9 @@
 //! # Client settings
 //!
 //! Every `properties.*` option goes to librdkafka with the prefix removed, over these
-//! defaults: consumers `enable.partition.eof=true`, `auto.offset.reset` as above; producers
+//! defaults: consumers `enable.partition.eof=true`, `auto.offset.reset` as above,
+//! `statistics.interval.ms=5000` (the client's statistics hold the partitions' ends, for
+//! the `dfl_kafka_consumer_lag` metric; `0` turns that off); producers
 //! `enable.idempotence=true`, `acks=all`, `compression.type=lz4`, `linger.ms=5`,
 //! `batch.size=1000000`, `queue.buffering.max.messages=1000000`,
 //! `message.timeout.ms=600000` (a row not delivered within 10 min fails the sink) and
@@ -113,8 +115,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Partitioner, Producer, ProducerContext};
 use rdkafka::{Message, Timestamp as KafkaTimestamp};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a waiting client says what it waits for.
@@ -205,10 +207,12 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("partitioner", "murmur2_random"),
 ];
 
-/// What a producer's callbacks collect: failed deliveries and fatal client errors.
+/// What a producer's callbacks collect: failed deliveries and fatal client errors, and
+/// the count of every error (metrics).
 struct ProducerCx {
     failures: Mutex<Failures>,
     round_robin: Option<RoundRobin>,
+    errors: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -234,6 +238,7 @@ impl ProducerCx {
         ProducerCx {
             failures: Mutex::new(Failures::default()),
             round_robin: round_robin.then(|| RoundRobin { next: AtomicU32::new(0) }),
+            errors: Arc::default(),
         }
     }
 
@@ -255,6 +260,7 @@ impl ProducerCx {
 
 impl ClientContext for ProducerCx {
     fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
         if error.rdkafka_error_code().is_some_and(is_fatal) {
             self.fail(format!("{reason} ({})", describe(&error)));
         }
@@ -266,6 +272,7 @@ impl ProducerContext<RoundRobin> for ProducerCx {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((e, message)) = result {
+            self.errors.fetch_add(1, Ordering::Relaxed);
             self.fail(format!("topic '{}': {}", message.topic(), describe(e)));
         }
     }

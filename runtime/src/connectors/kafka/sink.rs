@@ -379,4 +379,9 @@ impl<R: Serialize + Send> Sink<R> for KafkaSink<R> {
         self.transactional = Transactional::Open;
         Ok(())
     }
+
+    /// The producer's errors (`dfl_kafka_errors_total{client="producer"}`).
+    fn register_metrics(&self, table: &str, metrics: &crate::metrics::Registry) {
+        metrics.add_kafka_errors(table, "producer", std::sync::Arc::clone(&self.producer.context().errors));
+    }
 }

@@ -12,6 +12,7 @@ use crate::connectors::format::Column;
 use crate::connectors::{Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::fns::Regex;
+use crate::metrics::{PartitionMeter, SkipReason, SourceMeter};
 use crate::options::TableOptions;
 use crate::pipeline::Context;
 use crate::types::{Str, Timestamp};
@@ -25,8 +26,8 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Longest a poll waits (the source checks for a stop after each).
@@ -37,6 +38,12 @@ const BARRIER_EVERY: Duration = Duration::from_secs(5);
 const REQUEST: Duration = Duration::from_secs(5);
 /// Records between updates of the read counter.
 const COUNT_EVERY: u64 = 1024;
+/// How often the partitions' ends are published for the consumer lag (and counts while
+/// records trickle in).
+const LAG_EVERY: Duration = Duration::from_secs(1);
+/// How often librdkafka reports its statistics, which hold the partitions' ends (unless
+/// `properties.statistics.interval.ms` says otherwise; `0`: no consumer lag).
+const STATISTICS_EVERY_MS: &str = "5000";
 
 /// One message of a Kafka table: its row and where it comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,6 +287,8 @@ fn make<R: DeserializeOwned>(
             // little, and a drained local queue is refilled at once (librdkafka waits 1 s).
             ("fetch.wait.max.ms", "10"),
             ("fetch.queue.backoff.ms", "10"),
+            // The partitions' ends, for the consumer lag (metrics).
+            ("statistics.interval.ms", STATISTICS_EVERY_MS),
         ],
     )?;
     // Offsets are committed after barriers only.
@@ -314,7 +323,12 @@ fn make<R: DeserializeOwned>(
 }
 
 fn create_consumer(table: &str, config: &ClientConfig) -> Result<BaseConsumer<SourceCx>> {
-    let cx = SourceCx { events: Mutex::new(VecDeque::new()), closing: AtomicBool::new(false) };
+    let cx = SourceCx {
+        events: Mutex::new(VecDeque::new()),
+        closing: AtomicBool::new(false),
+        errors: Arc::default(),
+        ends: Mutex::default(),
+    };
     config.create_with_context(cx).map_err(|e| kafka_error(table, "consumer", &e))
 }
 
@@ -360,6 +374,12 @@ fn offsets_option(opts: &TableOptions, key: &str) -> Result<HashMap<i32, i64>> {
 struct SourceCx {
     events: Mutex<VecDeque<Rebalance>>,
     closing: AtomicBool,
+    /// Errors of the consumer (metrics): those librdkafka reports, and those the source
+    /// meets (poll, rebalance and commit errors).
+    errors: Arc<AtomicU64>,
+    /// The end of each partition the client fetches from, by (topic, partition), from its
+    /// latest statistics: the last stable offset (the high watermark where there is none).
+    ends: Mutex<HashMap<(String, i32), i64>>,
 }
 
 enum Rebalance {
@@ -368,7 +388,30 @@ enum Rebalance {
     Error(String),
 }
 
-impl ClientContext for SourceCx {}
+impl ClientContext for SourceCx {
+    /// Counted (but the end of a partition, which comes this way too); the client retries,
+    /// and the source reports what it meets itself.
+    fn error(&self, error: KafkaError, _reason: &str) {
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps the partitions' ends (served by the source's polls, every
+    /// `statistics.interval.ms`).
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
+        for (topic, t) in statistics.topics {
+            for (partition, p) in t.partitions {
+                let end = if p.ls_offset >= 0 { p.ls_offset } else { p.hi_offset };
+                // Partition -1 is the client's own; offsets < 0 are unknown.
+                if partition >= 0 && end >= 0 {
+                    ends.insert((topic.clone(), partition), end);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for SourceCx {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
@@ -474,6 +517,10 @@ struct Split {
     phase: Phase,
     /// Whether the split was ever assigned in this run.
     seen: bool,
+    meter: Arc<PartitionMeter>,
+    /// Records and bytes read (rows or not) not yet added to the meter.
+    uncounted: u64,
+    uncounted_bytes: u64,
 }
 
 /// What reading keeps besides the consumer.
@@ -499,6 +546,11 @@ struct Reader<'a, R> {
     key_values: Vec<(&'static str, Dyn<'static>)>,
     no_values: Vec<(&'static str, Dyn<'static>)>,
     barriers: Barriers<'a>,
+    meter: Arc<SourceMeter>,
+    /// The consumer's error counter.
+    errors: Arc<AtomicU64>,
+    /// When the consumer lag was last read.
+    lag_at: Instant,
 }
 
 impl<R: DeserializeOwned> Source for KafkaSource<R> {
@@ -520,6 +572,17 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
 
     fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
         let KafkaSource { consumer, settings } = self;
+        let meter = cx.metrics().source(&settings.table);
+        let errors = Arc::clone(&consumer.context().errors);
+        cx.metrics().add_kafka_errors(&settings.table, "consumer", Arc::clone(&errors));
+        if let Some(d) = &settings.dead_letters {
+            cx.metrics().add_kafka_errors(&settings.table, "dead_letter", Arc::clone(&d.producer.context().errors));
+        }
+        match settings.errors {
+            Errors::Fail => {}
+            Errors::Skip => meter.expect_skips(SkipReason::ParseError),
+            Errors::DeadLetter => meter.expect_skips(SkipReason::DeadLetter),
+        }
         let mut reader = Reader {
             src: settings,
             cx,
@@ -535,9 +598,12 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
             key_values: Vec::new(),
             no_values: Vec::new(),
             barriers: Barriers::new(cx),
+            meter,
+            errors,
+            lag_at: Instant::now(),
         };
         let result = reader.run(&consumer, &mut emit);
-        cx.counters.rows_in.fetch_add(reader.rows, Ordering::Relaxed);
+        reader.publish(None);
         // Leave the group cleanly: rebalances while closing are done by the callback.
         consumer.context().closing.store(true, Ordering::Relaxed);
         if reader.src.group.is_some() {
@@ -592,7 +658,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     self.message(consumer, &message, emit)?;
                     handled += 1;
                     if handled.is_multiple_of(COUNT_EVERY) {
-                        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+                        self.publish(None);
                         check_clock = true;
                     }
                 }
@@ -602,6 +668,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     emit(SourceEvent::Idle)?;
                     check_clock = true;
                 }
+            }
+            if check_clock && self.lag_at.elapsed() >= LAG_EVERY {
+                self.publish(Some(consumer));
             }
             if self.barriers.enabled() {
                 // Checkpoints decide when barriers come.
@@ -721,6 +790,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     return Err(kafka_error(&self.src.table, what, &e));
                 }
                 Err(e) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
                     if self.cx.stopped() {
                         return Ok(None);
                     }
@@ -759,6 +829,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 stop: None,
                 phase: Phase::Unassigned,
                 seen: false,
+                meter: self.meter.partition(topic, partition),
+                uncounted: 0,
+                uncounted_bytes: 0,
             });
         }
         slots[p]
@@ -982,6 +1055,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     done.map_err(|e| kafka_error(&self.src.table, "giving partitions up", &e))?;
                 }
                 Rebalance::Error(message) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
                     eprintln!("table `{}`: warning: {message}", self.src.table);
                 }
             }
@@ -1032,6 +1106,8 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             Err(reason) => self.bad(message, reason)?,
         }
         let s = &mut self.splits[i];
+        s.uncounted += 1;
+        s.uncounted_bytes += (message.payload_len() + message.key().map_or(0, <[u8]>::len)) as u64;
         s.next = offset + 1;
         if !self.dirty {
             self.dirty = true;
@@ -1093,14 +1169,14 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     reason,
                 });
             }
-            Errors::Skip => {}
+            Errors::Skip => self.meter.skip(SkipReason::ParseError, &self.cx.counters),
             Errors::DeadLetter => {
                 if let Some(d) = &mut self.src.dead_letters {
                     d.write(&self.src.table, message, &reason)?;
                 }
+                self.meter.skip(SkipReason::DeadLetter, &self.cx.counters);
             }
         }
-        self.cx.counters.skipped.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -1247,6 +1323,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
         let unknown_topic =
             matches!(code, Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic));
+        self.errors.fetch_add(1, Ordering::Relaxed);
         if fatal || (unknown_topic && matches!(self.src.topics, Topics::List(_))) {
             return Err(kafka_error(table, "reading", e));
         }
@@ -1266,7 +1343,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         emit: &mut Emit<'_, R>,
         checkpoint: Option<u64>,
     ) -> Result<()> {
-        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+        self.publish(None);
         let mut position = Vec::new();
         if checkpoint.is_some() {
             // Dead letters before the barrier are durable before the checkpoint is.
@@ -1330,6 +1407,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     return;
                 }
                 Err(e) if attempt == 5 || e.rdkafka_error_code().is_some_and(is_fatal) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
                     eprintln!(
                         "table `{}`: warning: cannot commit offsets to group '{}': {} (tried {attempt} times; \
                          records after the last commit may be read again after a restart)",
@@ -1344,6 +1422,29 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     delay *= 3;
                 }
             }
+        }
+    }
+
+    /// Adds the rows and bytes read since the last time to the counters; with `consumer`,
+    /// also the consumer lag of every partition read (from the partition ends in the
+    /// client's latest statistics: no request to the brokers).
+    fn publish(&mut self, consumer: Option<&BaseConsumer<SourceCx>>) {
+        self.cx.counters.rows_in.fetch_add(std::mem::take(&mut self.rows), Ordering::Relaxed);
+        for s in &mut self.splits {
+            if s.uncounted > 0 || s.uncounted_bytes > 0 {
+                s.meter.add(std::mem::take(&mut s.uncounted), std::mem::take(&mut s.uncounted_bytes));
+            }
+        }
+        let Some(consumer) = consumer else { return };
+        self.lag_at = Instant::now();
+        let ends = consumer.context().ends.lock().unwrap_or_else(|p| p.into_inner());
+        for s in &self.splits {
+            let end = match s.phase {
+                Phase::Reading => ends.get(&(s.topic.to_string(), s.partition)).copied().unwrap_or(-1),
+                // Not read (any more): no lag shown.
+                Phase::Unassigned | Phase::Ended => -1,
+            };
+            s.meter.set_offsets(s.next, end);
         }
     }
 

@@ -940,6 +940,74 @@ fn new_topics_matching_the_pattern_are_found_while_running() {
 }
 
 #[test]
+fn metrics_count_records_bytes_skips_and_lag_per_partition() {
+    let (_cluster, servers) = cluster(&[("metered", 2)]);
+    let values: Vec<String> = (0..8).map(|i| format!("{{\"id\": {i}}}")).collect();
+    let mut msgs: Vec<Msg<'_>> =
+        values.iter().enumerate().map(|(i, v)| msg(i32::from(i >= 5), Some("k"), Some(v))).collect();
+    msgs.push(msg(1, None, Some("not json")));
+    put(&servers, "metered", &msgs);
+    let bytes = |partition: i32| -> usize {
+        msgs.iter()
+            .filter(|m| m.partition == partition)
+            .map(|m| m.key.map_or(0, <[u8]>::len) + m.value.unwrap().len())
+            .sum()
+    };
+    let opts = options(
+        "metered_t",
+        &servers,
+        &[
+            ("topic", "metered"),
+            ("format", "json"),
+            ("scan.startup.mode", "earliest-offset"),
+            ("scan.errors", "skip"),
+            ("properties.statistics.interval.ms", "100"),
+        ],
+    );
+    let cx = context(&opts);
+    cx.metrics().set_pipeline("k");
+    let series = |name: &str, partition: i32| {
+        format!("{name}{{pipeline=\"k\",table=\"metered_t\",topic=\"metered\",partition=\"{partition}\"}} ")
+    };
+    let value = |text: &str, series: &str| -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(series)).map(|v| v.parse().unwrap())
+    };
+    // Unbounded: read on until the lag of both partitions is known to be 0 (the client's
+    // statistics come every 100 ms; the source shows them about every second).
+    let started = Instant::now();
+    let mut rows = 0;
+    let mut text = String::new();
+    source::<Row>(&opts, &COLUMNS, validate)
+        .unwrap()
+        .run_events(&cx, |e| {
+            assert!(started.elapsed() < Duration::from_secs(60), "no lag after a minute:\n{text}");
+            match e {
+                SourceEvent::Row(..) => rows += 1,
+                SourceEvent::Idle if rows == 8 => {
+                    text = cx.metrics().render();
+                    let lag = |p| value(&text, &series("dfl_kafka_consumer_lag", p));
+                    if lag(0) == Some(0.0) && lag(1) == Some(0.0) {
+                        cx.request_stop();
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+        .unwrap();
+    let text = cx.metrics().render();
+    assert_eq!(value(&text, &series("dfl_source_records_total", 0)), Some(5.0), "{text}");
+    // Records read: rows, and the one skipped.
+    assert_eq!(value(&text, &series("dfl_source_records_total", 1)), Some(4.0), "{text}");
+    assert_eq!(value(&text, &series("dfl_source_bytes_total", 0)), Some(bytes(0) as f64), "{text}");
+    assert_eq!(value(&text, &series("dfl_source_bytes_total", 1)), Some(bytes(1) as f64), "{text}");
+    let skipped = "dfl_skipped_records_total{pipeline=\"k\",table=\"metered_t\",reason=\"parse_error\"} ";
+    assert_eq!(value(&text, skipped), Some(1.0), "{text}");
+    assert!(text.contains("dfl_kafka_errors_total{pipeline=\"k\",table=\"metered_t\",client=\"consumer\"} "), "{text}");
+    assert!(!text.contains("table=\"metered_t\"}"), "a partitioned source has no table-wide series:\n{text}");
+}
+
+#[test]
 fn sources_and_sinks_can_move_to_their_task_threads() {
     fn send<T: Send>() {}
     send::<KafkaSource<Row>>();

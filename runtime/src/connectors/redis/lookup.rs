@@ -28,6 +28,10 @@ pub struct RedisLookup<V> {
 /// Redis cannot be reached; with `null` it connects when first needed.
 pub fn lookup<V: DeserializeOwned>(table: RedisTable) -> Result<RedisLookup<V>> {
     let mut lookup = unconnected(table)?;
+    // Made by the task that joins (no context at hand): its counters go to that run's metrics.
+    if let Some(metrics) = crate::metrics::current_registry() {
+        metrics.add_redis(&lookup.table.table, "lookup", lookup.stats_handle());
+    }
     if lookup.table.on_error == OnError::Fail {
         lookup
             .client

@@ -257,6 +257,11 @@ impl<R: Serialize> UpsertTarget<R> for RedisSink<R> {
 }
 
 impl<R: Serialize + Send + 'static> Sink<R> for RedisSink<R> {
+    /// The client's counters (requests, retries, errors, keys, rows with NULL keys).
+    fn register_metrics(&self, table: &str, metrics: &crate::metrics::Registry) {
+        metrics.add_redis(table, "sink", self.stats_handle());
+    }
+
     /// Append-only input: every row is stored under its key.
     fn write_batch(&mut self, rows: &mut Vec<R>) -> Result<()> {
         self.finish_fold()?;

@@ -137,6 +137,36 @@ fn changes_leave_the_final_state_in_hashes() {
 }
 
 #[test]
+fn a_registered_sink_shows_its_counters_in_the_metrics() {
+    let Some(url) = server() else { return };
+    let p = prefix("metrics");
+    let key = format!("{p}:{{name}}");
+    let t = table(&p, &[("url", &url), ("key", &key)], COLUMNS, &[]);
+    let cx = crate::pipeline::Context::new(Vec::new(), BTreeMap::new());
+    let shared = crate::pipeline::SharedSink::new(redis_sink::<Row>(t).unwrap());
+    cx.register_sink("profiles", &shared).unwrap();
+    let mut out = shared.writer(&cx);
+    for r in [row(1, Some("a"), None), row(2, None, None), row(3, Some("c"), Some(1.0))] {
+        out.write(r).unwrap();
+    }
+    out.flush().unwrap();
+    shared.flush().unwrap();
+    let text = cx.metrics().render();
+    let value = |series: &str| -> f64 {
+        let line = text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '));
+        line.unwrap_or_else(|| panic!("no {series} in\n{text}")).parse().unwrap()
+    };
+    let labels = "{pipeline=\"\",table=\"profiles\",role=\"sink\"}";
+    // The connection check and one pipeline of writes.
+    assert_eq!(value(&format!("dfl_redis_requests_total{labels}")), 2.0);
+    assert_eq!(value(&format!("dfl_redis_errors_total{labels}")), 0.0);
+    assert_eq!(value(&format!("dfl_redis_keys_written_total{labels}")), 2.0);
+    assert_eq!(value("dfl_skipped_records_total{pipeline=\"\",table=\"profiles\",reason=\"null_key\"}"), 1.0);
+    assert_eq!(value("dfl_sink_records_total{pipeline=\"\",table=\"profiles\"}"), 3.0);
+    assert!(!text.contains(&url), "the server's URL is no metric");
+}
+
+#[test]
 fn rows_wait_for_a_full_buffer_the_interval_or_a_flush() {
     let Some(url) = server() else { return };
     let p = prefix("buffer");
