@@ -352,24 +352,12 @@ fn built() -> &'static Built {
 
 /// The broker, or `None` to skip (only outside CI).
 fn bootstrap() -> Option<String> {
-    match std::env::var("DFL_KAFKA_BOOTSTRAP") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("DFL_KAFKA_BOOTSTRAP is not set but CI is: start the broker (scripts/services.sh up)")
-        }
-        _ => {
-            eprintln!(
-                "skipped: DFL_KAFKA_BOOTSTRAP is not set (scripts/services.sh up; eval \"$(scripts/services.sh env)\")"
-            );
-            None
-        }
-    }
+    dfl_e2e::service("DFL_KAFKA_BOOTSTRAP")
 }
 
 /// A topic name no other run uses, created with `partitions`.
 fn topic(servers: &str, base: &str, partitions: i32) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("{base}-{}-{nanos}", std::process::id());
+    let name = dfl_e2e::unique(base);
     dfl::connectors::kafka::create_topic(servers, &name, partitions).expect("create the topic");
     name
 }

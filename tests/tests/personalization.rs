@@ -12,7 +12,7 @@
 //! Without `DFL_KAFKA_BOOTSTRAP` and `DFL_REDIS_URL` the service tests are skipped, unless
 //! `CI` is set: then they fail.
 
-use dfl_e2e::{Built, Query, build, millis, output_lines};
+use dfl_e2e::{Built, Query, build, millis, output_lines, service, unique};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -71,26 +71,6 @@ fn built() -> &'static Built {
         eprintln!("built the examples in {:.1} s", started.elapsed().as_secs_f64());
         built
     })
-}
-
-/// An environment variable a service test needs, or `None` to skip (only outside CI).
-fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{var} is not set but CI is: start the services (scripts/services.sh up)")
-        }
-        _ => {
-            eprintln!("skipped: {var} is not set (scripts/services.sh up; eval \"$(scripts/services.sh env)\")");
-            None
-        }
-    }
-}
-
-/// A name no other run uses.
-fn unique(base: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{base}-{}-{nanos}", std::process::id())
 }
 
 /// A fresh topic with `partitions`.

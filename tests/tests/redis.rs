@@ -71,24 +71,7 @@ fn built() -> &'static Built {
 }
 
 fn redis_url() -> Option<String> {
-    match std::env::var("DFL_REDIS_URL") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("DFL_REDIS_URL is not set but CI is: start redis-server (scripts/services.sh up)")
-        }
-        _ => {
-            eprintln!(
-                "skipped: DFL_REDIS_URL is not set (scripts/services.sh up; eval \"$(scripts/services.sh env)\")"
-            );
-            None
-        }
-    }
-}
-
-/// A key prefix no other run uses.
-fn prefix(base: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{base}-{}-{nanos}", std::process::id())
+    dfl_e2e::service("DFL_REDIS_URL")
 }
 
 /// A profile: clicks, the greatest category, the sum of prices.
@@ -166,7 +149,7 @@ fn profiles_in_redis_follow_updates_and_deletes() {
     let tmp = tempfile::tempdir().unwrap();
     let expected = write_clicks(&tmp.path().join("clicks.json"));
     assert!(expected.len() > 3 && expected.len() < 12, "some profiles must be deleted");
-    let p = prefix("profiles");
+    let p = dfl_e2e::unique("profiles");
     let run = built().run("profiles", &sets(&url, &p, tmp.path()));
     assert!(run.success, "{}", run.stderr);
     assert_profiles(&url, &p, &expected);
@@ -208,7 +191,7 @@ fn profiles_in_redis_are_right_after_a_crash_after_every_checkpoint() {
     let Some(url) = redis_url() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let expected = write_clicks(&tmp.path().join("clicks.json"));
-    let p = prefix("crashing");
+    let p = dfl_e2e::unique("crashing");
     let mut sets = sets(&url, &p, tmp.path());
     sets.push(("state.checkpoints.dir".into(), tmp.path().join("checkpoints").display().to_string()));
     let mut crashes = 0;
