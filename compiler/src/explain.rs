@@ -371,10 +371,21 @@ fn calls(aggregates: &[hir::AggregateCall]) -> String {
     shown.join(", ")
 }
 
+impl Graph {
+    /// The nodes of each task in order (`Some(task)`), then those of no task (sinks).
+    fn by_task(&self) -> Vec<(Option<usize>, Vec<usize>)> {
+        let tasks = self.nodes.iter().filter_map(|n| n.task).max().map_or(0, |m| m + 1);
+        (0..tasks)
+            .map(Some)
+            .chain(std::iter::once(None))
+            .map(|t| (t, (0..self.nodes.len()).filter(|&i| self.nodes[i].task == t).collect()))
+            .collect()
+    }
+}
+
 fn text(program: &Program, g: &Graph) -> String {
     let backend = program.settings.get("state.backend").map_or("memory", String::as_str);
     let mut out = format!("state backend: {backend}\n");
-    let tasks = g.nodes.iter().filter_map(|n| n.task).max().map_or(0, |m| m + 1);
     let describe = |out: &mut String, i: usize, n: &Node| {
         out.push_str(&format!("  [{}] {} (parallelism {})\n", n.id, n.kind, n.parallelism));
         for line in &n.lines {
@@ -391,15 +402,11 @@ fn text(program: &Program, g: &Graph) -> String {
             out.push_str(&format!("      -> {}\n", to.join(", ")));
         }
     };
-    for t in 0..tasks {
-        out.push_str(&format!("task {t}\n"));
-        for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task == Some(t)) {
-            describe(&mut out, i, n);
+    for (task, nodes) in g.by_task() {
+        out.push_str(&task.map_or("sinks\n".to_string(), |t| format!("task {t}\n")));
+        for i in nodes {
+            describe(&mut out, i, &g.nodes[i]);
         }
-    }
-    out.push_str("sinks\n");
-    for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task.is_none()) {
-        describe(&mut out, i, n);
     }
     out
 }
@@ -420,7 +427,6 @@ fn label(n: &Node) -> Vec<String> {
 fn mermaid(g: &Graph) -> String {
     let escape = |s: &str| s.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;");
     let mut out = String::from("flowchart LR\n");
-    let tasks = g.nodes.iter().filter_map(|n| n.task).max().map_or(0, |m| m + 1);
     let node = |i: usize, n: &Node| {
         let text = label(n).iter().map(|l| escape(l)).collect::<Vec<_>>().join("<br/>");
         match n.kind {
@@ -429,15 +435,20 @@ fn mermaid(g: &Graph) -> String {
             _ => format!("n{i}[\"{text}\"]"),
         }
     };
-    for t in 0..tasks {
-        out.push_str(&format!("  subgraph task{t}[\"task {t}\"]\n"));
-        for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task == Some(t)) {
-            out.push_str(&format!("    {}\n", node(i, n)));
+    for (task, nodes) in g.by_task() {
+        let indent = match task {
+            Some(t) => {
+                out.push_str(&format!("  subgraph task{t}[\"task {t}\"]\n"));
+                "    "
+            }
+            None => "  ",
+        };
+        for i in nodes {
+            out.push_str(&format!("{indent}{}\n", node(i, &g.nodes[i])));
         }
-        out.push_str("  end\n");
-    }
-    for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task.is_none()) {
-        out.push_str(&format!("  {}\n", node(i, n)));
+        if task.is_some() {
+            out.push_str("  end\n");
+        }
     }
     for (from, to) in &g.edges {
         out.push_str(&format!("  n{from} --> n{to}\n"));
@@ -448,7 +459,6 @@ fn mermaid(g: &Graph) -> String {
 fn dot(g: &Graph) -> String {
     let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let mut out = String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
-    let tasks = g.nodes.iter().filter_map(|n| n.task).max().map_or(0, |m| m + 1);
     let node = |i: usize, n: &Node| {
         let text = label(n).iter().map(|l| escape(l)).collect::<Vec<_>>().join("\\l") + "\\l";
         let shape = match n.kind {
@@ -459,15 +469,20 @@ fn dot(g: &Graph) -> String {
         };
         format!("n{i} [label=\"{text}\"{shape}];")
     };
-    for t in 0..tasks {
-        out.push_str(&format!("  subgraph cluster_task{t} {{\n    label=\"task {t}\";\n"));
-        for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task == Some(t)) {
-            out.push_str(&format!("    {}\n", node(i, n)));
+    for (task, nodes) in g.by_task() {
+        let indent = match task {
+            Some(t) => {
+                out.push_str(&format!("  subgraph cluster_task{t} {{\n    label=\"task {t}\";\n"));
+                "    "
+            }
+            None => "  ",
+        };
+        for i in nodes {
+            out.push_str(&format!("{indent}{}\n", node(i, &g.nodes[i])));
         }
-        out.push_str("  }\n");
-    }
-    for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.task.is_none()) {
-        out.push_str(&format!("  {}\n", node(i, n)));
+        if task.is_some() {
+            out.push_str("  }\n");
+        }
     }
     for (from, to) in &g.edges {
         out.push_str(&format!("  n{from} -> n{to};\n"));

@@ -415,28 +415,8 @@ impl Gen<'_> {
             })?;
         };
         self.stateful.setup.push(declared);
-        // The rest of the ON condition over the row's columns and a table row's.
-        let both: Vec<TokenStream> = frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
-        let test = match &l.condition {
-            Some(c) => {
-                let mut g = ExprGen { rows: &mut self.rows, frame: &both };
-                match g.expr(c) {
-                    Ok(code) => quote!(rt::ops::is_true(#code)),
-                    Err(what) => {
-                        self.error(branch.span, format!("cannot generate code for {what} yet"));
-                        quote!(true)
-                    }
-                }
-            }
-            None => quote!(true),
-        };
-        let mut joined = frame.to_vec();
-        let mut bindings = Vec::new();
-        for (i, c) in t.columns.iter().enumerate() {
-            let (f, v) = (field_ident(&c.name, i), format_ident!("lj{}_{}_{}", b, step, i));
-            bindings.push(quote!(let #v = m.and_then(|m| m.#f.clone());));
-            joined.push(quote!(#v));
-        }
+        let (condition, bindings, joined) = self.lookup_match(b, step, t, l, frame, branch);
+        let test = condition.unwrap_or(quote!(true));
         let rest = self.flow(b, step + 1, joined, at_source);
         let pad =
             if l.kind == crate::ast::JoinKind::Left { quote!(found.iter().all(|m| !(#test))) } else { quote!(false) };
@@ -451,6 +431,39 @@ impl Gen<'_> {
                 #rest
             }
         }
+    }
+
+    /// What a lookup join does with `m`, a table row of the key (`Option<&row>`, `None`
+    /// padding a LEFT join): the test of the rest of the ON condition over the input row's
+    /// columns `row_frame` and `m`'s (`None` without one), the bindings of `m`'s columns, and
+    /// the joined row's columns.
+    fn lookup_match(
+        &mut self,
+        b: usize,
+        step: usize,
+        t: &crate::hir::Table,
+        l: &crate::plan::Lookup,
+        row_frame: &[TokenStream],
+        branch: &Branch,
+    ) -> (Option<TokenStream>, Vec<TokenStream>, Vec<TokenStream>) {
+        let condition = l.condition.as_ref().map(|c| {
+            let both: Vec<TokenStream> = row_frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
+            match (ExprGen { rows: &mut self.rows, frame: &both }).expr(c) {
+                Ok(code) => quote!(rt::ops::is_true(#code)),
+                Err(what) => {
+                    self.error(branch.span, format!("cannot generate code for {what} yet"));
+                    quote!(true)
+                }
+            }
+        });
+        let mut joined = row_frame.to_vec();
+        let mut bindings = Vec::new();
+        for (i, c) in t.columns.iter().enumerate() {
+            let (f, v) = (field_ident(&c.name, i), format_ident!("lj{}_{}_{}", b, step, i));
+            bindings.push(quote!(let #v = m.and_then(|m| m.#f.clone());));
+            joined.push(quote!(#v));
+        }
+        (condition, bindings, joined)
     }
 
     /// A lookup join against a Redis table (step `step` of branch `b`): each row's key —
@@ -512,7 +525,6 @@ impl Gen<'_> {
             .collect();
         let row_frame: &[TokenStream] = if batched { &queued } else { frame };
         // The whole ON condition (its equalities too) over the row's columns and the fetched row's.
-        let both: Vec<TokenStream> = row_frame.iter().cloned().chain(column_places(t, quote!(m))).collect();
         let fetched_frame: Vec<TokenStream> = column_places(t, quote!(m)).collect();
         let mut tests = Vec::new();
         for (le, re) in &l.keys {
@@ -525,21 +537,9 @@ impl Gen<'_> {
                 }
             }
         }
-        if let Some(c) = &l.condition {
-            let mut g = ExprGen { rows: &mut self.rows, frame: &both };
-            match g.expr(c) {
-                Ok(code) => tests.push(quote!(rt::ops::is_true(#code))),
-                Err(what) => self.error(branch.span, format!("cannot generate code for {what} yet")),
-            }
-        }
+        let (condition, bindings, joined) = self.lookup_match(b, step, t, l, row_frame, branch);
+        tests.extend(condition);
         let test = if tests.is_empty() { quote!(true) } else { quote!(#(#tests)&&*) };
-        let mut joined = row_frame.to_vec();
-        let mut bindings = Vec::new();
-        for (i, c) in t.columns.iter().enumerate() {
-            let (f, v) = (field_ident(&c.name, i), format_ident!("lj{}_{}_{}", b, step, i));
-            bindings.push(quote!(let #v = m.and_then(|m| m.#f.clone());));
-            joined.push(quote!(#v));
-        }
         let left = l.kind == crate::ast::JoinKind::Left;
         let key = quote! {
             match (#(#parts,)*) {
@@ -580,14 +580,15 @@ impl Gen<'_> {
         self.lookup_fires.push((
             (b, step),
             quote! {
-                let batch = std::mem::take(&mut #pending);
-                let keys: Vec<Option<Vec<String>>> = batch.iter().map(|(_, key, _)| key.clone()).collect();
+                // The keys moved out of the queue, whose buffer is reused once drained.
+                let mut batch = std::mem::take(&mut #pending);
+                let keys: Vec<Option<Vec<String>>> = batch.iter_mut().map(|(_, key, _)| key.take()).collect();
                 let fetched_rows = #op.get_batch(&keys)?;
-                #pending = Vec::with_capacity(rt::connectors::redis::LOOKUP_BATCH);
-                for ((kind, _, (#(#queued,)*)), fetched) in batch.into_iter().zip(fetched_rows) {
+                for ((kind, _, (#(#queued,)*)), fetched) in batch.drain(..).zip(fetched_rows) {
                     let fetched: Option<#row_ty> = fetched;
                     #join
                 }
+                #pending = batch;
             },
         ));
         quote! {

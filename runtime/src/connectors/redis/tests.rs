@@ -15,7 +15,7 @@ use crate::changelog::{Change, RowKind};
 use crate::pipeline::Sink;
 use crate::types::Str;
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -456,22 +456,29 @@ impl OwnServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Starts the server and waits until it says it accepts connections.
     fn up(&mut self) {
-        let child = Command::new(&self.binary)
+        let mut child = Command::new(&self.binary)
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--daemonize", "no"])
             .args(["--appendonly", "yes", "--appendfsync", "always"])
             .arg("--dir")
             .arg(self.dir.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().expect("piped")));
+        let mut log = String::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("Ready to accept connections") => break,
+                Some(Ok(line)) => log.push_str(&(line + "\n")),
+                _ => panic!("redis-server on port {} ended before it was ready:\n{log}", self.port),
+            }
         }
+        // Its later lines read (and dropped) so that the pipe never fills.
+        std::thread::spawn(move || lines.for_each(drop));
+        self.child = Some(child);
     }
 
     fn down(&mut self) {
