@@ -73,8 +73,10 @@ pub fn run(binary: &std::path::Path, args: &[String], total: Option<u64>) -> std
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
-                // `<pipeline>: metrics: http://127.0.0.1:PORT/metrics`
-                if let Some(url) = line.split_once("metrics: http://").and_then(|(_, r)| r.strip_suffix("/metrics")) {
+                // `… pipeline=q: metrics: http://127.0.0.1:PORT/metrics`, or within a JSON line
+                // (`DFL_LOG_FORMAT=json`).
+                let said = line.split_once("metrics: http://").and_then(|(_, r)| r.split_once("/metrics"));
+                if let Some((url, _)) = said {
                     s.addr = Some(url.to_string());
                 }
                 let mut err = std::io::stderr().lock();

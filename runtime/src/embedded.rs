@@ -8,7 +8,9 @@
 //!
 //! Unlike the module's `main(args)`, a run started this way installs no signal handlers
 //! (the program owns its signals) and prints nothing: it returns a [`Summary`] or the
-//! error that failed it.
+//! error that failed it. What happens on the way (connector retries, checkpoints and
+//! savepoints) is reported as `tracing` events to the program's own subscriber, if it has
+//! one ([`crate::logging::init`] sets up the one pipeline binaries use).
 //!
 //! ```text
 //! // In a tokio program, with `dfl::pipeline!(click_counts, "…")` in the crate:

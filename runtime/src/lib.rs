@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod embedded;
 pub mod error;
 pub mod fns;
+pub mod logging;
 pub mod metrics;
 pub mod operators;
 pub mod ops;

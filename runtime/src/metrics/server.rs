@@ -16,7 +16,7 @@
 //! An address that was given and cannot be listened on fails the start (exit code 2, the
 //! error names the address): probes pointed at it would otherwise fail with no cause in
 //! sight. The default address taken (another pipeline on the machine) only warns. The
-//! binary prints `<name>: metrics: http://HOST:PORT/metrics` on stderr before it runs,
+//! binary logs `pipeline=<name>: metrics: http://HOST:PORT/metrics` on stderr before it runs,
 //! with the port actually bound (port 0 asks for any free one), and serves until it exits.
 
 use super::Registry;

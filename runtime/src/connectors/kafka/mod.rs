@@ -137,10 +137,7 @@ fn client_config(opts: &TableOptions, defaults: &[(&str, &str)]) -> Result<Clien
 
 /// Whether the value of librdkafka setting `key` must be kept out of messages.
 fn is_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["password", "secret", "pem", "token", "jaas", "oauthbearer.config", "ssl.key", "credential", "sasl.username"]
-        .iter()
-        .any(|s| k.contains(s))
+    crate::logging::is_secret(key)
 }
 
 /// A client error as text (secrets left out).
@@ -357,8 +354,9 @@ fn flush(producer: &Producer_, table: &str, what: &str, limit: Option<Duration>,
                 }
                 if warned.elapsed() >= WARN_EVERY {
                     warned = Instant::now();
-                    eprintln!(
-                        "table `{table}`: waiting for {waiting} messages to be delivered to {what} ({} s so far)",
+                    tracing::warn!(
+                        table,
+                        "waiting for {waiting} messages to be delivered to {what} ({} s so far)",
                         started.elapsed().as_secs()
                     );
                 }
@@ -378,7 +376,7 @@ fn flush(producer: &Producer_, table: &str, what: &str, limit: Option<Duration>,
     if strict {
         Err(Error::Write { table: table.to_string(), reason })
     } else {
-        eprintln!("table `{table}`: warning: {reason}");
+        tracing::warn!(table, "{reason}");
         Ok(())
     }
 }

@@ -796,9 +796,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     }
                     if warned.elapsed() >= WARN_EVERY {
                         warned = Instant::now();
-                        eprintln!(
-                            "table `{}`: {what}: {} (retrying for {} s so far)",
-                            self.src.table,
+                        tracing::warn!(
+                            table = %self.src.table,
+                            "{what}: {} (retrying for {} s so far)",
                             describe(&e),
                             started.elapsed().as_secs()
                         );
@@ -1056,7 +1056,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 }
                 Rebalance::Error(message) => {
                     self.errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("table `{}`: warning: {message}", self.src.table);
+                    tracing::warn!(table = %self.src.table, "{message}");
                 }
             }
         }
@@ -1330,7 +1330,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         let now = Instant::now();
         if self.warned.is_none_or(|w| now.duration_since(w) >= WARN_EVERY) {
             self.warned = Some(now);
-            eprintln!("table `{table}`: Kafka: {} (the client retries)", describe(e));
+            tracing::warn!(table = %table, "Kafka: {} (the client retries)", describe(e));
         }
         Ok(())
     }
@@ -1408,11 +1408,12 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 }
                 Err(e) if attempt == 5 || e.rdkafka_error_code().is_some_and(is_fatal) => {
                     self.errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!(
-                        "table `{}`: warning: cannot commit offsets to group '{}': {} (tried {attempt} times; \
-                         records after the last commit may be read again after a restart)",
-                        self.src.table,
-                        self.src.group.as_deref().unwrap_or_default(),
+                    let group = self.src.group.as_deref().unwrap_or_default();
+                    tracing::warn!(
+                        table = %self.src.table,
+                        group,
+                        "cannot commit offsets to group '{group}': {} (tried {attempt} times; records after the last \
+                         commit may be read again after a restart)",
                         describe(&e)
                     );
                     return;

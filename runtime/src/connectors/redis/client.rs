@@ -207,7 +207,7 @@ impl Client {
             match result {
                 Ok(v) => {
                     if retry > 0 {
-                        eprintln!("redis {}: answering again after {retry} retries", self.shown);
+                        tracing::info!(url = %self.shown, "Redis answering again after {retry} retries");
                     }
                     return Ok(v);
                 }
@@ -220,9 +220,9 @@ impl Client {
                     }
                     // Operators see an outage as it happens (the URL is shown without its password).
                     let wait = backoff(retry);
-                    eprintln!(
-                        "redis {}: {error}; retrying in {} ms (retry {} of {})",
-                        self.shown,
+                    tracing::warn!(
+                        url = %self.shown,
+                        "Redis: {error}; retrying in {} ms (retry {} of {})",
                         wait.as_millis(),
                         retry + 1,
                         self.retries
