@@ -393,17 +393,28 @@ impl<R: Send + 'static> Committer for SharedSink<R> {
 pub trait Batch<R>: Sized + Send {
     /// Hands (and removes) every item of `batch` to `sink`.
     fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<Self>) -> Result<()>;
+
+    /// The row of the item.
+    fn row(&self) -> &R;
 }
 
 impl<R: Send> Batch<R> for R {
     fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<R>) -> Result<()> {
         sink.write_batch(batch)
     }
+
+    fn row(&self) -> &R {
+        self
+    }
 }
 
 impl<R: Send> Batch<R> for Change<R> {
     fn write_to(sink: &mut dyn Sink<R>, batch: &mut Vec<Change<R>>) -> Result<()> {
         sink.write_changes(batch)
+    }
+
+    fn row(&self) -> &R {
+        &self.row
     }
 }
 
@@ -416,6 +427,10 @@ pub struct BatchWriter<'a, R, T> {
     meter: Option<Arc<SinkMeter>>,
     /// When the first row of the batch being collected came (with a meter).
     first: Option<Instant>,
+    /// The event time (ms) of a row, for sinks whose rows have one (with a meter).
+    event_time: Option<fn(&R) -> Option<i64>>,
+    /// The event time of the first row of the batch being collected.
+    first_time: Option<i64>,
 }
 
 /// A writer of appended rows.
@@ -427,7 +442,24 @@ pub type ChangeWriter<'a, R> = BatchWriter<'a, R, Change<R>>;
 impl<'a, R: Send + 'static, T: Batch<R>> BatchWriter<'a, R, T> {
     fn new(sink: &SharedSink<R>, cx: &'a Context) -> Self {
         let meter = sink.meter.get().cloned();
-        BatchWriter { sink: sink.clone(), buffer: Vec::with_capacity(BATCH), cx, meter, first: None }
+        BatchWriter {
+            sink: sink.clone(),
+            buffer: Vec::with_capacity(BATCH),
+            cx,
+            meter,
+            first: None,
+            event_time: None,
+            first_time: None,
+        }
+    }
+
+    /// Reads each batch's first row's event time with `f`, for the event-time latency.
+    pub fn with_event_time(mut self, f: fn(&R) -> Option<i64>) -> Self {
+        if let Some(m) = &self.meter {
+            m.timed();
+            self.event_time = Some(f);
+        }
+        self
     }
 
     /// Queues an item; writes the batch when it is full.
@@ -449,17 +481,24 @@ impl<'a, R: Send + 'static, T: Batch<R>> BatchWriter<'a, R, T> {
     fn batch_starts(&mut self) {
         if self.meter.is_some() {
             self.first = Some(Instant::now());
+            if let (Some(f), Some(item)) = (self.event_time, self.buffer.first()) {
+                self.first_time = f(item.row());
+            }
         }
     }
 
     fn write_out(&mut self) -> Result<()> {
         let n = self.buffer.len() as u64;
+        let started = self.meter.as_ref().map(|_| Instant::now());
         let mut sink = self.sink.inner.lock().unwrap_or_else(|p| p.into_inner());
         T::write_to(&mut **sink, &mut self.buffer)?;
         drop(sink);
+        if let (Some(m), Some(t)) = (&self.meter, started) {
+            m.wrote_for(t.elapsed());
+        }
         self.cx.counters.rows_out.fetch_add(n, Ordering::Relaxed);
         if let Some(m) = &self.meter {
-            m.batch(n, self.first.take().map(|t| t.elapsed()));
+            m.batch(n, self.first.take().map(|t| t.elapsed()), self.first_time.take());
         }
         Ok(())
     }
@@ -544,10 +583,10 @@ pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<C
                 let known = ["state.", "execution.", "table.", "pipeline.", "parallelism.", "metrics."];
                 if !settings.contains_key(key) && !known.iter().any(|p| key.starts_with(p)) {
                     let table = key.split('.').next().unwrap_or(key);
-                    eprintln!(
-                        "{}: warning: --set {key}: no table is named `{table}` and the query sets no '{key}'; \
-                         it is kept as a pipeline setting (tables: {})",
-                        spec.name,
+                    tracing::warn!(
+                        pipeline = spec.name,
+                        "--set {key}: no table is named `{table}` and the query sets no '{key}'; it is kept as a \
+                         pipeline setting (tables: {})",
                         tables.keys().cloned().collect::<Vec<_>>().join(", ")
                     );
                 }
@@ -578,34 +617,47 @@ pub fn main(spec: PipelineSpec, run: fn(&Context) -> Result<()>) -> ExitCode {
     main_with_args(spec, run, std::env::args().skip(1).collect())
 }
 
-/// [`main`] with the arguments given (after the program name).
+/// [`main`] with the arguments given (after the program name). Sets up the logs first
+/// ([`crate::logging::init`]: `RUST_LOG`, `DFL_LOG_FORMAT`), unless the program did.
 pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args: Vec<String>) -> ExitCode {
+    crate::logging::init();
+    let pipeline = spec.name;
     let mut cx = match configure(&spec, &args) {
         Ok(Some(cx)) => cx,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}: error: {e}", spec.name);
+            tracing::error!(pipeline, "{e}");
             return ExitCode::from(2);
         }
     };
+    // What the run was configured with, secrets hidden (RUST_LOG=dfl::pipeline=debug).
+    for (table, options) in &cx.tables {
+        let options = crate::logging::shown_options(options.with_prefix(""));
+        tracing::debug!(pipeline, table = %table, options = %options, "table options");
+    }
+    tracing::debug!(
+        pipeline,
+        settings = %crate::logging::shown_options(cx.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        "settings"
+    );
     // An address given that cannot be served on failed above; the default one taken (by
     // another pipeline) only warns.
     if cx.metrics_setting().is_none() {
         let default = crate::metrics::server::DEFAULT_ADDR;
         if let Err(e) = cx.serve_metrics(default) {
-            eprintln!(
-                "{}: warning: cannot serve metrics on {default} (the default): {e}; no metrics or health checks are \
-                 served (choose an address with --metrics-addr HOST:PORT, or off)",
-                spec.name
+            tracing::warn!(
+                pipeline,
+                "cannot serve metrics on {default} (the default): {e}; no metrics or health checks are served \
+                 (choose an address with --metrics-addr HOST:PORT, or off)"
             );
         }
     }
     if let Some(addr) = cx.metrics_addr() {
-        eprintln!("{}: metrics: http://{addr}/metrics", spec.name);
+        tracing::info!(pipeline, "metrics: http://{addr}/metrics");
     }
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cx.stop)) {
-            eprintln!("{}: warning: cannot handle signal {signal}: {e}", spec.name);
+            tracing::warn!(pipeline, "cannot handle signal {signal}: {e}");
         }
     }
     // SIGUSR1: take a savepoint (with checkpoints configured).
@@ -613,14 +665,14 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
     if let Some(c) = cx.checkpoints() {
         match signal_hook::flag::register(signal_hook::consts::SIGUSR1, c.savepoint_flag()) {
             Ok(_) => signals = "SIGINT or SIGTERM stops it, SIGUSR1 takes a savepoint",
-            Err(e) => eprintln!("{}: warning: cannot handle SIGUSR1 (savepoints): {e}", spec.name),
+            Err(e) => tracing::warn!(pipeline, "cannot handle SIGUSR1 (savepoints): {e}"),
         }
     }
     let restored = match cx.checkpoints().and_then(Checkpoints::restored_id) {
         Some(id) => format!(", from checkpoint {id}"),
         None => String::new(),
     };
-    eprintln!("{}: running (pid {}{restored}; {signals})", spec.name, std::process::id());
+    tracing::info!(pipeline, "running (pid {}{restored}; {signals})", std::process::id());
     let started = std::time::Instant::now();
     let result = run(&cx);
     cx.metrics.tasks_done();
@@ -635,6 +687,8 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
     match result {
         Ok(()) => {
             let how = if cx.stopped() { "stopped" } else { "finished" };
+            // As in the message: only when there are some.
+            let late_rows = (late > 0).then_some(late);
             let late = if late > 0 { format!(", {late} late (dropped)") } else { String::new() };
             let checkpoints = match cx.checkpoints() {
                 None => String::new(),
@@ -652,16 +706,26 @@ pub fn main_with_args(spec: PipelineSpec, run: fn(&Context) -> Result<()>, args:
                     )
                 }
             };
-            eprintln!(
-                "{}: {how}: {read} rows read, {written} written, {skipped} skipped{late} in {secs:.3} s ({:.0} rows/s){checkpoints}",
-                spec.name,
+            tracing::info!(
+                pipeline,
+                rows_read = read,
+                rows_written = written,
+                skipped,
+                late = late_rows,
+                seconds = (secs * 1000.0).round() / 1000.0,
+                "{how}: {read} rows read, {written} written, {skipped} skipped{late} in {secs:.3} s ({:.0} rows/s){checkpoints}",
                 read as f64 / secs.max(1e-9)
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}: error: {e}", spec.name);
-            eprintln!("{}: failed after {read} rows read, {written} written", spec.name);
+            tracing::error!(pipeline, "{e}");
+            tracing::error!(
+                pipeline,
+                rows_read = read,
+                rows_written = written,
+                "failed after {read} rows read, {written} written"
+            );
             ExitCode::FAILURE
         }
     }

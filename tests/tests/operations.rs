@@ -154,6 +154,7 @@ fn the_metrics_endpoint_counts_what_a_running_pipeline_did() {
         assert_eq!(status, 200, "{body}");
         if sample(&body, "dfl_source_records_total", &["table=\"clicks\""]) >= 1011.0
             && sample(&body, "dfl_late_records_total", &[]) >= 5.0
+            && sample(&body, "dfl_operator_records_out_total", &["kind=\"window\""]) >= 693.0
         {
             break body;
         }
@@ -188,6 +189,19 @@ fn the_metrics_endpoint_counts_what_a_running_pipeline_did() {
     let watermark = sample(&metrics, "dfl_watermark_milliseconds", &["table=\"clicks\""]);
     assert_eq!(watermark as i64, 1_704_067_200_000 + 999_000 - 1_000, "{metrics}");
     assert!(metrics.contains("# TYPE dfl_emit_latency_seconds histogram"), "{metrics}");
+    // The window operator (its id as `dflc explain` shows it): every valid click in (the
+    // 1,005 that are not unreadable, late ones included), and out the 99 windows the
+    // watermark passed (ends 00:00:10 to 00:16:30) with the 7 users each.
+    let window = ["operator=\"t0.b1.s0\"", "kind=\"window\"", "task=\"clicks\""];
+    assert_eq!(sample(&metrics, "dfl_operator_records_in_total", &window), 1005.0, "{metrics}");
+    assert_eq!(sample(&metrics, "dfl_operator_records_out_total", &window), 693.0, "{metrics}");
+    // Event time to emit: c0 writes the clicks' rowtime, from 2024: years behind the clock.
+    let c0 = ["table=\"c0\""];
+    let batches = sample(&metrics, "dfl_event_time_latency_seconds_count", &c0);
+    let behind = sample(&metrics, "dfl_event_time_latency_seconds_sum", &c0) / batches;
+    assert!(batches >= 1.0 && behind > 300.0 * 86_400.0, "{metrics}");
+    // per_user writes no time column: no event-time series.
+    assert_eq!(sample(&metrics, "dfl_event_time_latency_seconds_count", &["table=\"per_user\""]), 0.0, "{metrics}");
     // Alive and ready while it runs.
     assert_eq!(get(&addr, "/healthz").0, 200);
     assert_eq!(get(&addr, "/readyz").0, 200);

@@ -236,8 +236,10 @@ impl Gen<'_> {
                 let op = format_ident!("window_{}", slot);
                 // Window Top-Ns after it rank each window's rows once they are all in.
                 let flushes = std::mem::take(&mut self.flushes);
+                let meter = format_ident!("meter_{}", op);
                 quote! {
                     #op.advance(limit, |key, w, acc| -> rt::Result<()> {
+                        #meter.row_out();
                         let kind = rt::RowKind::Insert;
                         #(#bindings)*
                         #(#body)*
@@ -265,6 +267,8 @@ impl Gen<'_> {
                     }
                 }
                 let body = self.flow(next, 0, frame, false);
+                let meter = format_ident!("meter_join_{}", j);
+                let body = quote!(#meter.row_out(); #body);
                 let (op, cond, pending) = (
                     format_ident!("join_{}", j),
                     format_ident!("join_cond_{}", j),
@@ -289,6 +293,7 @@ impl Gen<'_> {
                         if !#pending.is_empty() {
                             let mut pending = std::mem::take(&mut #pending);
                             for input in pending.drain(..) {
+                                #meter.row_in();
                                 match input {
                                     // Late: behind the watermark the join last
                                     // advanced to (before this event's rows moved it).
@@ -322,6 +327,7 @@ impl Gen<'_> {
                         if !#pending.is_empty() {
                             let mut pending = std::mem::take(&mut #pending);
                             for input in pending.drain(..) {
+                                #meter.row_in();
                                 // Late: behind the watermark the join last advanced
                                 // to (before this event's rows moved it).
                                 let on_time = match input {
@@ -341,6 +347,7 @@ impl Gen<'_> {
                         if !#pending.is_empty() {
                             let mut pending = std::mem::take(&mut #pending);
                             for input in pending.drain(..) {
+                                #meter.row_in();
                                 #op.apply(input, #cond, |kind, l, r| -> rt::Result<()> {
                                     #(#bindings)*
                                     #body
@@ -684,9 +691,11 @@ impl Gen<'_> {
             },
         );
         let late = if source_row { self.late_write(branch) } else { quote!() };
+        let meter = format_ident!("meter_join_{}", j);
         quote! {
             #(#code)*
             if let (Some(s), Some(e)) = (#start.as_ref(), #end.as_ref()) {
+                #meter.row_in();
                 if !#op.#add(rt::time::Window::new(s.millis(), e.millis()), key, #row) {
                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     #late

@@ -77,6 +77,7 @@ pub fn generate_with(
         late_sinks: pipeline.late_sinks.clone(),
         late_sink: None,
         source: None,
+        task_index: 0,
         joins: pipeline.joins.clone(),
         lives: Vec::new(),
         labels: 0,
@@ -122,6 +123,8 @@ struct Gen<'a> {
     late_sinks: Vec<(TableId, TableId)>,
     /// The table the current task reads.
     source: Option<TableId>,
+    /// The index of the current task (its `t<i>` in `dflc explain`).
+    task_index: usize,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
     /// Per branch of the current task and step, which of its output columns later steps read.
@@ -161,6 +164,56 @@ enum Backend {
 struct Stateful {
     setup: Vec<TokenStream>,
     operators: Vec<(proc_macro2::Ident, String)>,
+}
+
+impl Gen<'_> {
+    /// Declares the meter of the current task's stateful operator `op` (also its section
+    /// of the task's snapshot), `id` as `dflc explain` shows it, of kind `kind`; returns
+    /// the meter's variable, which counts rows in and out.
+    fn meter(&mut self, op: &proc_macro2::Ident, id: &str, kind: &str) -> proc_macro2::Ident {
+        let m = format_ident!("meter_{}", op);
+        let section = op.to_string();
+        self.stateful.setup.push(quote!(let #m = task.operator_meter(#id, #kind, #section);));
+        m
+    }
+
+    /// The event time of the rows branch `b` writes, for its sink's event-time latency: a
+    /// `.with_event_time(…)` reading the written column that holds the query's rowtime
+    /// attribute, else its window end; nothing if no written column does.
+    fn event_time_reader(&self, b: usize) -> TokenStream {
+        let branch = &self.branches[b];
+        let Target::Sink { table, columns, .. } = &branch.target else { return quote!() };
+        let inserts = &self.program.inserts;
+        let Some(insert) = inserts
+            .iter()
+            .find(|i| i.table == branch.table && i.span == branch.span)
+            .or_else(|| inserts.iter().find(|i| i.table == branch.table))
+        else {
+            return quote!();
+        };
+        let schema = &insert.query.schema;
+        let t = &self.program.tables[table.0];
+        let written = |k: usize| {
+            columns.get(k).filter(|&&ci| is_writable(&t.columns[ci].kind) && t.columns[ci].ty.is_timestamp())
+        };
+        let pick = |test: &dyn Fn(&crate::hir::Field) -> bool| {
+            schema.iter().enumerate().find(|(k, f)| test(f) && written(*k).is_some())
+        };
+        let found = pick(&|f| f.time == Some(crate::hir::TimeAttribute::Rowtime))
+            .or_else(|| pick(&|f| f.window == Some(crate::hir::WindowBound::End)));
+        let Some((k, _)) = found else { return quote!() };
+        let ci = columns[k];
+        let position = t.columns[..ci].iter().filter(|c| is_writable(&c.kind)).count();
+        let f = field_ident(&t.columns[ci].name, position);
+        let ws = sink_struct(t);
+        quote!(.with_event_time(|r: &#ws| r.#f.as_ref().map(|t| t.millis())))
+    }
+
+    /// The `dflc explain` id of the current task's operator at `slot` (`<branch>_<step>`).
+    fn step_id(&self, slot: &str) -> String {
+        let (b, s) = slot.split_once('_').unwrap_or((slot, "0"));
+        format!("t{}.b{b}.s{s}", self.task_index)
+    }
 }
 
 impl Stateful {
@@ -434,6 +487,7 @@ impl Gen<'_> {
         let mut tasks = Vec::new();
         let task_names: Vec<String> = (0..pipeline.tasks.len()).map(|i| task_name(program, pipeline, i)).collect();
         for (i, task) in pipeline.tasks.iter().enumerate() {
+            self.task_index = i;
             tasks.push(self.task(task, &task_names[i]));
         }
         let sink_flushes: Vec<TokenStream> = pipeline

@@ -107,6 +107,7 @@ impl Gen<'_> {
             #right_row
         };
         self.stateful.operator(&op, &quote!(#types #operator));
+        self.meter(&op, &format!("join{j}"), "join");
         self.stateful.setup.push(quote! {
             #types
             fn #cond(l: &#l, r: &#r) -> bool {
@@ -353,6 +354,7 @@ impl Gen<'_> {
         };
         self.stateful.operator(&op, &declared);
         self.stateful.setup.push(declared);
+        let meter = self.meter(&op, &self.step_id(&slot), "group");
         // The output row: the group columns (from the key), then the aggregates' results.
         let mut bindings = Vec::new();
         let mut out_frame = Vec::new();
@@ -390,12 +392,14 @@ impl Gen<'_> {
         let key = format_ident!("key_{}", slot);
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
+            #meter.row_in();
             #op.apply(
                 kind,
                 #key,
                 |acc: &mut #acc_ty, retract: bool| { #(#updates)* },
                 |acc: &#acc_ty| #results,
                 |kind, key, out| -> rt::Result<()> {
+                    #meter.row_out();
                     #(#bindings)*
                     #rest
                     Ok(())
@@ -488,6 +492,7 @@ impl Gen<'_> {
         };
         self.stateful.operator(&op, &declared);
         self.stateful.setup.push(declared);
+        let meter = self.meter(&op, &self.step_id(&slot), "top-n");
         // The output: the row's columns, then its rank.
         let mut bindings = Vec::new();
         let mut out_frame = Vec::new();
@@ -505,16 +510,21 @@ impl Gen<'_> {
             // Ranked once the window operator firing the rows has given them all.
             self.flushes.push(quote! {
                 #op.flush(|kind, row, rank| -> rt::Result<()> {
+                    #meter.row_out();
                     #(#bindings)*
                     #rest
                     Ok(())
                 })?;
             });
-            code.push(quote!(#op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));));
+            code.push(quote! {
+                #meter.row_in();
+                #op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));
+            });
             return quote!(#(#code)*);
         }
         let (call, kind) = if retracting { (quote!(apply), quote!(kind,)) } else { (quote!(add), quote!()) };
         code.push(quote! {
+            #meter.row_in();
             #op.#call(
                 #kind
                 (#(#key_values,)*),
@@ -522,6 +532,7 @@ impl Gen<'_> {
                 #row_ty(#(#row,)*),
                 #ranks,
                 |kind, row, rank| -> rt::Result<()> {
+                    #meter.row_out();
                     #(#bindings)*
                     #rest
                     Ok(())
@@ -603,6 +614,7 @@ impl Gen<'_> {
         };
         self.stateful.operator(&op, &declared);
         self.stateful.setup.push(declared);
+        self.meter(&op, &self.step_id(slot), "over");
         let values = frame.iter().map(|v| quote!(#v.clone()));
         code.push(quote!(let over_key: #key_ty = (#(#key_values,)*);));
         code.push(quote!(let over_row = #row_ty(#(#values,)*);));
@@ -634,11 +646,14 @@ impl Gen<'_> {
         let (mut code, bindings, out_frame) = self.over_parts(&slot, o, frame, branch);
         let (op, update) = (format_ident!("over_{}", slot), format_ident!("over_update_{}", slot));
         let time = &frame[o.time_column];
+        let meter = format_ident!("meter_{}", op);
+        code.push(quote!(#meter.row_in();));
         if o.proctime {
             let rest = self.flow(b, step + 1, out_frame, false);
             code.push(quote! {
                 let now = #time.as_ref().map(|t| t.millis()).unwrap_or_else(rt::time::epoch_ms);
                 #op.add_now(over_key, now, over_row, #update, |row, acc| -> rt::Result<()> {
+                    #meter.row_out();
                     #bindings
                     #rest
                     Ok(())
@@ -678,8 +693,10 @@ impl Gen<'_> {
         }
         let rest = self.flow(b, step + 1, out_frame, false);
         let flushes = std::mem::take(&mut self.flushes);
+        let meter = format_ident!("meter_{}", op);
         quote! {
             #op.advance(limit, #update, |row, acc| -> rt::Result<()> {
+                #meter.row_out();
                 let kind = rt::RowKind::Insert;
                 #(#bindings)*
                 #rest
@@ -774,6 +791,7 @@ impl Gen<'_> {
         };
         self.stateful.operator(&op, &declared);
         self.stateful.setup.push(declared);
+        let meter = self.meter(&op, &self.step_id(index), "window");
         let time = &frame[w.time_column];
         let key = format_ident!("key_{}", index);
         let late_write = if source_row { self.late_write(branch) } else { quote!() };
@@ -793,6 +811,7 @@ impl Gen<'_> {
         };
         code.push(quote! {
             let #key: #key_ty = (#(#key_values,)*);
+            #meter.row_in();
             if #bind {
                 if !#add {
                     cx.counters.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -33,7 +33,8 @@ impl Gen<'_> {
                 let w = format_ident!("out_{}", b);
                 let s = format_ident!("sink_{}", task.branches[b].sink()?.0);
                 let writer = if self.branch_updates(b) { quote!(change_writer) } else { quote!(writer) };
-                Some(quote!(let mut #w = #s.#writer(cx);))
+                let timed = self.event_time_reader(b);
+                Some(quote!(let mut #w = #s.#writer(cx)#timed;))
             })
             .collect();
         let mut sinks = Vec::new();

@@ -224,7 +224,13 @@ impl Checkpoints {
         if let Some(m) = &restored
             && m.pipeline != pipeline
         {
-            eprintln!("{pipeline}: warning: restoring {} written by pipeline `{}`", m.dir.display(), m.pipeline);
+            tracing::warn!(
+                pipeline,
+                checkpoint = m.id,
+                "restoring {} written by pipeline `{}`",
+                m.dir.display(),
+                m.pipeline
+            );
         }
         let first = restored.as_ref().map_or(0, |m| m.id);
         let now = crate::time::epoch_ms();
@@ -431,16 +437,27 @@ impl Checkpoints {
                 }
                 if self.savepoint_next.swap(false, Ordering::AcqRel) {
                     match store::copy_to_savepoint(&self.config.dir, id, &self.config.savepoints) {
-                        Ok(path) => eprintln!("{}: savepoint {id} written to {}", self.pipeline, path.display()),
-                        Err(e) => eprintln!("{}: warning: savepoint {id} failed: {e}", self.pipeline),
+                        Ok(path) => tracing::info!(
+                            pipeline = %self.pipeline,
+                            checkpoint = id,
+                            "savepoint {id} written to {}",
+                            path.display()
+                        ),
+                        Err(e) => {
+                            tracing::warn!(pipeline = %self.pipeline, checkpoint = id, "savepoint {id} failed: {e}")
+                        }
                     }
                 }
                 if let Err(e) = store::retain(&self.config.dir, self.config.retained) {
-                    eprintln!("{}: warning: removing old checkpoints: {e}", self.pipeline);
+                    tracing::warn!(pipeline = %self.pipeline, "removing old checkpoints: {e}");
                 }
                 let in_run = self.completed_in_run.fetch_add(1, Ordering::AcqRel) + 1;
                 if self.config.crash_after == Some(in_run) {
-                    eprintln!("{}: DFL_CRASH_AFTER_CHECKPOINTS: aborting after checkpoint {id}", self.pipeline);
+                    tracing::warn!(
+                        pipeline = %self.pipeline,
+                        checkpoint = id,
+                        "DFL_CRASH_AFTER_CHECKPOINTS: aborting after checkpoint {id}"
+                    );
                     std::process::abort();
                 }
             }
@@ -452,7 +469,11 @@ impl Checkpoints {
                 }
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 self.meter.failed();
-                eprintln!("{}: warning: checkpoint {id} failed (the pipeline goes on): {e}", self.pipeline);
+                tracing::warn!(
+                    pipeline = %self.pipeline,
+                    checkpoint = id,
+                    "checkpoint {id} failed (the pipeline goes on): {e}"
+                );
             }
         }
         round.id = id;
@@ -555,6 +576,17 @@ impl<'a> TaskCheckpoint<'a> {
         &self.name
     }
 
+    /// The meter of the task's operator `id` (its id in `dflc explain`) of kind `kind`,
+    /// whose state is the snapshot section `section`.
+    pub fn operator_meter(
+        &self,
+        id: &str,
+        kind: &'static str,
+        section: &str,
+    ) -> std::sync::Arc<crate::metrics::OperatorMeter> {
+        self.cx.metrics().operator(&self.name, id, kind, section)
+    }
+
     /// The folder of the state the task's backend kept on disk in the checkpoint restored
     /// (a RocksDB checkpoint), if there is one.
     pub fn restored_state(&self) -> Option<PathBuf> {
@@ -568,6 +600,7 @@ impl<'a> TaskCheckpoint<'a> {
     /// the task's snapshot and waits for the checkpoint to complete.
     pub fn arrive(&mut self, id: u64, snapshot: SnapshotWriter, position: &[u8]) -> Result<()> {
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
+        self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), 0);
         let bytes = snapshot.finish(position)?;
         c.arrive(&self.name, id, bytes, None, self.cx)
     }
@@ -583,13 +616,15 @@ impl<'a> TaskCheckpoint<'a> {
         state: &mut B,
     ) -> Result<()> {
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
-        let bytes = snapshot.finish(position)?;
         let staging = store::staging_dir(&c.config.dir).join(format!("{}-{id}", self.name.replace('/', "_")));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
         std::fs::create_dir_all(store::staging_dir(&c.config.dir)).map_err(|e| Error::io(&c.config.dir, e))?;
         let on_disk = state.persist_to(&staging)?;
+        let file_bytes = if on_disk { store::bytes_under(&staging) } else { 0 };
+        self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), file_bytes);
+        let bytes = snapshot.finish(position)?;
         c.arrive(&self.name, id, bytes, on_disk.then_some(staging), self.cx)
     }
 

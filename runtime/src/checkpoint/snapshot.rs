@@ -55,6 +55,11 @@ impl SnapshotWriter {
         Ok(())
     }
 
+    /// Each section's id and size in bytes.
+    pub fn sizes(&self) -> Vec<(&str, u64)> {
+        self.sections.iter().map(|s| (s.id.as_str(), s.bytes.len() as u64)).collect()
+    }
+
     /// The snapshot of a task at `position` (its source's, encoded by the source).
     pub fn finish(self, position: &[u8]) -> Result<Vec<u8>> {
         let mut out = Vec::new();

@@ -45,11 +45,14 @@
 use crate::checkpoint::{decode, encode};
 use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
+use crate::metrics::QueueMeter;
 use crate::pipeline::Context;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::time::Instant;
 
 /// Events a source's thread gathers before handing them over (fewer at an
 /// [`Idle`](SourceEvent::Idle), a split's end, a barrier or the source's end).
@@ -169,6 +172,8 @@ where
     crate::metrics::source_running();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+        let task = crate::metrics::current_task().unwrap_or_else(|| "merge".into());
+        let queue = cx.metrics().queue("merge", &task, IN_FLIGHT as u64);
         let (ack_a, acks_a) = mpsc::channel();
         let (ack_b, acks_b) = mpsc::channel();
         let mut merger = Merger {
@@ -181,16 +186,18 @@ where
         };
         if runs[0] {
             let tx = tx.clone();
-            spawn(scope, "merge-a", move || run_side(cx, a, &Outbox::new(tx, acks_a, Message::A)))?;
+            let queue = Arc::clone(&queue);
+            spawn(scope, "merge-a", move || run_side(cx, a, &Outbox::new(tx, acks_a, Message::A, queue)))?;
         }
         if runs[1] {
-            spawn(scope, "merge-b", move || run_side(cx, b, &Outbox::new(tx, acks_b, Message::B)))?;
+            let queue = Arc::clone(&queue);
+            spawn(scope, "merge-b", move || run_side(cx, b, &Outbox::new(tx, acks_b, Message::B, queue)))?;
         } else {
             drop(tx);
         }
         // Returning drops the receiver and the acknowledgements: a source still running
         // fails its next `emit` and ends, so the scope's join does not wait for ever.
-        merger.run(rx, runs)
+        merger.run(rx, runs, &queue)
     })
 }
 
@@ -229,15 +236,27 @@ struct Outbox<R, M> {
     tx: SyncSender<M>,
     acks: Receiver<()>,
     wrap: fn(Part<R>) -> M,
+    /// The channel's length and the time spent waiting for room in it.
+    queue: Arc<QueueMeter>,
 }
 
 impl<R, M> Outbox<R, M> {
-    fn new(tx: SyncSender<M>, acks: Receiver<()>, wrap: fn(Part<R>) -> M) -> Self {
-        Outbox { tx, acks, wrap }
+    fn new(tx: SyncSender<M>, acks: Receiver<()>, wrap: fn(Part<R>) -> M, queue: Arc<QueueMeter>) -> Self {
+        Outbox { tx, acks, wrap, queue }
     }
 
     fn send(&self, part: Part<R>) -> Result<()> {
-        self.tx.send((self.wrap)(part)).map_err(|_| task_gone())
+        self.queue.pushed();
+        match self.tx.try_send((self.wrap)(part)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(message)) => {
+                let waiting = Instant::now();
+                let sent = self.tx.send(message).map_err(|_| task_gone());
+                self.queue.blocked(waiting.elapsed());
+                sent
+            }
+            Err(TrySendError::Disconnected(_)) => Err(task_gone()),
+        }
     }
 
     /// Hands `batch` over (if it has events).
@@ -310,7 +329,7 @@ struct Merger<A, B, H> {
 
 impl<A, B, H: FnMut(Merged<A, B>) -> Result<()>> Merger<A, B, H> {
     /// Handles what the sources send until both have ended; `runs`: which of them run.
-    fn run(&mut self, rx: Receiver<Message<A, B>>, runs: [bool; 2]) -> Result<()> {
+    fn run(&mut self, rx: Receiver<Message<A, B>>, runs: [bool; 2], queue: &QueueMeter) -> Result<()> {
         for side in [0, 1].into_iter().filter(|&side| !runs[side]) {
             self.ended[side] = true;
             (self.handle)(Merged::Ended(side))?;
@@ -319,6 +338,7 @@ impl<A, B, H: FnMut(Merged<A, B>) -> Result<()>> Merger<A, B, H> {
             let message = rx.recv().map_err(|_| {
                 Error::State("internal error: a source's thread of a task reading two sources ended silently".into())
             })?;
+            queue.popped();
             match message {
                 Message::A(part) => self.part(0, part, Merged::A)?,
                 Message::B(part) => self.part(1, part, Merged::B)?,

@@ -174,6 +174,11 @@ fn valid_name(name: &str) -> bool {
 pub const LATENCY_BUCKETS: &[f64] =
     &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
+/// Upper bounds (seconds) of the event-time latency histogram: 10 ms to 2 h (windowed
+/// results are as late as their window's length plus the watermark's delay).
+pub const EVENT_TIME_BUCKETS: &[f64] =
+    &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0];
+
 /// Upper bounds (seconds) of the checkpoint duration histogram: 5 ms to 5 min.
 pub const CHECKPOINT_BUCKETS: &[f64] =
     &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];

@@ -5,8 +5,10 @@
 //! sinks, watermarks and the checkpoint coordinator take a *meter* from it when they start
 //! (one map lookup, never per row) and count on it with relaxed atomics: sources add their
 //! records once per batch of up to 1,024, sink writers once per batch handed to the sink,
-//! watermarks are published every 1,024 rows and while the source is idle. A scrape reads
-//! the meters and writes the text format ([`exposition`]).
+//! watermarks are published every 1,024 rows and while the source is idle. Stateful
+//! operators count every row in and out, on counters only their task's thread writes (a
+//! plain load and store, no locked instruction). A scrape reads the meters and writes the
+//! text format ([`exposition`]).
 //!
 //! A pipeline binary serves `GET /metrics`, `GET /healthz` and `GET /readyz` on
 //! `--metrics-addr` / `'metrics.addr'` (default `127.0.0.1:9249`, `off` for none); a
@@ -36,7 +38,14 @@
 //! | `dfl_kafka_consumer_lag` | gauge | `table`, `topic`, `partition` | high watermark minus position |
 //! | `dfl_kafka_errors_total` | counter | `table`, `client` | Kafka client errors (`consumer`, `producer`, `dead_letter`) |
 //! | `dfl_sink_records_total` | counter | `table` | rows and changes handed to the sink |
-//! | `dfl_emit_latency_seconds` | histogram | `table` | per batch: first row emitted → batch taken by the sink |
+//! | `dfl_emit_latency_seconds` | histogram | `table` | per batch: the source event of its first row → batch taken by the sink |
+//! | `dfl_event_time_latency_seconds` | histogram | `table` | per batch of a sink with an event-time column: wall clock − first row's event time |
+//! | `dfl_sink_busy_seconds_total` | counter | `table` | time tasks spent handing batches to the sink |
+//! | `dfl_operator_records_in_total`, `dfl_operator_records_out_total` | counter | `task`, `operator`, `kind` | rows in and out of a stateful operator (its `dflc explain` id) |
+//! | `dfl_operator_state_bytes` | gauge | `task`, `operator`, `kind` | its section of the task's last checkpoint |
+//! | `dfl_task_state_bytes`, `dfl_task_state_file_bytes` | gauge | `task` | the task's last checkpoint: all, RocksDB files |
+//! | `dfl_queue_length`, `dfl_queue_capacity` | gauge | `queue`, `table` | batches waiting between threads (`merge`) |
+//! | `dfl_queue_blocked_seconds_total` | counter | `queue`, `table` | senders waiting for room (backpressure) |
 //! | `dfl_redis_requests_total` | counter | `table`, `role` | requests sent (retries included) |
 //! | `dfl_redis_retries_total` | counter | `table`, `role` | requests sent again after a failure |
 //! | `dfl_redis_errors_total` | counter | `table`, `role` | requests that failed for good |
@@ -57,11 +66,13 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
-pub use meters::{CheckpointMeter, PartitionMeter, SinkMeter, SkipReason, SourceMeter, TaskMeter};
+pub use meters::{
+    CheckpointMeter, OperatorMeter, PartitionMeter, QueueMeter, SinkMeter, SkipReason, SourceMeter, TaskMeter,
+};
 pub use scope::TaskCounter;
 #[cfg(feature = "redis")]
 pub(crate) use scope::current_registry;
-pub(crate) use scope::{TaskScope, name_task, source_running};
+pub(crate) use scope::{TaskScope, current_task, name_task, source_running};
 pub use server::Server;
 
 use crate::pipeline::Counters;
@@ -85,6 +96,8 @@ pub struct Registry {
     sources: Mutex<BTreeMap<String, Arc<SourceMeter>>>,
     sinks: Mutex<BTreeMap<String, Arc<SinkMeter>>>,
     tasks: Mutex<BTreeMap<String, Arc<TaskMeter>>>,
+    operators: Mutex<Vec<Arc<OperatorMeter>>>,
+    queues: Mutex<Vec<Arc<QueueMeter>>>,
     checkpoints: OnceLock<Arc<CheckpointMeter>>,
     /// Kafka clients' error counters by (table, client).
     kafka_errors: Mutex<Vec<(String, &'static str, Arc<AtomicU64>)>>,
@@ -112,6 +125,8 @@ impl Registry {
             sources: Mutex::default(),
             sinks: Mutex::default(),
             tasks: Mutex::default(),
+            operators: Mutex::default(),
+            queues: Mutex::default(),
             checkpoints: OnceLock::new(),
             kafka_errors: Mutex::default(),
             #[cfg(feature = "redis")]
@@ -142,6 +157,37 @@ impl Registry {
     /// The meter of task `name`, made if new.
     pub fn task(&self, name: &str) -> Arc<TaskMeter> {
         Arc::clone(lock(&self.tasks).entry(name.to_string()).or_default())
+    }
+
+    /// A new meter of operator `id` (as `dflc explain` shows it) of kind `kind` in task
+    /// `task`, whose state is the section `section` of the task's snapshot. Every call
+    /// makes its own meter (one writer each); series of one id are summed.
+    pub fn operator(&self, task: &str, id: &str, kind: &'static str, section: &str) -> Arc<OperatorMeter> {
+        let meter = Arc::new(OperatorMeter::new(task, id, kind, section));
+        lock(&self.operators).push(Arc::clone(&meter));
+        meter
+    }
+
+    /// A new meter of a queue `queue` (`merge`, `rust_source`) of `table` holding at most
+    /// `capacity` items.
+    pub fn queue(&self, queue: &'static str, table: &str, capacity: u64) -> Arc<QueueMeter> {
+        let meter = Arc::new(QueueMeter::new(queue, table, capacity));
+        lock(&self.queues).push(Arc::clone(&meter));
+        meter
+    }
+
+    /// Task `task` saved a checkpoint: `sections` (snapshot section, bytes) and `on_disk`
+    /// bytes of state files (RocksDB), for the state size of its operators.
+    pub(crate) fn state_saved(&self, task: &str, sections: &[(&str, u64)], on_disk: u64) {
+        for m in lock(&self.operators).iter().filter(|m| m.task == task) {
+            if let Some((_, bytes)) = sections.iter().find(|(s, _)| *s == m.section) {
+                m.state_bytes.store(*bytes, Ordering::Relaxed);
+            }
+        }
+        let total = sections.iter().map(|(_, b)| b).sum::<u64>() + on_disk;
+        let t = self.task(task);
+        t.state_bytes.store(total, Ordering::Relaxed);
+        t.disk_bytes.store(on_disk, Ordering::Relaxed);
     }
 
     /// The checkpoint coordinator's meter (once).

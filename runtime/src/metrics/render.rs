@@ -1,7 +1,9 @@
 //! The exposition of a [`Registry`]: every metric family, its help and its series.
 
 use super::exposition::{Exposition, Kind};
-use super::{PartitionMeter, Registry, SinkMeter, SkipReason, SourceMeter, TaskMeter, lock, process};
+use super::{
+    OperatorMeter, PartitionMeter, QueueMeter, Registry, SinkMeter, SkipReason, SourceMeter, TaskMeter, lock, process,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +26,8 @@ impl Registry {
         self.render_run(&mut ex, p);
         self.render_sources(&mut ex, p, now_ms);
         self.render_tasks(&mut ex, p);
+        self.render_operators(&mut ex, p);
+        self.render_queues(&mut ex, p);
         self.render_sinks(&mut ex, p);
         self.render_clients(&mut ex, p);
         self.render_checkpoints(&mut ex, p);
@@ -175,6 +179,25 @@ impl Registry {
                 &[("pipeline", p), ("table", name)],
                 t.late.load(Ordering::Relaxed) as f64,
             );
+            let state = t.state_bytes.load(Ordering::Relaxed);
+            if state != u64::MAX {
+                let labels = [("pipeline", p), ("task", name.as_str())];
+                ex.sample(
+                    "dfl_task_state_bytes",
+                    Kind::Gauge,
+                    "Bytes of a task's state in the last checkpoint: its snapshot (source position, watermark, \
+                     operators' sections) and its state files (RocksDB backend).",
+                    &labels,
+                    state as f64,
+                );
+                ex.sample(
+                    "dfl_task_state_file_bytes",
+                    Kind::Gauge,
+                    "Bytes of a task's RocksDB state files in the last checkpoint (0 for memory state).",
+                    &labels,
+                    t.disk_bytes.load(Ordering::Relaxed) as f64,
+                );
+            }
             let dropped = t.dropped.load(Ordering::Relaxed);
             if dropped > 0 {
                 ex.sample(
@@ -185,6 +208,74 @@ impl Registry {
                     dropped as f64,
                 );
             }
+        }
+    }
+
+    fn render_operators(&self, ex: &mut Exposition, p: &str) {
+        /// Rows in, rows out, and state bytes when saved.
+        type Sums = (u64, u64, Option<u64>);
+        // Summed by (task, id, kind): one meter per instance.
+        let mut by: BTreeMap<(String, String, &'static str), Sums> = BTreeMap::new();
+        for m in lock(&self.operators).iter().map(Arc::clone).collect::<Vec<Arc<OperatorMeter>>>() {
+            let (rows_in, rows_out) = m.rows();
+            let e = by.entry((m.task.clone(), m.id.clone(), m.kind)).or_default();
+            e.0 += rows_in;
+            e.1 += rows_out;
+            let state = m.state_bytes.load(Ordering::Relaxed);
+            if state != u64::MAX {
+                *e.2.get_or_insert(0) += state;
+            }
+        }
+        for ((task, id, kind), (rows_in, rows_out, state)) in &by {
+            let labels = [("pipeline", p), ("task", task.as_str()), ("operator", id.as_str()), ("kind", *kind)];
+            ex.sample(
+                "dfl_operator_records_in_total",
+                Kind::Counter,
+                "Rows (or changes) given to a stateful operator; `operator` is its id in `dflc explain`.",
+                &labels,
+                *rows_in as f64,
+            );
+            ex.sample(
+                "dfl_operator_records_out_total",
+                Kind::Counter,
+                "Rows (or changes) a stateful operator emitted (window results, join matches, aggregate updates, \
+                 Top-N changes).",
+                &labels,
+                *rows_out as f64,
+            );
+            if let Some(bytes) = state {
+                ex.sample(
+                    "dfl_operator_state_bytes",
+                    Kind::Gauge,
+                    "Bytes of a stateful operator's state in the task's last checkpoint (with the RocksDB backend, \
+                     its index only: the entries are in dfl_task_state_file_bytes).",
+                    &labels,
+                    *bytes as f64,
+                );
+            }
+        }
+    }
+
+    fn render_queues(&self, ex: &mut Exposition, p: &str) {
+        let queues: Vec<Arc<QueueMeter>> = lock(&self.queues).iter().map(Arc::clone).collect();
+        for q in &queues {
+            let labels = [("pipeline", p), ("queue", q.queue), ("table", q.table.as_str())];
+            ex.sample(
+                "dfl_queue_length",
+                Kind::Gauge,
+                "Batches waiting in a queue between threads: merge (the two source threads of a task reading two \
+                 tables to the task; batches of up to 1,024 events; table: the task).",
+                &labels,
+                q.len() as f64,
+            );
+            ex.sample("dfl_queue_capacity", Kind::Gauge, "Items a queue holds at most.", &labels, q.capacity as f64);
+            ex.sample(
+                "dfl_queue_blocked_seconds_total",
+                Kind::Counter,
+                "Time the sender of a queue waited for room (backpressure: the reader is slower than the source).",
+                &labels,
+                q.blocked_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            );
         }
     }
 
@@ -201,12 +292,32 @@ impl Registry {
             );
             ex.histogram(
                 "dfl_emit_latency_seconds",
-                "For each batch of rows handed to a sink table: the time from its first (oldest) row being emitted by \
-                 the query until the sink had taken the batch (the wait for the batch to fill or the source to go \
-                 idle, plus the sink's write). Event-time waits (windows) are not included. One observation per batch.",
+                "Ingestion to emit: for each batch of rows handed to a sink table, the time from the source event that \
+                 produced its first (oldest) row until the sink had taken the batch (operators are fused into the \
+                 source's task, so a row is emitted while that event is handled: this is processing, the wait for \
+                 the batch to fill or the source to go idle, and the sink's write). Time spent waiting for event time \
+                 (windows) is in dfl_event_time_latency_seconds. One observation per batch.",
                 &labels,
                 &s.latency.snapshot(),
             );
+            ex.sample(
+                "dfl_sink_busy_seconds_total",
+                Kind::Counter,
+                "Time tasks spent handing batches to a sink table (its write, and waiting for another task's): \
+                 backpressure from the sink when it grows by nearly a second per second.",
+                &labels,
+                s.busy_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            );
+            if s.timed.load(Ordering::Relaxed) {
+                ex.histogram(
+                    "dfl_event_time_latency_seconds",
+                    "Event time to emit: for each batch of rows handed to a sink table whose rows carry an event time \
+                     (a rowtime column, or window_end), the wall clock when the sink took the batch minus its first \
+                     row's event time. One observation per batch.",
+                    &labels,
+                    &s.event_time.snapshot(),
+                );
+            }
         }
     }
 

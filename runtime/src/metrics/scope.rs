@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct Scope {
     registry: Arc<Registry>,
     task: Option<Arc<TaskMeter>>,
+    task_name: Option<String>,
     /// Whether the task said its source runs.
     running: bool,
 }
@@ -33,7 +34,7 @@ pub(crate) struct TaskScope {
 impl TaskScope {
     /// Enters a task of the run of `registry` on this thread.
     pub(crate) fn enter(registry: &Arc<Registry>) -> Self {
-        let scope = Scope { registry: Arc::clone(registry), task: None, running: false };
+        let scope = Scope { registry: Arc::clone(registry), task: None, task_name: None, running: false };
         TaskScope { earlier: SCOPE.with_borrow_mut(|s| s.replace(scope)) }
     }
 }
@@ -58,6 +59,7 @@ pub(crate) fn name_task(registry: &Arc<Registry>, name: &str) {
             && Arc::ptr_eq(&scope.registry, registry)
         {
             scope.task = Some(meter);
+            scope.task_name = Some(name.to_string());
         }
     });
 }
@@ -74,6 +76,11 @@ pub(crate) fn source_running() {
     if let Some(r) = registry {
         r.task_running();
     }
+}
+
+/// The name of the task running on this thread, if it named itself.
+pub(crate) fn current_task() -> Option<String> {
+    SCOPE.with_borrow(|s| s.as_ref().and_then(|scope| scope.task_name.clone()))
 }
 
 /// The registry of the task running on this thread, if any.

@@ -236,6 +236,90 @@ fn checkpoints_are_counted() {
     assert!((at - crate::time::epoch_ms() as f64 / 1000.0).abs() < 600.0, "{at}");
 }
 
+/// State whose snapshot is `n` bytes.
+struct Bytes(usize);
+
+impl crate::checkpoint::Snapshot for Bytes {
+    fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
+        out.extend(std::iter::repeat_n(7u8, self.0));
+        Ok(())
+    }
+    fn load(&mut self, _: &mut &[u8]) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn operators_count_rows_and_state_and_queues_their_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [("state.checkpoints.dir".to_string(), dir.path().display().to_string())].into_iter().collect();
+    let cx = Context::new(Vec::new(), settings).with_checkpoints("p").unwrap();
+    cx.checkpoints().unwrap().expect_tasks(&["clicks"]).unwrap();
+    let mut task = TaskCheckpoint::new(&cx, "clicks").unwrap();
+    // Two instances of one operator are summed; another operator has no state saved.
+    let (a, b) = (
+        task.operator_meter("t0.b1.s0", "window", "window_1_0"),
+        task.operator_meter("t0.b1.s0", "window", "window_1_0"),
+    );
+    let join = task.operator_meter("join0", "join", "join_0");
+    for _ in 0..5 {
+        a.row_in();
+    }
+    b.row_in();
+    a.row_out();
+    join.row_in();
+    let mut snapshot = SnapshotWriter::default();
+    snapshot.save("window_1_0", "f", &mut Bytes(300)).unwrap();
+    snapshot.save("watermark", "f", &mut Bytes(9)).unwrap();
+    task.arrive(1, snapshot, b"position").unwrap();
+    let queue = cx.metrics().queue("merge", "a+b", 16);
+    queue.pushed();
+    queue.pushed();
+    queue.popped();
+    queue.blocked(std::time::Duration::from_millis(1500));
+    let text = cx.metrics().render();
+    check_format(&text);
+    let get = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    let window = "{pipeline=\"\",task=\"clicks\",operator=\"t0.b1.s0\",kind=\"window\"}";
+    assert_eq!(get(&format!("dfl_operator_records_in_total{window}")), 6.0);
+    assert_eq!(get(&format!("dfl_operator_records_out_total{window}")), 1.0);
+    assert_eq!(get(&format!("dfl_operator_state_bytes{window}")), 600.0, "both instances' sections");
+    let join = "{pipeline=\"\",task=\"clicks\",operator=\"join0\",kind=\"join\"}";
+    assert_eq!(get(&format!("dfl_operator_records_in_total{join}")), 1.0);
+    assert_eq!(sample(&text, &format!("dfl_operator_state_bytes{join}")), None, "no section saved");
+    assert_eq!(get("dfl_task_state_bytes{pipeline=\"\",task=\"clicks\"}"), 309.0);
+    assert_eq!(get("dfl_task_state_file_bytes{pipeline=\"\",task=\"clicks\"}"), 0.0);
+    let merge = "{pipeline=\"\",queue=\"merge\",table=\"a+b\"}";
+    assert_eq!(get(&format!("dfl_queue_length{merge}")), 1.0);
+    assert_eq!(get(&format!("dfl_queue_capacity{merge}")), 16.0);
+    assert_eq!(get(&format!("dfl_queue_blocked_seconds_total{merge}")), 1.5);
+}
+
+#[test]
+fn sinks_with_an_event_time_measure_how_far_behind_it_they_emit() {
+    let cx = Context::new(Vec::new(), BTreeMap::new());
+    let (timed, plain) = (SharedSink::new(Collect::default()), SharedSink::new(Collect::default()));
+    cx.register_sink("timed", &timed).unwrap();
+    cx.register_sink("plain", &plain).unwrap();
+    let hour_ago = Timestamp::from_millis(crate::time::epoch_ms() - 3_600_000);
+    let mut w = timed.writer(&cx).with_event_time(|r: &Row| r.ts.map(|t| t.millis()));
+    w.write(Row { id: Some(1), ts: Some(hour_ago) }).unwrap();
+    w.write(Row { id: Some(2), ts: None }).unwrap();
+    w.flush().unwrap();
+    let mut w = plain.writer(&cx);
+    w.write(Row { id: Some(3), ts: Some(hour_ago) }).unwrap();
+    w.flush().unwrap();
+    let text = cx.metrics().render();
+    check_format(&text);
+    let timed = "{pipeline=\"\",table=\"timed\"}";
+    assert_eq!(sample(&text, &format!("dfl_event_time_latency_seconds_count{timed}")), Some(1.0), "{text}");
+    let behind = sample(&text, &format!("dfl_event_time_latency_seconds_sum{timed}")).unwrap();
+    assert!((3600.0..3700.0).contains(&behind), "{behind}");
+    assert!(!text.contains("dfl_event_time_latency_seconds_count{pipeline=\"\",table=\"plain\"}"), "{text}");
+    let busy = sample(&text, &format!("dfl_sink_busy_seconds_total{timed}")).unwrap();
+    assert!(busy > 0.0 && busy < 60.0, "{busy}");
+}
+
 #[test]
 fn no_secrets_in_metrics() {
     let dir = tempfile::tempdir().unwrap();
