@@ -110,5 +110,5 @@ fn run_shows_progress_on_bounded_input() {
     assert!(out.status.success(), "{stderr}");
     // The size after the --set override, and the pipeline's summary passed through.
     assert!(stderr.contains(" / 3,000 rows read · ") && stderr.contains(" rows/s · "), "{stderr}");
-    assert!(stderr.contains("paced: finished: 3000 rows read"), "{stderr}");
+    assert!(stderr.contains("pipeline=paced") && stderr.contains(": finished: 3000 rows read"), "{stderr}");
 }
