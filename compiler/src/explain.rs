@@ -55,6 +55,8 @@ pub struct Node {
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<(usize, usize)>,
+    /// Per task: how wide it runs and why (with a parallelism above 1 requested).
+    pub notes: Vec<(usize, String)>,
 }
 
 impl Graph {
@@ -118,7 +120,21 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         joins[j] = Some(i);
         i
     };
+    let requested = program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1);
     for (ti, task) in pipeline.tasks.iter().enumerate() {
+        // A task run N-wide: its source read by one router, the rest by N workers.
+        let width = match crate::codegen::exchange_plan(program, task) {
+            Ok(plan) if requested > 1 => {
+                let key: Vec<String> = plan.key.iter().map(ToString::to_string).collect();
+                g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));
+                requested
+            }
+            Err(why) if requested > 1 => {
+                g.notes.push((ti, format!("parallelism 1: {why}")));
+                1
+            }
+            _ => 1,
+        };
         let source = |id: String, line: String, state: Option<String>| Node {
             id,
             kind: "source",
@@ -179,7 +195,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                         key: None,
                         state: None,
                         task: Some(ti),
-                        parallelism: 1,
+                        parallelism: width,
                     });
                     g.edge(at, n);
                     at = n;
@@ -192,7 +208,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     key,
                     state: Some(state),
                     task: Some(ti),
-                    parallelism: 1,
+                    parallelism: width,
                 });
                 g.edge(at, n);
                 operators.push(((b, s), n));
@@ -206,7 +222,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     key: None,
                     state: None,
                     task: Some(ti),
-                    parallelism: 1,
+                    parallelism: width,
                 });
                 g.edge(at, n);
                 at = n;
@@ -404,6 +420,9 @@ fn text(program: &Program, g: &Graph) -> String {
     };
     for (task, nodes) in g.by_task() {
         out.push_str(&task.map_or("sinks\n".to_string(), |t| format!("task {t}\n")));
+        for (_, note) in g.notes.iter().filter(|(t, _)| Some(*t) == task) {
+            out.push_str(&format!("  ({note})\n"));
+        }
         for i in nodes {
             describe(&mut out, i, &g.nodes[i]);
         }

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod connectors;
 pub mod embedded;
 pub mod error;
+pub mod exchange;
 pub mod fns;
 pub mod logging;
 pub mod metrics;
@@ -39,6 +40,7 @@ pub mod __private {
     pub use crate::checkpoint::{self, Snapshot as _, SnapshotWriter, TaskCheckpoint};
     pub use crate::connectors::{self, Source};
     pub use crate::error::{Error, Result};
+    pub use crate::exchange;
     pub use crate::fns;
     pub use crate::operators::group_aggregate::GroupAggregate;
     pub use crate::operators::interval_join::{IntervalBounds, IntervalJoin};

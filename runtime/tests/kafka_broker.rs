@@ -249,7 +249,7 @@ fn two_members_of_a_group_share_the_partitions() {
                     SourceEvent::SplitStart(_) => s.starts[who] += 1,
                     SourceEvent::SplitEnd(_) => s.ends[who] += 1,
                     SourceEvent::Row(_, r) => s.rows.push((who, r.partition, r.offset)),
-                    SourceEvent::Idle | SourceEvent::Barrier(_) => return Ok(()),
+                    _ => return Ok(()),
                 }
                 changed.notify_all();
                 Ok(())

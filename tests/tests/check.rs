@@ -169,6 +169,65 @@ fn explain_shows_tasks_fused_steps_and_sinks() {
     assert!(err.iter().all(|d| d.code.as_str() == "DFL0700" && d.message.contains("OVER")), "{err:?}");
 }
 
+/// `dflc explain` with `SET 'parallelism.default'`: which tasks run N-wide (routed by
+/// which key over the source row), and why the others run at parallelism 1.
+#[test]
+fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
+    let table = "SET 'parallelism.default' = '4';
+        CREATE TABLE c (u STRING, cat STRING, price DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+        WITH ('connector' = 'datagen');
+        CREATE TABLE o (a STRING, n BIGINT) WITH ('connector' = 'blackhole');
+        CREATE TABLE o2 (a STRING, n BIGINT) WITH ('connector' = 'blackhole');
+        CREATE TABLE r (a STRING, b STRING, n BIGINT) WITH ('connector' = 'blackhole');";
+    let tumble = |key: &str, from: &str| {
+        format!(
+            "SELECT {key}, COUNT(*) FROM TABLE(TUMBLE(TABLE {from}, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY {key}, window_start, window_end"
+        )
+    };
+    let cases = [
+        (format!("INSERT INTO o {};", tumble("u", "c")), "(4 workers; rows routed by the hash of ($0))".to_string()),
+        (
+            format!(
+                "CREATE VIEW v AS SELECT cat AS x, u AS y, ts FROM c WHERE price > 1;
+                 EXECUTE STATEMENT SET BEGIN INSERT INTO o {}; INSERT INTO o2 {}; END;",
+                tumble("u", "c"),
+                tumble("y", "v")
+            ),
+            "(4 workers; rows routed by the hash of ($0))".into(),
+        ),
+        (
+            format!("EXECUTE STATEMENT SET BEGIN INSERT INTO o {}; INSERT INTO o2 {}; END;", tumble("u", "c"), tumble("cat", "c")),
+            "(parallelism 1: its branches are keyed differently)".into(),
+        ),
+        (
+            "INSERT INTO r SELECT u, cat, n FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY u, window_start, window_end ORDER BY n DESC) AS rk
+             FROM (SELECT u, cat, window_start, window_end, COUNT(*) AS n
+                   FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, cat, window_start, window_end))
+             WHERE rk <= 3;"
+                .into(),
+            "(parallelism 1: a later step is keyed by fewer columns than the first)".into(),
+        ),
+        (
+            "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;"
+                .into(),
+            "(parallelism 1: its first aggregation has no key but the window)".into(),
+        ),
+        ("INSERT INTO o SELECT u, 1 FROM c;".into(), "(parallelism 1: it has no keyed step)".into()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (insert, note)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("q{i}.sql"));
+        std::fs::write(&file, format!("{table}\n{insert}")).unwrap();
+        let (_, checked) = check_file(&file);
+        assert!(!checked.diagnostics.has_errors(), "{i}: {:?}", checked.diagnostics);
+        let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
+        let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
+        assert!(text.contains(note.as_str()), "{i}: expected {note} in\n{text}");
+        let wide = note.contains("workers");
+        assert_eq!(text.contains("(parallelism 4)"), wide, "{i}: {text}");
+    }
+}
+
 /// A late-data table that does not exist, or that is the source itself, is an error of
 /// `dflc build` naming the option.
 #[test]

@@ -6,9 +6,11 @@
 //! operators and connectors it calls are precompiled in the runtime crate `dfl`, reached
 //! as `::dfl::__private` (aliased `rt`).
 
+mod exchange;
 mod expr;
 mod flow;
 mod functions;
+pub use exchange::{Exchange, exchange_plan};
 mod merged;
 mod rows;
 mod sources;
@@ -78,6 +80,8 @@ pub fn generate_with(
         late_sink: None,
         source: None,
         task_index: 0,
+        worker: false,
+        worker_event_time: false,
         joins: pipeline.joins.clone(),
         lives: Vec::new(),
         labels: 0,
@@ -125,6 +129,10 @@ struct Gen<'a> {
     source: Option<TableId>,
     /// The index of the current task (its `t<i>` in `dflc explain`).
     task_index: usize,
+    /// Whether the task being generated is a worker of a task run N-wide (its rows come
+    /// from a router), and whether it follows the router's event-time watermark.
+    worker: bool,
+    worker_event_time: bool,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
     /// Per branch of the current task and step, which of its output columns later steps read.
@@ -485,10 +493,44 @@ impl Gen<'_> {
             sink_setup.push(self.sink_setup(id));
         }
         let mut tasks = Vec::new();
+        let mut names = Vec::new();
         let task_names: Vec<String> = (0..pipeline.tasks.len()).map(|i| task_name(program, pipeline, i)).collect();
+        // Tasks that can run N-wide do when the query sets a parallelism above 1.
+        let parallel =
+            program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1) > 1;
         for (i, task) in pipeline.tasks.iter().enumerate() {
             self.task_index = i;
-            tasks.push(self.task(task, &task_names[i]));
+            let name = &task_names[i];
+            match exchange::exchange_plan(program, task).ok().filter(|_| parallel) {
+                Some(exchange) => {
+                    let (route, def) = self.route_fn(i, task, &exchange);
+                    let hub = format_ident!("hub_{}", i);
+                    self.worker = true;
+                    let worker = self.task(task, name);
+                    self.worker = false;
+                    let router = self.router(task, name, &hub, &route);
+                    let Input::Table(id) = task.input else { unreachable!("a task run N-wide reads one table") };
+                    let ts = table_struct(&program.tables[id.0]);
+                    tasks.push(quote! {
+                        #def
+                        let #hub = rt::exchange::Hub::<#ts>::new(parallelism);
+                        tasks.push(#router);
+                        for index in 0..parallelism {
+                            let hub = &#hub;
+                            tasks.push(#worker);
+                        }
+                    });
+                    names.push(quote! {
+                        names.push(#name.to_string());
+                        names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
+                    });
+                }
+                None => {
+                    let code = self.task(task, name);
+                    tasks.push(quote!(tasks.push(#code);));
+                    names.push(quote!(names.push(#name.to_string());));
+                }
+            }
         }
         let sink_flushes: Vec<TokenStream> = pipeline
             .sinks
@@ -546,12 +588,15 @@ impl Gen<'_> {
 
             fn run(cx: &rt::Context) -> rt::Result<()> {
                 cx.check_state_backend(#backend_name)?;
+                let parallelism = rt::exchange::parallelism(cx)?;
+                let mut names: Vec<String> = Vec::new();
+                #(#names)*
                 if let Some(c) = cx.checkpoints() {
-                    c.expect_tasks(&[#(#task_names),*])?;
+                    c.expect_tasks(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
                 }
                 #(#sink_setup)*
                 let mut tasks: Vec<rt::Task<'_>> = Vec::new();
-                #(tasks.push(#tasks);)*
+                #(#tasks)*
                 rt::pipeline::run_tasks(cx, tasks)?;
                 #(#sink_flushes)*
                 Ok(())

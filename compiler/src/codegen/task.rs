@@ -101,12 +101,19 @@ impl Gen<'_> {
             Input::Tables(a, b) => self.tables_task([*a, *b], &barrier, &syncs, &idle),
             Input::Values(rows) => self.values_task(rows, task),
         };
+        // A worker of a task run N-wide takes its name (`clicks#2`) and input at run time.
+        let (name_expr, input) = if self.worker {
+            (quote!(&name), quote!(let input = hub.input(index)?; let name = format!("{}#{index}", #name);))
+        } else {
+            (quote!(#name), quote!())
+        };
         quote! {
             {
                 #(#sink_clones)*
                 #late_clone
+                #input
                 Box::new(move |cx: &rt::Context| -> rt::Result<()> {
-                    let mut task = rt::TaskCheckpoint::new(cx, #name)?;
+                    let mut task = rt::TaskCheckpoint::new(cx, #name_expr)?;
                     if task.already_done() {
                         // Its input had ended before the checkpoint restored.
                         return Ok(());
@@ -189,7 +196,8 @@ impl Gen<'_> {
     ) -> TokenStream {
         let t = &self.program.tables[id.0];
         let frame = self.source_frame(t);
-        let computed = self.computed_columns(t, &frame);
+        // A worker's rows come from its router, computed columns computed.
+        let computed = if self.worker { Vec::new() } else { self.computed_columns(t, &frame) };
         // Redis lookups fetch the keys of queued rows in batches.
         (self.batch_lookups, self.batched, self.lookup_fires) = (true, Vec::new(), Vec::new());
         let (rows, after, timed) = self.row_and_after(&frame);
@@ -210,7 +218,7 @@ impl Gen<'_> {
         };
         self.batched.clear();
         self.lookup_fires.clear();
-        let (source, convert) = self.source(id);
+        let (source, convert) = if self.worker { (quote!(input), quote!(row)) } else { self.source(id) };
         let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
         if !setup.is_empty() {
             // Where the task's operators keep their state, each under its own id.
@@ -246,11 +254,22 @@ impl Gen<'_> {
             self.watermark(t, &frame)
         };
         let event_time = timed && !proctime.iter().any(|p| *p);
+        // A worker follows its router's watermark.
+        self.worker_event_time = event_time && watermark.is_some();
+        let watermark = match watermark {
+            Some(_) if self.worker && event_time => Some((
+                quote!(let mut wm = rt::exchange::UpstreamWatermark::new();),
+                quote!(),
+                quote!(wm.on_event(&event);),
+            )),
+            other => other,
+        };
         // Checkpoints: the operators (and an event-time watermark) saved at each barrier
         // and restored at start, each under its id and fingerprint.
         let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
         if event_time && watermark.is_some() {
-            saved.push(("watermark".into(), fingerprint("source-watermark"), format_ident!("wm")));
+            let kind = if self.worker { "upstream-watermark" } else { "source-watermark" };
+            saved.push(("watermark".into(), fingerprint(kind), format_ident!("wm")));
         }
         let (wm_setup, wm_row, wm_event) = watermark.unwrap_or_default();
         let mut open_state = quote!();

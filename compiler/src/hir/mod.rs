@@ -415,6 +415,32 @@ impl Expr {
         }
     }
 
+    /// The expression over the input of a projection whose output it reads: each column
+    /// `i` replaced by `columns[i]`.
+    pub fn substituted(&self, columns: &[Expr]) -> Expr {
+        let sub = |e: &Expr| e.substituted(columns);
+        let kind = match &self.kind {
+            ExprKind::Column(i) => return columns.get(*i).cloned().unwrap_or_else(|| self.clone()),
+            ExprKind::Literal(_) => return self.clone(),
+            ExprKind::Call { function, args } => {
+                ExprKind::Call { function: function.clone(), args: args.iter().map(sub).collect() }
+            }
+            ExprKind::Udf { name, path, args } => {
+                ExprKind::Udf { name: name.clone(), path: path.clone(), args: args.iter().map(sub).collect() }
+            }
+            ExprKind::Cast { expr, try_ } => ExprKind::Cast { expr: Box::new(sub(expr)), try_: *try_ },
+            ExprKind::Field { expr, index } => ExprKind::Field { expr: Box::new(sub(expr)), index: *index },
+            ExprKind::TimeUnitCall { function, unit, expr } => {
+                ExprKind::TimeUnitCall { function: function.clone(), unit: *unit, expr: Box::new(sub(expr)) }
+            }
+            ExprKind::Case { whens, else_ } => ExprKind::Case {
+                whens: whens.iter().map(|(w, t)| (sub(w), sub(t))).collect(),
+                else_: else_.as_ref().map(|e| Box::new(sub(e))),
+            },
+        };
+        Expr { kind, ty: self.ty.clone() }
+    }
+
     /// Every input column the expression reads.
     pub fn columns(&self, out: &mut Vec<usize>) {
         match &self.kind {

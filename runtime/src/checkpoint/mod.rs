@@ -303,6 +303,20 @@ impl Checkpoints {
         let Some(m) = restored.as_ref() else { return Ok(()) };
         let unknown: Vec<&String> =
             m.tasks.iter().chain(&m.finished).filter(|t| !names.contains(&t.as_str())).collect();
+        // Workers of tasks run N-wide (`clicks#2`) the checkpoint has and this run does
+        // not, or the other way round: the parallelism changed.
+        let known = |t: &str| m.tasks.iter().chain(&m.finished).any(|k| k == t);
+        let rescaled = unknown.iter().any(|t| t.contains('#')) || names.iter().any(|t| t.contains('#') && !known(t));
+        if rescaled {
+            return Err(Error::State(format!(
+                "{} was taken with tasks {} and this run has {}: a different parallelism ('parallelism.default') \
+                 or query; a checkpoint is restored at the parallelism it was taken with (rescaling is not \
+                 supported yet)",
+                m.dir.display(),
+                m.tasks.iter().chain(&m.finished).map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+                names.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
         if !unknown.is_empty() {
             return Err(Error::State(format!(
                 "{} has state of source(s) {} that this query does not read: it was taken from a different query",

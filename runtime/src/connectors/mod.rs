@@ -31,6 +31,7 @@ use crate::pipeline::Context;
 
 /// What a source tells its task, in the order it happens.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum SourceEvent<R> {
     /// Split `n` is assigned to the source: its rows follow (maybe not at once). Until
     /// it has rows, or goes idle, it holds the watermark back. Every split starts before
@@ -50,6 +51,10 @@ pub enum SourceEvent<R> {
     /// with checkpoints the task's state in the checkpoint — before `emit` returns `Ok`;
     /// then the source may commit its position (a Kafka source commits its offsets).
     Barrier(Barrier),
+    /// The watermark of the task's input as computed upstream: a worker of a task run
+    /// N-wide gets the router's watermark so (see [`crate::exchange`]); sources do not
+    /// send it.
+    Watermark(i64),
 }
 
 /// Runs `source` until its input ends or the context stops it, handing `handle` each of
@@ -151,7 +156,7 @@ mod tests {
             SourceEvent::SplitStart(s) => Ev::Start(*s),
             SourceEvent::Row(s, r) => Ev::Row(*s, r.id.unwrap_or(-1)),
             SourceEvent::SplitEnd(s) => Ev::End(*s),
-            SourceEvent::Idle | SourceEvent::Barrier(_) => Ev::Idle,
+            SourceEvent::Idle | SourceEvent::Barrier(_) | SourceEvent::Watermark(_) => Ev::Idle,
         }
     }
 
@@ -305,6 +310,7 @@ mod tests {
                     SourceEvent::SplitEnd(s) => SourceEvent::SplitEnd(s),
                     SourceEvent::Idle => SourceEvent::Idle,
                     SourceEvent::Barrier(b) => SourceEvent::Barrier(b),
+                    SourceEvent::Watermark(w) => SourceEvent::Watermark(w),
                 });
                 Ok(())
             })
@@ -326,7 +332,7 @@ mod tests {
                         wm.observe(*s, Some(event.date_time().millis()));
                     }
                     SourceEvent::SplitEnd(_) => ends += 1,
-                    SourceEvent::Idle | SourceEvent::Barrier(_) => {}
+                    SourceEvent::Idle | SourceEvent::Barrier(_) | SourceEvent::Watermark(_) => {}
                 }
                 wm.on_event(&e);
                 Ok(())

@@ -156,7 +156,7 @@ impl SourceWatermark {
             SourceEvent::SplitStart(split) => self.start_split(split),
             SourceEvent::SplitEnd(split) => self.end_split(split),
             SourceEvent::Idle => self.idle(),
-            SourceEvent::Row(..) | SourceEvent::Barrier(_) => {}
+            SourceEvent::Row(..) | SourceEvent::Barrier(_) | SourceEvent::Watermark(_) => {}
         }
         self.publish();
     }

@@ -264,7 +264,8 @@ impl Registry {
                 "dfl_queue_length",
                 Kind::Gauge,
                 "Batches waiting in a queue between threads: merge (the two source threads of a task reading two \
-                 tables to the task; batches of up to 1,024 events; table: the task).",
+                 tables to the task; batches of up to 1,024 events), exchange (the router of a task run N-wide to its \
+                 workers; batches of up to 512 rows); table: the task.",
                 &labels,
                 q.len() as f64,
             );

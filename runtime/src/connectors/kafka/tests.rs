@@ -140,6 +140,7 @@ fn run_with(
             SourceEvent::SplitEnd(s) => Ev::End(s),
             SourceEvent::Row(s, r) => Ev::Row(s, r),
             SourceEvent::Barrier(_) => Ev::Barrier,
+            SourceEvent::Watermark(_) => unreachable!("sources send no watermarks"),
         };
         on(&e, cx)?;
         got.push(e);

@@ -1,0 +1,254 @@
+//! Tasks run N-wide in one process (`SET 'parallelism.default' = '4'`): the rows of a
+//! keyed task are routed by key group to 4 workers, and the output must equal the same
+//! query at parallelism 1 exactly — window results, OVER rows, updating GROUP BY changes,
+//! late rows dropped — also at 2 and 1 through `--set parallelism.default`; killed at
+//! random moments and restarted from its checkpoints it must give the output of a run
+//! without faults; a task that cannot run N-wide runs at 1 and gives the same output; a
+//! checkpoint is refused, naming the parallelism, by a run of another parallelism.
+
+use dfl_e2e::{Built, Query, Running, build, output_lines, sorted};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const CLICKS: &str = "
+CREATE TABLE clicks (
+  user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
+";
+
+/// Branches keyed by the user in several ways (through different projections), and a
+/// branch without a key.
+const KEYED: &str = "
+CREATE TABLE per_minute (user_id STRING, window_start TIMESTAMP(3), clicks BIGINT, spent DOUBLE)
+WITH ('connector' = 'filesystem', 'path' = 'per_minute/', 'format' = 'json');
+CREATE TABLE sliding (who STRING, window_end TIMESTAMP(3), categories BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'sliding/', 'format' = 'json');
+CREATE TABLE running (user_id STRING, ts TIMESTAMP(3), last3 DOUBLE)
+WITH ('connector' = 'filesystem', 'path' = 'running/', 'format' = 'json');
+CREATE TABLE expensive (user_id STRING, price DOUBLE, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'expensive/', 'format' = 'json');
+INSERT INTO per_minute
+SELECT user_id, window_start, COUNT(*), SUM(price)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY user_id, window_start, window_end;
+CREATE VIEW dearer AS SELECT user_id AS who, category, ts FROM clicks WHERE price > 10;
+INSERT INTO sliding
+SELECT who, window_end, COUNT(DISTINCT category)
+FROM TABLE(HOP(TABLE dearer, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
+GROUP BY who, window_start, window_end;
+INSERT INTO running
+SELECT user_id, ts, SUM(price) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+FROM clicks;
+INSERT INTO expensive SELECT user_id, price, ts FROM clicks WHERE price > 90;
+";
+
+const KEYED_OUTPUTS: [&str; 4] = ["per_minute", "sliding", "running", "expensive"];
+
+/// An updating GROUP BY, printed as changes.
+const CHANGES: &str = "
+CREATE TABLE totals (user_id STRING, clicks BIGINT, top DOUBLE) WITH ('connector' = 'print');
+INSERT INTO totals SELECT user_id, COUNT(*), MAX(price) FROM clicks GROUP BY user_id;
+";
+
+/// Keyed by the user and by the category: it cannot run N-wide.
+const MIXED: &str = "
+CREATE TABLE per_minute (user_id STRING, window_start TIMESTAMP(3), clicks BIGINT, spent DOUBLE)
+WITH ('connector' = 'filesystem', 'path' = 'per_minute/', 'format' = 'json');
+CREATE TABLE sliding (who STRING, window_end TIMESTAMP(3), categories BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'sliding/', 'format' = 'json');
+INSERT INTO per_minute
+SELECT user_id, window_start, COUNT(*), SUM(price)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY user_id, window_start, window_end;
+INSERT INTO sliding
+SELECT category, window_end, COUNT(DISTINCT user_id)
+FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
+GROUP BY category, window_start, window_end;
+";
+
+const WIDE: &str = "SET 'parallelism.default' = '4';\n";
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut queries = Vec::new();
+        for (name, body) in [("keyed", KEYED), ("changes", CHANGES), ("mixed", MIXED)] {
+            for (suffix, prefix) in [("1", ""), ("4", WIDE)] {
+                let name = format!("{name}{suffix}");
+                queries.push(Query {
+                    file: format!("tests/tests/parallel.rs ({name})"),
+                    name,
+                    text: format!("{prefix}{CLICKS}{body}"),
+                    must_compile: true,
+                });
+            }
+        }
+        build("parallel", queries, |_, _| {})
+    })
+}
+
+/// A small seeded generator (the test must not depend on a random crate).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// `files` JSON files of clicks of 200 users, in time order but for a little disorder
+/// and one row in 50 about 40 s behind (late for its minute, often).
+fn write_input(dir: &Path, files: usize, rows_per_file: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut rng = Lcg(11);
+    let mut ms = 0u64;
+    for f in 0..files {
+        let mut text = String::new();
+        for _ in 0..rows_per_file {
+            ms += rng.next() % 700;
+            let behind = if rng.next().is_multiple_of(50) { 40_000 } else { rng.next() % 1_500 };
+            let t = ms.saturating_sub(behind);
+            let row = serde_json::json!({
+                "user_id": format!("u{}", rng.next() % 200),
+                "category": format!("c{}", rng.next() % 9),
+                "price": (rng.next() % 10_000) as f64 / 100.0,
+                "ts": format!("2024-01-01 {:02}:{:02}:{:02}.{:03}", t / 3_600_000 % 24, t / 60_000 % 60, t / 1000 % 60, t % 1000),
+            });
+            text.push_str(&row.to_string());
+            text.push('\n');
+        }
+        std::fs::write(dir.join(format!("part-{f:03}.json")), text).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn sets(work: &Path, outputs: &[&str], extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut s = vec![("clicks.path".to_string(), format!("{}/", work.join("in").display()))];
+    for out in outputs {
+        s.push((format!("{out}.path"), format!("{}/", work.join(out).display())));
+    }
+    s.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    s
+}
+
+/// A run of `module` over a copy of `input` to its end: its outputs (sorted), and the
+/// late rows its summary counts.
+fn run(module: &str, input: &Path, outputs: &[&str], extra: &[(&str, &str)]) -> (Vec<Vec<String>>, u64) {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input, &work.path().join("in"));
+    let r = built().run(module, &sets(work.path(), outputs, extra));
+    assert!(r.success, "{module}: {}", r.stderr);
+    let late = r
+        .stderr
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("late="))
+        .map_or(0, |n| n.trim_end_matches(':').parse().unwrap());
+    (outputs.iter().map(|o| sorted(output_lines(&work.path().join(o)))).collect(), late)
+}
+
+#[test]
+fn keyed_branches_at_parallelism_4_give_the_output_of_parallelism_1() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 4, 5_000);
+    let (expected, late) = run("keyed1", input.path(), &KEYED_OUTPUTS, &[]);
+    assert!(expected.iter().all(|o| o.len() > 100), "every output has rows");
+    assert!(late > 20, "late rows are dropped ({late})");
+    for p in ["4", "2", "1"] {
+        let (got, got_late) = run("keyed4", input.path(), &KEYED_OUTPUTS, &[("parallelism.default", p)]);
+        for (i, name) in KEYED_OUTPUTS.iter().enumerate() {
+            assert_eq!(got[i].len(), expected[i].len(), "`{name}` at parallelism {p}: row count");
+            assert_eq!(got[i], expected[i], "`{name}` at parallelism {p}");
+        }
+        assert_eq!(got_late, late, "late rows at parallelism {p}");
+    }
+}
+
+#[test]
+fn an_updating_group_by_at_parallelism_4_makes_the_same_changes() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 3_000);
+    let changes = |module: &str| {
+        let work = tempfile::tempdir().unwrap();
+        copy_dir(input.path(), &work.path().join("in"));
+        let r = built().run(module, &sets(work.path(), &[], &[]));
+        assert!(r.success, "{}", r.stderr);
+        let mut lines: Vec<String> = r.stdout.lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    let expected = changes("changes1");
+    assert!(expected.len() > 6_000 && expected.iter().any(|l| l.starts_with("-U")), "{} changes", expected.len());
+    assert_eq!(changes("changes4"), expected);
+}
+
+#[test]
+fn a_task_keyed_two_ways_runs_at_parallelism_1_with_the_same_output() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 3_000);
+    let outputs = ["per_minute", "sliding"];
+    let (expected, _) = run("mixed1", input.path(), &outputs, &[]);
+    let (got, _) = run("mixed4", input.path(), &outputs, &[]);
+    assert!(expected[1].len() > 100);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn at_parallelism_4_killed_and_restarted_the_output_equals_a_run_without_faults() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 6, 8_000);
+    let (expected, _) = run("keyed4", input.path(), &KEYED_OUTPUTS, &[]);
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input.path(), &work.path().join("in"));
+    let checkpoints = work.path().join("checkpoints").display().to_string();
+    let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("execution.checkpointing.interval", "40 ms")];
+    // The faults: SIGKILL six times, 20–420 ms after a start; then the run may finish.
+    let (kills, finished) = dfl_e2e::run_with_kills(
+        || built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra)),
+        6,
+        4242,
+        Duration::from_millis(20),
+        Duration::from_millis(400),
+    );
+    assert!(kills >= 2, "only {kills} kills: the input was processed too fast to test faults");
+    assert!(finished.contains("restored checkpoint"), "the last run restored a checkpoint: {finished}");
+    for (i, name) in KEYED_OUTPUTS.iter().enumerate() {
+        let got = sorted(output_lines(&work.path().join(name)));
+        assert_eq!(got.len(), expected[i].len(), "`{name}`: row count");
+        assert_eq!(got, expected[i], "`{name}` differs from the run without faults");
+    }
+}
+
+#[test]
+fn a_checkpoint_taken_at_parallelism_4_is_refused_at_2_naming_the_parallelism() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 4_000);
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input.path(), &work.path().join("in"));
+    let checkpoints = work.path().join("checkpoints").display().to_string();
+    let extra = [("state.checkpoints.dir", checkpoints.as_str())];
+    let out = built()
+        .command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra))
+        .env("DFL_CHECKPOINT_EVERY_RECORDS", "500")
+        .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "it crashed after its first checkpoint");
+    let mut two = extra.to_vec();
+    two.push(("parallelism.default", "2"));
+    let (status, stderr) = Running::spawn(built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &two))).wait();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("different parallelism") && stderr.contains("`clicks#3`"), "{stderr}");
+    // At 4 again, it resumes.
+    let (status, stderr) = Running::spawn(built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra))).wait();
+    assert!(status.success() && stderr.contains("restored checkpoint"), "{stderr}");
+}
