@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::metrics::QueueMeter;
 use crate::pipeline::Context;
 use std::hash::{Hash, Hasher};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -150,6 +150,16 @@ impl<T: Send> Hub<T> {
             .ok_or_else(|| Error::State(format!("internal error: exchange input {index} taken twice")))
     }
 
+    /// Ends the workers without routing anything (the router's input had ended before the
+    /// checkpoint restored).
+    pub fn close(&self) {
+        if let Ok(out) = self.outputs() {
+            for tx in &out.senders {
+                let _ = tx.send(Message::End);
+            }
+        }
+    }
+
     fn outputs(&self) -> Result<Outputs<T>> {
         let mut router = self.router.lock().unwrap_or_else(|p| p.into_inner());
         router.take().ok_or_else(|| Error::State("internal error: exchange router started twice".into()))
@@ -172,10 +182,16 @@ impl<T> Source for Input<T> {
     type Row = T;
 
     fn run_events<F: FnMut(SourceEvent<T>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
-        let _ = cx;
         let mut watermark = crate::time::NO_WATERMARK;
         loop {
-            let message = self.rx.recv().map_err(|_| router_gone())?;
+            // Waits with a timeout: a router that failed before it started routing leaves
+            // its channels open, and the run's failure must still end the worker.
+            let message = match self.rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) if cx.failed() => return Err(router_gone()),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Err(router_gone()),
+            };
             if let Some(q) = self.queue.get() {
                 q.popped();
             }

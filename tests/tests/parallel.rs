@@ -252,3 +252,14 @@ fn a_checkpoint_taken_at_parallelism_4_is_refused_at_2_naming_the_parallelism() 
     let (status, stderr) = Running::spawn(built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra))).wait();
     assert!(status.success() && stderr.contains("restored checkpoint"), "{stderr}");
 }
+
+#[test]
+fn a_router_that_cannot_start_fails_the_run_and_its_workers_end() {
+    let work = tempfile::tempdir().unwrap();
+    let mut s = sets(work.path(), &KEYED_OUTPUTS, &[]);
+    let missing = work.path().join("missing").display().to_string();
+    s[0].1 = missing.clone();
+    let r = built().run("keyed4", &s);
+    assert!(!r.success, "{}", r.stderr);
+    assert!(r.stderr.contains(&missing), "the error names the input: {}", r.stderr);
+}

@@ -242,6 +242,7 @@ impl Gen<'_> {
                 Box::new(move |cx: &rt::Context| -> rt::Result<()> {
                     let mut task = rt::TaskCheckpoint::new(cx, #name)?;
                     if task.already_done() {
+                        hub.close();
                         return Ok(());
                     }
                     let source = #source;
