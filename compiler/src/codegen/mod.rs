@@ -494,6 +494,7 @@ impl Gen<'_> {
         }
         let mut tasks = Vec::new();
         let mut names = Vec::new();
+        let mut any_parallel = false;
         let task_names: Vec<String> = (0..pipeline.tasks.len()).map(|i| task_name(program, pipeline, i)).collect();
         // Tasks that can run N-wide do when the query sets a parallelism above 1.
         let parallel =
@@ -503,6 +504,7 @@ impl Gen<'_> {
             let name = &task_names[i];
             match exchange::exchange_plan(program, task).ok().filter(|_| parallel) {
                 Some(exchange) => {
+                    any_parallel = true;
                     let (route, def) = self.route_fn(i, task, &exchange);
                     let hub = format_ident!("hub_{}", i);
                     self.worker = true;
@@ -532,6 +534,23 @@ impl Gen<'_> {
                 }
             }
         }
+        // The tasks a checkpoint has: known at compile time, unless tasks run N-wide.
+        let expect_tasks = if any_parallel {
+            quote! {
+                let parallelism = rt::exchange::parallelism(cx)?;
+                let mut names: Vec<String> = Vec::new();
+                #(#names)*
+                if let Some(c) = cx.checkpoints() {
+                    c.expect_tasks(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+                }
+            }
+        } else {
+            quote! {
+                if let Some(c) = cx.checkpoints() {
+                    c.expect_tasks(&[#(#task_names),*])?;
+                }
+            }
+        };
         let sink_flushes: Vec<TokenStream> = pipeline
             .sinks
             .iter()
@@ -588,12 +607,7 @@ impl Gen<'_> {
 
             fn run(cx: &rt::Context) -> rt::Result<()> {
                 cx.check_state_backend(#backend_name)?;
-                let parallelism = rt::exchange::parallelism(cx)?;
-                let mut names: Vec<String> = Vec::new();
-                #(#names)*
-                if let Some(c) = cx.checkpoints() {
-                    c.expect_tasks(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
-                }
+                #expect_tasks
                 #(#sink_setup)*
                 let mut tasks: Vec<rt::Task<'_>> = Vec::new();
                 #(#tasks)*
