@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::metrics::QueueMeter;
 use crate::pipeline::Context;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -56,18 +57,71 @@ pub fn parallelism(cx: &Context) -> Result<usize> {
     }
 }
 
-/// The hash of a key, the same in every process and run of one build (FxHash, mixed so
-/// that its low bits spread).
+/// The hash of a key: the same on every platform and in every build of this runtime
+/// (a checkpoint's keys stay with their workers): FNV-1a over the key's `Hash` writes,
+/// integers little-endian and `usize` as 64 bits, then MurmurHash3's finaliser.
 pub fn hash_key<K: Hash + ?Sized>(key: &K) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
+    let mut h = StableHasher(0xcbf2_9ce4_8422_2325);
     key.hash(&mut h);
-    // MurmurHash3's finaliser.
-    let mut x = h.finish();
+    let mut x = h.0;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     x ^ (x >> 33)
+}
+
+/// FNV-1a with platform-independent integer writes.
+struct StableHasher(u64);
+
+impl Hasher for StableHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write(&i.to_le_bytes());
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write(&i.to_le_bytes());
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.write(&i.to_le_bytes());
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.write(&i.to_le_bytes());
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_i8(&mut self, i: i8) {
+        self.write_u8(i as u8);
+    }
+    fn write_i16(&mut self, i: i16) {
+        self.write_u16(i as u16);
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.write_u32(i as u32);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    fn write_i128(&mut self, i: i128) {
+        self.write_u128(i as u128);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as i64 as u64);
+    }
 }
 
 /// The key group of a key's hash.
@@ -92,13 +146,18 @@ enum Message<T> {
     Idle,
     /// A barrier: the worker handles it, then acknowledges.
     Barrier(Barrier),
-    /// The input ended (exhausted, or the pipeline stops).
+    /// The input ended: exhausted, or the pipeline stops (the hub's
+    /// [`exhausted`](Hub::exhausted) says which). After an error nothing is sent: the
+    /// channel closes.
     End,
 }
 
 /// The channels between a task's router and its workers, made before either starts.
 pub struct Hub<T> {
     parallelism: usize,
+    /// Set by the router before it ends its workers: the input was exhausted (the workers
+    /// fire what is open and end as finished), else the pipeline stopped.
+    exhausted: Arc<AtomicBool>,
     /// The channels' meter, made by the router when it starts.
     queue: Arc<OnceLock<Arc<QueueMeter>>>,
     inputs: Mutex<Vec<Option<Input<T>>>>,
@@ -130,10 +189,17 @@ impl<T: Send> Hub<T> {
         }
         Arc::new(Hub {
             parallelism,
+            exhausted: Arc::default(),
             queue,
             inputs: Mutex::new(inputs),
             router: Mutex::new(Some(Outputs { senders, acks })),
         })
+    }
+
+    /// Whether the router found its input exhausted (read by the workers once their input
+    /// ended, so that they and the router agree on it even when a stop comes meanwhile).
+    pub fn exhausted(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.exhausted)
     }
 
     /// How many workers.
@@ -174,6 +240,16 @@ pub struct Input<T> {
     queue: Arc<OnceLock<Arc<QueueMeter>>>,
 }
 
+/// The error of a thread whose peer went away: once the run is marked failed (the peer's
+/// own error is kept first), or after a second.
+fn after_failure(cx: &Context, error: impl FnOnce() -> Error) -> Error {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    while !cx.failed() && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    error()
+}
+
 fn router_gone() -> Error {
     Error::State("the task's router (reading its source) has stopped".into())
 }
@@ -190,7 +266,7 @@ impl<T> Source for Input<T> {
                 Ok(message) => message,
                 Err(RecvTimeoutError::Timeout) if cx.failed() => return Err(router_gone()),
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Err(router_gone()),
+                Err(RecvTimeoutError::Disconnected) => return Err(after_failure(cx, router_gone)),
             };
             if let Some(q) = self.queue.get() {
                 q.popped();
@@ -228,26 +304,44 @@ impl<T> Source for Input<T> {
 }
 
 /// The router's side: batches per worker, and the last watermark each was sent.
-struct Router<T> {
+struct Router<'c, T> {
+    cx: &'c Context,
     out: Outputs<T>,
     batches: Vec<Vec<(i64, T)>>,
     sent: Vec<i64>,
     queue: Arc<QueueMeter>,
 }
 
-impl<T> Router<T> {
+impl<T> Router<'_, T> {
     fn send(&self, worker: usize, message: Message<T>) -> Result<()> {
         self.queue.pushed();
         match self.out.senders[worker].try_send(message) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(message)) => {
                 let waiting = Instant::now();
-                let sent = self.out.senders[worker].send(message).map_err(|_| worker_gone(worker));
+                let sent = self.out.senders[worker].send(message).map_err(|_| self.worker_gone(worker));
                 self.queue.blocked(waiting.elapsed());
                 sent
             }
-            Err(TrySendError::Disconnected(_)) => Err(worker_gone(worker)),
+            Err(TrySendError::Disconnected(_)) => Err(self.worker_gone(worker)),
         }
+    }
+
+    /// The error of a worker gone: its own comes first.
+    fn worker_gone(&self, worker: usize) -> Error {
+        after_failure(self.cx, || Error::State(format!("worker {worker} of the task has stopped")))
+    }
+
+    /// Sends the watermark `wm` to the workers without rows waiting (those with rows get it
+    /// with their next row): a worker whose keys get no rows still follows it.
+    fn watermark_to_idle(&mut self, wm: i64) -> Result<()> {
+        for w in 0..self.batches.len() {
+            if self.batches[w].is_empty() && self.sent[w] != wm {
+                self.sent[w] = wm;
+                self.send(w, Message::Watermark(wm))?;
+            }
+        }
+        Ok(())
     }
 
     fn flush(&mut self, worker: usize) -> Result<()> {
@@ -289,10 +383,6 @@ impl<T> Router<T> {
     }
 }
 
-fn worker_gone(worker: usize) -> Error {
-    Error::State(format!("worker {worker} of the task has stopped"))
-}
-
 /// How the router makes a worker's row of a source record: the row, its key's hash, and
 /// its event time (for the watermark).
 pub struct Routed<T> {
@@ -322,6 +412,7 @@ pub fn route<S: Source, T: Send>(
     let queue =
         Arc::clone(hub.queue.get_or_init(|| cx.metrics().queue("exchange", task.name(), (n * IN_FLIGHT) as u64)));
     let mut router = Router {
+        cx,
         out: hub.outputs()?,
         batches: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
         sent: vec![crate::time::NO_WATERMARK; n],
@@ -339,12 +430,21 @@ pub fn route<S: Source, T: Send>(
             router.batches[w].push((before, row));
             if router.batches[w].len() >= BATCH {
                 router.flush(w)?;
+                // The others follow the watermark too, whether their keys come or not.
+                if let Some(wm) = &watermark {
+                    router.watermark_to_idle(wm.current())?;
+                }
             }
             Ok(())
         }
         SourceEvent::Barrier(barrier) => {
             let id = barrier.checkpoint;
             let position = barrier.position.clone();
+            // Every worker at the watermark (as a task at parallelism 1 would be), then the
+            // barrier after the rows before it.
+            if let Some(wm) = &watermark {
+                router.watermark(wm.current())?;
+            }
             router.broadcast(|_| Some(Message::Barrier(barrier.clone())))?;
             if let Some(id) = id {
                 let mut snapshot = SnapshotWriter::default();
@@ -353,8 +453,10 @@ pub fn route<S: Source, T: Send>(
                 }
                 task.arrive(id, snapshot, &position)?;
             }
-            for (w, ack) in router.out.acks.iter().enumerate() {
-                ack.recv().map_err(|_| worker_gone(w))?;
+            for w in 0..n {
+                if router.out.acks[w].recv().is_err() {
+                    return Err(router.worker_gone(w));
+                }
             }
             Ok(())
         }
@@ -371,10 +473,12 @@ pub fn route<S: Source, T: Send>(
             }
         }
     });
-    // The workers end (with the input exhausted, they fire what is open: they tell from
-    // the context whether it stopped).
-    let ended = router.broadcast(|_| Some(Message::End));
-    result.and(ended)
+    // After an error the workers' channels just close. Otherwise they end, told whether
+    // the input was exhausted (they then fire what is open) or the pipeline stopped: the
+    // router's view, so that it and they agree on it however late a stop comes.
+    result?;
+    hub.exhausted.store(!cx.stopped(), Ordering::Release);
+    router.broadcast(|_| Some(Message::End))
 }
 
 /// Restores the router's watermark from its task's checkpoint, if there is one (the
@@ -536,11 +640,12 @@ mod tests {
             .unwrap();
             workers.into_iter().map(|w| w.join().unwrap()).collect()
         });
-        // Worker 1 has rows 1 and 4: row 1 after the watermark of row 0 (0 − 500), row 4
-        // after that of row 3; the barrier between them, idle and the last watermark at
-        // the end. Worker 0's first row comes before any watermark.
-        assert_eq!(seen[1], ["wm -500", "row 1", "barrier [7]", "wm 2500", "row 4", "idle", "wm 4500"], "{seen:?}");
-        assert_eq!(seen[0][..4], ["row 0", "wm 1500", "row 3", "barrier [7]"], "{seen:?}");
+        // Worker 1 has rows 1 and 4: row 1 after the watermark of row 0 (0 − 500); before
+        // the barrier every worker gets the watermark of row 3, and row 4 comes after it;
+        // idle and the last watermark at the end. Worker 0's first row comes before any
+        // watermark.
+        assert_eq!(seen[1], ["wm -500", "row 1", "wm 2500", "barrier [7]", "row 4", "idle", "wm 4500"], "{seen:?}");
+        assert_eq!(seen[0][..5], ["row 0", "wm 1500", "row 3", "wm 2500", "barrier [7]"], "{seen:?}");
         assert!(seen.iter().all(|s| s.last().map(String::as_str) == Some("wm 4500")), "{seen:?}");
     }
 

@@ -178,7 +178,7 @@ impl Context {
 
     /// Whether a task has failed.
     pub fn failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
+        self.failed.load(Ordering::Acquire)
     }
 
     /// Makes `sink` (table `name`) take part in checkpoints: it recovers from the
@@ -251,10 +251,11 @@ fn run_all(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
             scope.spawn(move || {
                 let _scope = TaskScope::enter(&cx.metrics);
                 if let Err(e) = task(cx) {
-                    cx.failed.store(true, Ordering::Relaxed);
+                    // The error is kept before the run is marked failed: a task that ends
+                    // because another failed waits for that, and its own error comes second.
+                    first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    cx.failed.store(true, Ordering::Release);
                     cx.request_stop();
-                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    slot.get_or_insert(e);
                 }
             });
         }

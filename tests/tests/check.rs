@@ -213,6 +213,17 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
             "(parallelism 1: its first aggregation has no key but the window)".into(),
         ),
         ("INSERT INTO o SELECT u, 1 FROM c;".into(), "(parallelism 1: it has no keyed step)".into()),
+        (
+            "INSERT INTO o SELECT u, COUNT(*) FROM c GROUP BY u, CURRENT_DATE;".into(),
+            "(parallelism 1: its key reads the clock or calls a Rust function)".into(),
+        ),
+        (
+            "CREATE VIEW p AS SELECT u, PROCTIME() AS pt FROM c;
+             INSERT INTO o SELECT u, COUNT(*) FROM TABLE(TUMBLE(TABLE p, DESCRIPTOR(pt), INTERVAL '1' MINUTE))
+             GROUP BY u, window_start, window_end;"
+                .into(),
+            "(parallelism 1: it has windows of processing time (each worker would read its own clock))".into(),
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (i, (insert, note)) in cases.iter().enumerate() {

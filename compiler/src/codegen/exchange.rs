@@ -56,6 +56,37 @@ fn column(e: &Expr) -> Option<usize> {
     }
 }
 
+/// Whether `e` may give another value when computed again (the clock, a Rust function):
+/// the router and the worker would then disagree on a row's key.
+fn unstable(e: &Expr) -> bool {
+    const CLOCK: &[&str] = &[
+        "NOW",
+        "PROCTIME",
+        "CURRENT_TIMESTAMP",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+        "LOCALTIMESTAMP",
+        "LOCALTIME",
+        "CURRENT_ROW_TIMESTAMP",
+        "UNIX_TIMESTAMP",
+        "RAND",
+        "RAND_INTEGER",
+        "UUID",
+        "CURRENT_WATERMARK",
+    ];
+    match &e.kind {
+        ExprKind::Column(_) | ExprKind::Literal(_) => false,
+        ExprKind::Udf { .. } => true,
+        ExprKind::Call { function, args } => CLOCK.contains(&function.as_str()) || args.iter().any(unstable),
+        ExprKind::Cast { expr, .. } | ExprKind::Field { expr, .. } | ExprKind::TimeUnitCall { expr, .. } => {
+            unstable(expr)
+        }
+        ExprKind::Case { whens, else_ } => {
+            whens.iter().any(|(w, t)| unstable(w) || unstable(t)) || else_.as_deref().is_some_and(unstable)
+        }
+    }
+}
+
 /// Which routing key component each column of a frame is (when it is one, unchanged).
 type KeyMap = Vec<Option<usize>>;
 
@@ -116,12 +147,20 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                 if branch.steps[..s].iter().any(|st| matches!(st, Step::Lookup(_))) {
                     return Err("a lookup join comes before the key".into());
                 }
+                if branch.steps.iter().any(|st| {
+                    matches!(st, Step::WindowAggregate(w) if w.proctime) || matches!(st, Step::Over(o) if o.proctime)
+                }) {
+                    return Err("it has windows of processing time (each worker would read its own clock)".into());
+                }
                 let key = step_key(&branch.steps[s]).unwrap_or_default();
                 if key.is_empty() {
                     return Err("its first aggregation has no key but the window".into());
                 }
                 // Branches keyed alike route alike: their keys over the source row agree.
                 let routed = key_over_input(&branch.steps, s, &key);
+                if routed.iter().any(unstable) {
+                    return Err("its key reads the clock or calls a Rust function".into());
+                }
                 let sig: Vec<String> = routed.iter().map(ToString::to_string).collect();
                 match &found {
                     Some((_, other)) if *other != sig => {
@@ -260,7 +299,7 @@ impl Gen<'_> {
                         let event_time = #event_time;
                         rt::exchange::Routed { row, hash, event_time }
                     })?;
-                    task.finish();
+                    task.finish_if(hub.exhausted().load(std::sync::atomic::Ordering::Acquire));
                     Ok(())
                 }) as rt::Task<'_>
             }

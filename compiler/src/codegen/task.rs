@@ -101,9 +101,21 @@ impl Gen<'_> {
             Input::Tables(a, b) => self.tables_task([*a, *b], &barrier, &syncs, &idle),
             Input::Values(rows) => self.values_task(rows, task),
         };
+        let finish = if self.worker {
+            quote!(task.finish_if(exhausted.load(std::sync::atomic::Ordering::Acquire));)
+        } else {
+            quote!(task.finish();)
+        };
         // A worker of a task run N-wide takes its name (`clicks#2`) and input at run time.
         let (name_expr, input) = if self.worker {
-            (quote!(&name), quote!(let input = hub.input(index)?; let name = format!("{}#{index}", #name);))
+            (
+                quote!(&name),
+                quote! {
+                    let input = hub.input(index)?;
+                    let exhausted = hub.exhausted();
+                    let name = format!("{}#{index}", #name);
+                },
+            )
         } else {
             (quote!(#name), quote!())
         };
@@ -123,7 +135,7 @@ impl Gen<'_> {
                     #body
                     #(#flushes)*
                     #late_flush
-                    task.finish();
+                    #finish
                     Ok(())
                 })
             }
@@ -318,6 +330,19 @@ impl Gen<'_> {
         } else {
             quote!()
         };
+        // A worker's watermark events come between rows, as the watermark moves with rows
+        // at parallelism 1: queued lookups wait for the batch as they would there.
+        let rows_pattern = if self.worker {
+            quote!(rt::connectors::SourceEvent::Row(..) | rt::connectors::SourceEvent::Watermark(..))
+        } else {
+            quote!(rt::connectors::SourceEvent::Row(..))
+        };
+        // A worker's input ended as its router says (exhausted, or stopped).
+        let input_ended = if self.worker {
+            quote!(task.input_ended_if(exhausted.load(std::sync::atomic::Ordering::Acquire)))
+        } else {
+            quote!(task.input_ended())
+        };
         // The operators that fire run against the watermark, or everything at the end.
         let limit = if timed { quote!(let limit = if end { i64::MAX } else { wm.current() };) } else { quote!() };
         quote! {
@@ -336,11 +361,11 @@ impl Gen<'_> {
             let ended = std::cell::Cell::new(false);
             rt::connectors::run_to_end(source, cx, &ended, |event| -> rt::Result<()> {
                 let end = ended.get();
-                if end && !task.input_ended() {
+                if end && !#input_ended {
                     return Ok(());
                 }
                 // Queued rows (batched lookups) go on at any event but a row.
-                let flush_all = !matches!(event, rt::connectors::SourceEvent::Row(..));
+                let flush_all = !matches!(event, #rows_pattern);
                 match event {
                     rt::connectors::SourceEvent::Row(split, row) => {
                         #on_row

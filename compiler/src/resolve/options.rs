@@ -249,7 +249,21 @@ pub const SETTINGS: &[(&str, OptionType)] = &[
 /// `SET 'key' = 'value'`: warns about keys dflc does not know, errors on bad values.
 pub fn check_setting(r: &mut Resolver, key: &StrLit, value: &StrLit) {
     match SETTINGS.iter().find(|(k, _)| *k == key.value) {
-        Some((k, ty)) => check_value(r, k, *ty, value),
+        Some((k, ty)) => {
+            check_value(r, k, *ty, value);
+            if *k == "parallelism.default"
+                && let Ok(n) = value.value.trim().parse::<i64>()
+                && !(1..=128).contains(&n)
+            {
+                r.report(
+                    Diagnostic::error(
+                        Code::InvalidOptionValue,
+                        format!("invalid value '{}' for option '{k}'", value.value),
+                    )
+                    .at(value.span, "expected a parallelism from 1 to 128 (the key groups)"),
+                );
+            }
+        }
         None => {
             let mut d =
                 Diagnostic::warning(Code::UnknownSetting, format!("dflc does not use the setting '{}'", key.value))

@@ -645,13 +645,25 @@ impl<'a> TaskCheckpoint<'a> {
     /// Whether the task should run what it does at the end of its input (fire the
     /// windows still open): not when it was stopped and its state is in a checkpoint.
     pub fn input_ended(&self) -> bool {
-        !(self.cx.stopped() && self.enabled())
+        self.input_ended_if(!self.cx.stopped())
+    }
+
+    /// [`input_ended`](Self::input_ended) for a task told whether its input was exhausted
+    /// (a worker of a task run N-wide, by its router).
+    pub fn input_ended_if(&self, exhausted: bool) -> bool {
+        exhausted || !self.enabled()
     }
 
     /// The task ends (after its last output is written to its sinks).
     pub fn finish(self) {
+        let exhausted = !self.cx.stopped();
+        self.finish_if(exhausted);
+    }
+
+    /// [`finish`](Self::finish) for a task told whether its input was exhausted.
+    pub fn finish_if(self, exhausted: bool) {
         if let Some(c) = self.cx.checkpoints() {
-            c.leave(&self.name, !self.cx.stopped());
+            c.leave(&self.name, exhausted);
         }
     }
 }
