@@ -279,7 +279,8 @@ impl Running {
         self.finish(status).1
     }
 
-    fn finish(mut self, status: std::process::ExitStatus) -> (std::process::ExitStatus, String) {
+    /// The exit status [`wait_timeout`](Self::wait_timeout) returned, with the stderr.
+    pub fn finish(mut self, status: std::process::ExitStatus) -> (std::process::ExitStatus, String) {
         self.ended = true;
         for t in std::mem::take(&mut self.threads) {
             t.join().expect("reader and waiter threads");

@@ -308,6 +308,17 @@ INSERT INTO priced
 SELECT o.id, r.rate FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.currency = r.currency;
 ";
 
+/// Clicks counted per user, in a consumer group, unbounded: keyed state, which processes
+/// do not share.
+const GROUP_COUNTS: &str = "
+CREATE TABLE src (user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'properties.auto.offset.reset' = 'earliest', 'format' = 'json'
+);
+CREATE TABLE counts (user_id BIGINT, clicks BIGINT) WITH ('connector' = 'print');
+INSERT INTO counts SELECT user_id, COUNT(*) FROM src GROUP BY user_id;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -319,6 +330,7 @@ fn built() -> &'static Built {
             ("windowed", WINDOWED),
             ("features_to_file", FEATURES_TO_FILE),
             ("group_passthrough", GROUP_PASSTHROUGH),
+            ("group_counts", GROUP_COUNTS),
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),
@@ -589,6 +601,47 @@ fn two_instances_in_one_group_share_the_partitions_and_lose_nothing() {
     let (a_err, b_err) = (stop(a), stop(b));
     assert!(rows_read(&a_err) > 0 && rows_read(&b_err) > 0, "both instances read:\n{a_err}\n{b_err}");
     assert!(rows_read(&a_err) + rows_read(&b_err) >= next as u64);
+}
+
+/// A pipeline keeping keyed state does not go on with a share of its group's partitions:
+/// a second process in the same group makes the processes fail, naming the group, instead
+/// of each counting some of the clicks.
+#[test]
+fn a_keyed_pipeline_refuses_to_share_its_consumer_group() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "keyed-group-in", 4);
+    let group = format!("dflc-test-{clicks}");
+    let command = || {
+        built().command(
+            "group_counts",
+            &[
+                s("src.topic", &clicks),
+                s("src.properties.bootstrap.servers", &servers),
+                s("src.properties.group.id", &group),
+            ],
+        )
+    };
+    write_clicks(&servers, &clicks, 0..100, tmp.path());
+    let mut a = command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // A alone has every partition: its first counts are printed.
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(a.stdout.as_mut().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with("+I["), "A counts: {first}");
+    let b = dfl_e2e::Running::spawn(command());
+    let Some(status) = b.wait_timeout(Duration::from_secs(90)) else {
+        panic!("B kept running with a share of the partitions:\n{}", b.kill());
+    };
+    let (status, b_err) = b.finish(status);
+    assert!(!status.success(), "B must not run with a share of the partitions:\n{b_err}");
+    assert!(b_err.contains(&format!("consumer group '{group}' gave this process")), "{b_err}");
+    assert!(b_err.contains("another process reads in the same group"), "{b_err}");
+    // A lost partitions to B in the rebalance (or got them back once B left); either way
+    // it did not silently count a share: stopped, it has failed or still owns everything.
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(a.id().to_string()).status();
+    let a_out = a.wait_with_output().unwrap();
+    let a_err = String::from_utf8_lossy(&a_out.stderr).to_string();
+    assert!(a_out.status.success() || a_err.contains("another process reads in the same group"), "{a_err}");
 }
 
 /// A profile as the test writes it (the `upsert-kafka` tables' columns).

@@ -271,7 +271,10 @@ impl Gen<'_> {
             _ => quote!(None),
         };
         let commits = if stateful {
-            quote!(let mut source = if task.enabled() { source } else { rt::Source::without_commits(source) };)
+            quote! {
+                let source = rt::Source::with_keyed_state(source);
+                let mut source = if task.enabled() { source } else { rt::Source::without_commits(source) };
+            }
         } else {
             quote!(let mut source = source;)
         };

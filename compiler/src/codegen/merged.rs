@@ -107,6 +107,7 @@ impl Gen<'_> {
         // A task keeping state commits its sources' positions only with checkpoints.
         let commits = if stateful {
             quote! {
+                let (source0, source1) = (rt::Source::with_keyed_state(source0), rt::Source::with_keyed_state(source1));
                 let (source0, source1) = if task.enabled() {
                     (source0, source1)
                 } else {

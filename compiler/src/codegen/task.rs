@@ -326,7 +326,10 @@ impl Gen<'_> {
         // A task keeping state commits its source's position only with checkpoints
         // (without them a restart reads the input again).
         let commits = if stateful {
-            quote!(let source = if task.enabled() { source } else { rt::Source::without_commits(source) };)
+            quote! {
+                let source = rt::Source::with_keyed_state(source);
+                let source = if task.enabled() { source } else { rt::Source::without_commits(source) };
+            }
         } else {
             quote!()
         };

@@ -108,6 +108,17 @@ pub trait Source {
         self
     }
 
+    /// The source, told that its task keeps keyed state (windows, GROUP BY, joins, Top-N):
+    /// it must read its whole input itself. A source that shares its input with other
+    /// processes (a Kafka consumer group) fails instead of going on with a share of it, as
+    /// that state is not shared between processes. Others ignore it.
+    fn with_keyed_state(self) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
+
     /// Continues from `position` (a [`Barrier::position`] this kind of source emitted)
     /// instead of its start: the rows after the barrier come next.
     fn restore(&mut self, position: &[u8]) -> Result<()> {

@@ -103,6 +103,9 @@ struct Settings<R> {
     /// Whether barriers commit the position (off for tasks whose operators keep state that
     /// is not yet checkpointed: their input must be read again after a restart).
     commits: bool,
+    /// The task keeps keyed state: a group may not give this process a share of the
+    /// partitions ([`Source::with_keyed_state`]).
+    keyed: bool,
 }
 
 enum Topics {
@@ -318,6 +321,7 @@ fn make<R: DeserializeOwned>(
         restored: HashMap::new(),
         restored_order: Vec::new(),
         commits: true,
+        keyed: false,
     };
     Ok(KafkaSource { consumer, settings })
 }
@@ -561,6 +565,11 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
         self
     }
 
+    fn with_keyed_state(mut self) -> Self {
+        self.settings.keyed = true;
+        self
+    }
+
     /// The offset of the next record of every partition read before the checkpoint.
     fn restore(&mut self, position: &[u8]) -> Result<()> {
         let mut input = position;
@@ -771,6 +780,27 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
         parts.sort();
         Ok(Some(parts))
+    }
+
+    /// A task keeping keyed state reads every partition of its topics itself: a group that
+    /// gave this process only some (another process of the pipeline shares the group id)
+    /// is an error naming the group.
+    fn check_whole_input(&mut self, consumer: &BaseConsumer<SourceCx>, emit: &mut Emit<'_, R>) -> Result<()> {
+        let Some(all) = self.partitions(consumer, emit)? else { return Ok(()) };
+        let mine = consumer.assignment().map_or(0, |tpl| tpl.count());
+        if mine >= all.len() {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "table `{}`: consumer group '{}' gave this process {mine} of the {} partitions of {}: another process \
+             reads in the same group. This pipeline keeps keyed state (windows, GROUP BY, joins, Top-N), which \
+             processes do not share yet: run one process per group id, and 'parallelism.default' for more cores \
+             (docs/scaling.md)",
+            self.src.table,
+            self.src.group.as_deref().unwrap_or_default(),
+            all.len(),
+            self.topic_names.join(", ")
+        )))
     }
 
     /// Runs `op` until it succeeds, retrying transient errors (and emitting `Idle`) until
@@ -1032,6 +1062,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                         return Ok(false);
                     }
                     self.assigned_once = true;
+                    if self.src.keyed {
+                        self.check_whole_input(consumer, emit)?;
+                    }
                 }
                 Rebalance::Revoke(tpl) => {
                     if !consumer.assignment_lost() {
@@ -1051,8 +1084,13 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                             self.splits[i].phase = Phase::Unassigned;
                         }
                     }
+                    let lost = consumer.assignment_lost();
                     let done = if cooperative { consumer.incremental_unassign(&tpl) } else { consumer.unassign() };
                     done.map_err(|e| kafka_error(&self.src.table, "giving partitions up", &e))?;
+                    // Cooperatively, partitions are only taken away for another member.
+                    if self.src.keyed && cooperative && !lost {
+                        self.check_whole_input(consumer, emit)?;
+                    }
                 }
                 Rebalance::Error(message) => {
                     self.errors.fetch_add(1, Ordering::Relaxed);
