@@ -237,6 +237,17 @@ impl Running {
         Running { pid, exited, lines, stderr, threads: vec![reader, waiter], ended: false }
     }
 
+    /// The address of the metrics endpoint the pipeline says it serves (started with
+    /// `--metrics-addr 127.0.0.1:0`), waiting for its line for at most `limit`.
+    pub fn metrics_addr(&self, limit: std::time::Duration) -> String {
+        let said = |l: &str| l.contains("metrics: http://");
+        assert!(self.await_stderr(said, limit), "the pipeline ended before serving metrics");
+        let all = self.stderr.lock().unwrap().clone();
+        let line = all.lines().find(|l| said(l)).expect("the line just seen");
+        let (_, rest) = line.split_once("metrics: http://").expect("checked");
+        rest.trim().trim_end_matches("/metrics").to_string()
+    }
+
     /// Waits until a line of stderr satisfies `pred`: `true`, or `false` if the process
     /// ended (its stderr closed) without such a line. Fails after `limit`.
     pub fn await_stderr(&self, pred: impl Fn(&str) -> bool, limit: std::time::Duration) -> bool {
@@ -355,4 +366,28 @@ pub fn service(var: &str) -> Option<String> {
 pub fn unique(base: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{base}-{}-{nanos}", std::process::id())
+}
+
+/// `GET path` on `addr` (HTTP/1.1, one request): the status code and body.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
+    (status, body)
+}
+
+/// The sum of the samples of metric `name` whose labels contain every one of `labels`.
+pub fn metric(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

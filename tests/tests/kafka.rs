@@ -1,8 +1,9 @@
 //! Generated pipelines reading and writing Kafka topics on the loopback broker that
 //! `scripts/services.sh up` starts (`DFL_KAFKA_BOOTSTRAP`): files into topics, topics into
 //! files with metadata columns, bad records into a dead-letter topic, a windowed pipeline
-//! from topic to topic, and two instances of a pipeline sharing a consumer group through a
-//! rebalance. Reads that check results are bounded (`scan.bounded.mode`), so each run ends
+//! from topic to topic, instances of a pipeline sharing a consumer group through
+//! rebalances (two; three with one killed and one joining), and a keyed pipeline refusing
+//! to share its group. Reads that check results are bounded (`scan.bounded.mode`), so each run ends
 //! by itself once it has read what the topic held when it started; waiting for unbounded
 //! instances polls their output until it holds what is expected (with a deadline).
 //!
@@ -601,6 +602,71 @@ fn two_instances_in_one_group_share_the_partitions_and_lose_nothing() {
     let (a_err, b_err) = (stop(a), stop(b));
     assert!(rows_read(&a_err) > 0 && rows_read(&b_err) > 0, "both instances read:\n{a_err}\n{b_err}");
     assert!(rows_read(&a_err) + rows_read(&b_err) >= next as u64);
+}
+
+/// Three processes of a stateless pipeline share one consumer group; one is killed
+/// (SIGKILL) mid-run and a fourth joins: every click reaches the output topic, and nothing
+/// else — the output of one process, as a set (what the killed process had read but not
+/// committed is read again by the process that takes its partitions: at least once).
+#[test]
+fn three_processes_share_a_group_through_a_kill_and_a_join() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "three-in", 6);
+    let out = topic(&servers, "three-out", 1);
+    let group = format!("dflc-test-{clicks}");
+    let start = || {
+        let mut command = built().command(
+            "group_passthrough",
+            &[
+                s("src.topic", &clicks),
+                s("src.properties.bootstrap.servers", &servers),
+                s("src.properties.group.id", &group),
+                s("dst.topic", &out),
+                s("dst.properties.bootstrap.servers", &servers),
+            ],
+        );
+        command.args(["--metrics-addr", "127.0.0.1:0"]);
+        let running = dfl_e2e::Running::spawn(command);
+        let addr = running.metrics_addr(Duration::from_secs(60));
+        (running, addr)
+    };
+    let read = |addr: &str| dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[]);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut next = 0;
+    let mut write = |n: i64| {
+        write_clicks(&servers, &clicks, next..next + n, tmp.path());
+        next += n;
+        next
+    };
+    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (start(), start(), start());
+    // Clicks come until each of the three has read some: the group spread the six
+    // partitions over them.
+    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| read(addr) == 0.0) {
+        assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
+        write(60);
+    }
+    let written = write(300);
+    while clicks_in(&servers, &out, tmp.path()).len() < written as usize {
+        assert!(Instant::now() < deadline, "the first clicks did not get through");
+    }
+    // B dies without committing; D joins; more clicks come meanwhile.
+    write(300);
+    let b_err = b.kill();
+    let (d, _) = start();
+    let written = write(600);
+    let expected: BTreeSet<String> = (0..written).map(|i| click(i).to_string()).collect();
+    let mut got: BTreeSet<String> = clicks_in(&servers, &out, tmp.path()).into_iter().collect();
+    while !expected.is_subset(&got) {
+        assert!(Instant::now() < deadline, "{} clicks missing (B: {b_err})", expected.difference(&got).count());
+        got = clicks_in(&servers, &out, tmp.path()).into_iter().collect();
+    }
+    assert_eq!(got, expected, "nothing but the clicks written");
+    for r in [a, c, d] {
+        r.signal("TERM");
+        let (status, stderr) = r.wait();
+        assert!(status.success(), "{stderr}");
+    }
 }
 
 /// A pipeline keeping keyed state does not go on with a share of its group's partitions:

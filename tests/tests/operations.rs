@@ -6,7 +6,7 @@
 
 use dfl_e2e::{Built, Query, build};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read, Write};
+use std::io::BufRead;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -65,28 +65,7 @@ fn topic(servers: &str, base: &str) -> String {
     name
 }
 
-/// `GET path` on `addr`: the status code and body.
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
-    (status, body)
-}
-
-/// The sum of the samples of `name` whose labels contain every one of `labels`.
-fn sample(metrics: &str, name: &str, labels: &[&str]) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter(|l| labels.iter().all(|want| l.contains(want)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
+use dfl_e2e::{http_get as get, metric as sample};
 
 #[test]
 fn the_metrics_endpoint_counts_what_a_running_pipeline_did() {
