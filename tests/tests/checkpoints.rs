@@ -7,7 +7,7 @@
 //! The random kill times are the faults themselves, not waits for something: every
 //! process is awaited, and outcomes are read from its exit status and output.
 
-use dfl_e2e::{Built, Query, Running, build, output_lines, sorted};
+use dfl_e2e::{Built, Lcg, Query, Running, build, copy_dir, output_lines, sorted};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -82,16 +82,6 @@ fn built() -> &'static Built {
     })
 }
 
-/// A small seeded generator (the test must not depend on a random crate).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
 /// `files` JSON files of clicks in time order (a little disorder within 2 s).
 fn write_input(dir: &Path, files: usize, rows_per_file: usize) {
     std::fs::create_dir_all(dir).unwrap();
@@ -135,14 +125,6 @@ fn reference(input: &Path) -> Vec<Vec<String>> {
     let r = built().run("features", &sets(work.path()));
     assert!(r.success, "{}", r.stderr);
     outputs(work.path())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
 }
 
 /// Runs `features` over `work` with `extra` settings to its end: its exit status and stderr.

@@ -6,7 +6,7 @@
 //! without faults; a task that cannot run N-wide runs at 1 and gives the same output; a
 //! checkpoint is refused, naming the parallelism, by a run of another parallelism.
 
-use dfl_e2e::{Built, Query, Running, build, output_lines, sorted};
+use dfl_e2e::{Built, Lcg, Query, Running, build, copy_dir, output_lines, sorted};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -89,16 +89,6 @@ fn built() -> &'static Built {
     })
 }
 
-/// A small seeded generator (the test must not depend on a random crate).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
 /// `files` JSON files of clicks of 200 users, in time order but for a little disorder
 /// and one row in 50 about 40 s behind (late for its minute, often).
 fn write_input(dir: &Path, files: usize, rows_per_file: usize) {
@@ -121,14 +111,6 @@ fn write_input(dir: &Path, files: usize, rows_per_file: usize) {
             text.push('\n');
         }
         std::fs::write(dir.join(format!("part-{f:03}.json")), text).unwrap();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
 
