@@ -265,6 +265,11 @@ impl Running {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Sends signal `name` (`TERM`, `USR1`, `KILL`, …) to the process.
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill").arg(format!("-{name}")).arg(self.pid.to_string()).status().unwrap();

@@ -689,25 +689,50 @@ fn a_keyed_pipeline_refuses_to_share_its_consumer_group() {
         )
     };
     write_clicks(&servers, &clicks, 0..100, tmp.path());
-    let mut a = command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    // A alone has every partition: its first counts are printed.
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(a.stdout.as_mut().unwrap()), &mut first).unwrap();
-    assert!(first.starts_with("+I["), "A counts: {first}");
-    let b = dfl_e2e::Running::spawn(command());
-    let Some(status) = b.wait_timeout(Duration::from_secs(90)) else {
-        panic!("B kept running with a share of the partitions:\n{}", b.kill());
+    let start = || {
+        let mut c = command();
+        c.args(["--metrics-addr", "127.0.0.1:0"]);
+        let running = dfl_e2e::Running::spawn(c);
+        let addr = running.metrics_addr(Duration::from_secs(60));
+        (running, addr)
     };
-    let (status, b_err) = b.finish(status);
-    assert!(!status.success(), "B must not run with a share of the partitions:\n{b_err}");
-    assert!(b_err.contains(&format!("consumer group '{group}' gave this process")), "{b_err}");
-    assert!(b_err.contains("another process reads in the same group"), "{b_err}");
-    // A lost partitions to B in the rebalance (or got them back once B left); either way
-    // it did not silently count a share: stopped, it has failed or still owns everything.
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(a.id().to_string()).status();
-    let a_out = a.wait_with_output().unwrap();
-    let a_err = String::from_utf8_lossy(&a_out.stderr).to_string();
-    assert!(a_out.status.success() || a_err.contains("another process reads in the same group"), "{a_err}");
+    let read = |addr: &str| dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // A alone has every partition and reads.
+    let (a, a_addr) = start();
+    while read(&a_addr) == 0.0 {
+        assert!(Instant::now() < deadline, "A did not read");
+    }
+    // B joins the group: the rebalance gives one of them (or both) a share, and a process
+    // with a share fails, naming the group. One left alone has every partition again and
+    // goes on (from the start of the topic: keyed tasks without checkpoints commit nothing).
+    let (b, _) = start();
+    let mut running = vec![("A", a), ("B", b)];
+    let mut failed = Vec::new();
+    while failed.is_empty() {
+        assert!(Instant::now() < deadline, "neither A nor B failed: both ran with a share of the partitions");
+        for i in 0..running.len() {
+            if let Some(status) = running[i].1.wait_timeout(Duration::from_millis(50)) {
+                let (name, r) = running.remove(i);
+                failed.push((name, r.finish(status)));
+                break;
+            }
+        }
+    }
+    for (name, (status, stderr)) in &failed {
+        assert!(!status.success(), "{name} ended by itself:\n{stderr}");
+        assert!(stderr.contains(&format!("consumer group '{group}' gave this process")), "{name}: {stderr}");
+        assert!(stderr.contains("another process reads in the same group"), "{name}: {stderr}");
+    }
+    for (name, r) in running {
+        // It may be failing at this moment too: the stop is asked without insisting.
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(r.pid().to_string()).status();
+        let (status, stderr) = r.wait();
+        assert!(
+            status.success() || stderr.contains("another process reads in the same group"),
+            "{name} (still running) must own every partition or fail as well:\n{stderr}"
+        );
+    }
 }
 
 /// A profile as the test writes it (the `upsert-kafka` tables' columns).
