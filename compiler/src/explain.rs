@@ -123,7 +123,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
     let requested = program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1);
     for (ti, task) in pipeline.tasks.iter().enumerate() {
         // A task run N-wide: its source read by one router, the rest by N workers.
-        let width = match crate::codegen::exchange_plan(program, task) {
+        let width = match crate::parallel::exchange_plan(program, task) {
             Ok(plan) if requested > 1 => {
                 let key: Vec<String> = plan.key.iter().map(ToString::to_string).collect();
                 g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));

@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod embed;
 pub mod explain;
 pub mod hir;
+pub mod parallel;
 pub mod parser;
 pub mod plan;
 pub mod progress;

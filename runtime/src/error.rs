@@ -71,6 +71,10 @@ pub enum Error {
     /// Taking or restoring a checkpoint failed (or a savepoint is not this query's).
     #[error("checkpoint: {0}")]
     State(String),
+    /// A task ended because another task of the run it exchanges rows with stopped (a
+    /// worker whose router failed): the run reports the other task's error instead.
+    #[error("{0}")]
+    PeerStopped(String),
     /// A NOT NULL column received a NULL.
     #[error("table `{table}`: column `{column}` is NOT NULL, but the query produced NULL")]
     NullInNotNull {

@@ -240,18 +240,8 @@ pub struct Input<T> {
     queue: Arc<OnceLock<Arc<QueueMeter>>>,
 }
 
-/// The error of a thread whose peer went away: once the run is marked failed (the peer's
-/// own error is kept first), or after a second.
-fn after_failure(cx: &Context, error: impl FnOnce() -> Error) -> Error {
-    let deadline = Instant::now() + std::time::Duration::from_secs(1);
-    while !cx.failed() && Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    error()
-}
-
 fn router_gone() -> Error {
-    Error::State("the task's router (reading its source) has stopped".into())
+    Error::PeerStopped("the task's router (reading its source) has stopped".into())
 }
 
 impl<T> Source for Input<T> {
@@ -266,7 +256,7 @@ impl<T> Source for Input<T> {
                 Ok(message) => message,
                 Err(RecvTimeoutError::Timeout) if cx.failed() => return Err(router_gone()),
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return Err(after_failure(cx, router_gone)),
+                Err(RecvTimeoutError::Disconnected) => return Err(router_gone()),
             };
             if let Some(q) = self.queue.get() {
                 q.popped();
@@ -304,15 +294,14 @@ impl<T> Source for Input<T> {
 }
 
 /// The router's side: batches per worker, and the last watermark each was sent.
-struct Router<'c, T> {
-    cx: &'c Context,
+struct Router<T> {
     out: Outputs<T>,
     batches: Vec<Vec<(i64, T)>>,
     sent: Vec<i64>,
     queue: Arc<QueueMeter>,
 }
 
-impl<T> Router<'_, T> {
+impl<T> Router<T> {
     fn send(&self, worker: usize, message: Message<T>) -> Result<()> {
         self.queue.pushed();
         match self.out.senders[worker].try_send(message) {
@@ -327,9 +316,9 @@ impl<T> Router<'_, T> {
         }
     }
 
-    /// The error of a worker gone: its own comes first.
+    /// The error of a worker gone (the run reports the worker's own).
     fn worker_gone(&self, worker: usize) -> Error {
-        after_failure(self.cx, || Error::State(format!("worker {worker} of the task has stopped")))
+        Error::PeerStopped(format!("worker {worker} of the task has stopped"))
     }
 
     /// Sends the watermark `wm` to the workers without rows waiting (those with rows get it
@@ -412,7 +401,6 @@ pub fn route<S: Source, T: Send>(
     let queue =
         Arc::clone(hub.queue.get_or_init(|| cx.metrics().queue("exchange", task.name(), (n * IN_FLIGHT) as u64)));
     let mut router = Router {
-        cx,
         out: hub.outputs()?,
         batches: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
         sent: vec![crate::time::NO_WATERMARK; n],

@@ -253,7 +253,12 @@ fn run_all(cx: &Context, tasks: Vec<Task<'_>>) -> Result<()> {
                 if let Err(e) = task(cx) {
                     // The error is kept before the run is marked failed: a task that ends
                     // because another failed waits for that, and its own error comes second.
-                    first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    // A task that stopped because of another is not the cause.
+                    if slot.as_ref().is_none_or(|kept| matches!(kept, Error::PeerStopped(_))) {
+                        *slot = Some(e);
+                    }
+                    drop(slot);
                     cx.failed.store(true, Ordering::Release);
                     cx.request_stop();
                 }

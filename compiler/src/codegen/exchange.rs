@@ -1,216 +1,13 @@
-//! Tasks run N-wide (`SET 'parallelism.default' = 'N'`): which tasks can, by which key,
-//! and their code — a router reading the source and hashing each row's key, and a worker
-//! factory instantiating the task's ordinary code N times over the router's rows (see
-//! `dfl::exchange`).
-//!
-//! A task runs N-wide when every row of a key must meet only rows of the same key: it
-//! reads one append-only table, its first stateful step is keyed (a GROUP BY, a window
-//! aggregation with group columns besides the window, a Top-N or OVER partition), every
-//! branch keyed that way shares that step's key and the filters and projections before
-//! it, and every later keyed step (and branch continuing from it) is keyed by at least the
-//! same columns. Branches without a key may come along when they append to tables without
-//! a primary key. Other tasks run at parallelism 1, and `dflc explain` says why.
+//! The code of a task run N-wide (see [`crate::parallel`]): the hash of its route key over
+//! the source row, and its router reading the source into the workers (the task's
+//! ordinary code over the router's rows, instantiated N times; see `dfl::exchange`).
 
 use super::Gen;
 use super::expr::ExprGen;
-use crate::hir::{Expr, ExprKind};
-use crate::plan::{Input, Origin, Step, Target, Task};
+use crate::parallel::Exchange;
+use crate::plan::{Input, Task};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use std::collections::HashMap;
-
-/// How a task's rows are routed: by `key`, expressions over the source table's row (the
-/// key of the task's first keyed steps, through the projections before them).
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub key: Vec<Expr>,
-}
-
-/// The key of keyed step `steps[s]` over the row the steps start from: projections
-/// before it inlined (filters do not change columns).
-fn key_over_input(steps: &[Step], s: usize, key: &[Expr]) -> Vec<Expr> {
-    let mut key = key.to_vec();
-    for step in steps[..s].iter().rev() {
-        if let Step::Project(exprs) = step {
-            key = key.iter().map(|e| e.substituted(exprs)).collect();
-        }
-    }
-    key
-}
-
-/// The keys of a keyed step over its input, or `None` for steps without a key.
-fn step_key(step: &Step) -> Option<Vec<Expr>> {
-    match step {
-        Step::WindowAggregate(w) => Some(w.group.iter().filter_map(|g| g.as_ref().ok().cloned()).collect()),
-        Step::Aggregate(g) => Some(g.group.clone()),
-        Step::TopN(t) => Some(t.partition.clone()),
-        Step::Over(o) => Some(o.partition.clone()),
-        Step::Filter(_) | Step::Project(_) | Step::Lookup(_) => None,
-    }
-}
-
-fn column(e: &Expr) -> Option<usize> {
-    match e.kind {
-        ExprKind::Column(c) => Some(c),
-        _ => None,
-    }
-}
-
-/// Whether `e` may give another value when computed again (the clock, a Rust function):
-/// the router and the worker would then disagree on a row's key.
-fn unstable(e: &Expr) -> bool {
-    const CLOCK: &[&str] = &[
-        "NOW",
-        "PROCTIME",
-        "CURRENT_TIMESTAMP",
-        "CURRENT_DATE",
-        "CURRENT_TIME",
-        "LOCALTIMESTAMP",
-        "LOCALTIME",
-        "CURRENT_ROW_TIMESTAMP",
-        "UNIX_TIMESTAMP",
-        "RAND",
-        "RAND_INTEGER",
-        "UUID",
-        "CURRENT_WATERMARK",
-    ];
-    match &e.kind {
-        ExprKind::Column(_) | ExprKind::Literal(_) => false,
-        ExprKind::Udf { .. } => true,
-        ExprKind::Call { function, args } => CLOCK.contains(&function.as_str()) || args.iter().any(unstable),
-        ExprKind::Cast { expr, .. } | ExprKind::Field { expr, .. } | ExprKind::TimeUnitCall { expr, .. } => {
-            unstable(expr)
-        }
-        ExprKind::Case { whens, else_ } => {
-            whens.iter().any(|(w, t)| unstable(w) || unstable(t)) || else_.as_deref().is_some_and(unstable)
-        }
-    }
-}
-
-/// Which routing key component each column of a frame is (when it is one, unchanged).
-type KeyMap = Vec<Option<usize>>;
-
-/// The map of a step's output, given its input's.
-fn map_through(step: &Step, input: &KeyMap) -> KeyMap {
-    let of = |e: &Expr| column(e).and_then(|c| input.get(c).copied().flatten());
-    match step {
-        Step::Filter(_) => input.clone(),
-        Step::Project(exprs) => exprs.iter().map(of).collect(),
-        Step::WindowAggregate(w) => w.group.iter().map(|g| g.as_ref().ok().and_then(of)).collect(),
-        Step::Aggregate(g) => g.group.iter().map(of).collect(),
-        // The input's columns, then a rank, aggregates or the table's columns.
-        Step::TopN(_) | Step::Over(_) | Step::Lookup(_) => input.clone(),
-    }
-}
-
-/// Whether keyed `step` keeps every key component of `map` together.
-fn keeps_together(step: &Step, map: &KeyMap, components: usize) -> bool {
-    match step_key(step) {
-        None => true,
-        Some(keys) => (0..components)
-            .all(|k| keys.iter().any(|e| column(e).and_then(|c| map.get(c).copied().flatten()) == Some(k))),
-    }
-}
-
-/// The key task `task` can be run N-wide by, or why it cannot.
-pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
-    let Input::Table(id) = task.input else {
-        return Err("it reads two tables (a join) or constant rows".into());
-    };
-    if program.tables[id.0].is_changelog_source() {
-        return Err(format!("`{}` is read as a changelog", program.tables[id.0].name));
-    }
-    let mut found: Option<(Exchange, Vec<String>)> = None;
-    // Per (branch, step): the key map of its output, for branches continuing from it.
-    let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
-    for (b, branch) in task.branches.iter().enumerate() {
-        if matches!(branch.target, Target::Join { .. }) || matches!(branch.from, Origin::Join(_) | Origin::Second) {
-            return Err("it joins streams".into());
-        }
-        let (start, mut map) = match branch.from {
-            Origin::Window { branch: wb, step: ws } => match maps.get(&(wb, ws)) {
-                Some(m) => (0, m.clone()),
-                None => return Err("a branch continues from a window that is not keyed by the route".into()),
-            },
-            _ => {
-                let first = branch.steps.iter().position(|s| step_key(s).is_some());
-                let Some(s) = first else {
-                    let appends = match branch.target {
-                        Target::Sink { table, .. } => program.tables[table.0].primary_key.is_empty(),
-                        Target::Join { .. } => false,
-                    };
-                    if !appends {
-                        return Err("a branch without a key writes a table with a primary key".into());
-                    }
-                    continue;
-                };
-                if branch.steps[..s].iter().any(|st| matches!(st, Step::Lookup(_))) {
-                    return Err("a lookup join comes before the key".into());
-                }
-                if branch.steps.iter().any(|st| {
-                    matches!(st, Step::WindowAggregate(w) if w.proctime) || matches!(st, Step::Over(o) if o.proctime)
-                }) {
-                    return Err("it has windows of processing time (each worker would read its own clock)".into());
-                }
-                let key = step_key(&branch.steps[s]).unwrap_or_default();
-                if key.is_empty() {
-                    return Err("its first aggregation has no key but the window".into());
-                }
-                // Branches keyed alike route alike: their keys over the source row agree.
-                let routed = key_over_input(&branch.steps, s, &key);
-                if routed.iter().any(unstable) {
-                    return Err("its key reads the clock or calls a Rust function".into());
-                }
-                let sig: Vec<String> = routed.iter().map(ToString::to_string).collect();
-                match &found {
-                    Some((_, other)) if *other != sig => {
-                        return Err("its branches are keyed differently".into());
-                    }
-                    Some(_) => {}
-                    None => found = Some((Exchange { key: routed }, sig)),
-                }
-                // The keyed step's output, whose key columns are the components.
-                let out: KeyMap = match &branch.steps[s] {
-                    Step::WindowAggregate(w) => {
-                        let mut k = 0;
-                        w.group
-                            .iter()
-                            .map(|g| {
-                                g.as_ref().ok().map(|_| {
-                                    k += 1;
-                                    k - 1
-                                })
-                            })
-                            .collect()
-                    }
-                    Step::Aggregate(g) => (0..g.group.len()).map(Some).collect(),
-                    // Top-N and OVER keep the input's columns: the key's plain columns.
-                    _ => {
-                        let width = key.iter().filter_map(column).max().map_or(0, |m| m + 1);
-                        let mut out = vec![None; width];
-                        for (k, e) in key.iter().enumerate() {
-                            if let Some(c) = column(e) {
-                                out[c] = Some(k);
-                            }
-                        }
-                        out
-                    }
-                };
-                maps.insert((b, s), out.clone());
-                (s + 1, out)
-            }
-        };
-        let components = found.as_ref().map_or(0, |(e, _)| e.key.len());
-        for s in start..branch.steps.len() {
-            if !keeps_together(&branch.steps[s], &map, components) {
-                return Err("a later step is keyed by fewer columns than the first".into());
-            }
-            map = map_through(&branch.steps[s], &map);
-            maps.insert((b, s), map.clone());
-        }
-    }
-    found.map(|(e, _)| e).ok_or_else(|| "it has no keyed step".into())
-}
 
 impl Gen<'_> {
     /// `fn route_<i>(row: &T) -> u64`: the hash of the route key of task `i`'s row (after
@@ -255,7 +52,6 @@ impl Gen<'_> {
         let computed = self.computed_columns(t, &frame);
         let (source, convert) = self.source(id);
         let table = &t.name;
-        let stateful = true;
         let watermark = match (&t.watermark, self.worker_event_time) {
             (Some(w), true) => match w.max_out_of_orderness_ms {
                 Some(delay) => quote!(Some(rt::connectors::SourceWatermark::for_table(cx, #table, #delay)?)),
@@ -270,13 +66,11 @@ impl Gen<'_> {
             }
             _ => quote!(None),
         };
-        let commits = if stateful {
-            quote! {
-                let source = rt::Source::with_keyed_state(source);
-                let mut source = if task.enabled() { source } else { rt::Source::without_commits(source) };
-            }
-        } else {
-            quote!(let mut source = source;)
+        // Its workers keep keyed state: the source commits its position only with
+        // checkpoints, and reads its whole input.
+        let commits = quote! {
+            let source = rt::Source::with_keyed_state(source);
+            let mut source = if task.enabled() { source } else { rt::Source::without_commits(source) };
         };
         quote! {
             {

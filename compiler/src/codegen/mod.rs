@@ -10,7 +10,6 @@ mod exchange;
 mod expr;
 mod flow;
 mod functions;
-pub use exchange::{Exchange, exchange_plan};
 mod merged;
 mod rows;
 mod sources;
@@ -502,7 +501,7 @@ impl Gen<'_> {
         for (i, task) in pipeline.tasks.iter().enumerate() {
             self.task_index = i;
             let name = &task_names[i];
-            match exchange::exchange_plan(program, task).ok().filter(|_| parallel) {
+            match crate::parallel::exchange_plan(program, task).ok().filter(|_| parallel) {
                 Some(exchange) => {
                     any_parallel = true;
                     let (route, def) = self.route_fn(i, task, &exchange);

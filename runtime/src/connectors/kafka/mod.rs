@@ -96,6 +96,7 @@
 
 mod admin;
 mod codec;
+mod dead_letter;
 mod sink;
 mod source;
 #[cfg(test)]

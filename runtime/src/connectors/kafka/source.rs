@@ -2,9 +2,9 @@
 //! commits after barriers. See the [module documentation](super).
 
 use super::codec::{Dyn, KeyDecoder, KeySpec, Layout, ValueDecoder};
+use super::dead_letter::DeadLetters;
 use super::{
-    PRODUCER_DEFAULTS, Producer_, WARN_EVERY, client_config, describe, fatal, flush, flush_limit, is_fatal,
-    kafka_error, millis, producer, send,
+    PRODUCER_DEFAULTS, WARN_EVERY, client_config, describe, flush_limit, is_fatal, kafka_error, millis, producer,
 };
 use crate::checkpoint::{Barriers, decode, encode};
 use crate::connectors::Barrier;
@@ -21,7 +21,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::producer::Producer;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
 use serde::de::DeserializeOwned;
@@ -435,61 +435,6 @@ impl ConsumerContext for SourceCx {
             other => Rebalance::Error(format!("rebalance failed: {:?}", RDKafkaErrorCode::from(other))),
         };
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push_back(event);
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// Dead letters
-// ------------------------------------------------------------------------------------------
-
-struct DeadLetters {
-    topic: String,
-    producer: Producer_,
-    limit: Option<Duration>,
-    buf: Vec<u8>,
-}
-
-#[derive(serde::Serialize)]
-struct Letter<'a> {
-    table: &'a str,
-    topic: &'a str,
-    partition: i32,
-    offset: i64,
-    timestamp: Option<i64>,
-    reason: &'a str,
-    key: Option<String>,
-    value: Option<String>,
-}
-
-impl DeadLetters {
-    fn write(&mut self, table: &str, message: &BorrowedMessage<'_>, reason: &str) -> Result<()> {
-        let letter = Letter {
-            table,
-            topic: message.topic(),
-            partition: message.partition(),
-            offset: message.offset(),
-            timestamp: millis(message.timestamp()),
-            reason,
-            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-            value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
-        };
-        self.buf.clear();
-        serde_json::to_writer(&mut self.buf, &letter)
-            .map_err(|e| Error::Write { table: table.to_string(), reason: e.to_string() })?;
-        let mut record = BaseRecord::to(&self.topic).payload(&self.buf[..]);
-        if let Some(key) = message.key() {
-            record = record.key(key);
-        }
-        send(&self.producer, record).map_err(|e| kafka_error(table, "writing a dead letter", &e))?;
-        self.producer.poll(Duration::ZERO);
-        if self.producer.context().has_failed() {
-            return self.flush(table);
-        }
-        fatal(&self.producer, table, &format!("dead-letter topic '{}'", self.topic))
-    }
-
-    fn flush(&self, table: &str) -> Result<()> {
-        flush(&self.producer, table, &format!("dead-letter topic '{}'", self.topic), self.limit, true)
     }
 }
 
