@@ -121,9 +121,21 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         i
     };
     let requested = program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1);
+    let per_partition = crate::parallel::per_partition(program);
     for (ti, task) in pipeline.tasks.iter().enumerate() {
+        // A task keeping its state per Kafka partition: an instance per partition assigned.
+        let partitioned = per_partition && crate::parallel::partition_plan(program, task) == Ok(true);
+        if partitioned {
+            g.notes.push((
+                ti,
+                "state per Kafka partition: an instance of the operators per partition this process is assigned, \
+                 their state in 'scale-out.state.dir'"
+                    .into(),
+            ));
+        }
         // A task run N-wide: its source read by one router, the rest by N workers.
         let width = match crate::parallel::exchange_plan(program, task) {
+            _ if partitioned => 1,
             Ok(plan) if requested > 1 => {
                 let key: Vec<String> = plan.key.iter().map(ToString::to_string).collect();
                 g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));

@@ -207,3 +207,66 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
     }
     found.map(|(e, _)| e).ok_or_else(|| "it has no keyed step".into())
 }
+
+/// Whether the query keeps keyed state per Kafka partition (`SET 'scale-out.mode' =
+/// 'partition'`), so that processes of the pipeline share its consumer groups.
+pub fn per_partition(program: &crate::hir::Program) -> bool {
+    program.settings.get("scale-out.mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("partition"))
+}
+
+/// With [`per_partition`]: whether task `task` runs an instance of its operators per Kafka
+/// partition (`Ok(true)`: it keeps keyed state and reads a `kafka` table in a consumer
+/// group), runs as usual (`Ok(false)`: no keyed state, or no group), or why its state
+/// cannot be split by partition (`Err`).
+pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<bool, String> {
+    let keyed = task.branches.iter().any(|b| {
+        matches!(b.target, Target::Join { .. })
+            || !matches!(b.from, Origin::Input)
+            || b.steps.iter().any(|s| step_key(s).is_some())
+    });
+    let tables = match task.input {
+        Input::Table(id) => vec![id],
+        Input::Tables(a, b) => vec![a, b],
+        Input::Values(_) => return Ok(false),
+    };
+    let grouped = |id: crate::hir::TableId| {
+        let t = &program.tables[id.0];
+        matches!(t.connector.as_str(), "kafka" | "upsert-kafka") && t.options.contains_key("properties.group.id")
+    };
+    if !keyed && !program.tables[tables[0].0].is_changelog_source() || !tables.iter().any(|&id| grouped(id)) {
+        return Ok(false);
+    }
+    let exchange = exchange_plan(program, task)?;
+    let t = &program.tables[tables[0].0];
+    if t.connector != "kafka" {
+        return Err(format!("`{}` is not a `kafka` table", t.name));
+    }
+    let Some(fields) = t.options.get("key.fields") else {
+        return Err(format!(
+            "`{}` declares no 'key.fields': records of one key may be in several partitions; declare the columns \
+             its topic is keyed by",
+            t.name
+        ));
+    };
+    let keyed_by: Vec<usize> = exchange.key.iter().filter_map(column).collect();
+    let missing: Vec<&str> = fields
+        .split(';')
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && t.column(f).is_none_or(|c| !keyed_by.contains(&c)))
+        .collect();
+    if !missing.is_empty() {
+        let key: Vec<String> = exchange
+            .key
+            .iter()
+            .map(|e| column(e).map_or_else(|| e.to_string(), |c| format!("`{}`", t.columns[c].name)))
+            .collect();
+        return Err(format!(
+            "its state is keyed by ({}), which does not hold the Kafka key column(s) {} of `{}`: records of one \
+             key may be in several partitions",
+            key.join(", "),
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            t.name
+        ));
+    }
+    Ok(true)
+}

@@ -298,3 +298,58 @@ fn kafka_sinks_refuse_read_only_and_mistyped_metadata_columns() {
     let err = generate("ts BIGINT METADATA FROM 'timestamp'").expect_err("a BIGINT timestamp");
     assert!(err.iter().any(|m| m.contains("'timestamp'") && m.contains("needs another type")), "{err:?}");
 }
+
+/// `SET 'scale-out.mode' = 'partition'`: a task keeping keyed state over a `kafka` table in
+/// a consumer group runs per partition when the topic is keyed by a part of the state's key
+/// (`dflc explain` says so); otherwise compiling fails, saying why, rather than splitting
+/// a key's rows over processes.
+#[test]
+fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
+    let query = |key_fields: &str, insert: &str| {
+        format!(
+            "SET 'scale-out.mode' = 'partition';
+            CREATE TABLE c (u STRING, cat STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+              'connector' = 'kafka', 'topic' = 'c', 'properties.bootstrap.servers' = 'k:9092',
+              'properties.group.id' = 'g', 'format' = 'json'{key_fields});
+            CREATE TABLE o (a STRING, n BIGINT) WITH ('connector' = 'blackhole');
+            {insert}"
+        )
+    };
+    let by = |key: &str| {
+        format!(
+            "INSERT INTO o SELECT {key}, COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY {key}, window_start, window_end;"
+        )
+    };
+    let keyed = ", 'key.format' = 'json', 'key.fields' = 'u'";
+    // Keyed by user, counted per user: per partition.
+    let source = SourceFile::new("ok.sql", query(keyed, &by("u")));
+    let checked = check(&source);
+    assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
+    let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
+    let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
+    assert!(text.contains("state per Kafka partition"), "{text}");
+    assert!(dfl_compiler::compile(&source, "ok").is_ok());
+    // Stateless: runs as usual.
+    let source = SourceFile::new("plain.sql", query("", "INSERT INTO o SELECT u, 1 FROM c;"));
+    assert!(dfl_compiler::compile(&source, "plain").is_ok());
+    let refused = [
+        (query("", &by("u")), "declares no 'key.fields'"),
+        (query(keyed, &by("cat")), "does not hold the Kafka key column(s) `u`"),
+        (
+            query(
+                keyed,
+                "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;",
+            ),
+            "its first aggregation has no key but the window",
+        ),
+    ];
+    for (i, (text, why)) in refused.iter().enumerate() {
+        let source = SourceFile::new(format!("refused{i}.sql"), text.clone());
+        let errors = dfl_compiler::compile(&source, "refused").expect_err("refused");
+        let rendered = render::to_text(&source, &errors.0, Style::Plain);
+        let said = |d: &dfl_compiler::diagnostic::Diagnostic| {
+            d.message.contains("cannot keep its state per Kafka partition") && d.message.contains(why)
+        };
+        assert!(errors.0.len() == 1 && said(&errors.0[0]), "{i}: {rendered}");
+    }
+}

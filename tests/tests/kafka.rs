@@ -320,6 +320,29 @@ CREATE TABLE counts (user_id BIGINT, clicks BIGINT) WITH ('connector' = 'print')
 INSERT INTO counts SELECT user_id, COUNT(*) FROM src GROUP BY user_id;
 ";
 
+/// Clicks per user and 10-second window, in a consumer group, unbounded, with the
+/// windows' state kept per partition: processes of the pipeline share the group.
+const PARTITIONED_WINDOWS: &str = "
+SET 'scale-out.mode' = 'partition';
+SET 'execution.checkpointing.interval' = '200 ms';
+CREATE TABLE clicks (
+  user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'properties.auto.offset.reset' = 'earliest',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+CREATE TABLE features (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'features', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+INSERT INTO features
+SELECT user_id, window_start, COUNT(*)
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -332,6 +355,7 @@ fn built() -> &'static Built {
             ("features_to_file", FEATURES_TO_FILE),
             ("group_passthrough", GROUP_PASSTHROUGH),
             ("group_counts", GROUP_COUNTS),
+            ("partitioned_windows", PARTITIONED_WINDOWS),
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),
@@ -1181,4 +1205,118 @@ fn a_kafka_source_killed_and_restarted_from_checkpoints_gives_exact_window_count
         assert!(got.insert(k, m["clicks"].as_i64().unwrap()).is_none(), "a window written twice: {m:?}");
     }
     assert_eq!(got, expected, "after {kills} kills");
+}
+
+/// The features a topic holds now, as (user, window start) → clicks; a window written
+/// more than once (read again after a process died) must have the same count each time.
+fn features_in(servers: &str, topic: &str, dir: &Path) -> BTreeMap<(i64, String), i64> {
+    let out = dir.join(format!("read-{topic}.json"));
+    let _ = std::fs::remove_file(&out);
+    run(
+        "features_to_file",
+        &[s("src.topic", topic), s("src.properties.bootstrap.servers", servers), s("dst.path", out.display())],
+    );
+    let mut got = BTreeMap::new();
+    for m in objects(&out) {
+        let k =
+            (m["user_id"].as_i64().unwrap(), m["window_start"].as_str().unwrap().trim_end_matches(".000").to_string());
+        let clicks = m["clicks"].as_i64().unwrap();
+        if let Some(before) = got.insert(k.clone(), clicks) {
+            assert_eq!(before, clicks, "window {k:?} written with two counts");
+        }
+    }
+    got
+}
+
+/// Three processes of a windowed pipeline share a consumer group, each window's state kept
+/// with its partition in a folder they share: one is killed (SIGKILL) mid-run and a fourth
+/// joins. The killed process's partitions go on from their last checkpoint elsewhere, and
+/// the features are exactly those of one process reading every click: every window with
+/// its count, none else (a window repeated after the kill has the same count).
+#[test]
+fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "scale-in", 6);
+    let features = topic(&servers, "scale-out", 1);
+    let group = format!("dflc-test-{clicks}");
+    let shared = tmp.path().join("shared-state");
+    let mut started = 0;
+    let mut start = || {
+        started += 1;
+        let mut command = built().command(
+            "partitioned_windows",
+            &[
+                s("clicks.topic", &clicks),
+                s("clicks.properties.bootstrap.servers", &servers),
+                s("clicks.properties.group.id", &group),
+                s("features.topic", &features),
+                s("features.properties.bootstrap.servers", &servers),
+                s("scale-out.state.dir", shared.display()),
+                s("state.checkpoints.dir", tmp.path().join(format!("checkpoints-{started}")).display()),
+            ],
+        );
+        command.args(["--metrics-addr", "127.0.0.1:0"]);
+        let running = dfl_e2e::Running::spawn(command);
+        let addr = running.metrics_addr(Duration::from_secs(60));
+        (running, addr)
+    };
+    let read = |addr: &str| dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[]);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut next = 0;
+    let mut write = |n: i64| {
+        write_clicks(&servers, &clicks, next..next + n, tmp.path());
+        next += n;
+        next
+    };
+    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (start(), start(), start());
+    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| read(addr) == 0.0) {
+        assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
+        write(60);
+    }
+    write(300);
+    // Some windows have fired (the processes checkpoint meanwhile).
+    while features_in(&servers, &features, tmp.path()).len() < 37 {
+        assert!(Instant::now() < deadline, "no features came");
+    }
+    // B dies; D joins; more clicks come meanwhile.
+    write(300);
+    let b_err = b.kill();
+    let (d, _) = start();
+    let written = write(900);
+    assert!(written < 3600, "the clicks' times stay in the hour");
+    // One click per user far ahead: every partition's watermark passes every window of
+    // the clicks before (its own windows stay open).
+    let flush: String = (0..37)
+        .map(|u| serde_json::json!({"user_id": u, "category": "c0", "ts": "2024-01-01 02:00:00"}).to_string() + "\n")
+        .collect();
+    let file = tmp.path().join("flush.json");
+    std::fs::write(&file, flush).unwrap();
+    run(
+        "clicks_to_kafka",
+        &[s("src.path", file.display()), s("dst.topic", &clicks), s("dst.properties.bootstrap.servers", &servers)],
+    );
+    // Clicks per user and 10-second window, recomputed.
+    let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for i in 0..written {
+        let start = format!("2024-01-01 00:{:02}:{:02}", i / 60, i % 60 / 10 * 10);
+        *expected.entry((i % 37, start)).or_default() += 1;
+    }
+    let mut got = features_in(&servers, &features, tmp.path());
+    while got.len() < expected.len() {
+        assert!(Instant::now() < deadline, "{} of {} windows came (B: {b_err})", got.len(), expected.len());
+        got = features_in(&servers, &features, tmp.path());
+    }
+    assert_eq!(got, expected, "B: {b_err}");
+    for r in [a, c, d] {
+        r.signal("TERM");
+        let (status, stderr) = r.wait();
+        assert!(status.success(), "{stderr}");
+    }
+    // Every partition's state is in the shared folder, at one offset.
+    for p in 0..6 {
+        let dir = shared.join("clicks").join(&clicks).join(p.to_string());
+        let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
+    }
 }

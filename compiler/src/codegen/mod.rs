@@ -81,6 +81,8 @@ pub fn generate_with(
         task_index: 0,
         worker: false,
         worker_event_time: false,
+        instance_source: None,
+        instance: false,
         joins: pipeline.joins.clone(),
         lives: Vec::new(),
         labels: 0,
@@ -132,6 +134,11 @@ struct Gen<'a> {
     /// from a router), and whether it follows the router's event-time watermark.
     worker: bool,
     worker_event_time: bool,
+    /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
+    /// read by the task's thread while the instances (the task's code) take its records.
+    instance_source: Option<TokenStream>,
+    /// Whether the task being generated runs per Kafka partition.
+    instance: bool,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
     /// Per branch of the current task and step, which of its output columns later steps read.
@@ -498,9 +505,37 @@ impl Gen<'_> {
         // Tasks that can run N-wide do when the query sets a parallelism above 1.
         let parallel =
             program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1) > 1;
+        let per_partition = crate::parallel::per_partition(program);
         for (i, task) in pipeline.tasks.iter().enumerate() {
             self.task_index = i;
             let name = &task_names[i];
+            if per_partition {
+                match crate::parallel::partition_plan(program, task) {
+                    Ok(true) => {
+                        self.instance = true;
+                        let code = self.task(task, name);
+                        self.instance = false;
+                        tasks.push(quote!(tasks.push(#code);));
+                        names.push(quote!(names.push(#name.to_string());));
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(why) => {
+                        let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                Code::NotYetCompiled,
+                                format!("task `{name}` cannot keep its state per Kafka partition: {why}"),
+                            )
+                            .at(span, "with 'scale-out.mode' = 'partition'")
+                            .with_help(
+                                "a task keeping keyed state runs an instance per partition of a `kafka` table read \
+                                 in a consumer group, keyed by a part of its key (docs/scaling.md)",
+                            ),
+                        );
+                    }
+                }
+            }
             match crate::parallel::exchange_plan(program, task).ok().filter(|_| parallel) {
                 Some(exchange) => {
                     any_parallel = true;

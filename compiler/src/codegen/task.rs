@@ -119,6 +119,34 @@ impl Gen<'_> {
         } else {
             (quote!(#name), quote!())
         };
+        if self.instance {
+            // The task's code runs per Kafka partition, on records the task's thread reads.
+            let source = self.instance_source.take().unwrap_or_default();
+            let Input::Table(id) = task.input else { unreachable!("checked by partition_plan") };
+            let ts = super::table_struct(&self.program.tables[id.0]);
+            return quote! {
+                {
+                    #(#sink_clones)*
+                    #late_clone
+                    let instance = rt::connectors::kafka::partitioned::instance(
+                        move |cx: &rt::Context, mut input: rt::connectors::kafka::partitioned::Partition<#ts>| -> rt::Result<()> {
+                            let mut task = input.task(cx)?;
+                            #(#writers)*
+                            #late_writer
+                            #body
+                            #(#flushes)*
+                            #late_flush
+                            #finish
+                            Ok(())
+                        },
+                    );
+                    Box::new(move |cx: &rt::Context| -> rt::Result<()> {
+                        let source = #source;
+                        rt::connectors::kafka::partitioned::run(cx, #name, source, &instance)
+                    }) as rt::Task<'_>
+                }
+            };
+        }
         quote! {
             {
                 #(#sink_clones)*
@@ -231,6 +259,12 @@ impl Gen<'_> {
         self.batched.clear();
         self.lookup_fires.clear();
         let (source, convert) = if self.worker { (quote!(input), quote!(row)) } else { self.source(id) };
+        let source = if self.instance {
+            self.instance_source = Some(source);
+            quote!(input)
+        } else {
+            source
+        };
         let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
         if !setup.is_empty() {
             // Where the task's operators keep their state, each under its own id.

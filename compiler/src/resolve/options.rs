@@ -221,6 +221,8 @@ pub fn can_write(spec: &ConnectorSpec) -> bool {
 pub const SETTINGS: &[(&str, OptionType)] = &[
     ("table.exec.state.ttl", OptionType::Duration),
     ("parallelism.default", OptionType::Integer),
+    ("scale-out.mode", OptionType::Enum(&["partition", "none"])),
+    ("scale-out.state.dir", OptionType::String),
     ("pipeline.name", OptionType::String),
     ("execution.runtime-mode", OptionType::Enum(&["streaming", "batch"])),
     ("execution.checkpointing.interval", OptionType::Duration),

@@ -533,6 +533,31 @@ pub struct TaskCheckpoint<'a> {
     /// Whether the task's input ended before the restored checkpoint.
     done: bool,
     restored: Option<SnapshotReader>,
+    /// An instance run by another task, which takes its snapshots (instead of the
+    /// coordinator) and tells it whether its input ended.
+    handover: Option<std::sync::Arc<Handover>>,
+}
+
+/// Between an instance of a task (the operators of one Kafka partition, see
+/// `connectors::kafka::partitioned`) and the task running it: the instance's snapshot at
+/// its last barrier, and whether its input ended (it then fires what is open) or was taken
+/// away (its state is kept).
+#[derive(Default)]
+pub struct Handover {
+    snapshot: Mutex<Option<Vec<u8>>>,
+    input_ended: AtomicBool,
+}
+
+impl Handover {
+    /// The snapshot the instance handed over at its last barrier, once.
+    pub fn take(&self) -> Option<Vec<u8>> {
+        self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Tells the instance, before its input ends, whether it was exhausted.
+    pub fn set_input_ended(&self, ended: bool) {
+        self.input_ended.store(ended, Ordering::Release);
+    }
 }
 
 impl<'a> TaskCheckpoint<'a> {
@@ -540,7 +565,7 @@ impl<'a> TaskCheckpoint<'a> {
     pub fn new(cx: &'a Context, name: &str) -> Result<Self> {
         // Late rows and rows dropped on this thread are counted for the task from now on.
         crate::metrics::name_task(cx.metrics(), name);
-        let mut task = TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None };
+        let mut task = TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None, handover: None };
         let Some(c) = cx.checkpoints() else { return Ok(task) };
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = restored.as_ref() {
@@ -569,6 +594,18 @@ impl<'a> TaskCheckpoint<'a> {
         Ok(task)
     }
 
+    /// Instance `name` of a task run by another (a Kafka partition's operators): it
+    /// restores from `restored` and hands its snapshots over through `handover`.
+    pub fn handed_over(
+        cx: &'a Context,
+        name: &str,
+        restored: Option<SnapshotReader>,
+        handover: std::sync::Arc<Handover>,
+    ) -> Self {
+        crate::metrics::name_task(cx.metrics(), name);
+        TaskCheckpoint { cx, name: name.to_string(), done: false, restored, handover: Some(handover) }
+    }
+
     /// Whether the task's input ended before the checkpoint restored: it has nothing to do.
     pub fn already_done(&self) -> bool {
         self.done
@@ -577,7 +614,7 @@ impl<'a> TaskCheckpoint<'a> {
     /// Whether checkpoints are taken (the source may then commit its position at
     /// barriers even when the task keeps state).
     pub fn enabled(&self) -> bool {
-        self.cx.checkpoints().is_some()
+        self.handover.is_some() || self.cx.checkpoints().is_some()
     }
 
     /// The snapshot to restore the task's source and operators from, once.
@@ -604,6 +641,9 @@ impl<'a> TaskCheckpoint<'a> {
     /// The folder of the state the task's backend kept on disk in the checkpoint restored
     /// (a RocksDB checkpoint), if there is one.
     pub fn restored_state(&self) -> Option<PathBuf> {
+        if self.handover.is_some() {
+            return None;
+        }
         let c = self.cx.checkpoints()?;
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
         let path = store::task_state_path(&restored.as_ref()?.dir, &self.name);
@@ -613,6 +653,11 @@ impl<'a> TaskCheckpoint<'a> {
     /// At a barrier of checkpoint `id`, after the task's writers are flushed: hands over
     /// the task's snapshot and waits for the checkpoint to complete.
     pub fn arrive(&mut self, id: u64, snapshot: SnapshotWriter, position: &[u8]) -> Result<()> {
+        if let Some(h) = &self.handover {
+            self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), 0);
+            *h.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.finish(position)?);
+            return Ok(());
+        }
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
         self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), 0);
         let bytes = snapshot.finish(position)?;
@@ -629,6 +674,16 @@ impl<'a> TaskCheckpoint<'a> {
         position: &[u8],
         state: &mut B,
     ) -> Result<()> {
+        if self.handover.is_some() {
+            if state.keeps_files() {
+                return Err(Error::State(format!(
+                    "task `{}`: state kept per Kafka partition ('scale-out.mode' = 'partition') is held in memory; \
+                     'state.backend' = 'rocksdb' cannot move between processes yet",
+                    self.name
+                )));
+            }
+            return self.arrive(id, snapshot, position);
+        }
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
         let staging = store::staging_dir(&c.config.dir).join(format!("{}-{id}", self.name.replace('/', "_")));
         if staging.exists() {
@@ -645,7 +700,10 @@ impl<'a> TaskCheckpoint<'a> {
     /// Whether the task should run what it does at the end of its input (fire the
     /// windows still open): not when it was stopped and its state is in a checkpoint.
     pub fn input_ended(&self) -> bool {
-        self.input_ended_if(!self.cx.stopped())
+        match &self.handover {
+            Some(h) => h.input_ended.load(Ordering::Acquire),
+            None => self.input_ended_if(!self.cx.stopped()),
+        }
     }
 
     /// [`input_ended`](Self::input_ended) for a task told whether its input was exhausted
@@ -662,6 +720,9 @@ impl<'a> TaskCheckpoint<'a> {
 
     /// [`finish`](Self::finish) for a task told whether its input was exhausted.
     pub fn finish_if(self, exhausted: bool) {
+        if self.handover.is_some() {
+            return;
+        }
         if let Some(c) = self.cx.checkpoints() {
             c.leave(&self.name, exhausted);
         }

@@ -164,6 +164,12 @@ pub trait StateBackend: Send {
         let _ = dir;
         Ok(false)
     }
+
+    /// Whether the backend keeps state in files beside the snapshot
+    /// ([`persist_to`](Self::persist_to) writes them).
+    fn keeps_files(&self) -> bool {
+        false
+    }
 }
 
 /// State in ordered partitions of keyed entries: the state of windows (a partition per

@@ -246,6 +246,10 @@ impl StateBackend for RocksBackend {
         Ok(true)
     }
 
+    fn keeps_files(&self) -> bool {
+        true
+    }
+
     fn map<K: Key, V: Value>(&mut self, name: &str) -> RocksMap<K, V> {
         RocksMap {
             store: self.store(name),

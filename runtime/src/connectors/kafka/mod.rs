@@ -97,6 +97,7 @@
 mod admin;
 mod codec;
 mod dead_letter;
+pub mod partitioned;
 mod sink;
 mod source;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::codec::{Dyn, KeyDecoder, KeySpec, Layout, ValueDecoder};
 use super::dead_letter::DeadLetters;
+use super::partitioned::PartitionStore;
 use super::{
     PRODUCER_DEFAULTS, WARN_EVERY, client_config, describe, flush_limit, is_fatal, kafka_error, millis, producer,
 };
@@ -104,8 +105,11 @@ struct Settings<R> {
     /// is not yet checkpointed: their input must be read again after a restart).
     commits: bool,
     /// The task keeps keyed state: a group may not give this process a share of the
-    /// partitions ([`Source::with_keyed_state`]).
+    /// partitions ([`Source::with_keyed_state`]), unless that state is kept per partition.
     keyed: bool,
+    /// State kept per partition ([`super::partitioned`]): where each partition starts, and
+    /// which are taken away.
+    partitions: Option<Arc<PartitionStore>>,
 }
 
 enum Topics {
@@ -322,6 +326,7 @@ fn make<R: DeserializeOwned>(
         restored_order: Vec::new(),
         commits: true,
         keyed: false,
+        partitions: None,
     };
     Ok(KafkaSource { consumer, settings })
 }
@@ -500,6 +505,15 @@ struct Reader<'a, R> {
     errors: Arc<AtomicU64>,
     /// When the consumer lag was last read.
     lag_at: Instant,
+}
+
+impl<R> KafkaSource<R> {
+    /// Reads partitions whose state `store` keeps: each starts where its latest snapshot
+    /// left it, and revoked partitions are told to the store before their ends.
+    pub(super) fn with_partitions(mut self, store: Arc<PartitionStore>) -> Self {
+        self.settings.partitions = Some(store);
+        self
+    }
 }
 
 impl<R: DeserializeOwned> Source for KafkaSource<R> {
@@ -838,6 +852,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             s.phase = Phase::Reading;
             tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(start))
                 .map_err(|e| kafka_error(&self.src.table, "assigning partitions", &e))?;
+            if let Some(store) = &self.src.partitions {
+                store.assigned(s.id, &s.topic, s.partition, start);
+            }
         }
         let assigned = if incremental { consumer.incremental_assign(&tpl) } else { consumer.assign(&tpl) };
         assigned.map_err(|e| kafka_error(&self.src.table, "assigning partitions", &e))?;
@@ -927,7 +944,21 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             };
             let committed_here = committed.get(&key).copied();
             let restored = (!self.splits[i].seen).then(|| self.src.restored.get(&key).copied()).flatten();
-            let start = if let Some(o) = restored {
+            let kept = match &self.src.partitions {
+                Some(store) => store.offset_of(&key.0, key.1)?,
+                None => None,
+            };
+            let start = if let Some(o) = kept {
+                // The partition's state was kept at this offset: it goes on from there.
+                Some(o)
+            } else if self.src.partitions.is_some() && self.splits[i].seen {
+                // Its state was not kept (taken away before a checkpoint): read again as
+                // when first assigned.
+                match committed_here {
+                    Some(o) => Some(o),
+                    None => marks(self, emit)?.map(|w| w.0),
+                }
+            } else if let Some(o) = restored.filter(|_| self.src.partitions.is_none()) {
                 // Where the checkpoint restored left this partition.
                 Some(o)
             } else if self.splits[i].seen {
@@ -1007,7 +1038,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                         return Ok(false);
                     }
                     self.assigned_once = true;
-                    if self.src.keyed {
+                    if self.src.keyed && self.src.partitions.is_none() {
                         self.check_whole_input(consumer, emit)?;
                     }
                 }
@@ -1021,19 +1052,22 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                             self.commit(consumer);
                         }
                     }
+                    let lost = consumer.assignment_lost();
                     for e in tpl.elements() {
                         if let Some(i) = self.lookup(e.topic(), e.partition()) {
+                            if let Some(store) = &self.src.partitions {
+                                store.revoked(self.splits[i].id, lost);
+                            }
                             if self.splits[i].phase == Phase::Reading {
                                 emit(SourceEvent::SplitEnd(self.splits[i].id))?;
                             }
                             self.splits[i].phase = Phase::Unassigned;
                         }
                     }
-                    let lost = consumer.assignment_lost();
                     let done = if cooperative { consumer.incremental_unassign(&tpl) } else { consumer.unassign() };
                     done.map_err(|e| kafka_error(&self.src.table, "giving partitions up", &e))?;
                     // Cooperatively, partitions are only taken away for another member.
-                    if self.src.keyed && cooperative && !lost {
+                    if self.src.keyed && self.src.partitions.is_none() && cooperative && !lost {
                         self.check_whole_input(consumer, emit)?;
                     }
                 }
@@ -1328,8 +1362,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
     ) -> Result<()> {
         self.publish(None);
         let mut position = Vec::new();
-        if checkpoint.is_some() {
-            // Dead letters before the barrier are durable before the checkpoint is.
+        if checkpoint.is_some() || self.src.partitions.is_some() {
+            // Dead letters before the barrier are durable before the checkpoint is (or the
+            // state of a partition taken away).
             if let Some(d) = &self.src.dead_letters {
                 d.flush(&self.src.table)?;
             }

@@ -1,0 +1,605 @@
+//! Keyed state kept per Kafka partition, so that several processes of a pipeline share its
+//! consumer group (`SET 'scale-out.mode' = 'partition'`), as Kafka Streams' tasks do.
+//!
+//! A task keeping keyed state runs one *instance* of its operators per partition assigned
+//! to the process: the task's generated code over that partition's records only, on a
+//! thread of its own, with its own watermark (the partition's) and state. The task's
+//! thread reads the topic in the group and hands each record to its partition's instance.
+//! When every record of a key is in one partition (the topic is keyed by a part of the
+//! operators' key), an instance computes for its keys exactly what a single process
+//! would, so the output does not depend on which process reads which partition.
+//!
+//! **State moves with its partition** through a folder shared by the processes
+//! (`scale-out.state.dir`, a shared volume): at each checkpoint, once it is complete (the
+//! sinks committed), every instance's snapshot is written there under its topic and
+//! partition, named by the offset of the partition's next record, before the source
+//! commits that offset to the group. A partition assigned to a process starts from its
+//! newest snapshot there, at the snapshot's offset: a process that dies has its partitions
+//! taken over from its last checkpoint, and one that gives partitions up in a rebalance
+//! first makes its output durable and writes their snapshots. Without a snapshot a
+//! partition starts as the table's startup mode says. A partition whose input ended
+//! (bounded reads) fires what is open and its snapshots are removed: nothing is left.
+//!
+//! Each process keeps its own checkpoints (`state.checkpoints.dir`, not shared): they hold
+//! the sinks' commits; the partitions' state is only in the shared folder.
+
+use super::source::{KafkaSource, Record};
+use crate::checkpoint::{Handover, SnapshotReader, SnapshotWriter, TaskCheckpoint, decode, encode};
+use crate::connectors::{Barrier, Source, SourceEvent};
+use crate::error::{Error, Result};
+use crate::pipeline::Context;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// The setting naming the folder the processes share for the partitions' state.
+pub const STATE_DIR: &str = "scale-out.state.dir";
+
+/// Records handed to an instance at a time.
+const BATCH: usize = 512;
+
+/// Batches in flight to each instance.
+const IN_FLIGHT: usize = 8;
+
+/// A snapshot as read: its file and its bytes.
+type Read = (PathBuf, Vec<u8>);
+
+/// The snapshots of one task's partitions in the shared folder, and what the source tells
+/// the task's thread of its partitions (where each started, which were taken away).
+pub struct PartitionStore {
+    dir: PathBuf,
+    splits: Mutex<HashMap<usize, Assigned>>,
+    /// Snapshots read when their partitions' start was looked up, by (topic, partition),
+    /// until their instances take them.
+    pending: Mutex<HashMap<(String, i32), Read>>,
+}
+
+struct Assigned {
+    topic: String,
+    partition: i32,
+    start: i64,
+    /// Taken away by a rebalance: `Some(lost)` (lost: the group gave it to another
+    /// process already, so its state cannot be written any more).
+    revoked: Option<bool>,
+}
+
+impl PartitionStore {
+    /// The store of task `task` under the shared folder `dir`.
+    pub fn open(dir: &Path, task: &str) -> Result<Self> {
+        let dir = dir.join(task);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(PartitionStore { dir, splits: Mutex::default(), pending: Mutex::default() })
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.dir.join(topic).join(partition.to_string())
+    }
+
+    /// The newest snapshot of a partition: its offset and file.
+    fn newest(&self, topic: &str, partition: i32) -> Result<Option<(i64, PathBuf)>> {
+        let dir = self.partition_dir(topic, partition);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut newest: Option<(i64, PathBuf)> = None;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name();
+            let Some(offset) = name.to_str().and_then(|n| n.strip_suffix(".snapshot")).and_then(|n| n.parse().ok())
+            else {
+                continue;
+            };
+            if newest.as_ref().is_none_or(|(o, _)| offset > *o) {
+                newest = Some((offset, entry.path()));
+            }
+        }
+        Ok(newest)
+    }
+
+    /// Where a partition being assigned starts: the offset of its newest snapshot (read
+    /// now, for its instance), or `None` without one.
+    pub(super) fn offset_of(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
+        let Some((offset, path)) = self.newest(topic, partition)? else { return Ok(None) };
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition), (path, bytes));
+        Ok(Some(offset))
+    }
+
+    /// Split `split` (`topic`, `partition`) is assigned, starting at `start`.
+    pub(super) fn assigned(&self, split: usize, topic: &str, partition: i32, start: i64) {
+        let assigned = Assigned { topic: topic.to_string(), partition, start, revoked: None };
+        self.splits.lock().unwrap_or_else(|p| p.into_inner()).insert(split, assigned);
+    }
+
+    /// Split `split` is taken away (`lost`: already given to another process).
+    pub(super) fn revoked(&self, split: usize, lost: bool) {
+        if let Some(a) = self.splits.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&split) {
+            a.revoked = Some(lost);
+        }
+    }
+
+    fn take_revoked(&self, split: usize) -> Option<bool> {
+        self.splits.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&split).and_then(|a| a.revoked.take())
+    }
+
+    /// The partition of split `split`, where it started, and the snapshot it starts from.
+    fn start(&self, split: usize) -> Result<(String, i32, i64, Option<Read>)> {
+        let splits = self.splits.lock().unwrap_or_else(|p| p.into_inner());
+        let a = splits
+            .get(&split)
+            .ok_or_else(|| Error::State(format!("internal error: split {split} started unassigned")))?;
+        let snapshot = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&(a.topic.clone(), a.partition));
+        Ok((a.topic.clone(), a.partition, a.start, snapshot))
+    }
+
+    /// Writes a partition's snapshot, taken at `offset` (its next record), and removes
+    /// the older ones. The file appears whole (written aside, synced, renamed).
+    pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let dir = self.partition_dir(topic, partition);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(format!("{offset:020}.snapshot"));
+        let aside = dir.join(format!(".{offset}.{}.{}.tmp", std::process::id(), crate::time::epoch_ms()));
+        let mut file = std::fs::File::create(&aside).map_err(|e| Error::io(&aside, e))?;
+        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(&aside, e))?;
+        std::fs::rename(&aside, &path).map_err(|e| Error::io(&path, e))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        self.remove_below(topic, partition, offset)
+    }
+
+    /// Removes a partition's snapshots older than `offset`.
+    fn remove_below(&self, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        let dir = self.partition_dir(topic, partition);
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let older = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".snapshot"))
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|o| o < offset);
+            if older {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every snapshot of a partition (its input ended: no state is left).
+    pub fn remove(&self, topic: &str, partition: i32) -> Result<()> {
+        self.remove_below(topic, partition, i64::MAX)
+    }
+}
+
+/// What the task's thread sends an instance.
+enum Message<R> {
+    Rows(Vec<Record<R>>),
+    Idle,
+    /// A barrier: the instance handles it, then acknowledges.
+    Barrier(Barrier),
+    /// The input ended; the instance's [`Handover`] says whether it was exhausted.
+    End,
+}
+
+/// An instance's source: its partition's records (as split 0), from the task's thread.
+pub struct Partition<R> {
+    name: String,
+    rx: Receiver<Message<R>>,
+    ack: Sender<()>,
+    handover: Arc<Handover>,
+    restored: Option<Read>,
+}
+
+impl<R> Partition<R> {
+    /// The instance's checkpoint handle: it restores from the partition's snapshot and
+    /// hands its snapshots to the task's thread.
+    pub fn task<'a>(&mut self, cx: &'a Context) -> Result<TaskCheckpoint<'a>> {
+        let restored = match self.restored.take() {
+            Some((path, bytes)) => Some(SnapshotReader::new(path.display().to_string(), &bytes)?),
+            None => None,
+        };
+        Ok(TaskCheckpoint::handed_over(cx, &self.name, restored, Arc::clone(&self.handover)))
+    }
+}
+
+fn task_gone() -> Error {
+    Error::PeerStopped("the task reading the partitions has stopped".into())
+}
+
+impl<R> Source for Partition<R> {
+    type Row = Record<R>;
+
+    fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, _cx: &Context, mut emit: F) -> Result<()> {
+        emit(SourceEvent::SplitStart(0))?;
+        loop {
+            match self.rx.recv().map_err(|_| task_gone())? {
+                Message::Rows(rows) => rows.into_iter().try_for_each(|r| emit(SourceEvent::Row(0, r)))?,
+                Message::Idle => emit(SourceEvent::Idle)?,
+                Message::Barrier(barrier) => {
+                    emit(SourceEvent::Barrier(barrier))?;
+                    self.ack.send(()).map_err(|_| task_gone())?;
+                }
+                Message::End => return Ok(()),
+            }
+        }
+    }
+
+    /// The snapshot is the partition's; the task's thread placed its reader.
+    fn restore(&mut self, _position: &[u8]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An instance as the task's thread holds it.
+struct Instance<'s, R> {
+    topic: String,
+    partition: i32,
+    /// The offset of the partition's next record.
+    next: i64,
+    batch: Vec<Record<R>>,
+    tx: SyncSender<Message<R>>,
+    acks: Receiver<()>,
+    handover: Arc<Handover>,
+    thread: ScopedJoinHandle<'s, Result<()>>,
+}
+
+/// The position of one partition, as the Kafka source encodes positions.
+fn position_of(topic: &str, partition: i32, next: i64) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode(&vec![(topic.to_string(), partition, next)], &mut out)?;
+    Ok(out)
+}
+
+/// Ends an instance's thread and gives its error (or one saying it ended early).
+fn joined<R>(instance: Instance<'_, R>) -> Error {
+    let Instance { tx, thread, topic, partition, .. } = instance;
+    drop(tx);
+    match thread.join() {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => {
+            Error::State(format!("internal error: the instance of {topic} partition {partition} ended early"))
+        }
+        Err(_) => Error::State(format!("the instance of {topic} partition {partition} panicked")),
+    }
+}
+
+struct Router<'s, 'env, R, F> {
+    scope: &'s Scope<'s, 'env>,
+    cx: &'env Context,
+    name: &'env str,
+    instance: &'env F,
+    store: &'env PartitionStore,
+    instances: BTreeMap<usize, Instance<'s, R>>,
+}
+
+impl<'s, 'env, R, F> Router<'s, 'env, R, F>
+where
+    R: Send + 'env,
+    F: Fn(&Context, Partition<R>) -> Result<()> + Sync,
+{
+    /// Split `split` starts: its instance, restored from the partition's snapshot.
+    fn start(&mut self, split: usize) -> Result<()> {
+        let (topic, partition, start, restored) = self.store.start(split)?;
+        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+        let (ack, acks) = mpsc::channel();
+        let handover = Arc::new(Handover::default());
+        let input = Partition {
+            name: format!("{}@{topic}:{partition}", self.name),
+            rx,
+            ack,
+            handover: Arc::clone(&handover),
+            restored,
+        };
+        let (cx, instance) = (self.cx, self.instance);
+        let thread = std::thread::Builder::new()
+            .name(format!("{}@{partition}", self.name))
+            .spawn_scoped(self.scope, move || {
+                let _scope = crate::metrics::TaskScope::enter(cx.metrics());
+                instance(cx, input)
+            })
+            .map_err(|e| Error::State(format!("cannot start a thread for {topic} partition {partition}: {e}")))?;
+        let old = self.instances.insert(
+            split,
+            Instance { topic, partition, next: start, batch: Vec::with_capacity(BATCH), tx, acks, handover, thread },
+        );
+        match old {
+            Some(old) => Err(joined(old)),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends `message` to split `split`'s instance; a failed instance's error otherwise.
+    fn send(&mut self, split: usize, message: Message<R>) -> Result<()> {
+        let Some(i) = self.instances.get(&split) else { return Ok(()) };
+        if i.tx.send(message).is_ok() {
+            return Ok(());
+        }
+        Err(self.instances.remove(&split).map_or_else(task_gone, joined))
+    }
+
+    fn flush(&mut self, split: usize) -> Result<()> {
+        let Some(i) = self.instances.get_mut(&split) else { return Ok(()) };
+        if i.batch.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::replace(&mut i.batch, Vec::with_capacity(BATCH));
+        self.send(split, Message::Rows(rows))
+    }
+
+    /// Sends split `split`'s instance a barrier at its partition's position and waits
+    /// until it handled it.
+    fn barrier(&mut self, split: usize, checkpoint: Option<u64>) -> Result<()> {
+        self.flush(split)?;
+        let Some(i) = self.instances.get(&split) else { return Ok(()) };
+        let position = position_of(&i.topic, i.partition, i.next)?;
+        self.send(split, Message::Barrier(Barrier { checkpoint, position }))?;
+        self.acked(split)
+    }
+
+    fn acked(&mut self, split: usize) -> Result<()> {
+        let Some(i) = self.instances.get(&split) else { return Ok(()) };
+        if i.acks.recv().is_ok() {
+            return Ok(());
+        }
+        Err(self.instances.remove(&split).map_or_else(task_gone, joined))
+    }
+
+    /// A barrier of the source: every instance gets it at its partition's position; with a
+    /// checkpoint, once it is complete, their snapshots go to the shared folder.
+    fn on_barrier(&mut self, task: &mut TaskCheckpoint<'_>, barrier: &Barrier) -> Result<()> {
+        if !barrier.position.is_empty() {
+            let offsets: Vec<(String, i32, i64)> = decode(&mut barrier.position.as_slice())?;
+            for i in self.instances.values_mut() {
+                if let Some((_, _, next)) = offsets.iter().find(|(t, p, _)| *t == i.topic && *p == i.partition) {
+                    i.next = *next;
+                }
+            }
+        }
+        let splits: Vec<usize> = self.instances.keys().copied().collect();
+        // All barriers out first, then the acknowledgements: the instances work at once.
+        for &s in &splits {
+            self.flush(s)?;
+            if let Some(i) = self.instances.get(&s) {
+                let position = position_of(&i.topic, i.partition, i.next)?;
+                self.send(s, Message::Barrier(Barrier { checkpoint: barrier.checkpoint, position }))?;
+            }
+        }
+        for &s in &splits {
+            self.acked(s)?;
+        }
+        let Some(id) = barrier.checkpoint else { return Ok(()) };
+        let snapshots: Vec<(String, i32, i64, Option<Vec<u8>>)> =
+            self.instances.values().map(|i| (i.topic.clone(), i.partition, i.next, i.handover.take())).collect();
+        task.arrive(id, SnapshotWriter::default(), &[])?;
+        if self.cx.failed() {
+            // The checkpoint will not complete: its snapshots are not kept.
+            return Err(Error::PeerStopped("another task failed during a checkpoint".into()));
+        }
+        for (topic, partition, next, bytes) in snapshots {
+            if let Some(bytes) = bytes {
+                self.store.save(&topic, partition, next, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Split `split` was taken away: unless lost, its output is made durable and its
+    /// state written for the process that takes it; then its instance ends.
+    fn hand_back(&mut self, split: usize, lost: bool) -> Result<()> {
+        if !lost {
+            // The output before now made durable (sinks synced), then the state taken.
+            self.barrier(split, None)?;
+            self.barrier(split, Some(0))?;
+            if let Some(i) = self.instances.get(&split)
+                && let Some(bytes) = i.handover.take()
+            {
+                self.store.save(&i.topic, i.partition, i.next, &bytes)?;
+            }
+        }
+        self.end(split, false)
+    }
+
+    /// Ends split `split`'s instance (`exhausted`: its input ended, it fires what is open).
+    fn end(&mut self, split: usize, exhausted: bool) -> Result<()> {
+        self.flush(split)?;
+        let Some(i) = self.instances.remove(&split) else { return Ok(()) };
+        i.handover.set_input_ended(exhausted);
+        let sent = i.tx.send(Message::End);
+        let Instance { tx, thread, topic, partition, .. } = i;
+        drop(tx);
+        match thread.join() {
+            Ok(result) => result.and(sent.map_err(|_| task_gone()))?,
+            Err(_) => return Err(Error::State(format!("the instance of {topic} partition {partition} panicked"))),
+        }
+        if exhausted {
+            self.store.remove(&topic, partition)?;
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, task: &mut TaskCheckpoint<'_>, event: SourceEvent<Record<R>>) -> Result<()> {
+        match event {
+            SourceEvent::Row(split, record) => {
+                let Some(i) = self.instances.get_mut(&split) else {
+                    return Err(Error::State(format!("internal error: a row of split {split}, which did not start")));
+                };
+                i.next = record.offset + 1;
+                i.batch.push(record);
+                if i.batch.len() >= BATCH {
+                    self.flush(split)?;
+                }
+                Ok(())
+            }
+            SourceEvent::SplitStart(split) => self.start(split),
+            SourceEvent::SplitEnd(split) => match self.store.take_revoked(split) {
+                Some(lost) => self.hand_back(split, lost),
+                // A bounded partition's end: its instance fires at the end of the run.
+                None => Ok(()),
+            },
+            SourceEvent::Idle => {
+                let splits: Vec<usize> = self.instances.keys().copied().collect();
+                for s in splits {
+                    self.flush(s)?;
+                    self.send(s, Message::Idle)?;
+                }
+                Ok(())
+            }
+            SourceEvent::Barrier(barrier) => self.on_barrier(task, &barrier),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The code of a task's instance, as generated: `f` over one partition's records (the
+/// bound gives the closure its signature).
+pub fn instance<R, F>(f: F) -> F
+where
+    F: Fn(&Context, Partition<R>) -> Result<()> + Sync,
+{
+    f
+}
+
+/// Runs task `name` reading `source` with its keyed state per partition: `instance` is the
+/// task's code over one partition's records ([`Partition`]), run on a thread per partition
+/// assigned. Needs checkpoints and the shared folder ([`STATE_DIR`]).
+pub fn run<R, F>(cx: &Context, name: &str, source: KafkaSource<R>, instance: &F) -> Result<()>
+where
+    R: DeserializeOwned + Send,
+    F: Fn(&Context, Partition<R>) -> Result<()> + Sync,
+{
+    let Some(dir) = cx.setting(STATE_DIR).map(str::trim).filter(|d| !d.is_empty()) else {
+        return Err(Error::Config(format!(
+            "task `{name}` keeps its state per Kafka partition ('scale-out.mode' = 'partition'): set '{STATE_DIR}' \
+             to a folder every process of the pipeline shares"
+        )));
+    };
+    if cx.checkpoints().is_none() {
+        return Err(Error::Config(format!(
+            "task `{name}` keeps its state per Kafka partition ('scale-out.mode' = 'partition'), which moves between \
+             processes with checkpoints: set 'state.checkpoints.dir' (this process's own) and \
+             'execution.checkpointing.interval'"
+        )));
+    }
+    let dir = PathBuf::from(dir.strip_prefix("file://").unwrap_or(dir));
+    let mut task = TaskCheckpoint::new(cx, name)?;
+    if task.already_done() {
+        return Ok(());
+    }
+    // The process's own checkpoint holds nothing of the task: its partitions' state is in
+    // the shared folder.
+    if let Some(restored) = task.take_restored() {
+        restored.done()?;
+    }
+    let store = Arc::new(PartitionStore::open(&dir, name)?);
+    let source = source.with_keyed_state().with_partitions(Arc::clone(&store));
+    let exhausted = std::thread::scope(|scope| -> Result<bool> {
+        let mut router = Router { scope, cx, name, instance, store: &store, instances: BTreeMap::new() };
+        crate::metrics::source_running();
+        source.run_events(cx, |event| router.on_event(&mut task, event))?;
+        let exhausted = !cx.stopped();
+        let splits: Vec<usize> = router.instances.keys().copied().collect();
+        let mut first_error = None;
+        for s in splits {
+            if let Err(e) = router.end(s, exhausted) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(exhausted), Err)
+    })?;
+    task.finish_if(exhausted);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_starts_from_its_newest_snapshot_and_older_ones_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PartitionStore::open(dir.path(), "clicks").unwrap();
+        assert_eq!(store.offset_of("t", 0).unwrap(), None);
+        store.save("t", 0, 9, b"nine").unwrap();
+        store.save("t", 0, 120, b"one hundred twenty").unwrap();
+        store.save("t", 1, 5, b"five").unwrap();
+        // A file that is not a snapshot (one written aside, not renamed yet) is no start.
+        std::fs::write(dir.path().join("clicks/t/0/.130.1.2.tmp"), b"half").unwrap();
+        assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("clicks/t/0"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".snapshot"))
+            .collect();
+        assert_eq!(names, ["00000000000000000120.snapshot"]);
+        // The split assigned there gets the snapshot read for its start, once.
+        store.assigned(3, "t", 0, 120);
+        let (topic, partition, start, snapshot) = store.start(3).unwrap();
+        assert_eq!((topic.as_str(), partition, start), ("t", 0, 120));
+        assert_eq!(snapshot.map(|(_, b)| b), Some(b"one hundred twenty".to_vec()));
+        assert!(store.start(3).unwrap().3.is_none());
+        assert!(store.start(4).is_err(), "a split never assigned");
+        // Revocations are told once.
+        assert_eq!(store.take_revoked(3), None);
+        store.revoked(3, false);
+        assert_eq!((store.take_revoked(3), store.take_revoked(3)), (Some(false), None));
+        // A partition whose input ended keeps nothing.
+        store.remove("t", 1).unwrap();
+        assert_eq!(store.offset_of("t", 1).unwrap(), None);
+        assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
+    }
+
+    #[test]
+    fn an_instance_hands_its_snapshot_over_and_learns_how_its_input_ended() {
+        let cx = Context::new(Vec::new(), Default::default());
+        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+        let (ack, acks) = mpsc::channel();
+        let handover = Arc::new(Handover::default());
+        let mut saved = SnapshotWriter::default();
+        saved.save("n", "u64", &mut crate::exchange::UpstreamWatermark::new()).unwrap();
+        let restored = saved.finish(&position_of("t", 2, 40).unwrap()).unwrap();
+        let mut input: Partition<u8> = Partition {
+            name: "clicks@t:2".into(),
+            rx,
+            ack,
+            handover: Arc::clone(&handover),
+            restored: Some((PathBuf::from("40.snapshot"), restored)),
+        };
+        let mut task = input.task(&cx).unwrap();
+        assert!(task.enabled() && !task.already_done());
+        let mut reader = task.take_restored().expect("restored");
+        let offsets: Vec<(String, i32, i64)> = decode(&mut reader.position()).unwrap();
+        assert_eq!(offsets, [("t".to_string(), 2, 40)]);
+        let mut wm = crate::exchange::UpstreamWatermark::new();
+        reader.load("n", "u64", &mut wm).unwrap();
+        reader.done().unwrap();
+        tx.send(Message::Barrier(Barrier { checkpoint: Some(7), position: position_of("t", 2, 41).unwrap() })).unwrap();
+        tx.send(Message::End).unwrap();
+        let mut events = Vec::new();
+        input
+            .run_events(&cx, |e| {
+                if let SourceEvent::Barrier(b) = &e {
+                    task.arrive(b.checkpoint.unwrap(), SnapshotWriter::default(), &b.position)?;
+                }
+                events.push(format!("{e:?}"));
+                Ok(())
+            })
+            .unwrap();
+        assert!(events[0].contains("SplitStart(0)") && events[1].contains("Barrier"), "{events:?}");
+        acks.recv().expect("the barrier is acknowledged");
+        let bytes = handover.take().expect("the snapshot is handed over");
+        let reader = SnapshotReader::new("handed".into(), &bytes).unwrap();
+        assert_eq!(decode::<Vec<(String, i32, i64)>>(&mut reader.position()).unwrap(), [("t".to_string(), 2, 41)]);
+        assert!(handover.take().is_none());
+        // Taken away or stopped: what is open stays in the state; exhausted: it fires.
+        assert!(!task.input_ended());
+        handover.set_input_ended(true);
+        assert!(task.input_ended());
+    }
+}
