@@ -752,9 +752,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
         Err(Error::Config(format!(
             "table `{}`: consumer group '{}' gave this process {mine} of the {} partitions of {}: another process \
-             reads in the same group. This pipeline keeps keyed state (windows, GROUP BY, joins, Top-N), which \
-             processes do not share yet: run one process per group id, and 'parallelism.default' for more cores \
-             (docs/scaling.md)",
+             reads in the same group. This pipeline keeps keyed state (windows, GROUP BY, joins, Top-N) for \
+             every partition: run one process per group id ('parallelism.default' for more cores), or keep the \
+             state per partition with SET 'scale-out.mode' = 'partition' to share the group (docs/scaling.md)",
             self.src.table,
             self.src.group.as_deref().unwrap_or_default(),
             all.len(),
