@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Scale-out benchmark (the "Several processes" numbers of docs/benchmarks.md): Nexmark q5's
+# keyed stage over a Kafka topic keyed by auction (examples/kafka/bench/
+# q5_kafka_partitioned.sql, state per partition), read by 1 process and then by 2 processes
+# sharing the consumer group, through the loopback broker of scripts/services.sh.
+#
+#   1. The Nexmark generator's bids of EVENTS events go into a topic of PARTITIONS
+#      partitions, keyed by auction (examples/kafka/bench/q5_bids_to_kafka.sql).
+#   2. For N in 1 2, RUNS times: N processes start together in a new group, each with its
+#      own checkpoint folder and one shared state folder; each reads its partitions to
+#      their end ('scan.bounded.mode' = 'latest-offset') and exits. Throughput = bids read
+#      (the processes' summaries) / wall time from the start to the last exit, start-up and
+#      the group's rebalances included.
+#
+# Usage: scripts/bench-scale-out.sh [EVENTS]          (default 4000000)
+# Environment: BENCH_SCALE_PARTITIONS (default 4), BENCH_SCALE_RUNS (default 3).
+# Services: started if the broker does not answer (and stopped again at the end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dflc/target}"
+events="${1:-4000000}"
+partitions="${BENCH_SCALE_PARTITIONS:-4}"
+runs="${BENCH_SCALE_RUNS:-3}"
+say() { printf 'bench-scale-out: %s\n' "$*" >&2; }
+for n in "$events" "$partitions" "$runs"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { say "not a number: '$n'"; exit 2; }
+done
+
+work="$(mktemp -d)"
+started_services=0
+topic=""
+cleanup() {
+  jobs -p | xargs -r kill -TERM 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [[ -n "$topic" && -x "${load:-}" ]]; then "$load" delete --brokers "$brokers" --topic "$topic" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+  if [[ "$started_services" == 1 ]]; then bash "$ROOT/scripts/services.sh" down >&2 || true; fi
+}
+trap cleanup EXIT
+
+port="${DFL_KAFKA_PORT:-19092}"
+if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$port" 2>/dev/null; then
+  say "the broker answers on 127.0.0.1:$port; using it"
+else
+  say "starting the services (stopped again at the end)"
+  started_services=1
+  bash scripts/services.sh up >&2
+fi
+eval "$(bash scripts/services.sh env)"
+brokers="$DFL_KAFKA_BOOTSTRAP"
+
+say "building dflc, the load tool and the pipelines (release)"
+cargo build --release --quiet --bin dflc
+cargo build --release --quiet -p dfl --example kafka_load
+dflc="$CARGO_TARGET_DIR/release/dflc"
+load="$CARGO_TARGET_DIR/release/examples/kafka_load"
+"$dflc" build examples/kafka/bench/q5_bids_to_kafka.sql -o "$work/produce" >/dev/null
+"$dflc" build examples/kafka/bench/q5_kafka_partitioned.sql -o "$work/q5" >/dev/null
+produce="$work/produce/produce"
+q5="$work/q5/q5"
+
+topic="bench-scale-out-$$-$(date +%s)"
+"$load" create --brokers "$brokers" --topic "$topic" --partitions "$partitions" 2>/dev/null
+say "producing the bids of $events events into $topic ($partitions partitions, keyed by auction)"
+"$produce" --set "datagen.events.num=$events" --set "bids.topic=$topic" \
+  --set "bids.properties.bootstrap.servers=$brokers" 2>"$work/produce.txt" || { cat "$work/produce.txt" >&2; exit 1; }
+
+rows_read() { grep -o '[0-9]* rows read' "$1" | tail -1 | cut -d' ' -f1; }
+echo "Scale-out benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $partitions partitions"
+echo "input: $(tail -1 "$work/produce.txt")"
+for n in 1 2; do
+  for r in $(seq 1 "$runs"); do
+    group="bench-scale-out-$$-$n-$r"
+    shared="$work/shared-$n-$r"
+    pids=()
+    start="$(date +%s.%N)"
+    for p in $(seq 1 "$n"); do
+      /usr/bin/time -f '%M' -o "$work/rss-$n-$r-$p.txt" "$q5" \
+        --set "bid.topic=$topic" --set "bid.properties.bootstrap.servers=$brokers" \
+        --set "bid.properties.group.id=$group" --set "scale-out.state.dir=$shared" \
+        --set "state.checkpoints.dir=$work/checkpoints-$n-$r-$p" --metrics-addr off 2>"$work/run-$n-$r-$p.txt" &
+      pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || { say "a process failed:"; tail -5 "$work"/run-"$n"-"$r"-*.txt >&2; exit 1; }; done
+    end="$(date +%s.%N)"
+    total=0
+    rss=""
+    for p in $(seq 1 "$n"); do
+      total=$((total + $(rows_read "$work/run-$n-$r-$p.txt")))
+      rss="$rss $(( $(cat "$work/rss-$n-$r-$p.txt") / 1024 )) MB"
+    done
+    awk -v n="$n" -v r="$r" -v rows="$total" -v s="$start" -v e="$end" -v rss="$rss" \
+      'BEGIN { printf "%d process(es), run %d: %d bids in %.2f s = %.0f bids/s; peak RSS%s\n", n, r, rows, e - s, rows / (e - s), rss }'
+  done
+done
