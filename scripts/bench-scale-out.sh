@@ -57,8 +57,8 @@ dflc="$CARGO_TARGET_DIR/release/dflc"
 load="$CARGO_TARGET_DIR/release/examples/kafka_load"
 "$dflc" build examples/kafka/bench/q5_bids_to_kafka.sql -o "$work/produce" >/dev/null
 "$dflc" build examples/kafka/bench/q5_kafka_partitioned.sql -o "$work/q5" >/dev/null
-produce="$work/produce/produce"
-q5="$work/q5/q5"
+produce="$work/produce/q5_bids_to_kafka"
+q5="$work/q5/q5_kafka_partitioned"
 
 topic="bench-scale-out-$$-$(date +%s)"
 "$load" create --brokers "$brokers" --topic "$topic" --partitions "$partitions" 2>/dev/null

@@ -1228,6 +1228,88 @@ fn features_in(servers: &str, topic: &str, dir: &Path) -> BTreeMap<(i64, String)
     got
 }
 
+/// Processes of `partitioned_windows` reading one clicks topic in one group, their state
+/// in one shared folder, each with a checkpoint folder of its own.
+struct Partitioned<'a> {
+    servers: &'a str,
+    clicks: String,
+    features: String,
+    group: String,
+    dir: &'a Path,
+    started: usize,
+}
+
+impl<'a> Partitioned<'a> {
+    fn new(servers: &'a str, dir: &'a Path, partitions: i32) -> Self {
+        let clicks = topic(servers, "scale-in", partitions);
+        let features = topic(servers, "scale-out", 1);
+        let group = format!("dflc-test-{clicks}");
+        Partitioned { servers, clicks, features, group, dir, started: 0 }
+    }
+
+    /// Starts a process; returns it and its metrics address.
+    fn start(&mut self) -> (dfl_e2e::Running, String) {
+        self.started += 1;
+        let mut command = built().command(
+            "partitioned_windows",
+            &[
+                s("clicks.topic", &self.clicks),
+                s("clicks.properties.bootstrap.servers", self.servers),
+                s("clicks.properties.group.id", &self.group),
+                s("features.topic", &self.features),
+                s("features.properties.bootstrap.servers", self.servers),
+                s("scale-out.state.dir", self.dir.join("shared-state").display()),
+                s("state.checkpoints.dir", self.dir.join(format!("checkpoints-{}", self.started)).display()),
+            ],
+        );
+        command.args(["--metrics-addr", "127.0.0.1:0"]);
+        let running = dfl_e2e::Running::spawn(command);
+        let addr = running.metrics_addr(Duration::from_secs(60));
+        (running, addr)
+    }
+
+    /// One click per user far ahead: every partition's watermark passes every window of
+    /// the clicks before (the windows of these stay open).
+    fn write_flush(&self) {
+        let flush: String = (0..37)
+            .map(|u| {
+                serde_json::json!({"user_id": u, "category": "c0", "ts": "2024-01-01 02:00:00"}).to_string() + "\n"
+            })
+            .collect();
+        let file = self.dir.join("flush.json");
+        std::fs::write(&file, flush).unwrap();
+        run(
+            "clicks_to_kafka",
+            &[
+                s("src.path", file.display()),
+                s("dst.topic", &self.clicks),
+                s("dst.properties.bootstrap.servers", self.servers),
+            ],
+        );
+    }
+
+    /// Waits until the features topic holds as many windows as clicks `0..written` make,
+    /// and returns them with those recomputed.
+    #[allow(clippy::type_complexity)]
+    fn windows(&self, written: i64, deadline: Instant) -> (BTreeMap<(i64, String), i64>, BTreeMap<(i64, String), i64>) {
+        assert!(written < 3600, "the clicks' times stay in the hour");
+        let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+        for i in 0..written {
+            let start = format!("2024-01-01 00:{:02}:{:02}", i / 60, i % 60 / 10 * 10);
+            *expected.entry((i % 37, start)).or_default() += 1;
+        }
+        let mut got = features_in(self.servers, &self.features, self.dir);
+        while got.len() < expected.len() && Instant::now() < deadline {
+            got = features_in(self.servers, &self.features, self.dir);
+        }
+        (got, expected)
+    }
+}
+
+fn records_read(addr: &str) -> f64 {
+    dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[])
+}
+
 /// Three processes of a windowed pipeline share a consumer group, each window's state kept
 /// with its partition in a folder they share: one is killed (SIGKILL) mid-run and a fourth
 /// joins. The killed process's partitions go on from their last checkpoint elsewhere, and
@@ -1237,76 +1319,32 @@ fn features_in(servers: &str, topic: &str, dir: &Path) -> BTreeMap<(i64, String)
 fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let clicks = topic(&servers, "scale-in", 6);
-    let features = topic(&servers, "scale-out", 1);
-    let group = format!("dflc-test-{clicks}");
-    let shared = tmp.path().join("shared-state");
-    let mut started = 0;
-    let mut start = || {
-        started += 1;
-        let mut command = built().command(
-            "partitioned_windows",
-            &[
-                s("clicks.topic", &clicks),
-                s("clicks.properties.bootstrap.servers", &servers),
-                s("clicks.properties.group.id", &group),
-                s("features.topic", &features),
-                s("features.properties.bootstrap.servers", &servers),
-                s("scale-out.state.dir", shared.display()),
-                s("state.checkpoints.dir", tmp.path().join(format!("checkpoints-{started}")).display()),
-            ],
-        );
-        command.args(["--metrics-addr", "127.0.0.1:0"]);
-        let running = dfl_e2e::Running::spawn(command);
-        let addr = running.metrics_addr(Duration::from_secs(60));
-        (running, addr)
-    };
-    let read = |addr: &str| dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[]);
+    let mut p = Partitioned::new(&servers, tmp.path(), 6);
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut next = 0;
+    let (clicks, dir) = (p.clicks.clone(), tmp.path());
     let mut write = |n: i64| {
-        write_clicks(&servers, &clicks, next..next + n, tmp.path());
+        write_clicks(&servers, &clicks, next..next + n, dir);
         next += n;
         next
     };
-    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (start(), start(), start());
-    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| read(addr) == 0.0) {
+    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (p.start(), p.start(), p.start());
+    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| records_read(addr) == 0.0) {
         assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
         write(60);
     }
     write(300);
     // Some windows have fired (the processes checkpoint meanwhile).
-    while features_in(&servers, &features, tmp.path()).len() < 37 {
+    while features_in(&servers, &p.features, tmp.path()).len() < 37 {
         assert!(Instant::now() < deadline, "no features came");
     }
     // B dies; D joins; more clicks come meanwhile.
     write(300);
     let b_err = b.kill();
-    let (d, _) = start();
+    let (d, _) = p.start();
     let written = write(900);
-    assert!(written < 3600, "the clicks' times stay in the hour");
-    // One click per user far ahead: every partition's watermark passes every window of
-    // the clicks before (its own windows stay open).
-    let flush: String = (0..37)
-        .map(|u| serde_json::json!({"user_id": u, "category": "c0", "ts": "2024-01-01 02:00:00"}).to_string() + "\n")
-        .collect();
-    let file = tmp.path().join("flush.json");
-    std::fs::write(&file, flush).unwrap();
-    run(
-        "clicks_to_kafka",
-        &[s("src.path", file.display()), s("dst.topic", &clicks), s("dst.properties.bootstrap.servers", &servers)],
-    );
-    // Clicks per user and 10-second window, recomputed.
-    let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    for i in 0..written {
-        let start = format!("2024-01-01 00:{:02}:{:02}", i / 60, i % 60 / 10 * 10);
-        *expected.entry((i % 37, start)).or_default() += 1;
-    }
-    let mut got = features_in(&servers, &features, tmp.path());
-    while got.len() < expected.len() {
-        assert!(Instant::now() < deadline, "{} of {} windows came (B: {b_err})", got.len(), expected.len());
-        got = features_in(&servers, &features, tmp.path());
-    }
+    p.write_flush();
+    let (got, expected) = p.windows(written, deadline);
     assert_eq!(got, expected, "B: {b_err}");
     for r in [a, c, d] {
         r.signal("TERM");
@@ -1314,9 +1352,36 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
         assert!(status.success(), "{stderr}");
     }
     // Every partition's state is in the shared folder, at one offset.
-    for p in 0..6 {
-        let dir = shared.join("clicks").join(&clicks).join(p.to_string());
+    for part in 0..6 {
+        let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
         let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
     }
+}
+
+/// A keyed pipeline stopped (SIGTERM) and started again as another process, whose own
+/// checkpoint folder is empty: its partitions' state, open windows included, comes from
+/// the shared folder, and the features are those of one uninterrupted run.
+#[test]
+fn a_new_process_goes_on_from_the_partitions_state_in_the_shared_folder() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new(&servers, tmp.path(), 3);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    write_clicks(&servers, &p.clicks, 0..700, tmp.path());
+    let (a, a_addr) = p.start();
+    while records_read(&a_addr) < 700.0 {
+        assert!(Instant::now() < deadline, "A did not read the clicks");
+    }
+    a.signal("TERM");
+    let (status, stderr) = a.wait();
+    assert!(status.success(), "{stderr}");
+    write_clicks(&servers, &p.clicks, 700..1500, tmp.path());
+    p.write_flush();
+    let (b, _) = p.start();
+    let (got, expected) = p.windows(1500, deadline);
+    assert_eq!(got, expected);
+    b.signal("TERM");
+    let (status, stderr) = b.wait();
+    assert!(status.success(), "{stderr}");
 }

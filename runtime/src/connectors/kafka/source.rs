@@ -1048,17 +1048,20 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                         // partitions are still ours.
                         if self.dirty {
                             self.barrier(consumer, emit, None)?;
-                        } else {
+                        } else if self.src.partitions.is_none() {
                             self.commit(consumer);
                         }
                     }
                     let lost = consumer.assignment_lost();
                     for e in tpl.elements() {
                         if let Some(i) = self.lookup(e.topic(), e.partition()) {
+                            // State per partition: an ended partition's instance, waiting to
+                            // fire at the end of the run, hands its state over too.
+                            let ended = self.splits[i].phase == Phase::Ended;
                             if let Some(store) = &self.src.partitions {
                                 store.revoked(self.splits[i].id, lost);
                             }
-                            if self.splits[i].phase == Phase::Reading {
+                            if self.splits[i].phase == Phase::Reading || (ended && self.src.partitions.is_some()) {
                                 emit(SourceEvent::SplitEnd(self.splits[i].id))?;
                             }
                             self.splits[i].phase = Phase::Unassigned;
@@ -1390,7 +1393,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         if let Some(d) = &self.src.dead_letters {
             d.flush(&self.src.table)?;
         }
-        self.commit(consumer);
+        // State kept per partition is written only at checkpoints (and when a partition is
+        // given up): the position after it is committed with it, not before.
+        if checkpoint.is_some() || self.src.partitions.is_none() {
+            self.commit(consumer);
+        }
         self.dirty = false;
         Ok(())
     }
