@@ -205,6 +205,8 @@ pub struct Checkpoints {
     restored: Mutex<Option<Metadata>>,
     /// What metrics show of the checkpoints.
     meter: std::sync::Arc<crate::metrics::CheckpointMeter>,
+    /// The folder's lock, held while the pipeline runs: one process per folder.
+    _lock: std::fs::File,
 }
 
 impl Checkpoints {
@@ -212,6 +214,7 @@ impl Checkpoints {
     /// `config.dir` (or `config.restore_from`).
     pub fn open(config: CheckpointConfig, pipeline: &str) -> Result<Self> {
         std::fs::create_dir_all(&config.dir).map_err(|e| Error::io(&config.dir, e))?;
+        let lock = store::lock(&config.dir)?;
         // State staged by an earlier run for a checkpoint it did not complete.
         let staging = store::staging_dir(&config.dir);
         if staging.exists() {
@@ -252,6 +255,7 @@ impl Checkpoints {
             changed: Condvar::new(),
             restored: Mutex::new(restored),
             meter: std::sync::Arc::default(),
+            _lock: lock,
             config,
         })
     }
@@ -863,6 +867,17 @@ mod tests {
         let mut w = SnapshotWriter::default();
         w.save("op", "f", &mut Op(n)).unwrap();
         w
+    }
+
+    #[test]
+    fn one_process_at_a_time_writes_a_checkpoint_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = context(dir.path());
+        let settings = [("state.checkpoints.dir".to_string(), dir.path().display().to_string())].into_iter().collect();
+        let e = Context::new(Vec::new(), settings).with_checkpoints("p").err().expect("the folder is locked");
+        assert!(e.to_string().contains("in use by another process") && e.to_string().contains("scale-out.state.dir"));
+        drop(first);
+        let _again = context(dir.path());
     }
 
     #[test]
