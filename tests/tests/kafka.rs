@@ -346,6 +346,7 @@ GROUP BY user_id, window_start, window_end;
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
+        let rocks = format!("SET 'state.backend' = 'rocksdb';\n{PARTITIONED_WINDOWS}");
         let queries = [
             ("raw_to_kafka", RAW_TO_KAFKA),
             ("clicks_to_kafka", CLICKS_TO_KAFKA),
@@ -356,6 +357,7 @@ fn built() -> &'static Built {
             ("group_passthrough", GROUP_PASSTHROUGH),
             ("group_counts", GROUP_COUNTS),
             ("partitioned_windows", PARTITIONED_WINDOWS),
+            ("partitioned_windows_rocksdb", rocks.as_str()),
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),
@@ -1231,6 +1233,7 @@ fn features_in(servers: &str, topic: &str, dir: &Path) -> BTreeMap<(i64, String)
 /// Processes of `partitioned_windows` reading one clicks topic in one group, their state
 /// in one shared folder, each with a checkpoint folder of its own.
 struct Partitioned<'a> {
+    module: &'a str,
     servers: &'a str,
     clicks: String,
     features: String,
@@ -1240,18 +1243,18 @@ struct Partitioned<'a> {
 }
 
 impl<'a> Partitioned<'a> {
-    fn new(servers: &'a str, dir: &'a Path, partitions: i32) -> Self {
+    fn new(module: &'a str, servers: &'a str, dir: &'a Path, partitions: i32) -> Self {
         let clicks = topic(servers, "scale-in", partitions);
         let features = topic(servers, "scale-out", 1);
         let group = format!("dflc-test-{clicks}");
-        Partitioned { servers, clicks, features, group, dir, started: 0 }
+        Partitioned { module, servers, clicks, features, group, dir, started: 0 }
     }
 
     /// Starts a process; returns it and its metrics address.
     fn start(&mut self) -> (dfl_e2e::Running, String) {
         self.started += 1;
         let mut command = built().command(
-            "partitioned_windows",
+            self.module,
             &[
                 s("clicks.topic", &self.clicks),
                 s("clicks.properties.bootstrap.servers", self.servers),
@@ -1319,7 +1322,7 @@ fn records_read(addr: &str) -> f64 {
 fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = Partitioned::new(&servers, tmp.path(), 6);
+    let mut p = Partitioned::new("partitioned_windows", &servers, tmp.path(), 6);
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut next = 0;
     let (clicks, dir) = (p.clicks.clone(), tmp.path());
@@ -1364,9 +1367,20 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
 /// the shared folder, and the features are those of one uninterrupted run.
 #[test]
 fn a_new_process_goes_on_from_the_partitions_state_in_the_shared_folder() {
+    goes_on_from_the_shared_folder("partitioned_windows");
+}
+
+/// [`a_new_process_goes_on_from_the_partitions_state_in_the_shared_folder`] with the
+/// state in RocksDB: its files move through the shared folder with the snapshots.
+#[test]
+fn a_new_process_goes_on_from_rocksdb_state_in_the_shared_folder() {
+    goes_on_from_the_shared_folder("partitioned_windows_rocksdb");
+}
+
+fn goes_on_from_the_shared_folder(module: &str) {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = Partitioned::new(&servers, tmp.path(), 3);
+    let mut p = Partitioned::new(module, &servers, tmp.path(), 3);
     let deadline = Instant::now() + Duration::from_secs(180);
     write_clicks(&servers, &p.clicks, 0..700, tmp.path());
     let (a, a_addr) = p.start();
@@ -1384,4 +1398,12 @@ fn a_new_process_goes_on_from_the_partitions_state_in_the_shared_folder() {
     b.signal("TERM");
     let (status, stderr) = b.wait();
     assert!(status.success(), "{stderr}");
+    // RocksDB's files are beside each partition's snapshot.
+    let state_dirs = (0..3)
+        .filter(|part| {
+            let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
+            std::fs::read_dir(dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".state"))
+        })
+        .count();
+    assert_eq!(state_dirs, if module.ends_with("rocksdb") { 3 } else { 0 });
 }

@@ -548,13 +548,25 @@ pub struct TaskCheckpoint<'a> {
 /// away (its state is kept).
 #[derive(Default)]
 pub struct Handover {
-    snapshot: Mutex<Option<Vec<u8>>>,
+    snapshot: Mutex<Option<(Vec<u8>, Option<PathBuf>)>>,
     input_ended: AtomicBool,
+    /// Where the instance's backend writes the state it keeps in files (RocksDB): a new
+    /// folder under this one at each barrier.
+    staging: PathBuf,
+    /// The state files of the snapshot restored, if any.
+    restored_state: Option<PathBuf>,
 }
 
 impl Handover {
-    /// The snapshot the instance handed over at its last barrier, once.
-    pub fn take(&self) -> Option<Vec<u8>> {
+    /// The handover of an instance whose backend stages its files under `staging`,
+    /// restored from the files in `restored_state` (if any).
+    pub fn new(staging: PathBuf, restored_state: Option<PathBuf>) -> Self {
+        Handover { snapshot: Mutex::default(), input_ended: AtomicBool::new(false), staging, restored_state }
+    }
+
+    /// The snapshot the instance handed over at its last barrier, with the folder of its
+    /// state files (RocksDB), once.
+    pub fn take(&self) -> Option<(Vec<u8>, Option<PathBuf>)> {
         self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
@@ -645,8 +657,8 @@ impl<'a> TaskCheckpoint<'a> {
     /// The folder of the state the task's backend kept on disk in the checkpoint restored
     /// (a RocksDB checkpoint), if there is one.
     pub fn restored_state(&self) -> Option<PathBuf> {
-        if self.handover.is_some() {
-            return None;
+        if let Some(h) = &self.handover {
+            return h.restored_state.clone();
         }
         let c = self.cx.checkpoints()?;
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
@@ -659,7 +671,7 @@ impl<'a> TaskCheckpoint<'a> {
     pub fn arrive(&mut self, id: u64, snapshot: SnapshotWriter, position: &[u8]) -> Result<()> {
         if let Some(h) = &self.handover {
             self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), 0);
-            *h.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.finish(position)?);
+            *h.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some((snapshot.finish(position)?, None));
             return Ok(());
         }
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
@@ -678,15 +690,21 @@ impl<'a> TaskCheckpoint<'a> {
         position: &[u8],
         state: &mut B,
     ) -> Result<()> {
-        if self.handover.is_some() {
-            if state.keeps_files() {
-                return Err(Error::State(format!(
-                    "task `{}`: state kept per Kafka partition ('scale-out.mode' = 'partition') is held in memory; \
-                     'state.backend' = 'rocksdb' cannot move between processes yet",
-                    self.name
-                )));
+        if let Some(h) = &self.handover {
+            if !state.keeps_files() {
+                return self.arrive(id, snapshot, position);
             }
-            return self.arrive(id, snapshot, position);
+            // The files go into a new folder beside the partition's snapshots, which the
+            // task running the instance moves into place with the snapshot.
+            let staging = h.staging.join(format!(".staging-{id}-{}-{}", std::process::id(), crate::time::epoch_ms()));
+            std::fs::create_dir_all(&h.staging).map_err(|e| Error::io(&h.staging, e))?;
+            if staging.exists() {
+                std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+            }
+            state.persist_to(&staging)?;
+            self.cx.metrics().state_saved(&self.name, &snapshot.sizes(), store::bytes_under(&staging));
+            *h.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some((snapshot.finish(position)?, Some(staging)));
+            return Ok(());
         }
         let Some(c) = self.cx.checkpoints() else { return Ok(()) };
         let staging = store::staging_dir(&c.config.dir).join(format!("{}-{id}", self.name.replace('/', "_")));

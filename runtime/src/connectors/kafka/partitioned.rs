@@ -44,8 +44,8 @@ const BATCH: usize = 512;
 /// Batches in flight to each instance.
 const IN_FLIGHT: usize = 8;
 
-/// A snapshot as read: its file and its bytes.
-type Read = (PathBuf, Vec<u8>);
+/// A snapshot as read: its file, its bytes, and the folder of its state files (RocksDB).
+type Read = (PathBuf, Vec<u8>, Option<PathBuf>);
 
 /// The snapshots of one task's partitions in the shared folder, and what the source tells
 /// the task's thread of its partitions (where each started, which were taken away).
@@ -106,7 +106,10 @@ impl PartitionStore {
     pub(super) fn offset_of(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
         let Some((offset, path)) = self.newest(topic, partition)? else { return Ok(None) };
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition), (path, bytes));
+        let files = path.with_extension("state");
+        let files = files.is_dir().then_some(files);
+        let read = (path, bytes, files);
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition), read);
         Ok(Some(offset))
     }
 
@@ -137,13 +140,22 @@ impl PartitionStore {
         Ok((a.topic.clone(), a.partition, a.start, snapshot))
     }
 
-    /// Writes a partition's snapshot, taken at `offset` (its next record), and removes
-    /// the older ones. The file appears whole (written aside, synced, renamed).
-    pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8]) -> Result<()> {
+    /// Writes a partition's snapshot, taken at `offset` (its next record), with the folder
+    /// of its state files (`files`, staged beside the snapshots by the instance), and
+    /// removes the older ones. The snapshot file, written last, appears whole (written
+    /// aside, synced, renamed): a snapshot is there once it is complete.
+    pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8], files: Option<&Path>) -> Result<()> {
         use std::io::Write;
         let dir = self.partition_dir(topic, partition);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let path = dir.join(format!("{offset:020}.snapshot"));
+        if let Some(files) = files {
+            let place = path.with_extension("state");
+            if place.exists() {
+                std::fs::remove_dir_all(&place).map_err(|e| Error::io(&place, e))?;
+            }
+            std::fs::rename(files, &place).map_err(|e| Error::io(&place, e))?;
+        }
         let aside = dir.join(format!(".{offset}.{}.{}.tmp", std::process::id(), crate::time::epoch_ms()));
         let mut file = std::fs::File::create(&aside).map_err(|e| Error::io(&aside, e))?;
         file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(&aside, e))?;
@@ -154,19 +166,22 @@ impl PartitionStore {
         self.remove_below(topic, partition, offset)
     }
 
-    /// Removes a partition's snapshots older than `offset`.
+    /// Removes a partition's snapshots (and their state files) older than `offset`, and
+    /// what this process staged for snapshots it did not complete.
     fn remove_below(&self, topic: &str, partition: i32, offset: i64) -> Result<()> {
         let dir = self.partition_dir(topic, partition);
         let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+        let ours = format!("-{}-", std::process::id());
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let older = name
-                .to_str()
-                .and_then(|n| n.strip_suffix(".snapshot"))
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|o| o < offset);
-            if older {
+            let Some(name) = name.to_str() else { continue };
+            let older = |suffix: &str| {
+                name.strip_suffix(suffix).and_then(|n| n.parse::<i64>().ok()).is_some_and(|o| o < offset)
+            };
+            if older(".snapshot") {
                 let _ = std::fs::remove_file(entry.path());
+            } else if older(".state") || (name.starts_with(".staging-") && name.contains(&ours)) {
+                let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         Ok(())
@@ -202,7 +217,7 @@ impl<R> Partition<R> {
     /// hands its snapshots to the task's thread.
     pub fn task<'a>(&mut self, cx: &'a Context) -> Result<TaskCheckpoint<'a>> {
         let restored = match self.restored.take() {
-            Some((path, bytes)) => Some(SnapshotReader::new(path.display().to_string(), &bytes)?),
+            Some((path, bytes, _)) => Some(SnapshotReader::new(path.display().to_string(), &bytes)?),
             None => None,
         };
         Ok(TaskCheckpoint::handed_over(cx, &self.name, restored, Arc::clone(&self.handover)))
@@ -289,7 +304,8 @@ where
         let (topic, partition, start, restored) = self.store.start(split)?;
         let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
         let (ack, acks) = mpsc::channel();
-        let handover = Arc::new(Handover::default());
+        let files = restored.as_ref().and_then(|(_, _, files)| files.clone());
+        let handover = Arc::new(Handover::new(self.store.partition_dir(&topic, partition), files));
         let input = Partition {
             name: format!("{}@{topic}:{partition}", self.name),
             rx,
@@ -375,16 +391,17 @@ where
             self.acked(s)?;
         }
         let Some(id) = barrier.checkpoint else { return Ok(()) };
-        let snapshots: Vec<(String, i32, i64, Option<Vec<u8>>)> =
+        #[allow(clippy::type_complexity)]
+        let snapshots: Vec<(String, i32, i64, Option<(Vec<u8>, Option<PathBuf>)>)> =
             self.instances.values().map(|i| (i.topic.clone(), i.partition, i.next, i.handover.take())).collect();
         task.arrive(id, SnapshotWriter::default(), &[])?;
         if self.cx.failed() {
             // The checkpoint will not complete: its snapshots are not kept.
             return Err(Error::PeerStopped("another task failed during a checkpoint".into()));
         }
-        for (topic, partition, next, bytes) in snapshots {
-            if let Some(bytes) = bytes {
-                self.store.save(&topic, partition, next, &bytes)?;
+        for (topic, partition, next, snapshot) in snapshots {
+            if let Some((bytes, files)) = snapshot {
+                self.store.save(&topic, partition, next, &bytes, files.as_deref())?;
             }
         }
         Ok(())
@@ -398,9 +415,9 @@ where
             self.barrier(split, None)?;
             self.barrier(split, Some(0))?;
             if let Some(i) = self.instances.get(&split)
-                && let Some(bytes) = i.handover.take()
+                && let Some((bytes, files)) = i.handover.take()
             {
-                self.store.save(&i.topic, i.partition, i.next, &bytes)?;
+                self.store.save(&i.topic, i.partition, i.next, &bytes, files.as_deref())?;
             }
         }
         self.end(split, false)
@@ -526,9 +543,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = PartitionStore::open(dir.path(), "clicks").unwrap();
         assert_eq!(store.offset_of("t", 0).unwrap(), None);
-        store.save("t", 0, 9, b"nine").unwrap();
-        store.save("t", 0, 120, b"one hundred twenty").unwrap();
-        store.save("t", 1, 5, b"five").unwrap();
+        store.save("t", 0, 9, b"nine", None).unwrap();
+        store.save("t", 0, 120, b"one hundred twenty", None).unwrap();
+        store.save("t", 1, 5, b"five", None).unwrap();
         // A file that is not a snapshot (one written aside, not renamed yet) is no start.
         std::fs::write(dir.path().join("clicks/t/0/.130.1.2.tmp"), b"half").unwrap();
         assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
@@ -542,7 +559,7 @@ mod tests {
         store.assigned(3, "t", 0, 120);
         let (topic, partition, start, snapshot) = store.start(3).unwrap();
         assert_eq!((topic.as_str(), partition, start), ("t", 0, 120));
-        assert_eq!(snapshot.map(|(_, b)| b), Some(b"one hundred twenty".to_vec()));
+        assert_eq!(snapshot.map(|(_, b, files)| (b, files)), Some((b"one hundred twenty".to_vec(), None)));
         assert!(store.start(3).unwrap().3.is_none());
         assert!(store.start(4).is_err(), "a split never assigned");
         // Revocations are told once.
@@ -553,6 +570,37 @@ mod tests {
         store.remove("t", 1).unwrap();
         assert_eq!(store.offset_of("t", 1).unwrap(), None);
         assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
+    }
+
+    #[test]
+    fn state_files_move_into_place_with_their_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PartitionStore::open(dir.path(), "clicks").unwrap();
+        let part = dir.path().join("clicks/t/2");
+        let stage = |n: u8| {
+            let staged = part.join(format!(".staging-{n}-{}-1", std::process::id()));
+            std::fs::create_dir_all(&staged).unwrap();
+            std::fs::write(staged.join("CURRENT"), [n]).unwrap();
+            staged
+        };
+        let first = stage(1);
+        store.save("t", 2, 10, b"ten", Some(&first)).unwrap();
+        let stale = stage(9);
+        let second = stage(2);
+        store.save("t", 2, 20, b"twenty", Some(&second)).unwrap();
+        // The newest snapshot's files are beside it; older ones and this process's stale
+        // staging are gone.
+        let mut names: Vec<String> =
+            std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["00000000000000000020.snapshot", "00000000000000000020.state"]);
+        assert!(!stale.exists());
+        assert_eq!(store.offset_of("t", 2).unwrap(), Some(20));
+        store.assigned(0, "t", 2, 20);
+        let (_, _, _, read) = store.start(0).unwrap();
+        let (_, bytes, files) = read.expect("a snapshot");
+        assert_eq!(bytes, b"twenty");
+        assert_eq!(std::fs::read(files.expect("its files").join("CURRENT")).unwrap(), [2]);
     }
 
     #[test]
@@ -569,7 +617,7 @@ mod tests {
             rx,
             ack,
             handover: Arc::clone(&handover),
-            restored: Some((PathBuf::from("40.snapshot"), restored)),
+            restored: Some((PathBuf::from("40.snapshot"), restored, None)),
         };
         let mut task = input.task(&cx).unwrap();
         assert!(task.enabled() && !task.already_done());
@@ -593,7 +641,8 @@ mod tests {
             .unwrap();
         assert!(events[0].contains("SplitStart(0)") && events[1].contains("Barrier"), "{events:?}");
         acks.recv().expect("the barrier is acknowledged");
-        let bytes = handover.take().expect("the snapshot is handed over");
+        let (bytes, files) = handover.take().expect("the snapshot is handed over");
+        assert!(files.is_none(), "state in memory has no files");
         let reader = SnapshotReader::new("handed".into(), &bytes).unwrap();
         assert_eq!(decode::<Vec<(String, i32, i64)>>(&mut reader.position()).unwrap(), [("t".to_string(), 2, 41)]);
         assert!(handover.take().is_none());
