@@ -27,6 +27,14 @@ impl Gen<'_> {
             }
         }
         match t.connector.as_str() {
+            "kafka" if self.instance => {
+                // State per partition: the source's group assigns cooperatively by default.
+                let (validate, convert) = self.kafka_conversion(t);
+                (
+                    quote!(rt::connectors::kafka::partitioned::source::<#ts>(cx.table(#name)?, &#cols, #validate)?),
+                    convert,
+                )
+            }
             "kafka" => {
                 let (validate, convert) = self.kafka_conversion(t);
                 (quote!(rt::connectors::kafka::source::<#ts>(cx.table(#name)?, &#cols, #validate)?), convert)

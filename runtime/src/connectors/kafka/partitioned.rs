@@ -25,8 +25,10 @@
 
 use super::source::{KafkaSource, Record};
 use crate::checkpoint::{Handover, SnapshotReader, SnapshotWriter, TaskCheckpoint, decode, encode};
+use crate::connectors::format::Column;
 use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
+use crate::options::TableOptions;
 use crate::pipeline::Context;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
@@ -302,6 +304,23 @@ where
     /// Split `split` starts: its instance, restored from the partition's snapshot.
     fn start(&mut self, split: usize) -> Result<()> {
         let (topic, partition, start, restored) = self.store.start(split)?;
+        match &restored {
+            Some((path, _, _)) => tracing::info!(
+                task = self.name,
+                topic,
+                partition,
+                offset = start,
+                "partition {partition} of {topic} assigned: its state restored from {}",
+                path.display()
+            ),
+            None => tracing::info!(
+                task = self.name,
+                topic,
+                partition,
+                offset = start,
+                "partition {partition} of {topic} assigned: no state kept for it, it starts at offset {start}"
+            ),
+        }
         let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
         let (ack, acks) = mpsc::channel();
         let files = restored.as_ref().and_then(|(_, _, files)| files.clone());
@@ -418,7 +437,26 @@ where
                 && let Some((bytes, files)) = i.handover.take()
             {
                 self.store.save(&i.topic, i.partition, i.next, &bytes, files.as_deref())?;
+                tracing::info!(
+                    task = self.name,
+                    topic = i.topic,
+                    partition = i.partition,
+                    offset = i.next,
+                    "partition {} of {} given up: its state written at offset {}",
+                    i.partition,
+                    i.topic,
+                    i.next
+                );
             }
+        } else if let Some(i) = self.instances.get(&split) {
+            tracing::warn!(
+                task = self.name,
+                topic = i.topic,
+                partition = i.partition,
+                "partition {} of {} lost to another process: it goes on there from its last checkpoint",
+                i.partition,
+                i.topic
+            );
         }
         self.end(split, false)
     }
@@ -472,6 +510,24 @@ where
             _ => Ok(()),
         }
     }
+}
+
+/// The source of a `kafka` table whose task keeps its state per partition: as
+/// [`super::source`], with the group assigning partitions cooperatively
+/// (`cooperative-sticky`) unless `properties.partition.assignment.strategy` says otherwise,
+/// so that a rebalance moves only the partitions that change owner, and their state.
+pub fn source<R: DeserializeOwned>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    validate: fn(&R) -> Result<(), String>,
+) -> Result<KafkaSource<R>> {
+    const STRATEGY: &str = "properties.partition.assignment.strategy";
+    if opts.get(STRATEGY).is_some() {
+        return super::source(opts, columns, validate);
+    }
+    let mut opts = opts.clone();
+    opts.set(STRATEGY, "cooperative-sticky");
+    super::source(&opts, columns, validate)
 }
 
 /// The code of a task's instance, as generated: `f` over one partition's records (the
