@@ -122,7 +122,11 @@ impl Gen<'_> {
         if self.instance {
             // The task's code runs per Kafka partition, on records the task's thread reads.
             let source = self.instance_source.take().unwrap_or_default();
-            let Input::Table(id) = task.input else { unreachable!("checked by partition_plan") };
+            let Input::Table(id) = task.input else {
+                let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+                self.error(span, "state per Kafka partition for a task reading two tables".into());
+                return quote!();
+            };
             let ts = super::table_struct(&self.program.tables[id.0]);
             return quote! {
                 {

@@ -542,6 +542,19 @@ pub struct TaskCheckpoint<'a> {
     handover: Option<std::sync::Arc<Handover>>,
 }
 
+/// A token naming this process among the processes of a pipeline (files they stage in a
+/// folder they share): random per process, as process ids repeat across containers.
+pub fn process_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u32(std::process::id());
+        format!("{:016x}", h.finish())
+    })
+}
+
 /// Between an instance of a task (the operators of one Kafka partition, see
 /// `connectors::kafka::partitioned`) and the task running it: the instance's snapshot at
 /// its last barrier, and whether its input ended (it then fires what is open) or was taken
@@ -696,7 +709,7 @@ impl<'a> TaskCheckpoint<'a> {
             }
             // The files go into a new folder beside the partition's snapshots, which the
             // task running the instance moves into place with the snapshot.
-            let staging = h.staging.join(format!(".staging-{id}-{}-{}", std::process::id(), crate::time::epoch_ms()));
+            let staging = h.staging.join(format!(".staging-{}-{id}", process_token()));
             std::fs::create_dir_all(&h.staging).map_err(|e| Error::io(&h.staging, e))?;
             if staging.exists() {
                 std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
@@ -794,6 +807,20 @@ impl<'a> Barriers<'a> {
         }
         let requested = c.requested.load(Ordering::Acquire);
         (requested > self.last).then_some(requested)
+    }
+
+    /// A checkpoint now (a source giving partitions whose state moves with them up): the
+    /// id of its barrier, which the source emits at once (none without checkpoints).
+    pub fn now(&mut self) -> Option<u64> {
+        let c = self.checkpoints?;
+        let requested = c.requested.fetch_max(self.last + 1, Ordering::AcqRel).max(self.last + 1);
+        Some(requested)
+    }
+
+    /// Whether checkpoint `id` completed (a barrier's checkpoint may have failed: a task
+    /// or sink could not write its part).
+    pub fn completed(&self, id: u64) -> bool {
+        self.checkpoints.is_some_and(|c| c.completed() >= id)
     }
 
     /// While the source waits (no records): as [`due`](Self::due), with the clock read.

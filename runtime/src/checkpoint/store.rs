@@ -225,6 +225,28 @@ pub(super) fn bytes_under(dir: &Path) -> u64 {
         .sum()
 }
 
+/// Locks checkpoint folder `dir` for this process (released when the file is dropped, or
+/// the process ends): two processes writing checkpoints into one folder would overwrite
+/// each other's.
+pub(super) fn lock(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::State(format!(
+            "checkpoint folder {} is in use by another process of a pipeline: each process needs its own \
+             'state.checkpoints.dir' (processes sharing a consumer group share only 'scale-out.state.dir')",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,27 +282,5 @@ mod tests {
         let err = read_metadata(&root.path().join("chk-4")).unwrap_err().to_string();
         assert!(err.contains("not a complete checkpoint"), "{err}");
         assert!(task_path(root.path(), "a b/c").ends_with("task-a%20b%2fc.bin"));
-    }
-}
-
-/// Locks checkpoint folder `dir` for this process (released when the file is dropped, or
-/// the process ends): two processes writing checkpoints into one folder would overwrite
-/// each other's.
-pub(super) fn lock(dir: &Path) -> Result<std::fs::File> {
-    let path = dir.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::State(format!(
-            "checkpoint folder {} is in use by another process of a pipeline: each process needs its own \
-             'state.checkpoints.dir' (processes sharing a consumer group share only 'scale-out.state.dir')",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
     }
 }

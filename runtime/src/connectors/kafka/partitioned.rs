@@ -16,9 +16,10 @@
 //! commits that offset to the group. A partition assigned to a process starts from its
 //! newest snapshot there, at the snapshot's offset: a process that dies has its partitions
 //! taken over from its last checkpoint, and one that gives partitions up in a rebalance
-//! first makes its output durable and writes their snapshots. Without a snapshot a
-//! partition starts as the table's startup mode says. A partition whose input ended
-//! (bounded reads) fires what is open and its snapshots are removed: nothing is left.
+//! takes a checkpoint first (the source asks for it), which writes their snapshots. A
+//! checkpoint that fails writes none and commits nothing. Without a snapshot a partition
+//! starts as the table's startup mode says. A partition whose input ended (bounded reads)
+//! fires what is open; its snapshots stay, and the position after them is not committed.
 //!
 //! Each process keeps its own checkpoints (`state.checkpoints.dir`, not shared): they hold
 //! the sinks' commits; the partitions' state is only in the shared folder.
@@ -33,6 +34,7 @@ use crate::pipeline::Context;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
@@ -51,12 +53,22 @@ type Read = (PathBuf, Vec<u8>, Option<PathBuf>);
 
 /// The snapshots of one task's partitions in the shared folder, and what the source tells
 /// the task's thread of its partitions (where each started, which were taken away).
+///
+/// A partition's snapshots are files `<offset>.<stamp>.snapshot` (the offset of its next
+/// record, 20 digits; a stamp that orders snapshots at one offset), each with a folder
+/// `<offset>.<stamp>.state` of RocksDB files when the state is kept in RocksDB. The newest
+/// by (offset, stamp) is where the partition goes on.
 pub struct PartitionStore {
     dir: PathBuf,
     splits: Mutex<HashMap<usize, Assigned>>,
     /// Snapshots read when their partitions' start was looked up, by (topic, partition),
     /// until their instances take them.
     pending: Mutex<HashMap<(String, i32), Read>>,
+    /// Set once the snapshots of a barrier's checkpoint are written: the source may commit
+    /// the position after them.
+    saved: AtomicBool,
+    /// Orders snapshots this process writes at one offset.
+    stamps: AtomicU64,
 }
 
 struct Assigned {
@@ -68,12 +80,24 @@ struct Assigned {
     revoked: Option<bool>,
 }
 
+/// The (offset, stamp) of a snapshot file's or state folder's name with `suffix`.
+fn snapshot_key(name: &str, suffix: &str) -> Option<(i64, u64)> {
+    let (offset, stamp) = name.strip_suffix(suffix)?.split_once('.')?;
+    Some((offset.parse().ok()?, stamp.parse().ok()?))
+}
+
 impl PartitionStore {
     /// The store of task `task` under the shared folder `dir`.
     pub fn open(dir: &Path, task: &str) -> Result<Self> {
         let dir = dir.join(task);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(PartitionStore { dir, splits: Mutex::default(), pending: Mutex::default() })
+        Ok(PartitionStore {
+            dir,
+            splits: Mutex::default(),
+            pending: Mutex::default(),
+            saved: AtomicBool::new(false),
+            stamps: AtomicU64::new(crate::time::epoch_ms().max(0) as u64 * 1000),
+        })
     }
 
     fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
@@ -88,19 +112,15 @@ impl PartitionStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&dir, e)),
         };
-        let mut newest: Option<(i64, PathBuf)> = None;
+        let mut newest: Option<((i64, u64), PathBuf)> = None;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name();
-            let Some(offset) = name.to_str().and_then(|n| n.strip_suffix(".snapshot")).and_then(|n| n.parse().ok())
-            else {
-                continue;
-            };
-            if newest.as_ref().is_none_or(|(o, _)| offset > *o) {
-                newest = Some((offset, entry.path()));
+            let Some(key) = entry.file_name().to_str().and_then(|n| snapshot_key(n, ".snapshot")) else { continue };
+            if newest.as_ref().is_none_or(|(k, _)| key > *k) {
+                newest = Some((key, entry.path()));
             }
         }
-        Ok(newest)
+        Ok(newest.map(|((offset, _), path)| (offset, path)))
     }
 
     /// Where a partition being assigned starts: the offset of its newest snapshot (read
@@ -128,6 +148,11 @@ impl PartitionStore {
         }
     }
 
+    /// Whether the snapshots of the last barrier's checkpoint were written (once).
+    pub(super) fn saved(&self) -> bool {
+        self.saved.swap(false, Ordering::AcqRel)
+    }
+
     fn take_revoked(&self, split: usize) -> Option<bool> {
         self.splits.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&split).and_then(|a| a.revoked.take())
     }
@@ -144,54 +169,49 @@ impl PartitionStore {
 
     /// Writes a partition's snapshot, taken at `offset` (its next record), with the folder
     /// of its state files (`files`, staged beside the snapshots by the instance), and
-    /// removes the older ones. The snapshot file, written last, appears whole (written
-    /// aside, synced, renamed): a snapshot is there once it is complete.
+    /// removes the older ones. The state files move into place first; the snapshot file,
+    /// written last, appears whole (written aside, synced, renamed): a snapshot is there
+    /// once it is complete, and no complete one is touched before a newer one is.
     pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8], files: Option<&Path>) -> Result<()> {
         use std::io::Write;
         let dir = self.partition_dir(topic, partition);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let path = dir.join(format!("{offset:020}.snapshot"));
+        let stamp = self.stamps.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("{offset:020}.{stamp}.snapshot"));
         if let Some(files) = files {
             let place = path.with_extension("state");
-            if place.exists() {
-                std::fs::remove_dir_all(&place).map_err(|e| Error::io(&place, e))?;
-            }
             std::fs::rename(files, &place).map_err(|e| Error::io(&place, e))?;
         }
-        let aside = dir.join(format!(".{offset}.{}.{}.tmp", std::process::id(), crate::time::epoch_ms()));
+        let token = crate::checkpoint::process_token();
+        let aside = dir.join(format!(".{offset}.{stamp}.{token}.tmp"));
         let mut file = std::fs::File::create(&aside).map_err(|e| Error::io(&aside, e))?;
         file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(&aside, e))?;
         std::fs::rename(&aside, &path).map_err(|e| Error::io(&path, e))?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        self.remove_below(topic, partition, offset)
-    }
-
-    /// Removes a partition's snapshots (and their state files) older than `offset`, and
-    /// what this process staged for snapshots it did not complete.
-    fn remove_below(&self, topic: &str, partition: i32, offset: i64) -> Result<()> {
-        let dir = self.partition_dir(topic, partition);
-        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
-        let ours = format!("-{}-", std::process::id());
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let older = |suffix: &str| {
-                name.strip_suffix(suffix).and_then(|n| n.parse::<i64>().ok()).is_some_and(|o| o < offset)
-            };
-            if older(".snapshot") {
-                let _ = std::fs::remove_file(entry.path());
-            } else if older(".state") || (name.starts_with(".staging-") && name.contains(&ours)) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
+        self.remove_older(&dir, (offset, stamp));
         Ok(())
     }
 
-    /// Removes every snapshot of a partition (its input ended: no state is left).
-    pub fn remove(&self, topic: &str, partition: i32) -> Result<()> {
-        self.remove_below(topic, partition, i64::MAX)
+    /// Removes a partition's snapshots (and their state files) older than `key`, and what
+    /// this process staged or wrote aside for snapshots it did not complete.
+    fn remove_older(&self, dir: &Path, key: (i64, u64)) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let token = crate::checkpoint::process_token();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if snapshot_key(name, ".snapshot").is_some_and(|k| k < key) {
+                let _ = std::fs::remove_file(entry.path());
+            } else if snapshot_key(name, ".state").is_some_and(|k| k < key)
+                || (name.starts_with(".staging-") && name.contains(token))
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            } else if name.ends_with(&format!(".{token}.tmp")) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -368,16 +388,6 @@ where
         self.send(split, Message::Rows(rows))
     }
 
-    /// Sends split `split`'s instance a barrier at its partition's position and waits
-    /// until it handled it.
-    fn barrier(&mut self, split: usize, checkpoint: Option<u64>) -> Result<()> {
-        self.flush(split)?;
-        let Some(i) = self.instances.get(&split) else { return Ok(()) };
-        let position = position_of(&i.topic, i.partition, i.next)?;
-        self.send(split, Message::Barrier(Barrier { checkpoint, position }))?;
-        self.acked(split)
-    }
-
     fn acked(&mut self, split: usize) -> Result<()> {
         let Some(i) = self.instances.get(&split) else { return Ok(()) };
         if i.acks.recv().is_ok() {
@@ -418,50 +428,55 @@ where
             // The checkpoint will not complete: its snapshots are not kept.
             return Err(Error::PeerStopped("another task failed during a checkpoint".into()));
         }
+        if self.cx.checkpoints().is_none_or(|c| c.completed() < id) {
+            // It failed (a part could not be written): the partitions go on from their
+            // last snapshots, and the source commits nothing.
+            tracing::warn!(
+                task = self.name,
+                checkpoint = id,
+                "checkpoint {id} failed: the partitions' state is not kept"
+            );
+            return Ok(());
+        }
         for (topic, partition, next, snapshot) in snapshots {
             if let Some((bytes, files)) = snapshot {
                 self.store.save(&topic, partition, next, &bytes, files.as_deref())?;
             }
         }
+        self.store.saved.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Split `split` was taken away: unless lost, its output is made durable and its
-    /// state written for the process that takes it; then its instance ends.
+    /// Split `split` was taken away: its instance ends. Given up (not lost), the source
+    /// took a checkpoint first, which wrote the partition's state for its next owner at
+    /// the position after the records handled; lost, its next owner goes on from the last
+    /// checkpoint.
     fn hand_back(&mut self, split: usize, lost: bool) -> Result<()> {
-        if !lost {
-            // The output before now made durable (sinks synced), then the state taken.
-            self.barrier(split, None)?;
-            self.barrier(split, Some(0))?;
-            if let Some(i) = self.instances.get(&split)
-                && let Some((bytes, files)) = i.handover.take()
-            {
-                self.store.save(&i.topic, i.partition, i.next, &bytes, files.as_deref())?;
+        if let Some(i) = self.instances.get(&split) {
+            let (topic, partition, next) = (&i.topic, i.partition, i.next);
+            if lost {
+                tracing::warn!(
+                    task = self.name,
+                    topic,
+                    partition,
+                    "partition {partition} of {topic} lost to another process: it goes on there from its last \
+                     checkpoint"
+                );
+            } else {
                 tracing::info!(
                     task = self.name,
-                    topic = i.topic,
-                    partition = i.partition,
-                    offset = i.next,
-                    "partition {} of {} given up: its state written at offset {}",
-                    i.partition,
-                    i.topic,
-                    i.next
+                    topic,
+                    partition,
+                    offset = next,
+                    "partition {partition} of {topic} given up at offset {next}"
                 );
             }
-        } else if let Some(i) = self.instances.get(&split) {
-            tracing::warn!(
-                task = self.name,
-                topic = i.topic,
-                partition = i.partition,
-                "partition {} of {} lost to another process: it goes on there from its last checkpoint",
-                i.partition,
-                i.topic
-            );
         }
         self.end(split, false)
     }
 
-    /// Ends split `split`'s instance (`exhausted`: its input ended, it fires what is open).
+    /// Ends split `split`'s instance (`exhausted`: its input ended, it fires what is open;
+    /// its snapshots stay: the position after what it fired is not committed).
     fn end(&mut self, split: usize, exhausted: bool) -> Result<()> {
         self.flush(split)?;
         let Some(i) = self.instances.remove(&split) else { return Ok(()) };
@@ -470,13 +485,9 @@ where
         let Instance { tx, thread, topic, partition, .. } = i;
         drop(tx);
         match thread.join() {
-            Ok(result) => result.and(sent.map_err(|_| task_gone()))?,
-            Err(_) => return Err(Error::State(format!("the instance of {topic} partition {partition} panicked"))),
+            Ok(result) => result.and(sent.map_err(|_| task_gone())),
+            Err(_) => Err(Error::State(format!("the instance of {topic} partition {partition} panicked"))),
         }
-        if exhausted {
-            self.store.remove(&topic, partition)?;
-        }
-        Ok(())
     }
 
     fn on_event(&mut self, task: &mut TaskCheckpoint<'_>, event: SourceEvent<Record<R>>) -> Result<()> {
@@ -575,7 +586,14 @@ where
     let exhausted = std::thread::scope(|scope| -> Result<bool> {
         let mut router = Router { scope, cx, name, instance, store: &store, instances: BTreeMap::new() };
         crate::metrics::source_running();
-        source.run_events(cx, |event| router.on_event(&mut task, event))?;
+        if let Err(e) = source.run_events(cx, |event| router.on_event(&mut task, event)) {
+            // Every instance ends (their input closes); one that panicked is joined here,
+            // not by the scope (which would panic in turn).
+            for (_, instance) in std::mem::take(&mut router.instances) {
+                let _ = joined(instance);
+            }
+            return Err(e);
+        }
         let exhausted = !cx.stopped();
         let splits: Vec<usize> = router.instances.keys().copied().collect();
         let mut first_error = None;
@@ -594,6 +612,14 @@ where
 mod tests {
     use super::*;
 
+    /// The names of a partition folder's entries, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn a_partition_starts_from_its_newest_snapshot_and_older_ones_go() {
         let dir = tempfile::tempdir().unwrap();
@@ -602,30 +628,29 @@ mod tests {
         store.save("t", 0, 9, b"nine", None).unwrap();
         store.save("t", 0, 120, b"one hundred twenty", None).unwrap();
         store.save("t", 1, 5, b"five", None).unwrap();
-        // A file that is not a snapshot (one written aside, not renamed yet) is no start.
-        std::fs::write(dir.path().join("clicks/t/0/.130.1.2.tmp"), b"half").unwrap();
+        // A file written aside by another process, not renamed yet, is no snapshot.
+        std::fs::write(dir.path().join("clicks/t/0/.130.7.other.tmp"), b"half").unwrap();
         assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
-        let names: Vec<String> = std::fs::read_dir(dir.path().join("clicks/t/0"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".snapshot"))
-            .collect();
-        assert_eq!(names, ["00000000000000000120.snapshot"]);
+        let snapshots: Vec<(i64, u64)> =
+            names(&dir.path().join("clicks/t/0")).iter().filter_map(|n| snapshot_key(n, ".snapshot")).collect();
+        assert_eq!(snapshots.iter().map(|k| k.0).collect::<Vec<_>>(), [120]);
+        // A snapshot at the same offset again is newer (its stamp), and the other goes.
+        store.save("t", 0, 120, b"again", None).unwrap();
+        assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
         // The split assigned there gets the snapshot read for its start, once.
         store.assigned(3, "t", 0, 120);
         let (topic, partition, start, snapshot) = store.start(3).unwrap();
         assert_eq!((topic.as_str(), partition, start), ("t", 0, 120));
-        assert_eq!(snapshot.map(|(_, b, files)| (b, files)), Some((b"one hundred twenty".to_vec(), None)));
+        assert_eq!(snapshot.map(|(_, b, files)| (b, files)), Some((b"again".to_vec(), None)));
         assert!(store.start(3).unwrap().3.is_none());
         assert!(store.start(4).is_err(), "a split never assigned");
+        let left: Vec<String> =
+            names(&dir.path().join("clicks/t/0")).into_iter().filter(|n| n.ends_with(".snapshot")).collect();
+        assert_eq!(left.len(), 1, "{left:?}");
         // Revocations are told once.
         assert_eq!(store.take_revoked(3), None);
         store.revoked(3, false);
         assert_eq!((store.take_revoked(3), store.take_revoked(3)), (Some(false), None));
-        // A partition whose input ended keeps nothing.
-        store.remove("t", 1).unwrap();
-        assert_eq!(store.offset_of("t", 1).unwrap(), None);
-        assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
     }
 
     #[test]
@@ -633,8 +658,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = PartitionStore::open(dir.path(), "clicks").unwrap();
         let part = dir.path().join("clicks/t/2");
+        let token = crate::checkpoint::process_token();
         let stage = |n: u8| {
-            let staged = part.join(format!(".staging-{n}-{}-1", std::process::id()));
+            let staged = part.join(format!(".staging-{token}-{n}"));
             std::fs::create_dir_all(&staged).unwrap();
             std::fs::write(staged.join("CURRENT"), [n]).unwrap();
             staged
@@ -646,10 +672,10 @@ mod tests {
         store.save("t", 2, 20, b"twenty", Some(&second)).unwrap();
         // The newest snapshot's files are beside it; older ones and this process's stale
         // staging are gone.
-        let mut names: Vec<String> =
-            std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        assert_eq!(names, ["00000000000000000020.snapshot", "00000000000000000020.state"]);
+        let left = names(&part);
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left[0].starts_with("00000000000000000020.") && left[0].ends_with(".snapshot"), "{left:?}");
+        assert_eq!(left[1], left[0].replace(".snapshot", ".state"));
         assert!(!stale.exists());
         assert_eq!(store.offset_of("t", 2).unwrap(), Some(20));
         store.assigned(0, "t", 2, 20);

@@ -951,18 +951,12 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             let start = if let Some(o) = kept {
                 // The partition's state was kept at this offset: it goes on from there.
                 Some(o)
-            } else if self.src.partitions.is_some() && self.splits[i].seen {
-                // Its state was not kept (taken away before a checkpoint): read again as
-                // when first assigned.
-                match committed_here {
-                    Some(o) => Some(o),
-                    None => marks(self, emit)?.map(|w| w.0),
-                }
             } else if let Some(o) = restored.filter(|_| self.src.partitions.is_none()) {
                 // Where the checkpoint restored left this partition.
                 Some(o)
-            } else if self.splits[i].seen {
-                // Assigned again: resume where the group (or this source) left off.
+            } else if self.splits[i].seen && self.src.partitions.is_none() {
+                // Assigned again: resume where the group (or this source) left off (with
+                // state per partition, a partition without kept state starts afresh).
                 match committed_here {
                     Some(o) => Some(o),
                     None => Some(self.splits[i].next),
@@ -1045,8 +1039,13 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 Rebalance::Revoke(tpl) => {
                     if !consumer.assignment_lost() {
                         // Whatever was emitted is made durable and committed while the
-                        // partitions are still ours.
-                        if self.dirty {
+                        // partitions are still ours; with state per partition, by a
+                        // checkpoint, which keeps the partitions' state for their next owner.
+                        if self.src.partitions.is_some() {
+                            if let Some(id) = self.barriers.now() {
+                                self.barrier(consumer, emit, Some(id))?;
+                            }
+                        } else if self.dirty {
                             self.barrier(consumer, emit, None)?;
                         } else if self.src.partitions.is_none() {
                             self.commit(consumer);
@@ -1393,9 +1392,14 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         if let Some(d) = &self.src.dead_letters {
             d.flush(&self.src.table)?;
         }
-        // State kept per partition is written only at checkpoints (and when a partition is
-        // given up): the position after it is committed with it, not before.
-        if checkpoint.is_some() || self.src.partitions.is_none() {
+        // State kept per partition is written only by checkpoints that complete: the
+        // position after it is committed with it, never before or without it.
+        let kept = match (&self.src.partitions, checkpoint) {
+            (None, _) => true,
+            (Some(store), Some(id)) => self.barriers.completed(id) && store.saved(),
+            (Some(_), None) => false,
+        };
+        if kept {
             self.commit(consumer);
         }
         self.dirty = false;
@@ -1490,7 +1494,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             if let Some(d) = &self.src.dead_letters {
                 d.flush(&self.src.table)?;
             }
-            self.commit(consumer);
+            // With state per partition, the position is committed only with the state
+            // (the instances fire what is open after this).
+            if self.src.partitions.is_none() {
+                self.commit(consumer);
+            }
             Ok(())
         }
     }
