@@ -1212,22 +1212,28 @@ fn a_kafka_source_killed_and_restarted_from_checkpoints_gives_exact_window_count
 /// The features a topic holds now, as (user, window start) → clicks; a window written
 /// more than once (read again after a process died) must have the same count each time.
 fn features_in(servers: &str, topic: &str, dir: &Path) -> BTreeMap<(i64, String), i64> {
+    features_written(servers, topic, dir).0
+}
+
+/// [`features_in`], and how many windows were written more than once.
+fn features_written(servers: &str, topic: &str, dir: &Path) -> (BTreeMap<(i64, String), i64>, usize) {
     let out = dir.join(format!("read-{topic}.json"));
     let _ = std::fs::remove_file(&out);
     run(
         "features_to_file",
         &[s("src.topic", topic), s("src.properties.bootstrap.servers", servers), s("dst.path", out.display())],
     );
-    let mut got = BTreeMap::new();
+    let (mut got, mut repeated) = (BTreeMap::new(), 0);
     for m in objects(&out) {
         let k =
             (m["user_id"].as_i64().unwrap(), m["window_start"].as_str().unwrap().trim_end_matches(".000").to_string());
         let clicks = m["clicks"].as_i64().unwrap();
         if let Some(before) = got.insert(k.clone(), clicks) {
             assert_eq!(before, clicks, "window {k:?} written with two counts");
+            repeated += 1;
         }
     }
-    got
+    (got, repeated)
 }
 
 /// Processes of `partitioned_windows` reading one clicks topic in one group, their state
@@ -1240,6 +1246,8 @@ struct Partitioned<'a> {
     group: String,
     dir: &'a Path,
     started: usize,
+    /// More `--set`s for every process.
+    sets: Vec<(String, String)>,
 }
 
 impl<'a> Partitioned<'a> {
@@ -1247,24 +1255,23 @@ impl<'a> Partitioned<'a> {
         let clicks = topic(servers, "scale-in", partitions);
         let features = topic(servers, "scale-out", 1);
         let group = format!("dflc-test-{clicks}");
-        Partitioned { module, servers, clicks, features, group, dir, started: 0 }
+        Partitioned { module, servers, clicks, features, group, dir, started: 0, sets: Vec::new() }
     }
 
     /// Starts a process; returns it and its metrics address.
     fn start(&mut self) -> (dfl_e2e::Running, String) {
         self.started += 1;
-        let mut command = built().command(
-            self.module,
-            &[
-                s("clicks.topic", &self.clicks),
-                s("clicks.properties.bootstrap.servers", self.servers),
-                s("clicks.properties.group.id", &self.group),
-                s("features.topic", &self.features),
-                s("features.properties.bootstrap.servers", self.servers),
-                s("scale-out.state.dir", self.dir.join("shared-state").display()),
-                s("state.checkpoints.dir", self.dir.join(format!("checkpoints-{}", self.started)).display()),
-            ],
-        );
+        let mut sets = vec![
+            s("clicks.topic", &self.clicks),
+            s("clicks.properties.bootstrap.servers", self.servers),
+            s("clicks.properties.group.id", &self.group),
+            s("features.topic", &self.features),
+            s("features.properties.bootstrap.servers", self.servers),
+            s("scale-out.state.dir", self.dir.join("shared-state").display()),
+            s("state.checkpoints.dir", self.dir.join(format!("checkpoints-{}", self.started)).display()),
+        ];
+        sets.extend(self.sets.iter().cloned());
+        let mut command = built().command(self.module, &sets);
         command.args(["--metrics-addr", "127.0.0.1:0"]);
         let running = dfl_e2e::Running::spawn(command);
         let addr = running.metrics_addr(Duration::from_secs(60));
@@ -1406,4 +1413,48 @@ fn goes_on_from_the_shared_folder(module: &str) {
         })
         .count();
     assert_eq!(state_dirs, if module.ends_with("rocksdb") { 3 } else { 0 });
+}
+
+/// Processes joining and leaving gracefully hand their partitions over through a
+/// checkpoint taken at the rebalance: B joins A (A gives half the partitions up), then A
+/// stops (SIGTERM; B takes the rest from A's final checkpoint). Periodic checkpoints are
+/// an hour apart: only those of the rebalance and of the stop keep state. Every window is
+/// written once, with its count: nothing is lost or repeated.
+#[test]
+fn partitions_handed_over_gracefully_write_every_window_once() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("partitioned_windows", &servers, tmp.path(), 4);
+    p.sets.push(s("execution.checkpointing.interval", "1 h"));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut next = 0;
+    let (clicks, dir) = (p.clicks.clone(), tmp.path());
+    let mut write = |n: i64| {
+        write_clicks(&servers, &clicks, next..next + n, dir);
+        next += n;
+        next
+    };
+    let (a, a_addr) = p.start();
+    write(300);
+    while records_read(&a_addr) < 300.0 {
+        assert!(Instant::now() < deadline, "A did not read");
+    }
+    let (b, b_addr) = p.start();
+    while records_read(&b_addr) == 0.0 {
+        assert!(Instant::now() < deadline, "B never got partitions");
+        write(40);
+    }
+    write(300);
+    a.signal("TERM");
+    let (status, stderr) = a.wait();
+    assert!(status.success(), "{stderr}");
+    let written = write(400);
+    p.write_flush();
+    let (got, expected) = p.windows(written, deadline);
+    assert_eq!(got, expected);
+    let (_, repeated) = features_written(&servers, &p.features, tmp.path());
+    assert_eq!(repeated, 0, "windows written twice");
+    b.signal("TERM");
+    let (status, stderr) = b.wait();
+    assert!(status.success(), "{stderr}");
 }
