@@ -96,6 +96,7 @@
 
 mod admin;
 mod codec;
+mod consumer;
 mod dead_letter;
 pub mod partitioned;
 mod sink;

@@ -2,6 +2,7 @@
 //! commits after barriers. See the [module documentation](super).
 
 use super::codec::{Dyn, KeyDecoder, KeySpec, Layout, ValueDecoder};
+use super::consumer::{Rebalance, SourceCx, create_consumer};
 use super::dead_letter::DeadLetters;
 use super::partitioned::PartitionStore;
 use super::{
@@ -17,18 +18,15 @@ use crate::metrics::{PartitionMeter, SkipReason, SourceMeter};
 use crate::options::TableOptions;
 use crate::pipeline::Context;
 use crate::types::{Str, Timestamp};
-use rdkafka::ClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::producer::Producer;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::types::RDKafkaRespErr;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Longest a poll waits (the source checks for a stop after each).
@@ -331,16 +329,6 @@ fn make<R: DeserializeOwned>(
     Ok(KafkaSource { consumer, settings })
 }
 
-fn create_consumer(table: &str, config: &ClientConfig) -> Result<BaseConsumer<SourceCx>> {
-    let cx = SourceCx {
-        events: Mutex::new(VecDeque::new()),
-        closing: AtomicBool::new(false),
-        errors: Arc::default(),
-        ends: Mutex::default(),
-    };
-    config.create_with_context(cx).map_err(|e| kafka_error(table, "consumer", &e))
-}
-
 fn millis_option(opts: &TableOptions, key: &str, mode: &str) -> Result<i64> {
     let ms = opts.u64(key)?.ok_or_else(|| opts.error(key, format!("is required with the '{mode}' mode")))?;
     i64::try_from(ms).map_err(|_| opts.error(key, "is too large"))
@@ -372,75 +360,6 @@ fn offsets_option(opts: &TableOptions, key: &str) -> Result<HashMap<i32, i64>> {
         return Err(opts.error(key, "names no partition"));
     }
     Ok(out)
-}
-
-// ------------------------------------------------------------------------------------------
-// Rebalances
-// ------------------------------------------------------------------------------------------
-
-/// The consumer's callbacks: rebalances are queued for the poll loop, which acts on them
-/// (it must commit and emit events first); while closing they are done at once.
-struct SourceCx {
-    events: Mutex<VecDeque<Rebalance>>,
-    closing: AtomicBool,
-    /// Errors of the consumer (metrics): those librdkafka reports, and those the source
-    /// meets (poll, rebalance and commit errors).
-    errors: Arc<AtomicU64>,
-    /// The end of each partition the client fetches from, by (topic, partition), from its
-    /// latest statistics: the last stable offset (the high watermark where there is none).
-    ends: Mutex<HashMap<(String, i32), i64>>,
-}
-
-enum Rebalance {
-    Assign(TopicPartitionList),
-    Revoke(TopicPartitionList),
-    Error(String),
-}
-
-impl ClientContext for SourceCx {
-    /// Counted (but the end of a partition, which comes this way too); the client retries,
-    /// and the source reports what it meets itself.
-    fn error(&self, error: KafkaError, _reason: &str) {
-        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF) {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Keeps the partitions' ends (served by the source's polls, every
-    /// `statistics.interval.ms`).
-    fn stats(&self, statistics: rdkafka::Statistics) {
-        let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
-        for (topic, t) in statistics.topics {
-            for (partition, p) in t.partitions {
-                let end = if p.ls_offset >= 0 { p.ls_offset } else { p.hi_offset };
-                // Partition -1 is the client's own; offsets < 0 are unknown.
-                if partition >= 0 && end >= 0 {
-                    ends.insert((topic.clone(), partition), end);
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for SourceCx {
-    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
-        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
-        if self.closing.load(Ordering::Relaxed) {
-            let _ = match (err, cooperative) {
-                (RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, true) => consumer.incremental_assign(tpl),
-                (RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, false) => consumer.assign(tpl),
-                (_, true) => consumer.incremental_unassign(tpl),
-                (_, false) => consumer.unassign(),
-            };
-            return;
-        }
-        let event = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl.clone()),
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl.clone()),
-            other => Rebalance::Error(format!("rebalance failed: {:?}", RDKafkaErrorCode::from(other))),
-        };
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).push_back(event);
-    }
 }
 
 // ------------------------------------------------------------------------------------------
