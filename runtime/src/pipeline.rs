@@ -586,7 +586,7 @@ pub(crate) fn configure(spec: &PipelineSpec, args: &[String]) -> Result<Option<C
             }
             None => {
                 // Settings of the runtime itself (checkpoints, state, execution) are known.
-                let known = ["state.", "execution.", "table.", "pipeline.", "parallelism.", "metrics."];
+                let known = ["state.", "execution.", "table.", "pipeline.", "parallelism.", "metrics.", "scale-out."];
                 if !settings.contains_key(key) && !known.iter().any(|p| key.starts_with(p)) {
                     let table = key.split('.').next().unwrap_or(key);
                     tracing::warn!(

@@ -1458,3 +1458,37 @@ fn partitions_handed_over_gracefully_write_every_window_once() {
     let (status, stderr) = b.wait();
     assert!(status.success(), "{stderr}");
 }
+
+/// A pipeline keeping its state per partition says what it lacks at start: the shared
+/// folder, or checkpoints (its own folder) to move the state with.
+#[test]
+fn state_per_partition_without_its_folders_fails_at_start_naming_the_setting() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let clicks = topic(&servers, "scale-misconfigured", 2);
+    let base = vec![s("clicks.topic", &clicks), s("clicks.properties.bootstrap.servers", &servers)];
+    let shared = s("scale-out.state.dir", tmp.path().join("shared").display());
+    let own = s("state.checkpoints.dir", tmp.path().join("own").display());
+    let cases = [
+        (vec![own.clone()], "set 'scale-out.state.dir' to a folder every process of the pipeline shares"),
+        (vec![shared.clone()], "needs 'state.checkpoints.dir'"),
+    ];
+    for (sets, said) in cases {
+        let sets: Vec<_> = base.iter().cloned().chain(sets).collect();
+        let r = built().run("partitioned_windows", &sets);
+        assert!(!r.success && r.stderr.contains(said), "{said}:\n{}", r.stderr);
+        assert!(!r.stderr.contains("WARN"), "the settings are known:\n{}", r.stderr);
+    }
+    // Two processes given one checkpoint folder: the second fails, naming it. (The first
+    // serves its metrics once its checkpoint folder is open.)
+    let mut command =
+        built().command("partitioned_windows", &[base.clone(), vec![shared.clone(), own.clone()]].concat());
+    command.args(["--metrics-addr", "127.0.0.1:0"]);
+    let first = dfl_e2e::Running::spawn(command);
+    first.metrics_addr(Duration::from_secs(60));
+    let second = built().run("partitioned_windows", &[base, vec![shared, own]].concat());
+    assert!(!second.success && second.stderr.contains("is in use by another process"), "{}", second.stderr);
+    first.signal("TERM");
+    let (status, stderr) = first.wait();
+    assert!(status.success(), "{stderr}");
+}
