@@ -27,8 +27,9 @@ impl Gen<'_> {
             }
         }
         match t.connector.as_str() {
-            "kafka" if self.instance => {
-                // State per partition: the source's group assigns cooperatively by default.
+            "kafka" if crate::parallel::per_partition(self.program) => {
+                // State per partition: groups assign cooperatively by default (every Kafka
+                // source of the pipeline alike: members of one group agree on the protocol).
                 let (validate, convert) = self.kafka_conversion(t);
                 (
                     quote!(rt::connectors::kafka::partitioned::source::<#ts>(cx.table(#name)?, &#cols, #validate)?),

@@ -100,6 +100,11 @@ impl PartitionStore {
         })
     }
 
+    /// The task's folder in the shared one.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
         self.dir.join(topic).join(partition.to_string())
     }
@@ -176,7 +181,11 @@ impl PartitionStore {
         use std::io::Write;
         let dir = self.partition_dir(topic, partition);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let stamp = self.stamps.fetch_add(1, Ordering::Relaxed);
+        // Later than any stamp this process gave, and than the clock's (µs-ish): a later
+        // snapshot at one offset wins whichever process wrote it.
+        let now = crate::time::epoch_ms().max(0) as u64 * 1000;
+        let stamp = self.stamps.fetch_max(now, Ordering::AcqRel).max(now) + 1;
+        self.stamps.store(stamp, Ordering::Release);
         let path = dir.join(format!("{offset:020}.{stamp}.snapshot"));
         if let Some(files) = files {
             let place = path.with_extension("state");
@@ -424,11 +433,11 @@ where
         let snapshots: Vec<(String, i32, i64, Option<(Vec<u8>, Option<PathBuf>)>)> =
             self.instances.values().map(|i| (i.topic.clone(), i.partition, i.next, i.handover.take())).collect();
         task.arrive(id, SnapshotWriter::default(), &[])?;
-        if self.cx.failed() {
-            // The checkpoint will not complete: its snapshots are not kept.
-            return Err(Error::PeerStopped("another task failed during a checkpoint".into()));
-        }
         if self.cx.checkpoints().is_none_or(|c| c.completed() < id) {
+            if self.cx.failed() {
+                // Another task failed: the checkpoint will not complete.
+                return Err(Error::PeerStopped("another task failed during a checkpoint".into()));
+            }
             // It failed (a part could not be written): the partitions go on from their
             // last snapshots, and the source commits nothing.
             tracing::warn!(
@@ -523,10 +532,12 @@ where
     }
 }
 
-/// The source of a `kafka` table whose task keeps its state per partition: as
+/// The source of a `kafka` table in a pipeline keeping state per partition: as
 /// [`super::source`], with the group assigning partitions cooperatively
 /// (`cooperative-sticky`) unless `properties.partition.assignment.strategy` says otherwise,
-/// so that a rebalance moves only the partitions that change owner, and their state.
+/// so that a rebalance moves only the partitions that change owner, and their state. Every
+/// Kafka source of such a pipeline is made so: the members of a group must agree on the
+/// assignment protocol.
 pub fn source<R: DeserializeOwned>(
     opts: &TableOptions,
     columns: &'static [Column],

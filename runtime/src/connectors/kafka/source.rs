@@ -43,6 +43,9 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 /// How often librdkafka reports its statistics, which hold the partitions' ends (unless
 /// `properties.statistics.interval.ms` says otherwise; `0`: no consumer lag).
 const STATISTICS_EVERY_MS: &str = "5000";
+/// The metadata of offsets committed after a snapshot of the partition's state (state per
+/// partition): a partition with such a commit and no snapshot has lost its state.
+const SNAPSHOT_MARK: &str = "dfl-snapshot";
 
 /// One message of a Kafka table: its row and where it comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -516,7 +519,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             if self.cx.stopped() {
                 return self.finish(consumer, emit);
             }
-            if !self.rebalances(consumer, emit)? {
+            // A stop that came while a rebalance's checkpoint was taken ends the run before
+            // more records are read.
+            if !self.rebalances(consumer, emit)? || self.cx.stopped() {
                 return self.finish(consumer, emit);
             }
             if self.src.bounded.is_some() && self.assigned_once && self.splits.iter().all(|s| s.phase != Phase::Reading)
@@ -802,7 +807,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         let needs_committed = grouped
             && (matches!(self.src.startup, Startup::GroupOffsets | Startup::Specific(_))
                 || matches!(self.src.bounded, Some(Bound::GroupOffsets))
+                || self.src.partitions.is_some()
                 || ids.iter().any(|&i| self.splits[i].seen));
+        // With state per partition: the partitions whose committed offset follows a
+        // snapshot of their state (marked so when committed).
+        let mut marked: HashMap<(String, i32), i64> = HashMap::new();
         let committed = if needs_committed {
             let mut tpl = TopicPartitionList::new();
             for &i in ids {
@@ -814,6 +823,10 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             else {
                 return Ok(None);
             };
+            if self.src.partitions.is_some() {
+                marked = offsets_of(&got);
+                marked.retain(|(t, p), _| got.find_partition(t, *p).is_some_and(|e| e.metadata() == SNAPSHOT_MARK));
+            }
             offsets_of(&got)
         } else {
             HashMap::new()
@@ -864,7 +877,26 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             let committed_here = committed.get(&key).copied();
             let restored = (!self.splits[i].seen).then(|| self.src.restored.get(&key).copied()).flatten();
             let kept = match &self.src.partitions {
-                Some(store) => store.offset_of(&key.0, key.1)?,
+                Some(store) => {
+                    let kept = store.offset_of(&key.0, key.1)?;
+                    if let (None, Some(o)) = (kept, marked.get(&key)) {
+                        // A commit only ever follows a snapshot: this one is missing.
+                        return Err(Error::Kafka {
+                            table,
+                            message: format!(
+                                "topic '{}' partition {}: group '{}' committed offset {o} after a snapshot of the \
+                                 partition's state, but {} holds none: is 'scale-out.state.dir' the folder every \
+                                 process of the pipeline shares? (To start the partition without its state, reset \
+                                 the group's offsets or use a new group id.)",
+                                key.0,
+                                key.1,
+                                self.src.group.as_deref().unwrap_or_default(),
+                                store.dir().display()
+                            ),
+                        });
+                    }
+                    kept
+                }
                 None => None,
             };
             let start = if let Some(o) = kept {
@@ -963,6 +995,16 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                         if self.src.partitions.is_some() {
                             if let Some(id) = self.barriers.now() {
                                 self.barrier(consumer, emit, Some(id))?;
+                                if !self.barriers.completed(id) {
+                                    // Handed over now, the partitions would go on from older
+                                    // state than the output this process has written.
+                                    return Err(Error::State(format!(
+                                        "table `{}`: checkpoint {id}, taken to hand partitions over to another \
+                                         process, failed; the run stops so that they go on from the last \
+                                         checkpoint",
+                                        self.src.table
+                                    )));
+                                }
                             }
                         } else if self.dirty {
                             self.barrier(consumer, emit, None)?;
@@ -1340,6 +1382,12 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 && tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(s.next)).is_ok()
             {
                 which.push(i);
+                // State per partition: the offset follows a snapshot (see `resolve`).
+                if self.src.partitions.is_some()
+                    && let Some(mut e) = tpl.find_partition(&s.topic, s.partition)
+                {
+                    e.set_metadata(SNAPSHOT_MARK);
+                }
             }
         }
         if which.is_empty() {

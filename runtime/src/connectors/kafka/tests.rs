@@ -1125,3 +1125,48 @@ fn an_exactly_once_sink_commits_a_transaction_per_checkpoint() {
         .collect();
     assert_eq!(ids, (0..8).collect::<Vec<_>>());
 }
+
+/// State per partition: a group whose committed offset follows a snapshot of the
+/// partition's state (marked so) while the shared folder holds none refuses to go on
+/// without the state, naming the setting.
+#[test]
+fn state_per_partition_refuses_a_commit_whose_snapshot_is_missing() {
+    let (_cluster, servers) = cluster(&[("log", 1)]);
+    let values: Vec<String> = (0..6).map(|i| format!("{{\"id\": {i}}}")).collect();
+    let msgs: Vec<Msg<'_>> = values.iter().map(|v| msg(0, None, Some(v))).collect();
+    put(&servers, "log", &msgs);
+    let opts = options(
+        "t",
+        &servers,
+        &[
+            ("topic", "log"),
+            ("format", "json"),
+            ("properties.group.id", "g"),
+            ("properties.auto.offset.reset", "earliest"),
+            ("scan.bounded.mode", "latest-offset"),
+        ],
+    );
+    // An earlier run committed offset 3 after a snapshot.
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", &servers).set("group.id", "g").create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("log", 0, Offset::Offset(3)).unwrap();
+    tpl.find_partition("log", 0).unwrap().set_metadata("dfl-snapshot");
+    consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+    drop(consumer);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("state.checkpoints.dir".to_string(), dir.path().join("own").display().to_string()),
+        ("scale-out.state.dir".to_string(), dir.path().join("shared").display().to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let cx = Context::new(vec![opts.clone()], settings).with_checkpoints("p").unwrap();
+    let source = partitioned::source::<Row>(&opts, &COLUMNS, validate).unwrap();
+    let instance = partitioned::instance(|cx: &Context, mut input: partitioned::Partition<Row>| {
+        let _task = input.task(cx)?;
+        input.run_events(cx, |_| Ok(()))
+    });
+    let err = partitioned::run(&cx, "t", source, &instance).unwrap_err().to_string();
+    assert!(err.contains("committed offset 3 after a snapshot") && err.contains("'scale-out.state.dir'"), "{err}");
+}
