@@ -563,6 +563,13 @@ fn stop(child: Child) -> String {
     stderr
 }
 
+/// Stops a running pipeline with SIGTERM; it must exit successfully.
+fn terminate(r: dfl_e2e::Running) {
+    r.signal("TERM");
+    let (status, stderr) = r.wait();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}; stderr:\n{stderr}");
+}
+
 /// Rows read, from a pipeline's summary line ("… N rows read, …").
 fn rows_read(stderr: &str) -> u64 {
     stderr
@@ -688,11 +695,7 @@ fn three_processes_share_a_group_through_a_kill_and_a_join() {
         got = clicks_in(&servers, &out, tmp.path()).into_iter().collect();
     }
     assert_eq!(got, expected, "nothing but the clicks written");
-    for r in [a, c, d] {
-        r.signal("TERM");
-        let (status, stderr) = r.wait();
-        assert!(status.success(), "{stderr}");
-    }
+    [a, c, d].into_iter().for_each(terminate);
 }
 
 /// A pipeline keeping keyed state does not go on with a share of its group's partitions:
@@ -1356,11 +1359,7 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     p.write_flush();
     let (got, expected) = p.windows(written, deadline);
     assert_eq!(got, expected, "B: {b_err}");
-    for r in [a, c, d] {
-        r.signal("TERM");
-        let (status, stderr) = r.wait();
-        assert!(status.success(), "{stderr}");
-    }
+    [a, c, d].into_iter().for_each(terminate);
     // Every partition's state is in the shared folder, at one offset.
     for part in 0..6 {
         let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
@@ -1394,17 +1393,13 @@ fn goes_on_from_the_shared_folder(module: &str) {
     while records_read(&a_addr) < 700.0 {
         assert!(Instant::now() < deadline, "A did not read the clicks");
     }
-    a.signal("TERM");
-    let (status, stderr) = a.wait();
-    assert!(status.success(), "{stderr}");
+    terminate(a);
     write_clicks(&servers, &p.clicks, 700..1500, tmp.path());
     p.write_flush();
     let (b, _) = p.start();
     let (got, expected) = p.windows(1500, deadline);
     assert_eq!(got, expected);
-    b.signal("TERM");
-    let (status, stderr) = b.wait();
-    assert!(status.success(), "{stderr}");
+    terminate(b);
     // RocksDB's files are beside each partition's snapshot.
     let state_dirs = (0..3)
         .filter(|part| {
@@ -1445,18 +1440,14 @@ fn partitions_handed_over_gracefully_write_every_window_once() {
         write(40);
     }
     write(300);
-    a.signal("TERM");
-    let (status, stderr) = a.wait();
-    assert!(status.success(), "{stderr}");
+    terminate(a);
     let written = write(400);
     p.write_flush();
     let (got, expected) = p.windows(written, deadline);
     assert_eq!(got, expected);
     let (_, repeated) = features_written(&servers, &p.features, tmp.path());
     assert_eq!(repeated, 0, "windows written twice");
-    b.signal("TERM");
-    let (status, stderr) = b.wait();
-    assert!(status.success(), "{stderr}");
+    terminate(b);
 }
 
 /// A pipeline keeping its state per partition says what it lacks at start: the shared
@@ -1477,7 +1468,7 @@ fn state_per_partition_without_its_folders_fails_at_start_naming_the_setting() {
         let sets: Vec<_> = base.iter().cloned().chain(sets).collect();
         let r = built().run("partitioned_windows", &sets);
         assert!(!r.success && r.stderr.contains(said), "{said}:\n{}", r.stderr);
-        assert!(!r.stderr.contains("WARN"), "the settings are known:\n{}", r.stderr);
+        assert!(!r.stderr.contains("kept as a pipeline setting"), "the settings are known:\n{}", r.stderr);
     }
     // Two processes given one checkpoint folder: the second fails, naming it. (The first
     // serves its metrics once its checkpoint folder is open.)
@@ -1488,7 +1479,5 @@ fn state_per_partition_without_its_folders_fails_at_start_naming_the_setting() {
     first.metrics_addr(Duration::from_secs(60));
     let second = built().run("partitioned_windows", &[base, vec![shared, own]].concat());
     assert!(!second.success && second.stderr.contains("is in use by another process"), "{}", second.stderr);
-    first.signal("TERM");
-    let (status, stderr) = first.wait();
-    assert!(status.success(), "{stderr}");
+    terminate(first);
 }

@@ -119,6 +119,16 @@ impl Gen<'_> {
         } else {
             (quote!(#name), quote!())
         };
+        // The task's run, once its checkpoint handle is open: writers, events, last flushes.
+        let run = quote! {
+            #(#writers)*
+            #late_writer
+            #body
+            #(#flushes)*
+            #late_flush
+            #finish
+            Ok(())
+        };
         if self.instance {
             // The task's code runs per Kafka partition, on records the task's thread reads.
             let source = self.instance_source.take().unwrap_or_default();
@@ -135,13 +145,7 @@ impl Gen<'_> {
                     let instance = rt::connectors::kafka::partitioned::instance(
                         move |cx: &rt::Context, mut input: rt::connectors::kafka::partitioned::Partition<#ts>| -> rt::Result<()> {
                             let mut task = input.task(cx)?;
-                            #(#writers)*
-                            #late_writer
-                            #body
-                            #(#flushes)*
-                            #late_flush
-                            #finish
-                            Ok(())
+                            #run
                         },
                     );
                     Box::new(move |cx: &rt::Context| -> rt::Result<()> {
@@ -162,13 +166,7 @@ impl Gen<'_> {
                         // Its input had ended before the checkpoint restored.
                         return Ok(());
                     }
-                    #(#writers)*
-                    #late_writer
-                    #body
-                    #(#flushes)*
-                    #late_flush
-                    #finish
-                    Ok(())
+                    #run
                 })
             }
         }

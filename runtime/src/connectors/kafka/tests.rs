@@ -654,9 +654,7 @@ fn startup_modes_choose_the_first_offset() {
 #[test]
 fn offsets_are_committed_after_barriers_and_a_group_resumes_there() {
     let (_cluster, servers) = cluster(&[("log", 1)]);
-    let values: Vec<String> = (0..6).map(|i| format!("{{\"id\": {i}}}")).collect();
-    let msgs: Vec<Msg<'_>> = values.iter().map(|v| msg(0, None, Some(v))).collect();
-    put(&servers, "log", &msgs);
+    put_ids(&servers, "log", 0..6);
     let opts = options(
         "t",
         &servers,
@@ -702,6 +700,13 @@ fn offsets_are_committed_after_barriers_and_a_group_resumes_there() {
     assert_eq!(committed(&servers, "g", "log"), Some(6));
     // And with nothing new, reads nothing.
     assert_eq!(ids(&read(&opts, &COLUMNS).unwrap()), Vec::<i64>::new());
+}
+
+/// Records `{"id": i}` for each i of `ids` into partition 0 of `topic`.
+fn put_ids(servers: &str, topic: &str, ids: std::ops::Range<i64>) {
+    let values: Vec<String> = ids.map(|i| format!("{{\"id\": {i}}}")).collect();
+    let msgs: Vec<Msg<'_>> = values.iter().map(|v| msg(0, None, Some(v))).collect();
+    put(servers, topic, &msgs);
 }
 
 /// The offset group `group` committed for partition 0 of `topic`.
@@ -1132,9 +1137,7 @@ fn an_exactly_once_sink_commits_a_transaction_per_checkpoint() {
 #[test]
 fn state_per_partition_refuses_a_commit_whose_snapshot_is_missing() {
     let (_cluster, servers) = cluster(&[("log", 1)]);
-    let values: Vec<String> = (0..6).map(|i| format!("{{\"id\": {i}}}")).collect();
-    let msgs: Vec<Msg<'_>> = values.iter().map(|v| msg(0, None, Some(v))).collect();
-    put(&servers, "log", &msgs);
+    put_ids(&servers, "log", 0..6);
     let opts = options(
         "t",
         &servers,
