@@ -48,6 +48,10 @@ const BATCH: usize = 512;
 /// Batches in flight to each instance.
 const IN_FLIGHT: usize = 8;
 
+/// How old a file staged or written aside in the shared folder must be to be another
+/// process's leftover (it died while it took a checkpoint): far longer than a checkpoint.
+const STALE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// A snapshot as read: its file, its bytes, and the folder of its state files (RocksDB).
 type Read = (PathBuf, Vec<u8>, Option<PathBuf>);
 
@@ -203,22 +207,28 @@ impl PartitionStore {
         Ok(())
     }
 
-    /// Removes a partition's snapshots (and their state files) older than `key`, and what
-    /// this process staged or wrote aside for snapshots it did not complete.
+    /// Removes a partition's snapshots (and their state files) older than `key`, what this
+    /// process staged or wrote aside for snapshots it did not complete, and what any process
+    /// left staged or aside more than [`STALE`] ago (one that died in a checkpoint).
     fn remove_older(&self, dir: &Path, key: (i64, u64)) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         let token = crate::checkpoint::process_token();
+        let stale = |entry: &std::fs::DirEntry| {
+            entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE))
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if snapshot_key(name, ".snapshot").is_some_and(|k| k < key) {
+            let staged = name.starts_with(".staging-");
+            let aside = name.starts_with('.') && name.ends_with(".tmp");
+            if snapshot_key(name, ".snapshot").is_some_and(|k| k < key)
+                || (aside && (name.ends_with(&format!(".{token}.tmp")) || stale(&entry)))
+            {
                 let _ = std::fs::remove_file(entry.path());
             } else if snapshot_key(name, ".state").is_some_and(|k| k < key)
-                || (name.starts_with(".staging-") && name.contains(token))
+                || (staged && (name.contains(token) || stale(&entry)))
             {
                 let _ = std::fs::remove_dir_all(entry.path());
-            } else if name.ends_with(&format!(".{token}.tmp")) {
-                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
@@ -694,6 +704,15 @@ mod tests {
         let (_, bytes, files) = read.expect("a snapshot");
         assert_eq!(bytes, b"twenty");
         assert_eq!(std::fs::read(files.expect("its files").join("CURRENT")).unwrap(), [2]);
+        // Another process's leftovers go once they are old; its recent ones stay.
+        let theirs = part.join(".staging-0123456789abcdef-4");
+        let recent = part.join(".staging-fedcba9876543210-5");
+        std::fs::create_dir_all(&theirs).unwrap();
+        std::fs::create_dir_all(&recent).unwrap();
+        let old_time = std::time::SystemTime::now() - STALE - std::time::Duration::from_secs(60);
+        std::fs::File::open(&theirs).unwrap().set_modified(old_time).unwrap();
+        store.save("t", 2, 30, b"thirty", None).unwrap();
+        assert!(!theirs.exists() && recent.exists());
     }
 
     #[test]
