@@ -78,16 +78,8 @@ trap cleanup EXIT
 # ---------------------------------------------------------------------------------------
 # Services and builds
 
-port="${DFL_KAFKA_PORT:-19092}"
-if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$port" 2>/dev/null; then
-  say "the broker answers on 127.0.0.1:$port; using it"
-else
-  say "starting the services (stopped again at the end)"
-  started_services=1
-  bash scripts/services.sh up >&2
-fi
-eval "$(bash scripts/services.sh env)"
-brokers="$DFL_KAFKA_BOOTSTRAP"
+source scripts/bench-broker.sh
+bench_use_broker
 broker_pid="$(head -1 "${DFL_SERVICES_DIR:-$HOME/.cache/dflc/services}/nisshi.pid" 2>/dev/null || true)"
 
 say "building dflc, the load tool and the pipeline (release)"

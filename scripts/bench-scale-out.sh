@@ -39,16 +39,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port="${DFL_KAFKA_PORT:-19092}"
-if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$port" 2>/dev/null; then
-  say "the broker answers on 127.0.0.1:$port; using it"
-else
-  say "starting the services (stopped again at the end)"
-  started_services=1
-  bash scripts/services.sh up >&2
-fi
-eval "$(bash scripts/services.sh env)"
-brokers="$DFL_KAFKA_BOOTSTRAP"
+source scripts/bench-broker.sh
+bench_use_broker
 
 say "building dflc, the load tool and the pipelines (release)"
 cargo build --release --quiet --bin dflc

@@ -24,8 +24,8 @@
 //! Each process keeps its own checkpoints (`state.checkpoints.dir`, not shared): they hold
 //! the sinks' commits; the partitions' state is only in the shared folder.
 
-use super::source::{KafkaSource, Record};
-use crate::checkpoint::{Handover, SnapshotReader, SnapshotWriter, TaskCheckpoint, decode, encode};
+use super::source::{KafkaSource, Record, decode_position, encode_position};
+use crate::checkpoint::{Handover, SnapshotReader, SnapshotWriter, TaskCheckpoint};
 use crate::connectors::format::Column;
 use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
@@ -308,9 +308,7 @@ struct Instance<'s, R> {
 
 /// The position of one partition, as the Kafka source encodes positions.
 fn position_of(topic: &str, partition: i32, next: i64) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    encode(&vec![(topic.to_string(), partition, next)], &mut out)?;
-    Ok(out)
+    encode_position(&vec![(topic.to_string(), partition, next)])
 }
 
 /// Ends an instance's thread and gives its error (or one saying it ended early).
@@ -419,7 +417,7 @@ where
     /// checkpoint, once it is complete, their snapshots go to the shared folder.
     fn on_barrier(&mut self, task: &mut TaskCheckpoint<'_>, barrier: &Barrier) -> Result<()> {
         if !barrier.position.is_empty() {
-            let offsets: Vec<(String, i32, i64)> = decode(&mut barrier.position.as_slice())?;
+            let offsets = decode_position(&barrier.position)?;
             for i in self.instances.values_mut() {
                 if let Some((_, _, next)) = offsets.iter().find(|(t, p, _)| *t == i.topic && *p == i.partition) {
                     i.next = *next;
@@ -734,7 +732,7 @@ mod tests {
         let mut task = input.task(&cx).unwrap();
         assert!(task.enabled() && !task.already_done());
         let mut reader = task.take_restored().expect("restored");
-        let offsets: Vec<(String, i32, i64)> = decode(&mut reader.position()).unwrap();
+        let offsets = decode_position(reader.position()).unwrap();
         assert_eq!(offsets, [("t".to_string(), 2, 40)]);
         let mut wm = crate::exchange::UpstreamWatermark::new();
         reader.load("n", "u64", &mut wm).unwrap();
@@ -756,7 +754,7 @@ mod tests {
         let (bytes, files) = handover.take().expect("the snapshot is handed over");
         assert!(files.is_none(), "state in memory has no files");
         let reader = SnapshotReader::new("handed".into(), &bytes).unwrap();
-        assert_eq!(decode::<Vec<(String, i32, i64)>>(&mut reader.position()).unwrap(), [("t".to_string(), 2, 41)]);
+        assert_eq!(decode_position(reader.position()).unwrap(), [("t".to_string(), 2, 41)]);
         assert!(handover.take().is_none());
         // Taken away or stopped: what is open stays in the state; exhausted: it fires.
         assert!(!task.input_ended());

@@ -453,8 +453,7 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
 
     /// The offset of the next record of every partition read before the checkpoint.
     fn restore(&mut self, position: &[u8]) -> Result<()> {
-        let mut input = position;
-        let offsets: Vec<(String, i32, i64)> = decode(&mut input)?;
+        let offsets = decode_position(position)?;
         self.settings.restored_order = offsets.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
         self.settings.restored = offsets.into_iter().map(|(t, p, o)| ((t, p), o)).collect();
         Ok(())
@@ -1325,14 +1324,13 @@ impl<R: DeserializeOwned> Reader<'_, R> {
     ) -> Result<()> {
         self.publish(None);
         let mut position = Vec::new();
-        if checkpoint.is_some() || self.src.partitions.is_some() {
-            // Dead letters before the barrier are durable before the checkpoint is (or the
-            // state of a partition taken away).
+        if checkpoint.is_some() {
+            // Dead letters before the barrier are durable before the checkpoint is.
             if let Some(d) = &self.src.dead_letters {
                 d.flush(&self.src.table)?;
             }
             // Every partition read (or restored and not read again yet), in split order.
-            let offsets: Vec<(String, i32, i64)> = self
+            let offsets: Position = self
                 .splits
                 .iter()
                 .filter_map(|s| {
@@ -1344,7 +1342,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     next.map(|n| (s.topic.to_string(), s.partition, n))
                 })
                 .collect();
-            encode(&offsets, &mut position)?;
+            position = encode_position(&offsets)?;
         }
         emit(SourceEvent::Barrier(Barrier { checkpoint, position }))?;
         if let Some(id) = checkpoint {
@@ -1469,6 +1467,20 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             Ok(())
         }
     }
+}
+
+/// A Kafka source's position: the offset of the next record of each partition read, by
+/// topic and partition, in split order (what its barriers carry and `restore` takes back).
+pub(super) type Position = Vec<(String, i32, i64)>;
+
+pub(super) fn encode_position(offsets: &Position) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode(offsets, &mut out)?;
+    Ok(out)
+}
+
+pub(super) fn decode_position(mut bytes: &[u8]) -> Result<Position> {
+    decode(&mut bytes)
 }
 
 /// The offsets of a partition list, by (topic, partition); only real offsets.
