@@ -20,6 +20,19 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub key: Vec<Expr>,
+    /// Per keyed step (branch, step): where in the step's key each component of `key`
+    /// is, so that the key group of the step's state keys can be told (a worker restored
+    /// at another parallelism keeps the keys it owns).
+    pub positions: HashMap<(usize, usize), Vec<usize>>,
+}
+
+/// Where in keyed `step`'s key each of the `components` route key components is, given
+/// the key map of its input; `None` if one is not there.
+fn positions_in(step: &Step, map: &KeyMap, components: usize) -> Option<Vec<usize>> {
+    let keys = step_key(step)?;
+    (0..components)
+        .map(|k| keys.iter().position(|e| column(e).and_then(|c| map.get(c).copied().flatten()) == Some(k)))
+        .collect()
 }
 
 /// The key of keyed step `steps[s]` over the row the steps start from: projections
@@ -99,15 +112,6 @@ fn map_through(step: &Step, input: &KeyMap) -> KeyMap {
     }
 }
 
-/// Whether keyed `step` keeps every key component of `map` together.
-fn keeps_together(step: &Step, map: &KeyMap, components: usize) -> bool {
-    match step_key(step) {
-        None => true,
-        Some(keys) => (0..components)
-            .all(|k| keys.iter().any(|e| column(e).and_then(|c| map.get(c).copied().flatten()) == Some(k))),
-    }
-}
-
 /// The key task `task` can be run N-wide by, or why it cannot.
 pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
     let Input::Table(id) = task.input else {
@@ -163,7 +167,10 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                         return Err("its branches are keyed differently".into());
                     }
                     Some(_) => {}
-                    None => found = Some((Exchange { key: routed }, sig)),
+                    None => found = Some((Exchange { key: routed, positions: HashMap::new() }, sig)),
+                }
+                if let Some((e, _)) = found.as_mut() {
+                    e.positions.insert((b, s), (0..key.len()).collect());
                 }
                 // The keyed step's output, whose key columns are the components.
                 let out: KeyMap = match &branch.steps[s] {
@@ -198,8 +205,14 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
         };
         let components = found.as_ref().map_or(0, |(e, _)| e.key.len());
         for s in start..branch.steps.len() {
-            if !keeps_together(&branch.steps[s], &map, components) {
-                return Err("a later step is keyed by fewer columns than the first".into());
+            // A later keyed step must keep every key component together.
+            if step_key(&branch.steps[s]).is_some() {
+                let Some(at) = positions_in(&branch.steps[s], &map, components) else {
+                    return Err("a later step is keyed by fewer columns than the first".into());
+                };
+                if let Some((e, _)) = found.as_mut() {
+                    e.positions.insert((b, s), at);
+                }
             }
             map = map_through(&branch.steps[s], &map);
             maps.insert((b, s), map.clone());

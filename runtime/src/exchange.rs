@@ -529,6 +529,15 @@ impl crate::checkpoint::Snapshot for UpstreamWatermark {
     }
 }
 
+/// Not keyed: the greatest of the workers' watermarks (the router's, or behind it).
+impl crate::checkpoint::Rescale<()> for UpstreamWatermark {
+    fn merge(&mut self, input: &mut &[u8], _keep: &dyn Fn(&()) -> bool) -> Result<()> {
+        let current: i64 = crate::checkpoint::decode(input)?;
+        self.current = self.current.max(current);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 //! late rows dropped — also at 2 and 1 through `--set parallelism.default`; killed at
 //! random moments and restarted from its checkpoints it must give the output of a run
 //! without faults; a task that cannot run N-wide runs at 1 and gives the same output; a
-//! checkpoint is refused, naming the parallelism, by a run of another parallelism.
+//! checkpoint restored at other parallelisms, in memory and in RocksDB, gives the output
+//! of a run without faults.
 
 use dfl_e2e::{Built, Lcg, Query, Running, build, copy_dir, output_lines, sorted};
 use std::path::Path;
@@ -68,13 +69,35 @@ FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' 
 GROUP BY category, window_start, window_end;
 ";
 
+/// Keyed by the user: an updating GROUP BY and Top-N (printed as changes) and session
+/// windows.
+const RANKED: &str = "
+CREATE TABLE totals (user_id STRING, clicks BIGINT, top DOUBLE)
+WITH ('connector' = 'print', 'print-identifier' = 'totals');
+CREATE TABLE best (user_id STRING, rn BIGINT, price DOUBLE, category STRING)
+WITH ('connector' = 'print', 'print-identifier' = 'best');
+CREATE TABLE sessions (user_id STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), clicks BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'sessions/', 'format' = 'json');
+INSERT INTO totals SELECT user_id, COUNT(*), MAX(price) FROM clicks GROUP BY user_id;
+INSERT INTO best SELECT user_id, rn, price, category FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY price DESC) AS rn FROM clicks
+) WHERE rn <= 2;
+INSERT INTO sessions SELECT user_id, window_start, window_end, COUNT(*)
+FROM TABLE(SESSION(TABLE clicks PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY user_id, window_start, window_end;
+";
+
 const WIDE: &str = "SET 'parallelism.default' = '4';\n";
 
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut queries = Vec::new();
-        for (name, body) in [("keyed", KEYED), ("changes", CHANGES), ("mixed", MIXED)] {
+        let rocks =
+            format!("SET 'state.backend' = 'rocksdb';\nSET 'state.backend.rocksdb.cache-entries' = '50';\n{KEYED}");
+        for (name, body) in
+            [("keyed", KEYED), ("changes", CHANGES), ("mixed", MIXED), ("rocks", rocks.as_str()), ("ranked", RANKED)]
+        {
             for (suffix, prefix) in [("1", ""), ("4", WIDE)] {
                 let name = format!("{name}{suffix}");
                 queries.push(Query {
@@ -210,29 +233,157 @@ fn at_parallelism_4_killed_and_restarted_the_output_equals_a_run_without_faults(
     }
 }
 
+/// Runs `module` over `input` from checkpoint to checkpoint at each parallelism of `steps`
+/// in turn (each run stops, as `kill -9` would, after its first checkpoint; the last runs
+/// to the end): the output must be that of `expected`, a run without faults.
+fn rescaled_through(module: &str, steps: &[&str], input: &Path, expected: &[Vec<String>]) {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input, &work.path().join("in"));
+    let checkpoints = work.path().join("checkpoints").display().to_string();
+    let mut from = None;
+    for (i, p) in steps.iter().enumerate() {
+        let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("parallelism.default", p)];
+        let mut command = built().command(module, &sets(work.path(), &KEYED_OUTPUTS, &extra));
+        command.env("DFL_CHECKPOINT_EVERY_RECORDS", "700");
+        let last = i + 1 == steps.len();
+        if !last {
+            command.env("DFL_CRASH_AFTER_CHECKPOINTS", "1");
+        }
+        let (status, stderr) = Running::spawn(command).wait();
+        assert_eq!(status.success(), last, "{module} at {p}: {stderr}");
+        if let Some(before) = from {
+            let note = format!("rescaling from {before} to {p} workers");
+            assert!(stderr.contains(&note), "{module} at {p} restored a checkpoint of {before}: {stderr}");
+        }
+        from = Some(p);
+    }
+    for (i, name) in KEYED_OUTPUTS.iter().enumerate() {
+        let got = sorted(output_lines(&work.path().join(name)));
+        assert_eq!(got.len(), expected[i].len(), "`{name}`: row count");
+        assert_eq!(got, expected[i], "`{name}` differs from the run at one parallelism without faults");
+    }
+}
+
+/// The rows printed changes leave per `<identifier>> ` and key (the first `key_columns`
+/// columns) once applied in order: `+I`/`+U` set the row, `-U`/`-D` remove it.
+fn applied(stdout: &str, key_columns: usize) -> std::collections::BTreeMap<String, String> {
+    let mut rows = std::collections::BTreeMap::new();
+    for line in stdout.lines() {
+        let Some((id, change)) = line.split_once("> ") else { continue };
+        let (kind, row) = change.split_at(2);
+        let fields: Vec<&str> = row.trim_start_matches('[').trim_end_matches(']').split(", ").collect();
+        let key = format!("{id}> {}", fields[..key_columns].join(", "));
+        match kind {
+            "+I" | "+U" => rows.insert(key, row.to_string()),
+            "-U" | "-D" => rows.remove(&key),
+            other => panic!("not a change: {other} in {line}"),
+        };
+    }
+    rows
+}
+
 #[test]
-fn a_checkpoint_taken_at_parallelism_4_is_refused_at_2_naming_the_parallelism() {
+fn updating_results_and_sessions_restored_at_other_parallelisms_end_as_a_run_without_faults() {
     let input = tempfile::tempdir().unwrap();
-    write_input(input.path(), 2, 4_000);
+    write_input(input.path(), 2, 3_000);
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input.path(), &work.path().join("in"));
+    let r = built().run("ranked1", &sets(work.path(), &["sessions"], &[]));
+    assert!(r.success, "{}", r.stderr);
+    let (totals, best) = (applied(&r.stdout, 1), applied(&r.stdout, 2));
+    let sessions = sorted(output_lines(&work.path().join("sessions")));
+    assert!(totals.len() > 200 && sessions.len() > 100, "{} totals, {} sessions", totals.len(), sessions.len());
+    // From 4 to 3 to 1 to 2 workers, each run stopped after a checkpoint as `kill -9`
+    // would; the changes printed by every run, applied in order, end as those of the run
+    // without faults (a restart prints again what followed its checkpoint).
     let work = tempfile::tempdir().unwrap();
     copy_dir(input.path(), &work.path().join("in"));
     let checkpoints = work.path().join("checkpoints").display().to_string();
-    let extra = [("state.checkpoints.dir", checkpoints.as_str())];
-    let out = built()
-        .command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra))
-        .env("DFL_CHECKPOINT_EVERY_RECORDS", "500")
-        .env("DFL_CRASH_AFTER_CHECKPOINTS", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "it crashed after its first checkpoint");
-    let mut two = extra.to_vec();
-    two.push(("parallelism.default", "2"));
-    let (status, stderr) = Running::spawn(built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &two))).wait();
+    let mut printed = String::new();
+    let steps = ["4", "3", "1", "2"];
+    for (i, p) in steps.iter().enumerate() {
+        let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("parallelism.default", p)];
+        let mut command = built().command("ranked4", &sets(work.path(), &["sessions"], &extra));
+        command.env("DFL_CHECKPOINT_EVERY_RECORDS", "700");
+        let last = i + 1 == steps.len();
+        if !last {
+            command.env("DFL_CRASH_AFTER_CHECKPOINTS", "1");
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), last, "at {p}: {stderr}");
+        assert!(i == 0 || stderr.contains("rescaling from"), "at {p}: {stderr}");
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    assert_eq!(
+        applied(&printed, 1).into_iter().filter(|(k, _)| k.starts_with("totals")).collect::<Vec<_>>(),
+        totals.into_iter().filter(|(k, _)| k.starts_with("totals")).collect::<Vec<_>>(),
+        "totals"
+    );
+    assert_eq!(
+        applied(&printed, 2).into_iter().filter(|(k, _)| k.starts_with("best")).collect::<Vec<_>>(),
+        best.into_iter().filter(|(k, _)| k.starts_with("best")).collect::<Vec<_>>(),
+        "best"
+    );
+    assert_eq!(sorted(output_lines(&work.path().join("sessions"))), sessions, "sessions");
+}
+
+#[test]
+fn a_checkpoint_restores_at_other_parallelisms_with_the_output_of_a_run_without_faults() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 4_000);
+    let (expected, _) = run("keyed1", input.path(), &KEYED_OUTPUTS, &[]);
+    assert!(expected.iter().all(|o| o.len() > 100), "every output has rows");
+    // Key groups split (4 to 3 to 5), gathered (to 1) and split again (to 2).
+    rescaled_through("keyed4", &["4", "3", "5", "1", "2"], input.path(), &expected);
+    // In RocksDB: each worker copies its keys out of the databases of the old ones.
+    rescaled_through("rocks4", &["2", "3", "1"], input.path(), &expected);
+}
+
+#[test]
+fn a_savepoint_taken_at_parallelism_4_resumes_at_3_with_the_output_of_a_run_without_faults() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 4_000);
+    let (expected, _) = run("keyed1", input.path(), &KEYED_OUTPUTS, &[]);
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input.path(), &work.path().join("in"));
+    let (checkpoints, savepoints) = (work.path().join("checkpoints"), work.path().join("savepoints"));
+    let (checkpoints, savepoints) = (checkpoints.display().to_string(), savepoints.display().to_string());
+    // The source watches its folder for more files: the last windows stay open.
+    let extra = [
+        ("state.checkpoints.dir", checkpoints.as_str()),
+        ("state.savepoints.dir", savepoints.as_str()),
+        ("execution.checkpointing.interval", "1 h"),
+        ("clicks.source.monitor-interval", "1 h"),
+    ];
+    let mut command = built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra));
+    command.args(["--metrics-addr", "127.0.0.1:0"]).env("DFL_CRASH_AFTER_CHECKPOINTS", "1");
+    let running = Running::spawn(command);
+    let addr = running.metrics_addr(Duration::from_secs(60));
+    let read = || dfl_e2e::metric(&dfl_e2e::http_get(&addr, "/metrics").1, "dfl_source_records_total", &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while read() < 8_000.0 {
+        assert!(std::time::Instant::now() < deadline, "the clicks were not all read");
+        std::thread::sleep(Duration::from_millis(20)); // between scrapes
+    }
+    // The savepoint is the run's only checkpoint; the run then stops as `kill -9` would:
+    // its sinks committed what the savepoint holds.
+    running.signal("USR1");
+    let (status, stderr) = running.wait();
     assert!(!status.success(), "{stderr}");
-    assert!(stderr.contains("different parallelism") && stderr.contains("`clicks#3`"), "{stderr}");
-    // At 4 again, it resumes.
-    let (status, stderr) = Running::spawn(built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &extra))).wait();
-    assert!(status.success() && stderr.contains("restored checkpoint"), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains(" written to ")).unwrap_or_else(|| panic!("{stderr}"));
+    let savepoint = line.rsplit(" written to ").next().unwrap().to_string();
+    let other = work.path().join("checkpoints-2").display().to_string();
+    let resumed = [("state.checkpoints.dir", other.as_str()), ("parallelism.default", "3")];
+    let mut command = built().command("keyed4", &sets(work.path(), &KEYED_OUTPUTS, &resumed));
+    command.arg("--from-savepoint").arg(&savepoint);
+    let (status, stderr) = Running::spawn(command).wait();
+    assert!(status.success() && stderr.contains("rescaling from 4 to 3 workers"), "{stderr}");
+    for (i, name) in KEYED_OUTPUTS.iter().enumerate() {
+        let got = sorted(output_lines(&work.path().join(name)));
+        assert_eq!(got.len(), expected[i].len(), "`{name}`: row count");
+        assert_eq!(got, expected[i], "`{name}` differs from the run without faults");
+    }
 }
 
 #[test]

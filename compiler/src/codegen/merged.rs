@@ -87,7 +87,7 @@ impl Gen<'_> {
         } else {
             quote!()
         };
-        let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
+        let Stateful { mut setup, operators, .. } = std::mem::take(&mut self.stateful);
         for (i, t) in tables.iter().enumerate().filter(|(_, t)| t.is_changelog_source()) {
             let (op, id, backend) = (format_ident!("normalize{}", i), format!("upsert_{i}"), self.backend_type());
             setup.push(quote! {

@@ -25,6 +25,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use rows::{RowTypes, field_ident, is_writable, struct_ident};
 use sources::unread_columns;
+use std::collections::HashMap;
 
 /// The generated program.
 #[derive(Debug, Clone)]
@@ -81,6 +82,7 @@ pub fn generate_with(
         task_index: 0,
         worker: false,
         worker_event_time: false,
+        route_positions: HashMap::new(),
         instance_source: None,
         instance: false,
         joins: pipeline.joins.clone(),
@@ -134,6 +136,9 @@ struct Gen<'a> {
     /// from a router), and whether it follows the router's event-time watermark.
     worker: bool,
     worker_event_time: bool,
+    /// For a worker: where the route key is in the key of each keyed step (branch, step)
+    /// ([`crate::parallel::Exchange::positions`]).
+    route_positions: HashMap<(usize, usize), Vec<usize>>,
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,
@@ -178,6 +183,9 @@ enum Backend {
 struct Stateful {
     setup: Vec<TokenStream>,
     operators: Vec<(proc_macro2::Ident, String)>,
+    /// In a worker, per keyed operator: which of its keys the worker owns, a closure over
+    /// `rescaled` (a `dfl::checkpoint::Rescaled`), for restores at another parallelism.
+    keeps: Vec<(proc_macro2::Ident, TokenStream)>,
 }
 
 impl Gen<'_> {
@@ -221,6 +229,26 @@ impl Gen<'_> {
         let f = field_ident(&t.columns[ci].name, position);
         let ws = sink_struct(t);
         quote!(.with_event_time(|r: &#ws| r.#f.as_ref().map(|t| t.millis())))
+    }
+
+    /// Records keyed operator `op` of step `slot` (`<branch>_<step>`), keyed by tuples of
+    /// type `key_ty`, whose state's types `declaration` declares, for checkpoints; in a
+    /// worker, with the test of which keys the worker owns at a restore at another
+    /// parallelism (the hash of the route key's components, taken from the key tuple).
+    fn keyed_operator(
+        &mut self,
+        op: &proc_macro2::Ident,
+        declaration: &TokenStream,
+        slot: &str,
+        key_ty: &proc_macro2::Ident,
+    ) {
+        self.stateful.operator(op, declaration);
+        let step = slot.split_once('_').and_then(|(b, s)| Some((b.parse().ok()?, s.parse().ok()?)));
+        let Some(at) = step.and_then(|step| self.route_positions.get(&step)).filter(|_| self.worker) else { return };
+        let fields = at.iter().map(|&i| syn::Index::from(i));
+        self.stateful
+            .keeps
+            .push((op.clone(), quote!(&|k: &#key_ty| rescaled.owns(rt::exchange::hash_key(&(#(&k.#fields,)*))))));
     }
 
     /// The `dflc explain` id of the current task's operator at `slot` (`<branch>_<step>`).
@@ -542,6 +570,7 @@ impl Gen<'_> {
                     let (route, def) = self.route_fn(i, task, &exchange);
                     let hub = format_ident!("hub_{}", i);
                     self.worker = true;
+                    self.route_positions = exchange.positions.clone();
                     let worker = self.task(task, name);
                     self.worker = false;
                     let router = self.router(task, name, &hub, &route);

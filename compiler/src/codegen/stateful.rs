@@ -352,7 +352,7 @@ impl Gen<'_> {
                 rt::GroupAggregate::in_backend(&mut state, #name, || (#(#makes,)*))
                     .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
         };
-        self.stateful.operator(&op, &declared);
+        self.keyed_operator(&op, &declared, &slot, &key_ty);
         self.stateful.setup.push(declared);
         let meter = self.meter(&op, &self.step_id(&slot), "group");
         // The output row: the group columns (from the key), then the aggregates' results.
@@ -490,7 +490,7 @@ impl Gen<'_> {
             let mut #op: rt::TopN<#key_ty, #sort_ty, #row_ty, #backend> =
                 rt::TopN::in_backend(&mut state, #name, #limit)#mode.with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
         };
-        self.stateful.operator(&op, &declared);
+        self.keyed_operator(&op, &declared, &slot, &key_ty);
         self.stateful.setup.push(declared);
         let meter = self.meter(&op, &self.step_id(&slot), "top-n");
         // The output: the row's columns, then its rank.
@@ -612,7 +612,7 @@ impl Gen<'_> {
                 rt::OverAggregate::in_backend(&mut state, #name, #frame_of, || (#(#makes,)*))
                     .with_ttl(cx.state_ttl_ms()?, rt::time::epoch_ms);
         };
-        self.stateful.operator(&op, &declared);
+        self.keyed_operator(&op, &declared, slot, &key_ty);
         self.stateful.setup.push(declared);
         self.meter(&op, &self.step_id(slot), "over");
         let values = frame.iter().map(|v| quote!(#v.clone()));
@@ -789,7 +789,7 @@ impl Gen<'_> {
             type #acc_ty = (#(#acc_types,)*);
             #operator
         };
-        self.stateful.operator(&op, &declared);
+        self.keyed_operator(&op, &declared, slot, &key_ty);
         self.stateful.setup.push(declared);
         let meter = self.meter(&op, &self.step_id(index), "window");
         let time = &frame[w.time_column];

@@ -267,7 +267,7 @@ impl Gen<'_> {
         } else {
             source
         };
-        let Stateful { mut setup, operators } = std::mem::take(&mut self.stateful);
+        let Stateful { mut setup, operators, keeps } = std::mem::take(&mut self.stateful);
         if !setup.is_empty() {
             // Where the task's operators keep their state, each under its own id.
             setup.insert(0, self.backend_open());
@@ -358,6 +358,7 @@ impl Gen<'_> {
             saved.push((op.to_string(), fp, op));
         }
         let (restores, on_barrier) = checkpoint_code(&saved, barrier, syncs);
+        let rescale = if self.worker && !saved.is_empty() { rescale_code(&saved, &keeps) } else { quote!() };
         let stateful = !saved.is_empty();
         // A task keeping state commits its source's position only with checkpoints
         // (without them a restart reads the input again).
@@ -393,7 +394,7 @@ impl Gen<'_> {
                 rt::Source::restore(&mut source, restored.position())?;
                 #(#restores)*
                 restored.done()?;
-            }
+            } #rescale
             #commits
             // Set once the input has ended: the handler then runs once more, firing what
             // is still open (not when stopped with a checkpoint: the state is in it).
@@ -508,6 +509,30 @@ pub(super) fn checkpoint_code(
         }
     };
     (restores, on_barrier)
+}
+
+/// A worker's restore from a checkpoint taken at another parallelism (an `else` branch
+/// after its ordinary restore): the operators `saved` merge the snapshot of each old
+/// worker that had some of its key groups, keeping the keys the worker owns (`keeps`,
+/// per keyed operator; the watermark is not keyed).
+fn rescale_code(
+    saved: &[(String, String, proc_macro2::Ident)],
+    keeps: &[(proc_macro2::Ident, TokenStream)],
+) -> TokenStream {
+    let merges = saved.iter().map(|(id, fp, var)| {
+        let keep = keeps.iter().find(|(op, _)| op == var).map_or_else(|| quote!(&|_: &()| true), |(_, k)| k.clone());
+        quote!(restored.merge(#id, #fp, &mut #var, #keep)?;)
+    });
+    quote! {
+        else if let Some(mut rescaled) = task.take_rescaled() {
+            for (mut restored, files) in rescaled.take_parts() {
+                rt::state::StateBackend::merge_from(&mut state, files.as_deref())?;
+                #(#merges)*
+                restored.done()?;
+            }
+            rt::state::StateBackend::merge_from(&mut state, None)?;
+        }
+    }
 }
 
 impl Gen<'_> {

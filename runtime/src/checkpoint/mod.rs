@@ -34,10 +34,12 @@
 //! section carries the operator's id and a fingerprint of its state's types, and a
 //! snapshot of another query is refused with a message naming the operator.
 
+mod rescale;
 pub mod snapshot;
 mod store;
 
-pub use snapshot::{Snapshot, SnapshotReader, SnapshotWriter, decode, encode};
+pub use rescale::Rescaled;
+pub use snapshot::{Rescale, Snapshot, SnapshotReader, SnapshotWriter, decode, encode};
 
 use crate::error::{Error, Result};
 use crate::pipeline::Context;
@@ -305,20 +307,19 @@ impl Checkpoints {
             }
         }
         let Some(m) = restored.as_ref() else { return Ok(()) };
-        let unknown: Vec<&String> =
-            m.tasks.iter().chain(&m.finished).filter(|t| !names.contains(&t.as_str())).collect();
-        // Workers of tasks run N-wide (`clicks#2`) the checkpoint has and this run does
-        // not, or the other way round: the parallelism changed.
-        let known = |t: &str| m.tasks.iter().chain(&m.finished).any(|k| k == t);
-        let rescaled = unknown.iter().any(|t| t.contains('#')) || names.iter().any(|t| t.contains('#') && !known(t));
-        if rescaled {
+        // Workers of tasks run N-wide (`clicks#2`) count as one: a checkpoint is restored
+        // at another parallelism (`rescale.rs`).
+        let ours = rescale::shape(names.iter().copied());
+        let unknown: Vec<String> = rescale::shape(m.tasks.iter().chain(&m.finished).map(String::as_str))
+            .into_iter()
+            .filter(|t| !ours.contains(t))
+            .collect();
+        if let Some(t) = unknown.iter().find(|t| t.ends_with("#*")) {
             return Err(Error::State(format!(
-                "{} was taken with tasks {} and this run has {}: a different parallelism ('parallelism.default') \
-                 or query; a checkpoint is restored at the parallelism it was taken with (rescaling is not \
-                 supported yet)",
+                "{} has state of task `{}` run N-wide ('parallelism.default'), which this query runs 1-wide: it \
+                 was taken from a different query",
                 m.dir.display(),
-                m.tasks.iter().chain(&m.finished).map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
-                names.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                t.trim_end_matches("#*")
             )));
         }
         if !unknown.is_empty() {
@@ -537,6 +538,8 @@ pub struct TaskCheckpoint<'a> {
     /// Whether the task's input ended before the restored checkpoint.
     done: bool,
     restored: Option<SnapshotReader>,
+    /// A worker's share of a checkpoint taken at another parallelism.
+    rescaled: Option<Rescaled>,
     /// An instance run by another task, which takes its snapshots (instead of the
     /// coordinator) and tells it whether its input ended.
     handover: Option<std::sync::Arc<Handover>>,
@@ -594,7 +597,8 @@ impl<'a> TaskCheckpoint<'a> {
     pub fn new(cx: &'a Context, name: &str) -> Result<Self> {
         // Late rows and rows dropped on this thread are counted for the task from now on.
         crate::metrics::name_task(cx.metrics(), name);
-        let mut task = TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None, handover: None };
+        let mut task =
+            TaskCheckpoint { cx, name: name.to_string(), done: false, restored: None, rescaled: None, handover: None };
         let Some(c) = cx.checkpoints() else { return Ok(task) };
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = restored.as_ref() {
@@ -602,7 +606,18 @@ impl<'a> TaskCheckpoint<'a> {
                 task.done = true;
                 return Ok(task);
             }
-            match m.tasks.contains(name) {
+            if let Some((base, worker)) = rescale::worker_name(name) {
+                match rescale::share(m, base, worker, crate::exchange::parallelism(cx)?)? {
+                    Some(rescale::Share::Done) => {
+                        task.done = true;
+                        return Ok(task);
+                    }
+                    Some(rescale::Share::Parts(share)) => task.rescaled = Some(share),
+                    None => {}
+                }
+            }
+            match m.tasks.contains(name) || task.rescaled.is_some() {
+                true if task.rescaled.is_some() => {}
                 true => {
                     let path = store::task_path(&m.dir, name);
                     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -632,7 +647,7 @@ impl<'a> TaskCheckpoint<'a> {
         handover: std::sync::Arc<Handover>,
     ) -> Self {
         crate::metrics::name_task(cx.metrics(), name);
-        TaskCheckpoint { cx, name: name.to_string(), done: false, restored, handover: Some(handover) }
+        TaskCheckpoint { cx, name: name.to_string(), done: false, restored, rescaled: None, handover: Some(handover) }
     }
 
     /// Whether the task's input ended before the checkpoint restored: it has nothing to do.
@@ -649,6 +664,12 @@ impl<'a> TaskCheckpoint<'a> {
     /// The snapshot to restore the task's source and operators from, once.
     pub fn take_restored(&mut self) -> Option<SnapshotReader> {
         self.restored.take()
+    }
+
+    /// For a worker of a task run N-wide restored from a checkpoint taken at another
+    /// parallelism: the snapshots to merge its operators from, once.
+    pub fn take_rescaled(&mut self) -> Option<Rescaled> {
+        self.rescaled.take()
     }
 
     /// The task's name (its source table).
@@ -675,7 +696,12 @@ impl<'a> TaskCheckpoint<'a> {
         }
         let c = self.cx.checkpoints()?;
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
-        let path = store::task_state_path(&restored.as_ref()?.dir, &self.name);
+        let m = restored.as_ref()?;
+        // A worker restored at another parallelism starts empty and merges its share.
+        if rescale::worker_name(&self.name).is_some_and(|(base, _)| rescale::rescaling(m, base, self.cx)) {
+            return None;
+        }
+        let path = store::task_state_path(&m.dir, &self.name);
         path.is_dir().then_some(path)
     }
 

@@ -32,6 +32,16 @@ pub trait Snapshot {
     fn load(&mut self, input: &mut &[u8]) -> Result<()>;
 }
 
+/// What an operator keyed by `K` does at a restore from a checkpoint taken at another
+/// parallelism: each of the new workers merges the snapshots of the old workers that held
+/// some of its key groups, keeping the keys it owns.
+pub trait Rescale<K>: Snapshot {
+    /// Adds to the operator's state what [`Snapshot::save`] wrote (in another worker) for
+    /// the keys `keep` holds; what is not per key (the watermark, the windows pending) is
+    /// combined.
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> Result<()>;
+}
+
 /// One section of a task snapshot: an operator's id, its fingerprint and its bytes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Section {
@@ -93,6 +103,23 @@ impl SnapshotReader {
 
     /// Restores `op` from section `id`, which must have been written with `fingerprint`.
     pub fn load(&mut self, id: &str, fingerprint: &str, op: &mut impl Snapshot) -> Result<()> {
+        self.read(id, fingerprint, |input| op.load(input))
+    }
+
+    /// Merges section `id` (written with `fingerprint` by a worker at another parallelism)
+    /// into `op`, keeping the keys `keep` holds ([`Rescale`]).
+    pub fn merge<K>(
+        &mut self,
+        id: &str,
+        fingerprint: &str,
+        op: &mut impl Rescale<K>,
+        keep: &dyn Fn(&K) -> bool,
+    ) -> Result<()> {
+        self.read(id, fingerprint, |input| op.merge(input, keep))
+    }
+
+    /// Reads section `id`, written with `fingerprint`, whole with `read`.
+    fn read(&mut self, id: &str, fingerprint: &str, read: impl FnOnce(&mut &[u8]) -> Result<()>) -> Result<()> {
         let origin = &self.origin;
         let Some(slot) = self.sections.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.id == id)) else {
             return Err(Error::State(format!(
@@ -108,7 +135,7 @@ impl SnapshotReader {
             )));
         }
         let mut input = section.bytes.as_slice();
-        op.load(&mut input).map_err(|e| Error::State(format!("{origin}: operator `{id}`: {e}")))?;
+        read(&mut input).map_err(|e| Error::State(format!("{origin}: operator `{id}`: {e}")))?;
         if !input.is_empty() {
             return Err(Error::State(format!("{origin}: operator `{id}`: {} bytes of state left unread", input.len())));
         }

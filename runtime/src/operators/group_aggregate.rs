@@ -182,6 +182,12 @@ impl<K: Key, A: Value, B: StateBackend> Snapshot for GroupAggregate<K, A, B> {
     }
 }
 
+impl<K: Key, A: Value, B: StateBackend> crate::checkpoint::Rescale<K> for GroupAggregate<K, A, B> {
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        self.groups.merge(input, keep)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -379,6 +379,21 @@ impl<K: Key, R: Value, A: Value, B: StateBackend> Snapshot for OverAggregate<K, 
     }
 }
 
+impl<K: Key, R: Value, A: Value, B: StateBackend> crate::checkpoint::Rescale<K> for OverAggregate<K, R, A, B> {
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let (watermark, now, _buffered, timers): (i64, i64, usize, TimerQueue<K>) = decode(input)?;
+        self.watermark = self.watermark.max(watermark);
+        self.now = self.now.max(now);
+        for (ts, k) in timers.iter().filter(|(_, k)| keep(k)) {
+            self.timers.register(*ts, k.clone());
+        }
+        self.parts.merge(input, keep)?;
+        self.buffer.merge(input, &|(k, _): &(K, i64)| keep(k))?;
+        self.buffered = self.buffer.iter().map(|(_, rows)| rows.len()).sum();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::OverFrame::{Range, Rows};

@@ -164,6 +164,20 @@ impl<K: Key, A: Value, B: StateBackend> Snapshot for SessionAggregate<K, A, B> {
     }
 }
 
+impl<K: Key, A: Value, B: StateBackend> crate::checkpoint::Rescale<K> for SessionAggregate<K, A, B> {
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let (watermark, timers): (i64, BTreeMap<i64, Vec<K>>) = decode(input)?;
+        self.watermark = self.watermark.max(watermark);
+        for (ts, keys) in timers {
+            let kept: Vec<K> = keys.into_iter().filter(|k| keep(k)).collect();
+            if !kept.is_empty() {
+                self.timers.entry(ts).or_default().extend(kept);
+            }
+        }
+        self.groups.merge(input, keep)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

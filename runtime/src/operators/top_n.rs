@@ -332,6 +332,16 @@ impl<K: Key, S: SortKey, R: Value, B: StateBackend> Snapshot for TopN<K, S, R, B
     }
 }
 
+impl<K: Key, S: SortKey, R: Value, B: StateBackend> crate::checkpoint::Rescale<K> for TopN<K, S, R, B> {
+    /// Arrival numbers order rows within a partition, which came whole from one worker:
+    /// numbering goes on after the greatest.
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let seq: u64 = crate::checkpoint::decode(input)?;
+        self.seq = self.seq.max(seq);
+        self.parts.merge(input, keep)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 //! assert!(!op.add(5, 'a', |acc| acc.add(true)), "late: its window has fired");
 //! ```
 
-use crate::checkpoint::{Snapshot, decode, encode};
+use crate::checkpoint::{Rescale, Snapshot, decode, encode};
 use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::{Window, cumulate, hop, tumble};
 use rustc_hash::FxHashMap;
@@ -290,6 +290,23 @@ impl<K: Key, A: Value, B: StateBackend> Snapshot for WindowAggregate<K, A, B> {
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
         (self.watermark, self.last_end, self.pending) = decode(input)?;
         self.state.load(input)
+    }
+}
+
+impl<K: Key, A: Value, B: StateBackend> Rescale<K> for WindowAggregate<K, A, B> {
+    /// The panes and windows pending are the union of the workers' (a window with no group
+    /// of this worker's fires nothing).
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let watermark: i64 = decode(input)?;
+        let last_end: BTreeMap<(i64, i64), i64> = decode(input)?;
+        let pending: BTreeSet<(i64, i64)> = decode(input)?;
+        self.watermark = self.watermark.max(watermark);
+        for (pane, end) in last_end {
+            let e = self.last_end.entry(pane).or_insert(end);
+            *e = (*e).max(end);
+        }
+        self.pending.extend(pending);
+        self.state.merge(input, keep)
     }
 }
 

@@ -111,6 +111,24 @@ impl<P: Key, K: Key, V: Value> PartitionedMap<P, K, V> for MemoryPartitioned<P, 
         }
         Ok(())
     }
+
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let n: usize = decode(input)?;
+        for _ in 0..n {
+            let (p, entries): (P, usize) = decode(input)?;
+            for _ in 0..entries {
+                let (k, v): (K, V) = decode(input)?;
+                if keep(&k) {
+                    let len = &mut self.len;
+                    self.partitions.entry(p.clone()).or_default().entry(k).or_insert_with(|| {
+                        *len += 1;
+                        v
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A value with the time it was last written (for TTL).
@@ -205,6 +223,17 @@ macro_rules! keyed_map {
                 for _ in 0..n {
                     let (k, slot): (K, Slot<V>) = decode(input)?;
                     self.map.insert(k, slot);
+                }
+                Ok(())
+            }
+
+            fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+                let n: usize = decode(input)?;
+                for _ in 0..n {
+                    let (k, slot): (K, Slot<V>) = decode(input)?;
+                    if keep(&k) {
+                        self.map.insert(k, slot);
+                    }
                 }
                 Ok(())
             }

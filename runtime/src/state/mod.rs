@@ -170,6 +170,15 @@ pub trait StateBackend: Send {
     fn keeps_files(&self) -> bool {
         false
     }
+
+    /// At a restore from a checkpoint taken at another parallelism, before the operators
+    /// merge the snapshot of one of its workers (see [`KeyedMap::merge`]): the folder of
+    /// the files that worker's backend kept (`None`: none, or the merges are over). A
+    /// backend whose maps save everything in the snapshot itself ignores it.
+    fn merge_from(&mut self, dir: Option<&std::path::Path>) -> crate::Result<()> {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// State in ordered partitions of keyed entries: the state of windows (a partition per
@@ -205,6 +214,11 @@ pub trait PartitionedMap<P, K, V>: Send {
     /// Replaces every entry by those [`save`](Self::save) wrote. (A persistent backend's
     /// database must have been restored from the same checkpoint.)
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
+
+    /// Adds the entries whose key `keep` holds from what [`save`](Self::save) wrote in
+    /// another map (a worker's, at a restore at another parallelism; a persistent backend
+    /// reads them from the files [`StateBackend::merge_from`] named).
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()>;
 
     /// Whether there are no entries.
     fn is_empty(&self) -> bool {
@@ -264,6 +278,12 @@ pub trait KeyedMap<K, V>: Send {
     /// Replaces every entry by those [`save`](Self::save) wrote. (A persistent backend's
     /// database must have been restored from the same checkpoint.)
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()>;
+
+    /// Adds the entries (with their TTL stamps) whose key `keep` holds from what
+    /// [`save`](Self::save) wrote in another map (a worker's, at a restore at another
+    /// parallelism; a persistent backend reads them from the files
+    /// [`StateBackend::merge_from`] named).
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()>;
 
     /// Removes the entries not written for `ttl_ms` or longer: those stamped at or before
     /// `now_ms - ttl_ms`. Returns how many. A `ttl_ms` of 0 or less means no TTL (Flink's

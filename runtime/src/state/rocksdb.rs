@@ -112,6 +112,32 @@ struct Db {
     db: DB,
     path: PathBuf,
     write: WriteOptions,
+    /// At a restore at another parallelism: a copy of the database of the worker whose
+    /// snapshot the maps merge now ([`RocksBackend::merge_from`]), and its folder.
+    merging: std::sync::Mutex<Option<(DB, PathBuf)>>,
+}
+
+impl Db {
+    /// Calls `f` with each key and value under `prefix..end` of the database being merged
+    /// from.
+    fn scan_merging(&self, prefix: &[u8], end: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+        let merging = self.merging.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((db, path)) = merging.as_ref() else {
+            return Err(Error::State(format!(
+                "RocksDB state in {}: a merge without the database to merge from",
+                self.path.display()
+            )));
+        };
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_upper_bound(end);
+        let mut it = db.raw_iterator_opt(opts);
+        it.seek(prefix);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            f(k, v)?;
+            it.next();
+        }
+        it.status().map_err(|e| rocks_error(path, e))
+    }
 }
 
 impl RocksBackend {
@@ -138,19 +164,11 @@ impl RocksBackend {
         if let Some(from) = restore_from {
             copy_checkpoint(from, dir)?;
         }
-        let mut table = BlockBasedOptions::default();
-        table.set_bloom_filter(10.0, false);
-        table.set_whole_key_filtering(true);
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_compression_type(DBCompressionType::Lz4);
-        opts.set_block_based_table_factory(&table);
-        opts.set_keep_log_file_num(2);
-        let db = DB::open(&opts, dir).map_err(|e| rocks_error(dir, e))?;
+        let db = DB::open(&db_options(), dir).map_err(|e| rocks_error(dir, e))?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
         Ok(RocksBackend {
-            db: Arc::new(Db { db, path: dir.to_path_buf(), write }),
+            db: Arc::new(Db { db, path: dir.to_path_buf(), write, merging: std::sync::Mutex::new(None) }),
             cache_entries: DEFAULT_CACHE_ENTRIES,
             restored: restore_from.is_some(),
             maps: Vec::new(),
@@ -250,6 +268,24 @@ impl StateBackend for RocksBackend {
         true
     }
 
+    /// Opens a copy of the RocksDB checkpoint `dir` (in a folder beside the working one,
+    /// removed when the next merge starts or the merges end) for the maps to merge from.
+    fn merge_from(&mut self, dir: Option<&Path>) -> Result<()> {
+        let copy = self.db.path.with_extension("merge");
+        let mut merging = self.db.merging.lock().unwrap_or_else(|p| p.into_inner());
+        *merging = None;
+        match std::fs::remove_dir_all(&copy) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&copy, e)),
+            _ => {}
+        }
+        let Some(dir) = dir else { return Ok(()) };
+        std::fs::create_dir_all(&copy).map_err(|e| Error::io(&copy, e))?;
+        copy_checkpoint(dir, &copy)?;
+        let db = DB::open(&db_options(), &copy).map_err(|e| rocks_error(&copy, e))?;
+        *merging = Some((db, copy));
+        Ok(())
+    }
+
     fn map<K: Key, V: Value>(&mut self, name: &str) -> RocksMap<K, V> {
         RocksMap {
             store: self.store(name),
@@ -271,6 +307,19 @@ impl StateBackend for RocksBackend {
             budget: self.cache_entries,
         }
     }
+}
+
+/// The options every database of the backend is opened with.
+fn db_options() -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
+    table.set_whole_key_filtering(true);
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.set_compression_type(DBCompressionType::Lz4);
+    opts.set_block_based_table_factory(&table);
+    opts.set_keep_log_file_num(2);
+    opts
 }
 
 /// Copies the checkpoint folder `from` into `to`: SST and blob files (which RocksDB never
@@ -720,6 +769,31 @@ impl<K: Key, V: Value> KeyedMap<K, V> for RocksMap<K, V> {
         Ok(())
     }
 
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> Result<()> {
+        let _len: usize = decode(input)?;
+        // Entries keep their bytes (and TTL stamps); only the keys are decoded.
+        self.try_write_back()?;
+        let mut batch = WriteBatch::default();
+        let mut added = 0;
+        // The workers merged from had no key in common.
+        let store = &mut self.store;
+        let (db, prefix, end) = (store.db.clone(), store.prefix.clone(), store.end.clone());
+        db.scan_merging(&prefix, &end, |key, value| {
+            let k: K = decode(&mut &key[prefix.len()..])?;
+            if keep(&k) {
+                batch.put(key, value);
+                added += 1;
+            }
+            if batch.len() >= BATCH_ENTRIES {
+                store.try_write(std::mem::take(&mut batch))?;
+            }
+            Ok(())
+        })?;
+        store.try_write(batch)?;
+        self.len += added;
+        Ok(())
+    }
+
     fn expire(&mut self, now_ms: i64, ttl_ms: i64) -> usize {
         if ttl_ms <= 0 {
             return 0;
@@ -959,5 +1033,34 @@ impl<P: Key, K: Key, V: Value> PartitionedMap<P, K, V> for RocksPartitioned<P, K
         self.store.stale = false;
         self.store.mark_saved();
         Ok(())
+    }
+
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> Result<()> {
+        // The index is rebuilt from the entries kept.
+        let n: usize = decode(input)?;
+        for _ in 0..n {
+            let _: (P, usize) = decode(input)?;
+        }
+        let mut batch = WriteBatch::default();
+        let store = &mut self.store;
+        let (db, prefix, end) = (store.db.clone(), store.prefix.clone(), store.end.clone());
+        let (parts, len) = (&mut self.parts, &mut self.len);
+        // The workers merged from had no key in common.
+        db.scan_merging(&prefix, &end, |key, value| {
+            let mut rest = &key[prefix.len()..];
+            let p: P = decode(&mut rest)?;
+            let k: K = decode(&mut rest)?;
+            if !keep(&k) {
+                return Ok(());
+            }
+            parts.entry(p).or_insert_with(|| Part { len: 0, in_db: true, cache: FxHashMap::default() }).len += 1;
+            *len += 1;
+            batch.put(key, value);
+            if batch.len() >= BATCH_ENTRIES {
+                store.try_write(std::mem::take(&mut batch))?;
+            }
+            Ok(())
+        })?;
+        store.try_write(batch)
     }
 }

@@ -167,6 +167,61 @@ fn memory_partitions_go_in_order() {
     partitions_go_in_order(&mut MemoryBackend::new());
 }
 
+/// The maps [`merges_keep_the_owned_keys`] merged into.
+type Merged<B> = (<B as StateBackend>::Map<u32, Str>, <B as StateBackend>::Partitioned<i64, u32, i64>);
+
+/// Two workers' maps (keys 0–49 and 100–149), saved (and by `persist` written to files, for
+/// a backend on disk), merged into `new`'s keeping the even keys: it holds those keys'
+/// entries from both, and nothing else.
+fn merges_keep_the_owned_keys<B: StateBackend>(
+    mut old: [B; 2],
+    persist: impl Fn(&mut B, usize) -> Option<std::path::PathBuf>,
+    new: &mut B,
+) -> Merged<B> {
+    let mut saved = Vec::new();
+    for (w, backend) in old.iter_mut().enumerate() {
+        let mut m = backend.map::<u32, Str>("m");
+        let mut p = backend.partitioned::<i64, u32, i64>("p");
+        for k in (w as u32 * 100)..(w as u32 * 100 + 50) {
+            m.insert(k, Str::new(k.to_string()));
+            *p.entry_or_insert_with(&i64::from(k % 3), k, || 0) += i64::from(k) * 10;
+        }
+        let (mut mb, mut pb) = (Vec::new(), Vec::new());
+        m.save(&mut mb).unwrap();
+        p.save(&mut pb).unwrap();
+        saved.push((mb, pb, persist(backend, w)));
+    }
+    let mut m = new.map::<u32, Str>("m");
+    let mut p = new.partitioned::<i64, u32, i64>("p");
+    for (mb, pb, files) in &saved {
+        new.merge_from(files.as_deref()).unwrap();
+        let (mut mi, mut pi) = (mb.as_slice(), pb.as_slice());
+        m.merge(&mut mi, &|k| k % 2 == 0).unwrap();
+        p.merge(&mut pi, &|k| k % 2 == 0).unwrap();
+        assert!(mi.is_empty() && pi.is_empty(), "every byte read");
+    }
+    new.merge_from(None).unwrap();
+    let even: Vec<u32> = (0..50).chain(100..150).filter(|k| k % 2 == 0).collect();
+    assert_eq!((m.len(), p.len()), (even.len(), even.len()));
+    for k in 0..150 {
+        assert_eq!(m.get(&k).cloned(), even.contains(&k).then(|| Str::new(k.to_string())), "key {k}");
+    }
+    assert_eq!(p.partitions(..), [&0, &1, &2]);
+    for part in 0..3 {
+        let mut got: Vec<(u32, i64)> = p.partition(&part).map(|(k, v)| (*k, *v)).collect();
+        got.sort_unstable();
+        let want: Vec<(u32, i64)> =
+            even.iter().filter(|k| i64::from(**k % 3) == part).map(|k| (*k, i64::from(*k) * 10)).collect();
+        assert_eq!(got, want, "partition {part}");
+    }
+    (m, p)
+}
+
+#[test]
+fn memory_maps_merge_the_owned_keys_of_other_workers() {
+    merges_keep_the_owned_keys([MemoryBackend::new(), MemoryBackend::new()], |_, _| None, &mut MemoryBackend::new());
+}
+
 #[test]
 fn approximate_bytes_grows_with_the_entries() {
     let mut m: MemoryMap<u64, [u64; 12]> = MemoryMap::new();
@@ -294,6 +349,33 @@ mod rocks {
         for cache in [1, 2, 100] {
             partitions_go_in_order(&mut open(&tmp.path().join(format!("db-{cache}")), cache));
         }
+    }
+
+    #[test]
+    fn rocks_maps_merge_the_owned_keys_of_other_workers_from_their_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = [open(&tmp.path().join("w0"), 4), open(&tmp.path().join("w1"), 1 << 20)];
+        let persist = |b: &mut RocksBackend, w: usize| {
+            let dir = tmp.path().join(format!("chk-w{w}"));
+            b.checkpoint_to(&dir).unwrap();
+            Some(dir)
+        };
+        let mut new = open(&tmp.path().join("new"), 3);
+        let (mut m, mut p) = merges_keep_the_owned_keys(old, persist, &mut new);
+        assert!(!tmp.path().join("new.merge").exists(), "the copy merged from is removed");
+        // The merged state checkpoints and restores like any other.
+        let (mut mb, mut pb) = (Vec::new(), Vec::new());
+        m.save(&mut mb).unwrap();
+        p.save(&mut pb).unwrap();
+        new.checkpoint_to(&tmp.path().join("chk-new")).unwrap();
+        let mut back = RocksBackend::open(&tmp.path().join("back"), Some(&tmp.path().join("chk-new"))).unwrap();
+        let mut m2 = back.map::<u32, Str>("m");
+        let mut p2 = back.partitioned::<i64, u32, i64>("p");
+        m2.load(&mut mb.as_slice()).unwrap();
+        p2.load(&mut pb.as_slice()).unwrap();
+        assert_eq!(sorted(m2.iter().map(|(k, v)| (*k, v.clone()))), sorted(m.iter().map(|(k, v)| (*k, v.clone()))));
+        assert_eq!(p2.len(), 50);
+        assert_eq!(p2.partition(&1).count(), p.partition(&1).count());
     }
 
     #[test]
