@@ -283,3 +283,58 @@ pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<bool
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::SourceFile;
+
+    /// The exchange of the single task of `query` over `clicks`.
+    fn exchange(query: &str) -> Result<Exchange, String> {
+        let text = format!(
+            "CREATE TABLE clicks (user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3), \
+             WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector' = 'datagen');\n{query}"
+        );
+        let checked = crate::check(&SourceFile::new("q.sql", text));
+        assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
+        let pipeline = crate::plan::plan(&checked.hir).expect("plans");
+        assert_eq!(pipeline.tasks.len(), 1);
+        exchange_plan(&checked.hir, &pipeline.tasks[0])
+    }
+
+    #[test]
+    fn later_keyed_steps_know_where_the_route_key_is_in_their_key() {
+        // A window keyed by (category, band, user_id) (the band computed in a view), then a
+        // Top-N partitioned by the window and the same columns in another order.
+        let e = exchange(
+            "CREATE VIEW banded AS SELECT user_id, category, CAST(FLOOR(price / 25) AS DOUBLE) AS band, ts FROM clicks;
+             CREATE TABLE out (window_start TIMESTAMP(3), band DOUBLE, category STRING, user_id STRING, n BIGINT, rn BIGINT)
+             WITH ('connector' = 'print');
+             INSERT INTO out SELECT window_start, band, category, user_id, n, rn FROM (
+               SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, band, user_id, category ORDER BY n DESC) AS rn
+               FROM (SELECT category, band, user_id, window_start, window_end, COUNT(*) AS n
+                     FROM TABLE(TUMBLE(TABLE banded, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+                     GROUP BY category, band, user_id, window_start, window_end)
+             ) WHERE rn <= 1;",
+        )
+        .expect("runs N-wide");
+        assert_eq!(e.key.len(), 3);
+        let mut keyed: Vec<(&(usize, usize), &Vec<usize>)> = e.positions.iter().collect();
+        keyed.sort();
+        // The window's key is the route key; the Top-N's has the window start first.
+        let at: Vec<&Vec<usize>> = keyed.iter().map(|(_, p)| *p).collect();
+        assert_eq!(at, [&vec![0, 1, 2], &vec![3, 1, 2]], "{keyed:?}");
+    }
+
+    #[test]
+    fn a_later_step_without_the_whole_route_key_is_refused() {
+        let err = exchange(
+            "CREATE TABLE out (category STRING, n BIGINT) WITH ('connector' = 'print');
+             INSERT INTO out SELECT category, COUNT(*) FROM (
+               SELECT user_id, category, COUNT(*) AS c FROM clicks GROUP BY user_id, category
+             ) GROUP BY category;",
+        )
+        .unwrap_err();
+        assert!(err.contains("fewer columns"), "{err}");
+    }
+}

@@ -87,6 +87,28 @@ FROM TABLE(SESSION(TABLE clicks PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '
 GROUP BY user_id, window_start, window_end;
 ";
 
+/// Keyed by (category, band, user) — a DOUBLE computed in a view among them — then a
+/// Top-N whose partition holds the same columns in another order after the window start,
+/// and totals over the windows grouped by them in yet another order.
+const BANDED: &str = "
+CREATE VIEW banded AS SELECT user_id, category, CAST(FLOOR(price / 25) AS DOUBLE) AS band, ts FROM clicks;
+CREATE TABLE busiest (window_start TIMESTAMP(3), band DOUBLE, category STRING, user_id STRING, n BIGINT, rn BIGINT)
+WITH ('connector' = 'print', 'print-identifier' = 'busiest');
+INSERT INTO busiest SELECT window_start, band, category, user_id, n, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, band, user_id, category ORDER BY n DESC) AS rn
+  FROM (SELECT category, band, user_id, window_start, window_end, COUNT(*) AS n
+        FROM TABLE(TUMBLE(TABLE banded, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+        GROUP BY category, band, user_id, window_start, window_end)
+) WHERE rn <= 1;
+CREATE TABLE totals (user_id STRING, band DOUBLE, category STRING, windows BIGINT, n BIGINT)
+WITH ('connector' = 'print', 'print-identifier' = 'totals');
+INSERT INTO totals SELECT user_id, band, category, COUNT(*), SUM(n)
+FROM (SELECT category, band, user_id, window_start, window_end, COUNT(*) AS n
+      FROM TABLE(TUMBLE(TABLE banded, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+      GROUP BY category, band, user_id, window_start, window_end)
+GROUP BY user_id, band, category;
+";
+
 const WIDE: &str = "SET 'parallelism.default' = '4';\n";
 
 fn built() -> &'static Built {
@@ -95,9 +117,14 @@ fn built() -> &'static Built {
         let mut queries = Vec::new();
         let rocks =
             format!("SET 'state.backend' = 'rocksdb';\nSET 'state.backend.rocksdb.cache-entries' = '50';\n{KEYED}");
-        for (name, body) in
-            [("keyed", KEYED), ("changes", CHANGES), ("mixed", MIXED), ("rocks", rocks.as_str()), ("ranked", RANKED)]
-        {
+        for (name, body) in [
+            ("keyed", KEYED),
+            ("changes", CHANGES),
+            ("mixed", MIXED),
+            ("rocks", rocks.as_str()),
+            ("ranked", RANKED),
+            ("banded", BANDED),
+        ] {
             for (suffix, prefix) in [("1", ""), ("4", WIDE)] {
                 let name = format!("{name}{suffix}");
                 queries.push(Query {
@@ -282,6 +309,49 @@ fn applied(stdout: &str, key_columns: usize) -> std::collections::BTreeMap<Strin
     rows
 }
 
+/// Runs `module` over a copy of `input` at each parallelism of `steps` in turn, each run
+/// stopped as `kill -9` would after its first checkpoint but the last: what every run
+/// printed, in order, and the work folder (outputs `outputs`).
+fn printed_through(module: &str, steps: &[&str], input: &Path, outputs: &[&str]) -> (String, tempfile::TempDir) {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input, &work.path().join("in"));
+    let checkpoints = work.path().join("checkpoints").display().to_string();
+    let mut printed = String::new();
+    for (i, p) in steps.iter().enumerate() {
+        let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("parallelism.default", p)];
+        let mut command = built().command(module, &sets(work.path(), outputs, &extra));
+        command.env("DFL_CHECKPOINT_EVERY_RECORDS", "700");
+        let last = i + 1 == steps.len();
+        if !last {
+            command.env("DFL_CRASH_AFTER_CHECKPOINTS", "1");
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), last, "{module} at {p}: {stderr}");
+        assert!(i == 0 || stderr.contains("rescaling from"), "{module} at {p}: {stderr}");
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    (printed, work)
+}
+
+#[test]
+fn keys_of_several_columns_and_a_double_restore_at_other_parallelisms() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 2, 3_000);
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input.path(), &work.path().join("in"));
+    let r = built().run("banded1", &sets(work.path(), &[], &[]));
+    assert!(r.success, "{}", r.stderr);
+    let of = |printed: &str, id: &str, key_columns: usize| -> Vec<(String, String)> {
+        applied(printed, key_columns).into_iter().filter(|(k, _)| k.starts_with(id)).collect()
+    };
+    let (busiest, totals) = (of(&r.stdout, "busiest", 4), of(&r.stdout, "totals", 3));
+    assert!(busiest.len() > 1_000 && totals.len() > 500, "{} windows, {} totals", busiest.len(), totals.len());
+    let (printed, _work) = printed_through("banded4", &["4", "3", "2"], input.path(), &[]);
+    assert_eq!(of(&printed, "busiest", 4), busiest);
+    assert_eq!(of(&printed, "totals", 3), totals);
+}
+
 #[test]
 fn updating_results_and_sessions_restored_at_other_parallelisms_end_as_a_run_without_faults() {
     let input = tempfile::tempdir().unwrap();
@@ -293,28 +363,10 @@ fn updating_results_and_sessions_restored_at_other_parallelisms_end_as_a_run_wit
     let (totals, best) = (applied(&r.stdout, 1), applied(&r.stdout, 2));
     let sessions = sorted(output_lines(&work.path().join("sessions")));
     assert!(totals.len() > 200 && sessions.len() > 100, "{} totals, {} sessions", totals.len(), sessions.len());
-    // From 4 to 3 to 1 to 2 workers, each run stopped after a checkpoint as `kill -9`
-    // would; the changes printed by every run, applied in order, end as those of the run
-    // without faults (a restart prints again what followed its checkpoint).
-    let work = tempfile::tempdir().unwrap();
-    copy_dir(input.path(), &work.path().join("in"));
-    let checkpoints = work.path().join("checkpoints").display().to_string();
-    let mut printed = String::new();
-    let steps = ["4", "3", "1", "2"];
-    for (i, p) in steps.iter().enumerate() {
-        let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("parallelism.default", p)];
-        let mut command = built().command("ranked4", &sets(work.path(), &["sessions"], &extra));
-        command.env("DFL_CHECKPOINT_EVERY_RECORDS", "700");
-        let last = i + 1 == steps.len();
-        if !last {
-            command.env("DFL_CRASH_AFTER_CHECKPOINTS", "1");
-        }
-        let out = command.output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.success(), last, "at {p}: {stderr}");
-        assert!(i == 0 || stderr.contains("rescaling from"), "at {p}: {stderr}");
-        printed.push_str(&String::from_utf8_lossy(&out.stdout));
-    }
+    // From 4 to 3 to 1 to 2 workers; the changes printed by every run, applied in order,
+    // end as those of the run without faults (a restart prints again what followed its
+    // checkpoint).
+    let (printed, work) = printed_through("ranked4", &["4", "3", "1", "2"], input.path(), &["sessions"]);
     assert_eq!(
         applied(&printed, 1).into_iter().filter(|(k, _)| k.starts_with("totals")).collect::<Vec<_>>(),
         totals.into_iter().filter(|(k, _)| k.starts_with("totals")).collect::<Vec<_>>(),

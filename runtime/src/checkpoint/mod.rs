@@ -314,6 +314,17 @@ impl Checkpoints {
             .into_iter()
             .filter(|t| !ours.contains(t))
             .collect();
+        if let Some(t) = ours.iter().find(|t| t.ends_with("#*") && m.tasks.contains(t.trim_end_matches("#*"))) {
+            let base = t.trim_end_matches("#*");
+            if !rescale::shape(m.tasks.iter().chain(&m.finished).map(String::as_str)).contains(t.as_str()) {
+                return Err(Error::State(format!(
+                    "{} has the state of task `{base}` run 1-wide, and this run runs it N-wide: a checkpoint restores \
+                     at another parallelism of a task compiled N-wide, not across that change (recompile with the \
+                     parallelism it was taken with)",
+                    m.dir.display()
+                )));
+            }
+        }
         if let Some(t) = unknown.iter().find(|t| t.ends_with("#*")) {
             return Err(Error::State(format!(
                 "{} has state of task `{}` run N-wide ('parallelism.default'), which this query runs 1-wide: it \
@@ -602,19 +613,25 @@ impl<'a> TaskCheckpoint<'a> {
         let Some(c) = cx.checkpoints() else { return Ok(task) };
         let restored = c.restored.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = restored.as_ref() {
-            if m.finished.contains(name) {
-                task.done = true;
-                return Ok(task);
-            }
-            if let Some((base, worker)) = rescale::worker_name(name) {
-                match rescale::share(m, base, worker, crate::exchange::parallelism(cx)?)? {
-                    Some(rescale::Share::Done) => {
-                        task.done = true;
-                        return Ok(task);
-                    }
-                    Some(rescale::Share::Parts(share)) => task.rescaled = Some(share),
-                    None => {}
+            // A worker restored at another parallelism: its share of the old workers'.
+            let share = match rescale::worker_name(name).filter(|(base, _)| rescale::rescaling(m, base, cx)) {
+                Some((base, worker)) => rescale::share(m, base, worker, crate::exchange::parallelism(cx)?)?,
+                None => None,
+            };
+            match share {
+                Some(rescale::Share::Done) => {
+                    // `expect_tasks` counted on it: it leaves at once, as ended.
+                    drop(restored);
+                    c.leave(name, true);
+                    task.done = true;
+                    return Ok(task);
                 }
+                Some(rescale::Share::Parts(share)) => task.rescaled = Some(share),
+                None if m.finished.contains(name) => {
+                    task.done = true;
+                    return Ok(task);
+                }
+                None => {}
             }
             match m.tasks.contains(name) || task.rescaled.is_some() {
                 true if task.rescaled.is_some() => {}
@@ -924,19 +941,124 @@ mod tests {
         Context::new(Vec::new(), settings).with_checkpoints("p").unwrap()
     }
 
-    fn snapshot(n: u8) -> SnapshotWriter {
-        struct Op(u8);
-        impl Snapshot for Op {
-            fn save(&mut self, out: &mut Vec<u8>) -> Result<()> {
-                encode(&self.0, out)
+    fn context_at(dir: &std::path::Path, parallelism: usize) -> Context {
+        let settings = [
+            ("state.checkpoints.dir".to_string(), dir.display().to_string()),
+            ("parallelism.default".to_string(), parallelism.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        Context::new(Vec::new(), settings).with_checkpoints("p").unwrap()
+    }
+
+    /// Task `t` run N-wide and task `v`: names as the generated code has them.
+    fn names(parallelism: usize) -> Vec<String> {
+        let workers = (0..parallelism).map(|w| format!("t#{w}"));
+        ["t".to_string()].into_iter().chain(workers).chain(["v".to_string()]).collect()
+    }
+
+    /// Runs every task of `names` to checkpoint 1 (each arriving with its index as state),
+    /// then ends those `ended` says ended (their input exhausted) and stops the others.
+    fn checkpoint_all(cx: &Context, names: &[String], ended: impl Fn(&str) -> bool) {
+        let c = cx.checkpoints().unwrap();
+        c.expect_tasks(&names.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        std::thread::scope(|s| {
+            for (i, name) in names.iter().enumerate() {
+                let ended = ended(name);
+                s.spawn(move || {
+                    let mut task = TaskCheckpoint::new(cx, name).unwrap();
+                    if ended {
+                        task.finish_if(true);
+                    } else {
+                        task.arrive(1, snapshot(i as u8), b"pos").unwrap();
+                        task.finish_if(false);
+                    }
+                });
             }
-            fn load(&mut self, input: &mut &[u8]) -> Result<()> {
-                self.0 = decode(input)?;
-                Ok(())
+        });
+        assert_eq!(c.completed(), 1);
+    }
+
+    #[test]
+    fn workers_restored_at_another_parallelism_take_the_state_of_their_key_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        checkpoint_all(&context_at(dir.path(), 2), &names(2), |_| false);
+        // At 3: worker 0 (key groups 0–42) takes from old worker 0, worker 1 (43–85) from
+        // both, worker 2 (86–127) from old worker 1 (their states: 1 and 2).
+        let cx = context_at(dir.path(), 3);
+        let c = cx.checkpoints().unwrap();
+        c.expect_tasks(&names(3).iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        for (w, from) in [(0, vec![1]), (1, vec![1, 2]), (2, vec![2])] {
+            let mut task = TaskCheckpoint::new(&cx, &format!("t#{w}")).unwrap();
+            assert!(task.restored_state().is_none() && task.take_restored().is_none());
+            let mut rescaled = task.take_rescaled().expect("a share");
+            let states: Vec<u8> = rescaled
+                .take_parts()
+                .into_iter()
+                .map(|(mut r, files)| {
+                    assert!(files.is_none());
+                    let mut n = Counter(0);
+                    r.load("op", "f", &mut n).unwrap();
+                    n.0
+                })
+                .collect();
+            assert_eq!(states, from, "worker {w}");
+            for h in 0..500u64 {
+                let group = crate::exchange::key_group(h);
+                assert_eq!(rescaled.owns(h), crate::exchange::worker_of(group, 3) == w);
             }
         }
+        // The router restores as ever; at the parallelism of the checkpoint, so do workers.
+        assert_eq!(TaskCheckpoint::new(&cx, "t").unwrap().take_restored().unwrap().position(), b"pos");
+        drop(cx);
+        let cx = context_at(dir.path(), 2);
+        let mut task = TaskCheckpoint::new(&cx, "t#1").unwrap();
+        assert!(task.take_rescaled().is_none() && task.take_restored().is_some());
+        // A query that runs `t` 1-wide, or a checkpoint of it 1-wide, is refused.
+        let err = cx.checkpoints().unwrap().expect_tasks(&["t", "v"]).unwrap_err().to_string();
+        assert!(err.contains("`t` run N-wide"), "{err}");
+    }
+
+    #[test]
+    fn workers_whose_old_workers_had_ended_leave_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        checkpoint_all(&context_at(dir.path(), 2), &names(2), |n| n.starts_with('t'));
+        let cx = context_at(dir.path(), 4);
+        let c = cx.checkpoints().unwrap();
+        c.expect_tasks(&names(4).iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        for name in names(4).iter().filter(|n| n.starts_with('t')) {
+            assert!(TaskCheckpoint::new(&cx, name).unwrap().already_done(), "{name}");
+        }
+        let mut v = TaskCheckpoint::new(&cx, "v").unwrap();
+        assert_eq!(c.round.lock().unwrap().live.iter().collect::<Vec<_>>(), ["v"], "checkpoints wait for `v` alone");
+        v.arrive(2, snapshot(9), b"pos").unwrap();
+        assert_eq!(c.completed(), 2);
+    }
+
+    #[test]
+    fn a_checkpoint_of_a_task_run_1_wide_is_refused_by_a_run_n_wide() {
+        let dir = tempfile::tempdir().unwrap();
+        checkpoint_all(&context_at(dir.path(), 1), &["t".to_string(), "v".to_string()], |_| false);
+        let cx = context_at(dir.path(), 2);
+        let err = cx.checkpoints().unwrap().expect_tasks(&["t", "t#0", "t#1", "v"]).unwrap_err().to_string();
+        assert!(err.contains("`t` run 1-wide"), "{err}");
+    }
+
+    struct Counter(u8);
+
+    impl Snapshot for Counter {
+        fn save(&mut self, out: &mut Vec<u8>) -> Result<()> {
+            encode(&self.0, out)
+        }
+        fn load(&mut self, input: &mut &[u8]) -> Result<()> {
+            self.0 = decode(input)?;
+            Ok(())
+        }
+    }
+
+    fn snapshot(n: u8) -> SnapshotWriter {
         let mut w = SnapshotWriter::default();
-        w.save("op", "f", &mut Op(n)).unwrap();
+        w.save("op", "f", &mut Counter(n)).unwrap();
         w
     }
 

@@ -46,8 +46,12 @@ pub(super) fn worker_name(name: &str) -> Option<(&str, usize)> {
     Some((base, index.parse().ok()?))
 }
 
-/// The number of workers task `base` ran with in checkpoint `m` (0: it ran 1-wide).
+/// The number of workers task `base` ran with in checkpoint `m` (0: it ran 1-wide). A
+/// task named like a worker (`` `x#2` ``) is one only when its router (`x`) is there too.
 fn parallelism_in(m: &Metadata, base: &str) -> usize {
+    if !m.tasks.contains(base) && !m.finished.contains(base) {
+        return 0;
+    }
     m.tasks
         .iter()
         .chain(&m.finished)

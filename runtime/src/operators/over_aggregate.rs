@@ -389,6 +389,8 @@ impl<K: Key, R: Value, A: Value, B: StateBackend> crate::checkpoint::Rescale<K> 
         }
         self.parts.merge(input, keep)?;
         self.buffer.merge(input, &|(k, _): &(K, i64)| keep(k))?;
+        // The rows waiting for the watermark (a RocksDB backend reads them into its cache
+        // once: they are few, those of the watermark's delay).
         self.buffered = self.buffer.iter().map(|(_, rows)| rows.len()).sum();
         Ok(())
     }

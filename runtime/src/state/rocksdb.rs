@@ -156,9 +156,12 @@ impl RocksBackend {
                 )));
             }
         }
-        match std::fs::remove_dir_all(dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(dir, e)),
-            _ => {}
+        // Also what a restore at another parallelism that failed left to merge from.
+        for old in [dir.to_path_buf(), dir.with_extension("merge")] {
+            match std::fs::remove_dir_all(&old) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&old, e)),
+                _ => {}
+            }
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         if let Some(from) = restore_from {
@@ -281,7 +284,7 @@ impl StateBackend for RocksBackend {
         let Some(dir) = dir else { return Ok(()) };
         std::fs::create_dir_all(&copy).map_err(|e| Error::io(&copy, e))?;
         copy_checkpoint(dir, &copy)?;
-        let db = DB::open(&db_options(), &copy).map_err(|e| rocks_error(&copy, e))?;
+        let db = DB::open_for_read_only(&db_options(), &copy, false).map_err(|e| rocks_error(&copy, e))?;
         *merging = Some((db, copy));
         Ok(())
     }
