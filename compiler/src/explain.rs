@@ -5,6 +5,7 @@
 //! parallelism. Edges follow the rows.
 
 use crate::hir::{self, Program, TableId};
+use crate::parallel::Partitioning;
 use crate::plan::{Input, IntervalBounds, Origin, Pipeline, Step, Target, WindowJoin, Windows};
 
 /// How `explain` prints the graph.
@@ -124,13 +125,32 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
     let per_partition = crate::parallel::per_partition(program);
     for (ti, task) in pipeline.tasks.iter().enumerate() {
         // A task keeping its state per Kafka partition: an instance per partition assigned.
-        let partitioned = per_partition && crate::parallel::partition_plan(program, task) == Ok(true);
-        if partitioned {
+        let plan = if per_partition { crate::parallel::partition_plan(program, task).ok() } else { None };
+        let partitioned = matches!(plan, Some(Partitioning::PerPartition | Partitioning::Repartitioned));
+        if plan == Some(Partitioning::PerPartition) {
             g.notes.push((
                 ti,
                 "state per Kafka partition: an instance of the operators per partition this process is assigned, \
                  their state in 'scale-out.state.dir'"
                     .into(),
+            ));
+        }
+        if plan == Some(Partitioning::Repartitioned) {
+            let key = crate::parallel::exchange_plan(program, task)
+                .map(|e| crate::parallel::key_text(program, task, &e))
+                .unwrap_or_default();
+            let group = match task.input {
+                Input::Table(t) => table(t).options.get("properties.group.id").cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            g.notes.push((
+                ti,
+                format!(
+                    "repartitioned by ({key}) through the topic '{group}-{}-repartition' (the table's topic is not \
+                     keyed by it): an instance of the operators per partition of that topic this process is \
+                     assigned, their state in 'scale-out.state.dir'",
+                    crate::codegen::task_name(program, pipeline, ti)
+                ),
             ));
         }
         // A task run N-wide: its source read by one router, the rest by N workers.

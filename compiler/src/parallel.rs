@@ -227,11 +227,23 @@ pub fn per_partition(program: &crate::hir::Program) -> bool {
     program.settings.get("scale-out.mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("partition"))
 }
 
-/// With [`per_partition`]: whether task `task` runs an instance of its operators per Kafka
-/// partition (`Ok(true)`: it keeps keyed state and reads a `kafka` table in a consumer
-/// group), runs as usual (`Ok(false)`: no keyed state, or no group), or why its state
-/// cannot be split by partition (`Err`).
-pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<bool, String> {
+/// How a task of a pipeline keeping state per Kafka partition ([`per_partition`]) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitioning {
+    /// As usual: it keeps no keyed state, or reads no consumer group.
+    Whole,
+    /// An instance of its operators per partition of its `kafka` table: the topic is keyed
+    /// by a part of the state's key.
+    PerPartition,
+    /// Its table's records are repartitioned by the state's key through a topic of the
+    /// pipeline's own (`dfl::connectors::kafka::shuffle`), an instance of its operators
+    /// per partition of that topic.
+    Repartitioned,
+}
+
+/// With [`per_partition`]: how task `task` runs ([`Partitioning`]), or why its state cannot
+/// be split by partition (`Err`).
+pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<Partitioning, String> {
     let keyed = task.branches.iter().any(|b| {
         matches!(b.target, Target::Join { .. })
             || !matches!(b.from, Origin::Input)
@@ -240,48 +252,42 @@ pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<bool
     let tables = match task.input {
         Input::Table(id) => vec![id],
         Input::Tables(a, b) => vec![a, b],
-        Input::Values(_) => return Ok(false),
+        Input::Values(_) => return Ok(Partitioning::Whole),
     };
     let grouped = |id: crate::hir::TableId| {
         let t = &program.tables[id.0];
         matches!(t.connector.as_str(), "kafka" | "upsert-kafka") && t.options.contains_key("properties.group.id")
     };
     if !keyed && !program.tables[tables[0].0].is_changelog_source() || !tables.iter().any(|&id| grouped(id)) {
-        return Ok(false);
+        return Ok(Partitioning::Whole);
     }
     let exchange = exchange_plan(program, task)?;
     let t = &program.tables[tables[0].0];
     if t.connector != "kafka" {
         return Err(format!("`{}` is not a `kafka` table", t.name));
     }
-    let Some(fields) = t.options.get("key.fields") else {
-        return Err(format!(
-            "`{}` declares no 'key.fields': records of one key may be in several partitions; declare the columns \
-             its topic is keyed by",
-            t.name
-        ));
-    };
+    // Records of one key are in one partition when the topic is keyed by a part of the
+    // state's key (declared by 'key.fields'); else they are repartitioned by it.
+    let Some(fields) = t.options.get("key.fields") else { return Ok(Partitioning::Repartitioned) };
     let keyed_by: Vec<usize> = exchange.key.iter().filter_map(column).collect();
-    let missing: Vec<&str> = fields
+    let covered = fields
         .split(';')
         .map(str::trim)
-        .filter(|f| !f.is_empty() && t.column(f).is_none_or(|c| !keyed_by.contains(&c)))
+        .filter(|f| !f.is_empty())
+        .all(|f| t.column(f).is_some_and(|c| keyed_by.contains(&c)));
+    Ok(if covered { Partitioning::PerPartition } else { Partitioning::Repartitioned })
+}
+
+/// The key of task `task`'s state, as `dflc explain` and messages show it.
+pub fn key_text(program: &crate::hir::Program, task: &Task, exchange: &Exchange) -> String {
+    let Input::Table(id) = task.input else { return String::new() };
+    let t = &program.tables[id.0];
+    let key: Vec<String> = exchange
+        .key
+        .iter()
+        .map(|e| column(e).map_or_else(|| e.to_string(), |c| format!("`{}`", t.columns[c].name)))
         .collect();
-    if !missing.is_empty() {
-        let key: Vec<String> = exchange
-            .key
-            .iter()
-            .map(|e| column(e).map_or_else(|| e.to_string(), |c| format!("`{}`", t.columns[c].name)))
-            .collect();
-        return Err(format!(
-            "its state is keyed by ({}), which does not hold the Kafka key column(s) {} of `{}`: records of one \
-             key may be in several partitions",
-            key.join(", "),
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
-            t.name
-        ));
-    }
-    Ok(true)
+    key.join(", ")
 }
 
 #[cfg(test)]

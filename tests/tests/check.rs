@@ -300,9 +300,10 @@ fn kafka_sinks_refuse_read_only_and_mistyped_metadata_columns() {
 }
 
 /// `SET 'scale-out.mode' = 'partition'`: a task keeping keyed state over a `kafka` table in
-/// a consumer group runs per partition when the topic is keyed by a part of the state's key
-/// (`dflc explain` says so); otherwise compiling fails, saying why, rather than splitting
-/// a key's rows over processes.
+/// a consumer group runs per partition when the topic is keyed by a part of the state's key,
+/// and is repartitioned by its key through a topic of its own when the topic is keyed
+/// otherwise or its key is not declared (`dflc explain` says which); a task whose state
+/// cannot be split by any key fails to compile, saying why.
 #[test]
 fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
     let query = |key_fields: &str, insert: &str| {
@@ -332,17 +333,28 @@ fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
     // Stateless: runs as usual.
     let source = SourceFile::new("plain.sql", query("", "INSERT INTO o SELECT u, 1 FROM c;"));
     assert!(dfl_compiler::compile(&source, "plain").is_ok());
-    let refused = [
-        (query("", &by("u")), "declares no 'key.fields'"),
-        (query(keyed, &by("cat")), "does not hold the Kafka key column(s) `u`"),
-        (
-            query(
-                keyed,
-                "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;",
-            ),
-            "its first aggregation has no key but the window",
+    // No key declared, or another key: repartitioned.
+    for (i, text) in [query("", &by("u")), query(keyed, &by("cat"))].into_iter().enumerate() {
+        let source = SourceFile::new(format!("repartitioned{i}.sql"), text);
+        let checked = check(&source);
+        let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
+        let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
+        let key = if i == 0 { "(`u`)" } else { "(`cat`)" };
+        assert!(text.contains(&format!("repartitioned by {key} through the topic 'g-c-repartition'")), "{text}");
+        let compiled = dfl_compiler::compile(&source, "repartitioned").expect("compiles");
+        let code = &compiled.generated.main_rs;
+        assert!(
+            code.contains("shuffle::write(") && code.contains("shuffle::Shuffled::new("),
+            "the writer and the instances"
+        );
+    }
+    let refused = [(
+        query(
+            keyed,
+            "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;",
         ),
-    ];
+        "its first aggregation has no key but the window",
+    )];
     for (i, (text, why)) in refused.iter().enumerate() {
         let source = SourceFile::new(format!("refused{i}.sql"), text.clone());
         let errors = dfl_compiler::compile(&source, "refused").expect_err("refused");

@@ -347,6 +347,12 @@ fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let rocks = format!("SET 'state.backend' = 'rocksdb';\n{PARTITIONED_WINDOWS}");
+        // The clicks topic not keyed by the user: repartitioned by it.
+        let repartitioned = PARTITIONED_WINDOWS.replace(
+            ",\n  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'\n);\nCREATE TABLE features",
+            ",\n  'format' = 'json'\n);\nCREATE TABLE features",
+        );
+        assert_ne!(repartitioned, PARTITIONED_WINDOWS);
         let queries = [
             ("raw_to_kafka", RAW_TO_KAFKA),
             ("clicks_to_kafka", CLICKS_TO_KAFKA),
@@ -358,6 +364,7 @@ fn built() -> &'static Built {
             ("group_counts", GROUP_COUNTS),
             ("partitioned_windows", PARTITIONED_WINDOWS),
             ("partitioned_windows_rocksdb", rocks.as_str()),
+            ("repartitioned_windows", repartitioned.as_str()),
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),
@@ -545,12 +552,17 @@ fn clicks_in(servers: &str, topic: &str, dir: &Path) -> Vec<String> {
 
 /// Writes clicks `range` into `topic` (keyed by user, so spread over its partitions).
 fn write_clicks(servers: &str, topic: &str, range: std::ops::Range<i64>, dir: &Path) {
+    write_clicks_with(servers, topic, range, dir, &[]);
+}
+
+/// [`write_clicks`] with more `--set`s for the writing pipeline.
+fn write_clicks_with(servers: &str, topic: &str, range: std::ops::Range<i64>, dir: &Path, more: &[(String, String)]) {
     let file = dir.join(format!("in-{}.json", range.start));
     std::fs::write(&file, range.map(|i| click(i).to_string() + "\n").collect::<String>()).unwrap();
-    run(
-        "clicks_to_kafka",
-        &[s("src.path", file.display()), s("dst.topic", topic), s("dst.properties.bootstrap.servers", servers)],
-    );
+    let mut sets =
+        vec![s("src.path", file.display()), s("dst.topic", topic), s("dst.properties.bootstrap.servers", servers)];
+    sets.extend_from_slice(more);
+    run("clicks_to_kafka", &sets);
 }
 
 /// Stops a pipeline with SIGTERM and returns its stderr once it has exited successfully.
@@ -1251,6 +1263,8 @@ struct Partitioned<'a> {
     started: usize,
     /// More `--set`s for every process.
     sets: Vec<(String, String)>,
+    /// More `--set`s for writing clicks.
+    writes: Vec<(String, String)>,
 }
 
 impl<'a> Partitioned<'a> {
@@ -1258,7 +1272,7 @@ impl<'a> Partitioned<'a> {
         let clicks = topic(servers, "scale-in", partitions);
         let features = topic(servers, "scale-out", 1);
         let group = format!("dflc-test-{clicks}");
-        Partitioned { module, servers, clicks, features, group, dir, started: 0, sets: Vec::new() }
+        Partitioned { module, servers, clicks, features, group, dir, started: 0, sets: Vec::new(), writes: Vec::new() }
     }
 
     /// Starts a process; returns it and its metrics address.
@@ -1291,14 +1305,13 @@ impl<'a> Partitioned<'a> {
             .collect();
         let file = self.dir.join("flush.json");
         std::fs::write(&file, flush).unwrap();
-        run(
-            "clicks_to_kafka",
-            &[
-                s("src.path", file.display()),
-                s("dst.topic", &self.clicks),
-                s("dst.properties.bootstrap.servers", self.servers),
-            ],
-        );
+        let mut sets = vec![
+            s("src.path", file.display()),
+            s("dst.topic", &self.clicks),
+            s("dst.properties.bootstrap.servers", self.servers),
+        ];
+        sets.extend_from_slice(&self.writes);
+        run("clicks_to_kafka", &sets);
     }
 
     /// Waits until the features topic holds as many windows as clicks `0..written` make,
@@ -1366,6 +1379,77 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
         let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
     }
+}
+
+/// The clicks topic is not keyed by the user (its records spread over the partitions
+/// round-robin), so the pipeline repartitions the clicks by user through a topic of its
+/// own: three processes write and read it, one is killed (SIGKILL) mid-run and a fourth
+/// joins. The features are exactly those of one process reading every click, none written
+/// with two counts: what the killed process had written again is read once, and no click
+/// comes after the watermark the writers' marks give has passed it.
+#[test]
+fn three_processes_share_windows_of_a_topic_keyed_otherwise_through_a_kill_and_a_join() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("repartitioned_windows", &servers, tmp.path(), 6);
+    p.writes.push(s("dst.sink.partitioner", "round-robin"));
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut next = 0;
+    let (clicks, dir, writes) = (p.clicks.clone(), tmp.path(), p.writes.clone());
+    let mut write = |n: i64| {
+        write_clicks_with(&servers, &clicks, next..next + n, dir, &writes);
+        next += n;
+        next
+    };
+    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (p.start(), p.start(), p.start());
+    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| records_read(addr) == 0.0) {
+        assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
+        write(60);
+    }
+    write(300);
+    while features_in(&servers, &p.features, tmp.path()).len() < 37 {
+        assert!(Instant::now() < deadline, "no features came");
+    }
+    write(300);
+    let b_err = b.kill();
+    let (d, _) = p.start();
+    let written = write(900);
+    p.write_flush();
+    let (got, expected) = p.windows(written, deadline);
+    assert_eq!(got, expected, "B: {b_err}");
+    [a, c, d].into_iter().for_each(terminate);
+    // The shuffle topic is the pipeline's, named after the group and the task.
+    let shuffle = format!("{}-clicks-repartition", p.group);
+    let shared = tmp.path().join("shared-state/clicks").join(&shuffle);
+    assert_eq!(std::fs::read_dir(&shared).map(|d| d.count()).unwrap_or(0), 6, "{}", shared.display());
+}
+
+/// A process of a repartitioned pipeline killed (SIGKILL) before it committed any offset of
+/// the clicks (its periodic checkpoints an hour apart): the next process writes every click
+/// to the shuffle topic again and reads that topic from its start (no state was kept), so
+/// it finds each click there twice, and counts it once.
+#[test]
+fn clicks_written_twice_to_the_shuffle_topic_by_a_killed_process_count_once() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("repartitioned_windows", &servers, tmp.path(), 4);
+    p.writes.push(s("dst.sink.partitioner", "round-robin"));
+    p.sets.push(s("execution.checkpointing.interval", "1 h"));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    write_clicks_with(&servers, &p.clicks, 0..400, tmp.path(), &p.writes);
+    let (a, a_addr) = p.start();
+    // Read by the writer and by the instances (the clicks twice): offsets are committed
+    // only 5 s after records came, or at a checkpoint.
+    while records_read(&a_addr) < 800.0 {
+        assert!(Instant::now() < deadline, "A did not read the clicks");
+    }
+    a.kill();
+    write_clicks_with(&servers, &p.clicks, 400..700, tmp.path(), &p.writes);
+    p.write_flush();
+    let (b, _) = p.start();
+    let (got, expected) = p.windows(700, deadline);
+    assert_eq!(got, expected);
+    terminate(b);
 }
 
 /// A keyed pipeline stopped (SIGTERM) and started again as another process, whose own

@@ -102,4 +102,42 @@ impl Gen<'_> {
             }
         }
     }
+
+    /// The writer of the shuffle topic of task `task` (named `task_name`), which repartitions
+    /// its table by the hash `route` gives, as task `writer` (see
+    /// `dfl::connectors::kafka::shuffle`): the table's records with the table's watermark.
+    pub(super) fn shuffle_writer(
+        &mut self,
+        task: &Task,
+        writer: &str,
+        task_name: &str,
+        route: &proc_macro2::Ident,
+    ) -> TokenStream {
+        let Input::Table(id) = task.input else { unreachable!("a repartitioned task reads one table") };
+        let t = &self.program.tables[id.0];
+        let frame = self.source_frame(t);
+        let computed = self.computed_columns(t, &frame);
+        let (source, convert) = self.source(id);
+        let table = &t.name;
+        let (delay, event_time) = match &t.watermark {
+            Some(w) if w.max_out_of_orderness_ms.is_some() => {
+                let delay = w.max_out_of_orderness_ms.unwrap_or_default();
+                let place = &frame[w.column];
+                (quote!(Some(#delay)), quote!(#place.as_ref().map(|t| t.millis())))
+            }
+            _ => (quote!(None), quote!(None)),
+        };
+        quote! {
+            Box::new(move |cx: &rt::Context| -> rt::Result<()> {
+                let source = #source;
+                let opts = cx.table(#table)?.clone();
+                rt::connectors::kafka::shuffle::write(cx, #writer, #task_name, source, &opts, #delay, |record| {
+                    let row = record.without_bytes();
+                    let mut row = #convert;
+                    #(#computed)*
+                    Ok((#route(&row), #event_time))
+                })
+            })
+        }
+    }
 }

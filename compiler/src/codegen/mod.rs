@@ -85,6 +85,7 @@ pub fn generate_with(
         route_positions: HashMap::new(),
         instance_source: None,
         instance: false,
+        shuffled: false,
         joins: pipeline.joins.clone(),
         lives: Vec::new(),
         labels: 0,
@@ -142,6 +143,10 @@ struct Gen<'a> {
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,
+    /// Whether the task being generated runs per partition of its shuffle topic (its table
+    /// repartitioned by its key, `dfl::connectors::kafka::shuffle`): its watermark comes
+    /// from the writers' marks.
+    shuffled: bool,
     /// Whether the task being generated runs per Kafka partition.
     instance: bool,
     /// The pipeline's window joins.
@@ -538,8 +543,9 @@ impl Gen<'_> {
             self.task_index = i;
             let name = &task_names[i];
             if per_partition {
+                use crate::parallel::Partitioning;
                 match crate::parallel::partition_plan(program, task) {
-                    Ok(true) => {
+                    Ok(Partitioning::PerPartition) => {
                         self.instance = true;
                         let code = self.task(task, name);
                         self.instance = false;
@@ -547,7 +553,27 @@ impl Gen<'_> {
                         names.push(quote!(names.push(#name.to_string());));
                         continue;
                     }
-                    Ok(false) => {}
+                    Ok(Partitioning::Repartitioned) => {
+                        // A writer of the shuffle topic, and the instances reading it.
+                        let Ok(exchange) = crate::parallel::exchange_plan(program, task) else { continue };
+                        let (route, def) = self.route_fn(i, task, &exchange);
+                        let writer_name = format!("{name}.repartition");
+                        let writer = self.shuffle_writer(task, &writer_name, name, &route);
+                        (self.instance, self.shuffled) = (true, true);
+                        let code = self.task(task, name);
+                        (self.instance, self.shuffled) = (false, false);
+                        tasks.push(quote! {
+                            #def
+                            tasks.push(#writer);
+                            tasks.push(#code);
+                        });
+                        names.push(quote! {
+                            names.push(#writer_name.to_string());
+                            names.push(#name.to_string());
+                        });
+                        continue;
+                    }
+                    Ok(Partitioning::Whole) => {}
                     Err(why) => {
                         let span = task.branches.first().map(|b| b.span).unwrap_or_default();
                         self.diagnostics.push(
@@ -835,7 +861,7 @@ impl Gen<'_> {
 }
 
 /// The name a task's state has in checkpoints: its source table, or `values_<i>`.
-fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> String {
+pub(crate) fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> String {
     match pipeline.tasks[i].input {
         Input::Table(id) => program.tables[id.0].name.clone(),
         Input::Tables(a, b) => format!("{}+{}", program.tables[a.0].name, program.tables[b.0].name),

@@ -27,6 +27,15 @@ impl Gen<'_> {
             }
         }
         match t.connector.as_str() {
+            "kafka" if self.shuffled && self.instance => {
+                // The instances of a repartitioned task read its shuffle topic (named
+                // after the task: its table).
+                let (validate, convert) = self.kafka_conversion(t);
+                (
+                    quote!(rt::connectors::kafka::shuffle::source::<#ts>(cx.table(#name)?, &#cols, #validate, #name)?),
+                    convert,
+                )
+            }
             "kafka" if crate::parallel::per_partition(self.program) => {
                 // State per partition: groups assign cooperatively by default (every Kafka
                 // source of the pipeline alike: members of one group agree on the protocol).

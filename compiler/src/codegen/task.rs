@@ -138,6 +138,13 @@ impl Gen<'_> {
                 return quote!();
             };
             let ts = super::table_struct(&self.program.tables[id.0]);
+            // A repartitioned task's instance reads its shuffle partition's records once
+            // each, its watermark from the writers' marks.
+            let input = if self.shuffled {
+                quote!(let input = rt::connectors::kafka::shuffle::Shuffled::new(input);)
+            } else {
+                quote!()
+            };
             return quote! {
                 {
                     #(#sink_clones)*
@@ -145,6 +152,7 @@ impl Gen<'_> {
                     let instance = rt::connectors::kafka::partitioned::instance(
                         move |cx: &rt::Context, mut input: rt::connectors::kafka::partitioned::Partition<#ts>| -> rt::Result<()> {
                             let mut task = input.task(cx)?;
+                            #input
                             #run
                         },
                     );
@@ -305,7 +313,7 @@ impl Gen<'_> {
         // A worker follows its router's watermark.
         self.worker_event_time = event_time && watermark.is_some();
         let watermark = match watermark {
-            Some(_) if self.worker && event_time => Some((
+            Some(_) if (self.worker || self.shuffled) && event_time => Some((
                 quote!(let mut wm = rt::exchange::UpstreamWatermark::new();),
                 quote!(),
                 quote!(wm.on_event(&event);),
@@ -316,7 +324,7 @@ impl Gen<'_> {
         // and restored at start, each under its id and fingerprint.
         let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
         if event_time && watermark.is_some() {
-            let kind = if self.worker { "upstream-watermark" } else { "source-watermark" };
+            let kind = if self.worker || self.shuffled { "upstream-watermark" } else { "source-watermark" };
             saved.push(("watermark".into(), fingerprint(kind), format_ident!("wm")));
         }
         let (wm_setup, wm_row, wm_event) = watermark.unwrap_or_default();
@@ -372,7 +380,7 @@ impl Gen<'_> {
         };
         // A worker's watermark events come between rows, as the watermark moves with rows
         // at parallelism 1: queued lookups wait for the batch as they would there.
-        let rows_pattern = if self.worker {
+        let rows_pattern = if self.worker || self.shuffled {
             quote!(rt::connectors::SourceEvent::Row(..) | rt::connectors::SourceEvent::Watermark(..))
         } else {
             quote!(rt::connectors::SourceEvent::Row(..))
@@ -531,6 +539,7 @@ fn rescale_code(
                 restored.done()?;
             }
             rt::state::StateBackend::merge_from(&mut state, None)?;
+            rescaled.finish(task.name());
         }
     }
 }

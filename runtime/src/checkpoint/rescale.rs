@@ -26,6 +26,9 @@ pub struct Rescaled {
     /// The snapshots of the old workers that owned some of its key groups, each with the
     /// folder of the files its backend kept (RocksDB), if any.
     parts: Vec<(SnapshotReader, Option<PathBuf>)>,
+    /// The old workers it takes from.
+    from: usize,
+    started: std::time::Instant,
 }
 
 impl Rescaled {
@@ -37,6 +40,18 @@ impl Rescaled {
     /// The snapshots to merge, with the folders of their state files, once.
     pub fn take_parts(&mut self) -> Vec<(SnapshotReader, Option<PathBuf>)> {
         std::mem::take(&mut self.parts)
+    }
+
+    /// The worker (task `name`) merged every snapshot: says so, and how long it took.
+    pub fn finish(self, name: &str) {
+        tracing::info!(
+            task = %name,
+            "worker {} of {} restored its key groups from {} old worker(s) in {} ms",
+            self.worker,
+            self.parallelism,
+            self.from,
+            self.started.elapsed().as_millis()
+        );
     }
 }
 
@@ -99,7 +114,8 @@ pub(super) fn share(m: &Metadata, base: &str, worker: usize, parallelism: usize)
         "rescaling from {before} to {parallelism} workers: worker {worker} takes its key groups from the state of \
          worker(s) {from:?}"
     );
-    Ok(Some(Share::Parts(Rescaled { worker, parallelism, parts })))
+    let from = parts.len();
+    Ok(Some(Share::Parts(Rescaled { worker, parallelism, parts, from, started: std::time::Instant::now() })))
 }
 
 /// A worker's share of a checkpoint at another parallelism.
@@ -175,8 +191,10 @@ mod tests {
     fn owners_partition_the_key_groups() {
         for q in [1, 2, 3, 5, 128] {
             for hash in 0..1000u64 {
-                let owners =
-                    (0..q).filter(|&w| Rescaled { worker: w, parallelism: q, parts: Vec::new() }.owns(hash)).count();
+                let started = std::time::Instant::now();
+                let owners = (0..q)
+                    .filter(|&w| Rescaled { worker: w, parallelism: q, parts: Vec::new(), from: 0, started }.owns(hash))
+                    .count();
                 assert_eq!(owners, 1, "hash {hash} at parallelism {q}");
             }
         }

@@ -99,6 +99,7 @@ mod codec;
 mod consumer;
 mod dead_letter;
 pub mod partitioned;
+pub mod shuffle;
 mod sink;
 mod source;
 #[cfg(test)]

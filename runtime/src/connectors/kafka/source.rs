@@ -72,6 +72,40 @@ pub struct Record<R> {
     /// An `upsert-kafka` message without a value: the deletion of its key (a tombstone).
     /// `value` then has only the key columns set.
     pub tombstone: bool,
+    /// Read from a shuffle topic ([`super::shuffle`]): the watermarks of the partitions of
+    /// the table's topic that a writer sent (`value` is then a blank row, and no row).
+    pub mark: Option<super::shuffle::Mark>,
+    /// The message's key and value as read, for a task that writes them to its shuffle
+    /// topic ([`super::shuffle`]; `None` otherwise).
+    pub raw: Option<Raw>,
+}
+
+impl<R: Clone> Record<R> {
+    /// The record without its bytes ([`Record::raw`]).
+    pub fn without_bytes(&self) -> Record<R> {
+        Record {
+            value: self.value.clone(),
+            key: self.key.clone(),
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            headers: self.headers.clone(),
+            tombstone: self.tombstone,
+            mark: None,
+            raw: None,
+        }
+    }
+}
+
+/// A message's key and value bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw {
+    /// The key, if the message has one.
+    pub key: Option<Vec<u8>>,
+    /// The value (none: a tombstone).
+    pub value: Option<Vec<u8>>,
 }
 
 /// A `kafka` table read as a stream of [`Record`]s; see [`source`].
@@ -111,6 +145,18 @@ struct Settings<R> {
     /// State kept per partition ([`super::partitioned`]): where each partition starts, and
     /// which are taken away.
     partitions: Option<Arc<PartitionStore>>,
+    /// Reading a shuffle topic: messages are envelopes ([`super::shuffle`]).
+    shuffled: Option<Shuffled<R>>,
+    /// Writing a shuffle topic: records keep their bytes ([`Record::raw`]), and the
+    /// partition of each split is told here.
+    keep_raw: Option<Arc<std::sync::Mutex<HashMap<usize, i32>>>>,
+}
+
+/// What reading a shuffle topic needs: the name of the table's own topic (its records'),
+/// and a blank row for the records that carry watermarks.
+struct Shuffled<R> {
+    topic: Str,
+    blank: fn() -> R,
 }
 
 enum Topics {
@@ -328,6 +374,8 @@ fn make<R: DeserializeOwned>(
         commits: true,
         keyed: false,
         partitions: None,
+        shuffled: None,
+        keep_raw: None,
     };
     Ok(KafkaSource { consumer, settings })
 }
@@ -435,6 +483,25 @@ impl<R> KafkaSource<R> {
     pub(super) fn with_partitions(mut self, store: Arc<PartitionStore>) -> Self {
         self.settings.partitions = Some(store);
         self
+    }
+
+    /// Reads a shuffle topic: each message an envelope of a record of `topic` (or of
+    /// watermarks, given as records of a `blank` row).
+    pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R) -> Self {
+        self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank });
+        self
+    }
+
+    /// Keeps each record's bytes ([`Record::raw`]) and tells `partitions` the partition of
+    /// each split as it is made.
+    pub(super) fn keeping_bytes(mut self, partitions: Arc<std::sync::Mutex<HashMap<usize, i32>>>) -> Self {
+        self.settings.keep_raw = Some(partitions);
+        self
+    }
+
+    /// Whether the source reads up to an end ('scan.bounded.mode').
+    pub(super) fn is_bounded(&self) -> bool {
+        self.settings.bounded.is_some()
     }
 }
 
@@ -732,6 +799,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
         if slots[p] == usize::MAX {
             slots[p] = self.splits.len();
+            if let Some(names) = &self.src.keep_raw {
+                names.lock().unwrap_or_else(|p| p.into_inner()).insert(self.splits.len(), partition);
+            }
             self.splits.push(Split {
                 id: self.splits.len(),
                 topic: Str::new(topic),
@@ -1056,29 +1126,13 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         if self.splits[i].stop.is_some_and(|stop| offset >= stop) {
             return self.end_split(consumer, i, emit);
         }
-        match self.decode(message) {
-            Ok(Some((value, key, tombstone))) => {
-                let s = &self.splits[i];
-                let headers = match message.headers() {
-                    None => Vec::new(),
-                    Some(h) => h.iter().map(|h| (Str::new(h.key), h.value.map(<[u8]>::to_vec))).collect(),
-                };
-                let record = Record {
-                    value,
-                    key,
-                    topic: s.topic.clone(),
-                    partition: s.partition,
-                    offset,
-                    timestamp: millis(message.timestamp()).map(Timestamp::from_millis),
-                    timestamp_type: match message.timestamp() {
-                        rdkafka::Timestamp::NotAvailable => "NoTimestampType",
-                        rdkafka::Timestamp::CreateTime(_) => "CreateTime",
-                        rdkafka::Timestamp::LogAppendTime(_) => "LogAppendTime",
-                    },
-                    headers,
-                    tombstone,
-                };
-                emit(SourceEvent::Row(s.id, record))?;
+        let record = match self.src.shuffled.is_some() {
+            true => self.envelope(message),
+            false => self.record(message, i),
+        };
+        match record {
+            Ok(Some(record)) => {
+                emit(SourceEvent::Row(self.splits[i].id, record))?;
                 self.rows += 1;
             }
             Ok(None) => {}
@@ -1098,12 +1152,86 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         Ok(())
     }
 
-    /// The row and key row of a message, and whether it is a tombstone (an `upsert-kafka`
-    /// deletion: the row has the key columns only); `None` for a message that is no row.
+    /// The record of message `message` of split `i`; `None` for a message that is no row.
+    fn record(&mut self, message: &BorrowedMessage<'_>, i: usize) -> Result<Option<Record<R>>, String> {
+        let Some((value, key, tombstone)) = self.decode(message.key(), message.payload())? else { return Ok(None) };
+        let s = &self.splits[i];
+        let headers = match message.headers() {
+            None => Vec::new(),
+            Some(h) => h.iter().map(|h| (Str::new(h.key), h.value.map(<[u8]>::to_vec))).collect(),
+        };
+        let raw = self
+            .src
+            .keep_raw
+            .as_ref()
+            .map(|_| Raw { key: message.key().map(<[u8]>::to_vec), value: message.payload().map(<[u8]>::to_vec) });
+        Ok(Some(Record {
+            value,
+            key,
+            topic: s.topic.clone(),
+            partition: s.partition,
+            offset: message.offset(),
+            timestamp: millis(message.timestamp()).map(Timestamp::from_millis),
+            timestamp_type: match message.timestamp() {
+                rdkafka::Timestamp::NotAvailable => "NoTimestampType",
+                rdkafka::Timestamp::CreateTime(_) => "CreateTime",
+                rdkafka::Timestamp::LogAppendTime(_) => "LogAppendTime",
+            },
+            headers,
+            tombstone,
+            mark: None,
+            raw,
+        }))
+    }
+
+    /// The record a message of a shuffle topic holds: one of the table's own topic, as it
+    /// was read there, or the writer's watermarks.
+    fn envelope(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<Record<R>>, String> {
+        let envelope = super::shuffle::Envelope::decode(message.payload().unwrap_or_default())?;
+        let Some(shuffled) = &self.src.shuffled else { return Ok(None) };
+        let (topic, blank) = (shuffled.topic.clone(), shuffled.blank);
+        match envelope {
+            super::shuffle::Envelope::Mark(mark) => Ok(Some(Record {
+                value: blank(),
+                key: None,
+                topic,
+                partition: message.partition(),
+                offset: message.offset(),
+                timestamp: None,
+                timestamp_type: "NoTimestampType",
+                headers: Vec::new(),
+                tombstone: false,
+                mark: Some(mark),
+                raw: None,
+            })),
+            super::shuffle::Envelope::Row(row) => {
+                let Some((value, key, tombstone)) = self.decode(row.key.as_deref(), row.value.as_deref())? else {
+                    return Ok(None);
+                };
+                Ok(Some(Record {
+                    value,
+                    key,
+                    topic,
+                    partition: row.partition,
+                    offset: row.offset,
+                    timestamp: row.timestamp.map(Timestamp::from_millis),
+                    timestamp_type: row.timestamp_type(),
+                    headers: row.headers.into_iter().map(|(k, v)| (Str::new(&k), v)).collect(),
+                    tombstone,
+                    mark: None,
+                    raw: None,
+                }))
+            }
+        }
+    }
+
+    /// The row and key row of a message's `key` and `payload`, and whether it is a
+    /// tombstone (an `upsert-kafka` deletion: the row has the key columns only); `None` for
+    /// a message that is no row.
     #[allow(clippy::type_complexity)]
-    fn decode(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<(R, Option<R>, bool)>, String> {
+    fn decode(&mut self, key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Option<(R, Option<R>, bool)>, String> {
         let mut values = std::mem::take(&mut self.key_values);
-        let result = self.decode_with(message, &mut values);
+        let result = self.decode_with(key, payload, &mut values);
         self.key_values = values;
         result
     }
@@ -1111,25 +1239,26 @@ impl<R: DeserializeOwned> Reader<'_, R> {
     #[allow(clippy::type_complexity)]
     fn decode_with(
         &mut self,
-        message: &BorrowedMessage<'_>,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
         key_values: &mut Vec<(&'static str, Dyn<'static>)>,
     ) -> Result<Option<(R, Option<R>, bool)>, String> {
         key_values.clear();
-        let key = match (&mut self.src.key, message.key()) {
+        let key = match (&mut self.src.key, key) {
             (Some(decoder), Some(bytes)) => {
                 decoder.decode(bytes, key_values).map_err(|e| format!("key: {e}"))?;
                 Some(KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?)
             }
             _ => None,
         };
-        if self.src.upsert && message.payload().is_none() {
+        if self.src.upsert && payload.is_none() {
             // A deletion: of its key, which it must have.
             let Some(key) = key else { return Err("a tombstone (no value) without a key".to_string()) };
             let row = KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?;
             return Ok(Some((row, Some(key), true)));
         }
         let extras = if self.src.value.wants_key_columns() { key_values } else { &mut self.no_values };
-        let Some(value) = self.src.value.decode(message.payload(), extras).map_err(|e| format!("value: {e}"))? else {
+        let Some(value) = self.src.value.decode(payload, extras).map_err(|e| format!("value: {e}"))? else {
             return Ok(None);
         };
         (self.src.validate)(&value)?;

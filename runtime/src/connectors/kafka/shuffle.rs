@@ -1,0 +1,612 @@
+//! Repartitioning a table through a Kafka topic of the pipeline's own (a *shuffle* topic),
+//! as Kafka Streams' repartition topics do, for a task keeping state per partition
+//! (`'scale-out.mode' = 'partition'`) whose key is not the one the table's topic is
+//! partitioned by.
+//!
+//! The task runs in two stages, in every process of the pipeline:
+//!
+//! 1. The **writer** ([`write`]) reads the table's topic in the table's consumer group,
+//!    decodes each record only to compute its key's hash (the route key of the task, as for
+//!    [`crate::exchange`]) and its event time, and writes the record as it was read — key
+//!    and value bytes, partition, offset, timestamp, headers — to partition
+//!    `hash % partitions` of the shuffle topic `<group>-<task>-repartition` (created with as
+//!    many partitions as the table's topic if it does not exist). It commits the table's
+//!    offsets only after the records before them are acknowledged (at-least-once).
+//! 2. The task's operators run per partition of the shuffle topic ([`super::partitioned`]),
+//!    in the group `<group>-<task>-repartition`, with their state in the shared folder; each
+//!    instance reads its partition through [`Shuffled`], which decodes the records with the
+//!    table's own formats.
+//!
+//! **Watermarks.** Records of every partition of the table's topic interleave in each
+//! partition of the shuffle topic, so an instance cannot take the watermark from the
+//! records' times as a reader of the table does. The writer sends its watermark instead:
+//! whenever it moved (at most every [`MARK_EVERY`]), at barriers and when the source idles,
+//! a *mark* to every partition of the shuffle topic with the watermark of each table
+//! partition it reads (its own watermark over them, which no partition is behind; the
+//! greatest possible for partitions whose bounded input ended). An instance's watermark is
+//! the least over all partitions of the table of the greatest mark it has for each (none
+//! until every partition has one). A mark follows, in each shuffle partition, the records
+//! sent before it, so no record the mark's watermark had passed can come after it.
+//!
+//! **Exactly once.** A writer that fails writes again, from the table's committed offsets,
+//! records it had written: each instance keeps, per partition of the table, the greatest
+//! offset it has read and skips records at or below it (the writer's producer is
+//! idempotent, so a partition's records reach each shuffle partition in order). The marks
+//! and offsets are part of the instance's snapshot (its source position).
+
+use super::source::{KafkaSource, Record};
+use super::{
+    PRODUCER_DEFAULTS, Producer_, client_config, create_topic, flush, flush_limit, kafka_error, producer, send,
+};
+use crate::checkpoint::{TaskCheckpoint, decode, encode};
+use crate::connectors::format::Column;
+use crate::connectors::{Barrier, Source, SourceEvent, SourceWatermark};
+use crate::error::{Error, Result};
+use crate::options::TableOptions;
+use crate::pipeline::Context;
+use rdkafka::producer::{BaseRecord, Producer};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The client setting that lets a metadata request create a topic (with the broker's
+/// default partitions): off, the pipeline creates its shuffle topic itself.
+const NO_AUTO_CREATE: &str = "allow.auto.create.topics";
+
+/// How often, at most, the writer sends its watermark while records flow.
+pub const MARK_EVERY: Duration = Duration::from_millis(200);
+
+/// The watermarks a writer sends: `(partition of the table's topic, watermark)` for every
+/// partition it reads, of the topic's `partitions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The number of partitions of the table's topic.
+    pub partitions: i32,
+    /// Per partition the writer reads, its watermark.
+    pub watermarks: Vec<(i32, i64)>,
+}
+
+/// A record of the table's topic as the writer read it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Forwarded {
+    pub(super) topic: String,
+    pub(super) partition: i32,
+    pub(super) offset: i64,
+    pub(super) timestamp: Option<i64>,
+    timestamp_type: u8,
+    pub(super) key: Option<Vec<u8>>,
+    pub(super) value: Option<Vec<u8>>,
+    pub(super) headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Forwarded {
+    /// The record's `timestamp-type`, as Kafka names it.
+    pub(super) fn timestamp_type(&self) -> &'static str {
+        match self.timestamp_type {
+            1 => "CreateTime",
+            2 => "LogAppendTime",
+            _ => "NoTimestampType",
+        }
+    }
+}
+
+/// A message of a shuffle topic.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) enum Envelope {
+    Row(Forwarded),
+    Mark(Mark),
+}
+
+impl Envelope {
+    /// The envelope a message's value holds.
+    pub(super) fn decode(bytes: &[u8]) -> Result<Envelope, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("not a record of a shuffle topic: {e}"))
+    }
+}
+
+/// The shuffle topic of task `task` reading the table of `opts`, and its consumer group.
+pub fn topic_name(opts: &TableOptions, task: &str) -> Result<String> {
+    let group = opts.get("properties.group.id").ok_or_else(|| {
+        opts.error("properties.group.id", "is required: the shuffle topic and its group are named after it")
+    })?;
+    let name: String = format!("{group}-{task}-repartition")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    Ok(name)
+}
+
+/// The options of the shuffle topic of task `task` reading the table of `opts`: its own
+/// topic and group, read from the group's offsets (from the start without any), unbounded.
+fn shuffle_options(opts: &TableOptions, task: &str) -> Result<(TableOptions, String)> {
+    let topic = topic_name(opts, task)?;
+    let mut o = TableOptions::new(&opts.table, &[]);
+    for (k, v) in opts.with_prefix("") {
+        let table_only = k == "topic-pattern"
+            || k.starts_with("scan.bounded.")
+            || k.starts_with("scan.startup.")
+            || k == "properties.auto.offset.reset"
+            || k == "properties.group.id";
+        if !table_only {
+            o.set(k, v);
+        }
+    }
+    o.set("topic", &topic);
+    o.set("properties.group.id", &topic);
+    o.set("scan.startup.mode", "group-offsets");
+    o.set("properties.auto.offset.reset", "earliest");
+    Ok((o, topic))
+}
+
+/// The source of the instances of task `task` (rows of the table of `opts`, decoded as
+/// [`super::source`] decodes them): its shuffle topic (created if it does not exist yet),
+/// in a group of its own.
+pub fn source<R: DeserializeOwned + Default>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    validate: fn(&R) -> Result<(), String>,
+    task: &str,
+) -> Result<KafkaSource<R>> {
+    let (o, topic) = shuffle_options(opts, task)?;
+    let client = metadata_client(opts)?;
+    ensure_topic(&client, opts, task)?;
+    Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&topic, R::default))
+}
+
+/// A client of the table's cluster for its metadata.
+fn metadata_client(opts: &TableOptions) -> Result<Producer_> {
+    let client_id = format!("dflc-{}-repartition", opts.table);
+    let mut defaults = PRODUCER_DEFAULTS.to_vec();
+    defaults.push(("client.id", &client_id));
+    producer(&opts.table, &client_config(opts, &defaults)?.set(NO_AUTO_CREATE, "false").clone(), false)
+}
+
+/// The number of partitions of `topic` (0: it does not exist).
+fn partitions_of(client: &Producer_, table: &str, topic: &str) -> Result<i32> {
+    let metadata = client
+        .client()
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .map_err(|e| kafka_error(table, &format!("reading the metadata of topic '{topic}'"), &e))?;
+    let partitions = metadata.topics().iter().find(|m| m.name() == topic).map_or(0, |m| m.partitions().len());
+    Ok(i32::try_from(partitions).unwrap_or(i32::MAX))
+}
+
+/// The shuffle topic of task `task` and its number of partitions: created, with as many
+/// partitions as the table's topic, if it does not exist.
+fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(String, i32)> {
+    let (_, topic) = shuffle_options(opts, task)?;
+    let table = &opts.table;
+    let mut partitions = partitions_of(client, table, &topic)?;
+    if partitions == 0 {
+        let wanted = partitions_of(client, table, source_topic(opts))?.max(1);
+        create_topic(opts.required("properties.bootstrap.servers")?, &topic, wanted)?;
+        partitions = partitions_of(client, table, &topic)?;
+        tracing::info!(table, topic, partitions, "created the shuffle topic of task `{task}`");
+    }
+    if partitions == 0 {
+        return Err(Error::Kafka {
+            table: table.clone(),
+            message: format!("the shuffle topic '{topic}' has no partitions"),
+        });
+    }
+    Ok((topic, partitions))
+}
+
+/// The table's topic (the first, if it names several).
+fn source_topic(opts: &TableOptions) -> &str {
+    opts.get("topic").unwrap_or_default().split(';').next().unwrap_or_default().trim()
+}
+
+/// The writer of a shuffle topic.
+struct Writer {
+    table: String,
+    topic: String,
+    producer: Producer_,
+    /// The shuffle topic's partitions.
+    partitions: i32,
+    limit: Option<Duration>,
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// The writer of task `task`'s shuffle topic (created if it does not exist yet).
+    fn open(opts: &TableOptions, task: &str) -> Result<Writer> {
+        let table = opts.table.clone();
+        let mut defaults = PRODUCER_DEFAULTS.to_vec();
+        let client_id = format!("dflc-{table}-repartition");
+        defaults.push(("client.id", &client_id));
+        let mut config = client_config(opts, &defaults)?;
+        config.set(NO_AUTO_CREATE, "false");
+        let producer = producer(&table, &config, false)?;
+        let (topic, partitions) = ensure_topic(&producer, opts, task)?;
+        Ok(Writer { table, topic, producer, partitions, limit: flush_limit(&config), buf: Vec::new() })
+    }
+
+    fn put(&mut self, partition: i32, key: &[u8], envelope: &Envelope) -> Result<()> {
+        self.buf.clear();
+        encode(envelope, &mut self.buf)?;
+        let record = BaseRecord::to(&self.topic).partition(partition).key(key).payload(&self.buf[..]);
+        send(&self.producer, record).map_err(|e| kafka_error(&self.table, "writing to the shuffle topic", &e))?;
+        self.producer.poll(Duration::ZERO);
+        Ok(())
+    }
+
+    /// Writes `record` to the partition of `hash`.
+    fn row<R>(&mut self, record: &Record<R>, hash: u64) -> Result<()> {
+        let raw = record.raw.as_ref().ok_or_else(|| Error::State("a record without its bytes".into()))?;
+        let forwarded = Forwarded {
+            topic: record.topic.to_string(),
+            partition: record.partition,
+            offset: record.offset,
+            timestamp: record.timestamp.map(|t| t.millis()),
+            timestamp_type: match record.timestamp_type {
+                "CreateTime" => 1,
+                "LogAppendTime" => 2,
+                _ => 0,
+            },
+            key: raw.key.clone(),
+            value: raw.value.clone(),
+            headers: record.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        };
+        let partition = (hash % self.partitions as u64) as i32;
+        self.put(partition, &hash.to_le_bytes(), &Envelope::Row(forwarded))
+    }
+
+    /// Sends `mark` to every partition.
+    fn mark(&mut self, mark: Mark) -> Result<()> {
+        let envelope = Envelope::Mark(mark);
+        for p in 0..self.partitions {
+            self.put(p, b"", &envelope)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until everything written is acknowledged.
+    fn flush(&mut self) -> Result<()> {
+        flush(&self.producer, &self.table, &format!("shuffle topic '{}'", self.topic), self.limit, true)
+    }
+}
+
+/// What the writer knows of the table's partitions.
+struct Marks {
+    /// The partition of each split (the source tells).
+    partition_of: Arc<Mutex<HashMap<usize, i32>>>,
+    /// Splits being read, and those whose bounded input ended.
+    reading: BTreeMap<usize, bool>,
+    /// The number of partitions of the table's topic.
+    partitions: i32,
+    /// What was sent last, and when.
+    sent: Option<Mark>,
+    at: Instant,
+}
+
+impl Marks {
+    /// The mark of watermark `wm` now: `None` before any split is known.
+    fn now(&self, wm: i64) -> Option<Mark> {
+        let names = self.partition_of.lock().unwrap_or_else(|p| p.into_inner());
+        let watermarks: Vec<(i32, i64)> = self
+            .reading
+            .iter()
+            .filter_map(|(split, ended)| names.get(split).map(|&p| (p, if *ended { i64::MAX } else { wm })))
+            .collect();
+        (!watermarks.is_empty()).then_some(Mark { partitions: self.partitions, watermarks })
+    }
+
+    /// Sends the mark of `wm` if it changed (and, with `due`, once [`MARK_EVERY`] passed).
+    fn send(&mut self, writer: &mut Writer, wm: i64, due: bool) -> Result<()> {
+        if due && self.at.elapsed() < MARK_EVERY {
+            return Ok(());
+        }
+        let Some(mark) = self.now(wm) else { return Ok(()) };
+        if self.sent.as_ref() == Some(&mark) {
+            return Ok(());
+        }
+        writer.mark(mark.clone())?;
+        self.sent = Some(mark);
+        self.at = Instant::now();
+        Ok(())
+    }
+}
+
+/// The writer (task `name`, stage 1 of task `task`, see the module documentation): reads
+/// `source`, a source of the table of `opts` in its group, and writes each record to the
+/// partition of the hash `route` gives, with the watermark of the table (`delay_ms` behind
+/// the event time `route` gives; none: no marks but at the end of bounded partitions).
+pub fn write<R, F>(
+    cx: &Context,
+    name: &str,
+    task: &str,
+    source: KafkaSource<R>,
+    opts: &TableOptions,
+    delay_ms: Option<i64>,
+    mut route: F,
+) -> Result<()>
+where
+    R: DeserializeOwned,
+    F: FnMut(&Record<R>) -> Result<(u64, Option<i64>)>,
+{
+    let mut checkpoint = TaskCheckpoint::new(cx, name)?;
+    if checkpoint.already_done() {
+        return Ok(());
+    }
+    // The table's offsets are in its group, committed after the records are written.
+    if let Some(restored) = checkpoint.take_restored() {
+        restored.done()?;
+    }
+    let mut writer = Writer::open(opts, task)?;
+    let partition_of = Arc::new(Mutex::new(HashMap::new()));
+    let bounded = source.is_bounded();
+    let source = source.keeping_bytes(Arc::clone(&partition_of));
+    let partitions = partitions_of(&writer.producer, &opts.table, source_topic(opts))?;
+    let mut marks = Marks { partition_of, reading: BTreeMap::new(), partitions, sent: None, at: Instant::now() };
+    let mut wm = match delay_ms {
+        Some(delay) => Some(SourceWatermark::for_table(cx, &opts.table, delay)?),
+        None => None,
+    };
+    let current = |wm: &Option<SourceWatermark>| wm.as_ref().map_or(crate::time::NO_WATERMARK, |w| w.current());
+    crate::metrics::source_running();
+    let enabled = checkpoint.enabled();
+    let source = if enabled { source } else { Source::without_commits(source) };
+    source.run_events(cx, |event| -> Result<()> {
+        match event {
+            SourceEvent::Row(split, record) => {
+                let (hash, ts) = route(&record)?;
+                if let Some(w) = wm.as_mut() {
+                    w.observe(split, ts);
+                }
+                writer.row(&record, hash)?;
+                marks.send(&mut writer, current(&wm), true)
+            }
+            SourceEvent::SplitStart(split) => {
+                marks.reading.insert(split, false);
+                if let Some(w) = wm.as_mut() {
+                    w.start_split(split);
+                }
+                Ok(())
+            }
+            SourceEvent::SplitEnd(split) => {
+                if let Some(w) = wm.as_mut() {
+                    w.end_split(split);
+                }
+                // A bounded partition's end releases the watermark for good; a partition
+                // taken away is marked by its next reader.
+                match bounded {
+                    true => {
+                        marks.reading.insert(split, true);
+                        marks.send(&mut writer, current(&wm), false)?;
+                    }
+                    false => {
+                        marks.reading.remove(&split);
+                    }
+                }
+                writer.flush()
+            }
+            SourceEvent::Idle => {
+                if let Some(w) = wm.as_mut() {
+                    w.idle();
+                }
+                marks.send(&mut writer, current(&wm), false)
+            }
+            SourceEvent::Barrier(Barrier { checkpoint: id, position }) => {
+                marks.send(&mut writer, current(&wm), false)?;
+                // The source commits the offsets after this barrier once it returns.
+                writer.flush()?;
+                match id {
+                    Some(id) => checkpoint.arrive(id, crate::checkpoint::SnapshotWriter::default(), &position),
+                    None => Ok(()),
+                }
+            }
+            SourceEvent::Watermark(_) => Ok(()),
+        }
+    })?;
+    writer.flush()?;
+    checkpoint.finish();
+    Ok(())
+}
+
+/// An instance's input from its partition of a shuffle topic (stage 2, see the module
+/// documentation): the table's records, each once, with the watermark the writers' marks
+/// give ([`SourceEvent::Watermark`]).
+pub struct Shuffled<S> {
+    input: S,
+    state: ShuffledState,
+}
+
+/// What an instance keeps of its shuffle partition: per partition of the table, the
+/// greatest watermark marked and the greatest offset read.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct ShuffledState {
+    partitions: i32,
+    marks: BTreeMap<i32, i64>,
+    read: HashMap<i32, i64>,
+    emitted: Option<i64>,
+}
+
+impl ShuffledState {
+    /// The watermark the marks give: the least over every partition of the table.
+    fn watermark(&self) -> i64 {
+        if self.partitions == 0 || self.marks.len() < self.partitions as usize {
+            return crate::time::NO_WATERMARK;
+        }
+        self.marks.values().copied().min().unwrap_or(crate::time::NO_WATERMARK)
+    }
+}
+
+impl<S> Shuffled<S> {
+    /// The instance's input `input`, its partition of the shuffle topic.
+    pub fn new(input: S) -> Self {
+        Shuffled { input, state: ShuffledState::default() }
+    }
+}
+
+impl<R, S: Source<Row = Record<R>>> Source for Shuffled<S> {
+    type Row = Record<R>;
+
+    fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
+        let Shuffled { input, mut state } = self;
+        if let Some(wm) = state.emitted {
+            emit(SourceEvent::Watermark(wm))?;
+        }
+        input.run_events(cx, |event| match event {
+            SourceEvent::Row(split, record) => {
+                if let Some(mark) = &record.mark {
+                    state.partitions = state.partitions.max(mark.partitions);
+                    for &(p, wm) in &mark.watermarks {
+                        let m = state.marks.entry(p).or_insert(wm);
+                        *m = (*m).max(wm);
+                    }
+                    let wm = state.watermark();
+                    if wm > crate::time::NO_WATERMARK && state.emitted.is_none_or(|e| wm > e) {
+                        state.emitted = Some(wm);
+                        return emit(SourceEvent::Watermark(wm));
+                    }
+                    return Ok(());
+                }
+                let read = state.read.entry(record.partition).or_insert(-1);
+                if record.offset <= *read {
+                    // Written again by a writer that restarted: read already.
+                    return Ok(());
+                }
+                *read = record.offset;
+                emit(SourceEvent::Row(split, record))
+            }
+            SourceEvent::Barrier(Barrier { checkpoint, position }) => {
+                let mut bytes = Vec::new();
+                encode(&(position, &state), &mut bytes)?;
+                emit(SourceEvent::Barrier(Barrier { checkpoint, position: bytes }))
+            }
+            other => emit(other),
+        })
+    }
+
+    /// The marks and offsets of the snapshot, and the input's own position.
+    fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        let (inner, state): (Vec<u8>, ShuffledState) = decode(&mut input)?;
+        self.state = state;
+        self.input.restore(&inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(partition: i32, offset: i64, mark: Option<Mark>) -> Record<u8> {
+        Record {
+            value: offset as u8,
+            key: None,
+            topic: crate::types::Str::new("t"),
+            partition,
+            offset,
+            timestamp: None,
+            timestamp_type: "NoTimestampType",
+            headers: Vec::new(),
+            tombstone: false,
+            mark,
+            raw: None,
+        }
+    }
+
+    /// A source of `events`.
+    struct Script(Vec<SourceEvent<Record<u8>>>);
+
+    impl Source for Script {
+        type Row = Record<u8>;
+        fn run_events<F: FnMut(SourceEvent<Record<u8>>) -> Result<()>>(self, _: &Context, mut emit: F) -> Result<()> {
+            self.0.into_iter().try_for_each(&mut emit)
+        }
+        fn restore(&mut self, _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn mark(partitions: i32, watermarks: &[(i32, i64)]) -> Option<Mark> {
+        Some(Mark { partitions, watermarks: watermarks.to_vec() })
+    }
+
+    /// What `Shuffled` makes of `events`, after restoring `position` (if any).
+    fn run(events: Vec<SourceEvent<Record<u8>>>, position: Option<&[u8]>) -> Vec<String> {
+        let cx = Context::new(Vec::new(), Default::default());
+        let mut shuffled = Shuffled::new(Script(events));
+        if let Some(p) = position {
+            shuffled.restore(p).unwrap();
+        }
+        let mut out = Vec::new();
+        shuffled
+            .run_events(&cx, |e| {
+                out.push(match e {
+                    SourceEvent::Row(_, r) => format!("row {}:{}", r.partition, r.offset),
+                    SourceEvent::Watermark(wm) => format!("wm {wm}"),
+                    SourceEvent::Barrier(b) => format!("barrier {}", crate::exchange::hash_key(&b.position)),
+                    _ => "other".into(),
+                });
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_watermark_is_the_least_over_every_partition_of_the_table_and_records_come_once() {
+        let events = vec![
+            SourceEvent::Row(0, record(0, 1, None)),
+            SourceEvent::Row(0, record(0, 10, mark(2, &[(0, 100)]))),
+            SourceEvent::Row(0, record(1, 1, None)),
+            // Both partitions marked: the least.
+            SourceEvent::Row(0, record(0, 11, mark(2, &[(1, 40)]))),
+            // A partition's mark never goes back (its new reader starts behind).
+            SourceEvent::Row(0, record(0, 12, mark(2, &[(1, 30), (0, 120)]))),
+            SourceEvent::Row(0, record(0, 13, mark(2, &[(1, 90)]))),
+            // Written again after its writer restarted: skipped; new ones pass.
+            SourceEvent::Row(0, record(0, 1, None)),
+            SourceEvent::Row(0, record(1, 1, None)),
+            SourceEvent::Row(0, record(1, 2, None)),
+        ];
+        assert_eq!(run(events, None), ["row 0:1", "row 1:1", "wm 40", "wm 90", "row 1:2"]);
+    }
+
+    #[test]
+    fn marks_and_offsets_go_into_the_position_and_come_back_from_it() {
+        let barrier = SourceEvent::Barrier(Barrier { checkpoint: Some(1), position: b"inner".to_vec() });
+        let events = vec![
+            SourceEvent::Row(0, record(0, 5, None)),
+            SourceEvent::Row(0, record(0, 6, mark(1, &[(0, 70)]))),
+            barrier,
+        ];
+        let cx = Context::new(Vec::new(), Default::default());
+        let mut position = Vec::new();
+        Shuffled::new(Script(events))
+            .run_events(&cx, |e| {
+                if let SourceEvent::Barrier(b) = e {
+                    position = b.position;
+                }
+                Ok(())
+            })
+            .unwrap();
+        // Restored: the watermark again first, and record 5 of partition 0 is read already.
+        let again = vec![SourceEvent::Row(0, record(0, 5, None)), SourceEvent::Row(0, record(0, 7, None))];
+        assert_eq!(run(again, Some(&position)), ["wm 70", "row 0:7"]);
+    }
+
+    #[test]
+    fn envelopes_name_their_topic_and_group_after_the_task() {
+        let opts = TableOptions::new(
+            "clicks",
+            &[("topic", "clicks"), ("properties.group.id", "app"), ("scan.bounded.mode", "latest-offset")],
+        );
+        assert_eq!(topic_name(&opts, "clicks").unwrap(), "app-clicks-repartition");
+        let (o, topic) = shuffle_options(&opts, "a/b").unwrap();
+        assert_eq!(topic, "app-a_b-repartition");
+        assert_eq!(o.get("topic"), Some("app-a_b-repartition"));
+        assert_eq!(o.get("properties.group.id"), Some("app-a_b-repartition"));
+        assert_eq!((o.get("scan.bounded.mode"), o.get("scan.startup.mode")), (None, Some("group-offsets")));
+        let err = topic_name(&TableOptions::new("clicks", &[]), "clicks").unwrap_err().to_string();
+        assert!(err.contains("properties.group.id"), "{err}");
+        let bytes = postcard::to_stdvec(&Envelope::Mark(Mark { partitions: 3, watermarks: vec![(1, 5)] })).unwrap();
+        assert!(matches!(Envelope::decode(&bytes), Ok(Envelope::Mark(m)) if m.partitions == 3));
+        assert!(Envelope::decode(b"\\xff\\xff\\xff").is_err());
+    }
+}
