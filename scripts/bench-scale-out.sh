@@ -12,8 +12,13 @@
 #      (the processes' summaries) / wall time from the start to the last exit, start-up and
 #      the group's rebalances included.
 #
+# With BENCH_SCALE_VARIANT=repartitioned the query does not declare the topic's key: the
+# pipeline repartitions the bids by auction through a topic of its own (a writer and the
+# instances per partition of that topic, in every process).
+#
 # Usage: scripts/bench-scale-out.sh [EVENTS]          (default 4000000)
-# Environment: BENCH_SCALE_PARTITIONS (default 4), BENCH_SCALE_RUNS (default 3).
+# Environment: BENCH_SCALE_PARTITIONS (default 4), BENCH_SCALE_RUNS (default 3),
+#              BENCH_SCALE_VARIANT (keyed, the default, or repartitioned).
 # Services: started if the broker does not answer (and stopped again at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +27,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dflc/target}"
 events="${1:-4000000}"
 partitions="${BENCH_SCALE_PARTITIONS:-4}"
 runs="${BENCH_SCALE_RUNS:-3}"
+variant="${BENCH_SCALE_VARIANT:-keyed}"
 say() { printf 'bench-scale-out: %s\n' "$*" >&2; }
 for n in "$events" "$partitions" "$runs"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { say "not a number: '$n'"; exit 2; }
@@ -48,7 +54,15 @@ cargo build --release --quiet -p dfl --example kafka_load
 dflc="$CARGO_TARGET_DIR/release/dflc"
 load="$CARGO_TARGET_DIR/release/examples/kafka_load"
 "$dflc" build examples/kafka/bench/q5_bids_to_kafka.sql -o "$work/produce" >/dev/null
-"$dflc" build examples/kafka/bench/q5_kafka_partitioned.sql -o "$work/q5" >/dev/null
+case "$variant" in
+  keyed) cp examples/kafka/bench/q5_kafka_partitioned.sql "$work/q5_kafka_partitioned.sql" ;;
+  repartitioned)
+    perl -0pe "s/,\s*'key\.format' = 'json',\s*'key\.fields' = 'auction'//" \
+      examples/kafka/bench/q5_kafka_partitioned.sql > "$work/q5_kafka_partitioned.sql"
+    grep -q "key.fields" "$work/q5_kafka_partitioned.sql" && { say "could not drop the key from the query"; exit 1; } ;;
+  *) say "BENCH_SCALE_VARIANT: keyed or repartitioned, not '$variant'"; exit 2 ;;
+esac
+"$dflc" build "$work/q5_kafka_partitioned.sql" -o "$work/q5" >/dev/null
 produce="$work/produce/q5_bids_to_kafka"
 q5="$work/q5/q5_kafka_partitioned"
 
@@ -59,7 +73,7 @@ say "producing the bids of $events events into $topic ($partitions partitions, k
   --set "bids.properties.bootstrap.servers=$brokers" 2>"$work/produce.txt" || { cat "$work/produce.txt" >&2; exit 1; }
 
 rows_read() { grep -o '[0-9]* rows read' "$1" | tail -1 | cut -d' ' -f1; }
-echo "Scale-out benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $partitions partitions"
+echo "Scale-out benchmark ($variant), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $partitions partitions"
 echo "input: $(tail -1 "$work/produce.txt")"
 for n in 1 2; do
   for r in $(seq 1 "$runs"); do

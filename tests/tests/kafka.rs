@@ -1452,6 +1452,28 @@ fn clicks_written_twice_to_the_shuffle_topic_by_a_killed_process_count_once() {
     terminate(b);
 }
 
+/// Two processes of a repartitioned pipeline reading the clicks to an end
+/// ('scan.bounded.mode'): the instances read the shuffle topic until the writers' marks say
+/// every partition of the clicks ended, fire what is open, and both processes stop by
+/// themselves with every window a single reader computes.
+#[test]
+fn a_repartitioned_pipeline_reading_to_an_end_stops_by_itself_with_every_window() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("repartitioned_windows", &servers, tmp.path(), 4);
+    p.writes.push(s("dst.sink.partitioner", "round-robin"));
+    p.sets.push(s("clicks.scan.bounded.mode", "latest-offset"));
+    write_clicks_with(&servers, &p.clicks, 0..500, tmp.path(), &p.writes);
+    let (a, _) = p.start();
+    let (b, _) = p.start();
+    for r in [a, b] {
+        let (status, stderr) = r.wait();
+        assert!(status.success(), "{stderr}");
+    }
+    let (got, expected) = p.windows(500, Instant::now() + Duration::from_secs(60));
+    assert_eq!(got, expected);
+}
+
 /// A keyed pipeline stopped (SIGTERM) and started again as another process, whose own
 /// checkpoint folder is empty: its partitions' state, open windows included, comes from
 /// the shared folder, and the features are those of one uninterrupted run.

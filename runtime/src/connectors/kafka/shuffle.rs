@@ -152,7 +152,10 @@ pub fn source<R: DeserializeOwned + Default>(
     let (o, topic) = shuffle_options(opts, task)?;
     let client = metadata_client(opts)?;
     ensure_topic(&client, opts, task)?;
-    Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&topic, R::default))
+    // A table read to an end: the shuffle topic is read until the writers' marks say so.
+    let until_ended = opts.get("scan.bounded.mode").is_some_and(|m| m != "unbounded");
+    let table_topic = source_topic(opts).to_string();
+    Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&table_topic, R::default, until_ended))
 }
 
 /// A client of the table's cluster for its metadata.

@@ -153,10 +153,13 @@ struct Settings<R> {
 }
 
 /// What reading a shuffle topic needs: the name of the table's own topic (its records'),
-/// and a blank row for the records that carry watermarks.
+/// and a blank row for the records that carry watermarks; and, when the table is read to
+/// an end, the partitions of the table each split has seen the end of.
 struct Shuffled<R> {
     topic: Str,
     blank: fn() -> R,
+    until_ended: bool,
+    ended: HashMap<usize, std::collections::BTreeSet<i32>>,
 }
 
 enum Topics {
@@ -486,9 +489,12 @@ impl<R> KafkaSource<R> {
     }
 
     /// Reads a shuffle topic: each message an envelope of a record of `topic` (or of
-    /// watermarks, given as records of a `blank` row).
-    pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R) -> Self {
-        self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank });
+    /// watermarks, given as records of a `blank` row). With `until_ended` (the table is
+    /// read to an end), a split ends once its marks say every partition of the table
+    /// ended (they follow every record of the table in the split), and the source once
+    /// every split ended.
+    pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R, until_ended: bool) -> Self {
+        self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank, until_ended, ended: HashMap::new() });
         self
     }
 
@@ -590,8 +596,8 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             if !self.rebalances(consumer, emit)? || self.cx.stopped() {
                 return self.finish(consumer, emit);
             }
-            if self.src.bounded.is_some() && self.assigned_once && self.splits.iter().all(|s| s.phase != Phase::Reading)
-            {
+            let ends = self.src.bounded.is_some() || self.src.shuffled.as_ref().is_some_and(|s| s.until_ended);
+            if ends && self.assigned_once && self.splits.iter().all(|s| s.phase != Phase::Reading) {
                 return self.finish(consumer, emit);
             }
             // What has arrived is taken without waiting; when nothing is left the task
@@ -1130,8 +1136,16 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             true => self.envelope(message),
             false => self.record(message, i),
         };
+        let mut marked_end = false;
         match record {
             Ok(Some(record)) => {
+                if let (Some(mark), Some(shuffled)) = (&record.mark, self.src.shuffled.as_mut())
+                    && shuffled.until_ended
+                {
+                    let ended = shuffled.ended.entry(i).or_default();
+                    ended.extend(mark.watermarks.iter().filter(|(_, wm)| *wm == i64::MAX).map(|(p, _)| *p));
+                    marked_end = ended.len() >= usize::try_from(mark.partitions).unwrap_or(usize::MAX);
+                }
                 emit(SourceEvent::Row(self.splits[i].id, record))?;
                 self.rows += 1;
             }
@@ -1146,7 +1160,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             self.dirty = true;
             self.dirty_since = Instant::now();
         }
-        if s.stop.is_some_and(|stop| s.next >= stop) {
+        if s.stop.is_some_and(|stop| s.next >= stop) || marked_end {
             self.end_split(consumer, i, emit)?;
         }
         Ok(())
@@ -1211,7 +1225,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 Ok(Some(Record {
                     value,
                     key,
-                    topic,
+                    topic: Str::new(&row.topic),
                     partition: row.partition,
                     offset: row.offset,
                     timestamp: row.timestamp.map(Timestamp::from_millis),
