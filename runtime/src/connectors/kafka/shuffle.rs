@@ -149,7 +149,7 @@ pub fn source<R: DeserializeOwned + Default>(
     validate: fn(&R) -> Result<(), String>,
     task: &str,
 ) -> Result<KafkaSource<R>> {
-    let (o, topic) = shuffle_options(opts, task)?;
+    let (o, _) = shuffle_options(opts, task)?;
     let client = metadata_client(opts)?;
     ensure_topic(&client, opts, task)?;
     // A table read to an end: the shuffle topic is read until the writers' marks say so.
