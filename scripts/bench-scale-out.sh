@@ -96,6 +96,8 @@ for n in 1 2; do
       total=$((total + $(rows_read "$work/run-$n-$r-$p.txt")))
       rss="$rss $(( $(cat "$work/rss-$n-$r-$p.txt") / 1024 )) MB"
     done
+    # Repartitioned, every bid is read twice: by the writer, and from the shuffle topic.
+    if [[ "$variant" == repartitioned ]]; then total=$((total / 2)); fi
     awk -v n="$n" -v r="$r" -v rows="$total" -v s="$start" -v e="$end" -v rss="$rss" \
       'BEGIN { printf "%d process(es), run %d: %d bids in %.2f s = %.0f bids/s; peak RSS%s\n", n, r, rows, e - s, rows / (e - s), rss }'
   done
