@@ -268,14 +268,26 @@ pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<Part
     }
     // Records of one key are in one partition when the topic is keyed by a part of the
     // state's key (declared by 'key.fields'); else they are repartitioned by it.
-    let Some(fields) = t.options.get("key.fields") else { return Ok(Partitioning::Repartitioned) };
+    let repartitioned = || {
+        let one_topic = t.options.get("topic").is_some_and(|topic| !topic.contains(';'))
+            && !t.options.contains_key("topic-pattern");
+        match one_topic {
+            true => Ok(Partitioning::Repartitioned),
+            false => Err(format!(
+                "`{}` is not keyed by its key and reads several topics or a 'topic-pattern': only a table of one \
+                 topic is repartitioned",
+                t.name
+            )),
+        }
+    };
+    let Some(fields) = t.options.get("key.fields") else { return repartitioned() };
     let keyed_by: Vec<usize> = exchange.key.iter().filter_map(column).collect();
     let covered = fields
         .split(';')
         .map(str::trim)
         .filter(|f| !f.is_empty())
         .all(|f| t.column(f).is_some_and(|c| keyed_by.contains(&c)));
-    Ok(if covered { Partitioning::PerPartition } else { Partitioning::Repartitioned })
+    if covered { Ok(Partitioning::PerPartition) } else { repartitioned() }
 }
 
 /// The key of task `task`'s state, as `dflc explain` and messages show it.

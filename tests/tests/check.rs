@@ -348,13 +348,16 @@ fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
             "the writer and the instances"
         );
     }
-    let refused = [(
-        query(
-            keyed,
-            "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;",
+    let refused = [
+        (query("", &by("u")).replace("'topic' = 'c'", "'topic' = 'c;d'"), "reads several topics or a 'topic-pattern'"),
+        (
+            query(
+                keyed,
+                "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;",
+            ),
+            "its first aggregation has no key but the window",
         ),
-        "its first aggregation has no key but the window",
-    )];
+    ];
     for (i, (text, why)) in refused.iter().enumerate() {
         let source = SourceFile::new(format!("refused{i}.sql"), text.clone());
         let errors = dfl_compiler::compile(&source, "refused").expect_err("refused");

@@ -117,8 +117,13 @@ impl Gen<'_> {
         let t = &self.program.tables[id.0];
         let frame = self.source_frame(t);
         let computed = self.computed_columns(t, &frame);
-        let (source, convert) = self.source(id);
+        let (_, convert) = self.source(id);
+        let (validate, _) = self.kafka_conversion(t);
+        let ts = super::table_struct(t);
+        let cols = format_ident!("{}", super::rows::struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
         let table = &t.name;
+        let source =
+            quote!(rt::connectors::kafka::shuffle::writer_source::<#ts>(cx.table(#table)?, &#cols, #validate)?);
         let (delay, event_time) = match &t.watermark {
             Some(w) if w.max_out_of_orderness_ms.is_some() => {
                 let delay = w.max_out_of_orderness_ms.unwrap_or_default();

@@ -15,13 +15,17 @@ use std::time::Duration;
 /// Creates `topic` with `partitions` partitions (replication factor 1) on the cluster at
 /// `bootstrap_servers`; a topic that exists already is fine.
 pub fn create_topic(bootstrap_servers: &str, topic: &str, partitions: i32) -> Result<()> {
+    create_topic_with(ClientConfig::new().set("bootstrap.servers", bootstrap_servers), topic, partitions, 1)
+}
+
+/// [`create_topic`] with the client settings `config` (security settings and the like)
+/// and `replicas` replicas per partition.
+pub(super) fn create_topic_with(config: &ClientConfig, topic: &str, partitions: i32, replicas: i32) -> Result<()> {
     let table = format!("topic '{topic}'");
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap_servers)
-        .create()
-        .map_err(|e| kafka_error(&table, "cannot create an admin client", &e))?;
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().map_err(|e| kafka_error(&table, "cannot create an admin client", &e))?;
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replicas));
     let results = block_on(admin.create_topics(&[new], &options))
         .map_err(|e| kafka_error(&table, "cannot create the topic", &e))?;
     for r in results {

@@ -10,8 +10,9 @@
 //!    [`crate::exchange`]) and its event time, and writes the record as it was read — key
 //!    and value bytes, partition, offset, timestamp, headers — to partition
 //!    `hash % partitions` of the shuffle topic `<group>-<task>-repartition` (created with as
-//!    many partitions as the table's topic if it does not exist). It commits the table's
-//!    offsets only after the records before them are acknowledged (at-least-once).
+//!    many partitions and replicas as the table's topic if it does not exist). It commits
+//!    the table's offsets only after the records before them are acknowledged, and resumes
+//!    each partition from the group's committed offset ([`writer_source`]).
 //! 2. The task's operators run per partition of the shuffle topic ([`super::partitioned`]),
 //!    in the group `<group>-<task>-repartition`, with their state in the shared folder; each
 //!    instance reads its partition through [`Shuffled`], which decodes the records with the
@@ -22,8 +23,11 @@
 //! records' times as a reader of the table does. The writer sends its watermark instead:
 //! whenever it moved (at most every [`MARK_EVERY`]), at barriers and when the source idles,
 //! a *mark* to every partition of the shuffle topic with the watermark of each table
-//! partition it reads (its own watermark over them, which no partition is behind; the
-//! greatest possible for partitions whose bounded input ended). An instance's watermark is
+//! partition it reads: the partition's own (the greatest event time read, less the table's
+//! delay, as a reader of the table keeps per partition); for a partition without rows for
+//! the table's idle timeout the least of the active ones'; none for a partition it has not
+//! read a row of yet; the greatest possible once its bounded input ended (not when it is
+//! taken away: its next reader marks it). An instance's watermark is
 //! the least over all partitions of the table of the greatest mark it has for each (none
 //! until every partition has one). A mark follows, in each shuffle partition, the records
 //! sent before it, so no record the mark's watermark had passed can come after it.
@@ -31,19 +35,20 @@
 //! **Exactly once.** A writer that fails writes again, from the table's committed offsets,
 //! records it had written: each instance keeps, per partition of the table, the greatest
 //! offset it has read and skips records at or below it (the writer's producer is
-//! idempotent, so a partition's records reach each shuffle partition in order). The marks
+//! idempotent and gapless, so a partition's records reach each shuffle partition in order
+//! and none is missing before one that arrived; a write that failed fails the writer before
+//! anything follows it). The marks
 //! and offsets are part of the instance's snapshot (its source position).
 
 use super::source::{KafkaSource, Record};
-use super::{
-    PRODUCER_DEFAULTS, Producer_, client_config, create_topic, flush, flush_limit, kafka_error, producer, send,
-};
+use super::{PRODUCER_DEFAULTS, Producer_, client_config, flush, flush_limit, kafka_error, producer, send};
 use crate::checkpoint::{TaskCheckpoint, decode, encode};
 use crate::connectors::format::Column;
-use crate::connectors::{Barrier, Source, SourceEvent, SourceWatermark};
+use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
 use crate::pipeline::Context;
+use crate::time::BoundedOutOfOrderness;
 use rdkafka::producer::{BaseRecord, Producer};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -154,7 +159,7 @@ pub fn source<R: DeserializeOwned + Default>(
     ensure_topic(&client, opts, task)?;
     // A table read to an end: the shuffle topic is read until the writers' marks say so.
     let until_ended = opts.get("scan.bounded.mode").is_some_and(|m| m != "unbounded");
-    let table_topic = source_topic(opts).to_string();
+    let table_topic = source_topic(opts)?.to_string();
     Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&table_topic, R::default, until_ended))
 }
 
@@ -166,26 +171,41 @@ fn metadata_client(opts: &TableOptions) -> Result<Producer_> {
     producer(&opts.table, &client_config(opts, &defaults)?.set(NO_AUTO_CREATE, "false").clone(), false)
 }
 
-/// The number of partitions of `topic` (0: it does not exist).
-fn partitions_of(client: &Producer_, table: &str, topic: &str) -> Result<i32> {
+/// The number of partitions of `topic` (0: it does not exist) and the replicas of its
+/// first.
+fn topic_shape(client: &Producer_, table: &str, topic: &str) -> Result<(i32, i32)> {
     let metadata = client
         .client()
         .fetch_metadata(Some(topic), Duration::from_secs(30))
         .map_err(|e| kafka_error(table, &format!("reading the metadata of topic '{topic}'"), &e))?;
-    let partitions = metadata.topics().iter().find(|m| m.name() == topic).map_or(0, |m| m.partitions().len());
-    Ok(i32::try_from(partitions).unwrap_or(i32::MAX))
+    let Some(t) = metadata.topics().iter().find(|m| m.name() == topic) else { return Ok((0, 0)) };
+    let replicas = t.partitions().first().map_or(0, |p| p.replicas().len());
+    Ok((i32::try_from(t.partitions().len()).unwrap_or(i32::MAX), i32::try_from(replicas).unwrap_or(1)))
+}
+
+/// The number of partitions of `topic` (0: it does not exist).
+fn partitions_of(client: &Producer_, table: &str, topic: &str) -> Result<i32> {
+    Ok(topic_shape(client, table, topic)?.0)
 }
 
 /// The shuffle topic of task `task` and its number of partitions: created, with as many
-/// partitions as the table's topic, if it does not exist.
+/// partitions and replicas as the table's topic, if it does not exist (by another process
+/// of the pipeline at the same time, perhaps).
 fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(String, i32)> {
     let (_, topic) = shuffle_options(opts, task)?;
     let table = &opts.table;
     let mut partitions = partitions_of(client, table, &topic)?;
     if partitions == 0 {
-        let wanted = partitions_of(client, table, source_topic(opts))?.max(1);
-        create_topic(opts.required("properties.bootstrap.servers")?, &topic, wanted)?;
-        partitions = partitions_of(client, table, &topic)?;
+        let (wanted, replicas) = topic_shape(client, table, source_topic(opts)?)?;
+        super::admin::create_topic_with(&client_config(opts, &[])?, &topic, wanted.max(1), replicas.max(1))?;
+        // The metadata may lag the creation a little.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while partitions == 0 && Instant::now() < deadline {
+            partitions = partitions_of(client, table, &topic)?;
+            if partitions == 0 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         tracing::info!(table, topic, partitions, "created the shuffle topic of task `{task}`");
     }
     if partitions == 0 {
@@ -197,9 +217,50 @@ fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(
     Ok((topic, partitions))
 }
 
-/// The table's topic (the first, if it names several).
-fn source_topic(opts: &TableOptions) -> &str {
-    opts.get("topic").unwrap_or_default().split(';').next().unwrap_or_default().trim()
+/// The table's topic: one ('topic-pattern' and several topics are not repartitioned).
+fn source_topic(opts: &TableOptions) -> Result<&str> {
+    match opts.get("topic").map(str::trim) {
+        Some(t) if !t.is_empty() && !t.contains(';') && opts.get("topic-pattern").is_none() => Ok(t),
+        _ => Err(opts.error(
+            "topic",
+            "a table repartitioned by its task's key ('scale-out.mode' = 'partition') reads one topic, not several \
+             nor a 'topic-pattern'",
+        )),
+    }
+}
+
+/// The source of the writer of task `task`'s shuffle topic: the table's, resuming each
+/// partition from the group's committed offset (a partition a process takes over goes on
+/// where the last one committed); `'scan.startup.mode'` `earliest-offset` or
+/// `latest-offset` says where a partition without one starts.
+pub fn writer_source<R: DeserializeOwned>(
+    opts: &TableOptions,
+    columns: &'static [Column],
+    validate: fn(&R) -> Result<(), String>,
+) -> Result<KafkaSource<R>> {
+    source_topic(opts)?;
+    let mut o = opts.clone();
+    match opts.get("scan.startup.mode").unwrap_or("group-offsets") {
+        "group-offsets" => {}
+        "earliest-offset" => {
+            o.set("scan.startup.mode", "group-offsets");
+            o.set("properties.auto.offset.reset", "earliest");
+        }
+        "latest-offset" => {
+            o.set("scan.startup.mode", "group-offsets");
+            o.set("properties.auto.offset.reset", "latest");
+        }
+        other => {
+            return Err(opts.error(
+                "scan.startup.mode",
+                format!(
+                    "'{other}' cannot be combined with repartitioning ('scale-out.mode' = 'partition'): its writers \
+                     resume from the group's offsets; use 'group-offsets', 'earliest-offset' or 'latest-offset'"
+                ),
+            ));
+        }
+    }
+    super::partitioned::source(&o, columns, validate)
 }
 
 /// The writer of a shuffle topic.
@@ -221,13 +282,18 @@ impl Writer {
         let client_id = format!("dflc-{table}-repartition");
         defaults.push(("client.id", &client_id));
         let mut config = client_config(opts, &defaults)?;
-        config.set(NO_AUTO_CREATE, "false");
+        // A record lost in between would be skipped by the instances when written again.
+        config.set(NO_AUTO_CREATE, "false").set("enable.gapless.guarantee", "true");
         let producer = producer(&table, &config, false)?;
         let (topic, partitions) = ensure_topic(&producer, opts, task)?;
         Ok(Writer { table, topic, producer, partitions, limit: flush_limit(&config), buf: Vec::new() })
     }
 
     fn put(&mut self, partition: i32, key: &[u8], envelope: &Envelope) -> Result<()> {
+        if self.producer.context().has_failed() {
+            // Nothing may follow a record that was not written: fail with its reason.
+            self.flush()?;
+        }
         self.buf.clear();
         encode(envelope, &mut self.buf)?;
         let record = BaseRecord::to(&self.topic).partition(partition).key(key).payload(&self.buf[..]);
@@ -272,12 +338,30 @@ impl Writer {
     }
 }
 
-/// What the writer knows of the table's partitions.
+/// What the source tells the writer of its splits: the partition of each, and which reached
+/// their end (a split taken away by a rebalance ends too, without reaching it).
+#[derive(Debug, Default)]
+pub struct Splits {
+    pub(super) partition: HashMap<usize, i32>,
+    pub(super) ended: std::collections::HashSet<usize>,
+}
+
+/// The watermark of one partition of the table as the writer reads it.
+struct Clock {
+    watermark: BoundedOutOfOrderness,
+    last_row: Instant,
+    ended: bool,
+}
+
+/// What the writer knows of the table's partitions, and the marks it sent.
 struct Marks {
-    /// The partition of each split (the source tells).
-    partition_of: Arc<Mutex<HashMap<usize, i32>>>,
-    /// Splits being read, and those whose bounded input ended.
-    reading: BTreeMap<usize, bool>,
+    splits: Arc<Mutex<Splits>>,
+    /// Per split being read (or ended), its partition's watermark.
+    reading: BTreeMap<usize, Clock>,
+    /// The watermark's delay (none: the table has none; only ends are marked).
+    delay_ms: Option<i64>,
+    /// How long a partition without rows takes to be idle (the table's idle timeout).
+    idle: Option<Duration>,
     /// The number of partitions of the table's topic.
     partitions: i32,
     /// What was sent last, and when.
@@ -286,23 +370,70 @@ struct Marks {
 }
 
 impl Marks {
-    /// The mark of watermark `wm` now: `None` before any split is known.
-    fn now(&self, wm: i64) -> Option<Mark> {
-        let names = self.partition_of.lock().unwrap_or_else(|p| p.into_inner());
+    /// Split `split` starts (again): its watermark starts over.
+    fn start(&mut self, split: usize) {
+        let watermark = BoundedOutOfOrderness::sql(self.delay_ms.unwrap_or(0));
+        self.reading.insert(split, Clock { watermark, last_row: Instant::now(), ended: false });
+    }
+
+    /// A row of `split` with event time `ts`.
+    fn observe(&mut self, split: usize, ts: Option<i64>) {
+        if let Some(c) = self.reading.get_mut(&split) {
+            c.last_row = Instant::now();
+            if let (Some(ts), Some(_)) = (ts, self.delay_ms) {
+                c.watermark.observe(ts);
+            }
+        }
+    }
+
+    /// Split `split` ended: at the end of its bounded input (it holds nothing back any
+    /// more), or taken away (its next reader marks it).
+    fn end(&mut self, split: usize) {
+        let reached = self.splits.lock().unwrap_or_else(|p| p.into_inner()).ended.contains(&split);
+        match (reached, self.reading.get_mut(&split)) {
+            (true, Some(c)) => c.ended = true,
+            _ => {
+                self.reading.remove(&split);
+            }
+        }
+    }
+
+    /// The mark now: each partition read with its own watermark (as a reader of the table
+    /// keeps one per partition); one without rows for the idle timeout with the least of
+    /// the others' (it holds nothing back, as an idle partition does not), or the greatest
+    /// when all are idle; one whose input ended with the greatest possible. Partitions
+    /// without rows yet are not marked. `None` if there is nothing to mark.
+    fn now(&self) -> Option<Mark> {
+        let splits = self.splits.lock().unwrap_or_else(|p| p.into_inner());
+        let idle = |c: &Clock| self.idle.is_some_and(|t| c.last_row.elapsed() > t);
+        let seen = |c: &Clock| c.watermark.current() > crate::time::NO_WATERMARK;
+        let open = || self.reading.values().filter(|c| !c.ended && seen(c));
+        let active = open().filter(|c| !idle(c)).map(|c| c.watermark.current()).min();
+        let for_idle = active.or_else(|| open().map(|c| c.watermark.current()).max());
         let watermarks: Vec<(i32, i64)> = self
             .reading
             .iter()
-            .filter_map(|(split, ended)| names.get(split).map(|&p| (p, if *ended { i64::MAX } else { wm })))
+            .filter_map(|(split, c)| {
+                let p = *splits.partition.get(split)?;
+                let wm = match () {
+                    _ if c.ended => i64::MAX,
+                    _ if self.delay_ms.is_none() => return None,
+                    _ if idle(c) => for_idle?,
+                    _ if !seen(c) => return None,
+                    _ => c.watermark.current(),
+                };
+                Some((p, wm))
+            })
             .collect();
         (!watermarks.is_empty()).then_some(Mark { partitions: self.partitions, watermarks })
     }
 
-    /// Sends the mark of `wm` if it changed (and, with `due`, once [`MARK_EVERY`] passed).
-    fn send(&mut self, writer: &mut Writer, wm: i64, due: bool) -> Result<()> {
+    /// Sends the mark if it changed (and, with `due`, once [`MARK_EVERY`] passed).
+    fn send(&mut self, writer: &mut Writer, due: bool) -> Result<()> {
         if due && self.at.elapsed() < MARK_EVERY {
             return Ok(());
         }
-        let Some(mark) = self.now(wm) else { return Ok(()) };
+        let Some(mark) = self.now() else { return Ok(()) };
         if self.sent.as_ref() == Some(&mark) {
             return Ok(());
         }
@@ -339,16 +470,16 @@ where
         restored.done()?;
     }
     let mut writer = Writer::open(opts, task)?;
-    let partition_of = Arc::new(Mutex::new(HashMap::new()));
-    let bounded = source.is_bounded();
-    let source = source.keeping_bytes(Arc::clone(&partition_of));
-    let partitions = partitions_of(&writer.producer, &opts.table, source_topic(opts))?;
-    let mut marks = Marks { partition_of, reading: BTreeMap::new(), partitions, sent: None, at: Instant::now() };
-    let mut wm = match delay_ms {
-        Some(delay) => Some(SourceWatermark::for_table(cx, &opts.table, delay)?),
-        None => None,
-    };
-    let current = |wm: &Option<SourceWatermark>| wm.as_ref().map_or(crate::time::NO_WATERMARK, |w| w.current());
+    let splits = Arc::new(Mutex::new(Splits::default()));
+    let source = source.keeping_bytes(Arc::clone(&splits));
+    let partitions = partitions_of(&writer.producer, &opts.table, source_topic(opts)?)?;
+    if partitions == 0 {
+        return Err(opts.error("topic", format!("topic '{}' does not exist", source_topic(opts)?)));
+    }
+    let idle = crate::connectors::watermark::idle_timeout_ms(cx, &opts.table)?
+        .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
+    let mut marks =
+        Marks { splits, reading: BTreeMap::new(), delay_ms, idle, partitions, sent: None, at: Instant::now() };
     crate::metrics::source_running();
     let enabled = checkpoint.enabled();
     let source = if enabled { source } else { Source::without_commits(source) };
@@ -356,44 +487,22 @@ where
         match event {
             SourceEvent::Row(split, record) => {
                 let (hash, ts) = route(&record)?;
-                if let Some(w) = wm.as_mut() {
-                    w.observe(split, ts);
-                }
+                marks.observe(split, ts);
                 writer.row(&record, hash)?;
-                marks.send(&mut writer, current(&wm), true)
+                marks.send(&mut writer, true)
             }
             SourceEvent::SplitStart(split) => {
-                marks.reading.insert(split, false);
-                if let Some(w) = wm.as_mut() {
-                    w.start_split(split);
-                }
+                marks.start(split);
                 Ok(())
             }
             SourceEvent::SplitEnd(split) => {
-                if let Some(w) = wm.as_mut() {
-                    w.end_split(split);
-                }
-                // A bounded partition's end releases the watermark for good; a partition
-                // taken away is marked by its next reader.
-                match bounded {
-                    true => {
-                        marks.reading.insert(split, true);
-                        marks.send(&mut writer, current(&wm), false)?;
-                    }
-                    false => {
-                        marks.reading.remove(&split);
-                    }
-                }
+                marks.end(split);
+                marks.send(&mut writer, false)?;
                 writer.flush()
             }
-            SourceEvent::Idle => {
-                if let Some(w) = wm.as_mut() {
-                    w.idle();
-                }
-                marks.send(&mut writer, current(&wm), false)
-            }
+            SourceEvent::Idle => marks.send(&mut writer, false),
             SourceEvent::Barrier(Barrier { checkpoint: id, position }) => {
-                marks.send(&mut writer, current(&wm), false)?;
+                marks.send(&mut writer, false)?;
                 // The source commits the offsets after this barrier once it returns.
                 writer.flush()?;
                 match id {
@@ -594,6 +703,62 @@ mod tests {
         assert_eq!(run(again, Some(&position)), ["wm 70", "row 0:7"]);
     }
 
+    fn marks(idle: Option<Duration>) -> Marks {
+        Marks {
+            splits: Arc::default(),
+            reading: BTreeMap::new(),
+            delay_ms: Some(10),
+            idle,
+            partitions: 3,
+            sent: None,
+            at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn each_partition_is_marked_with_its_own_watermark_and_only_a_real_end_releases_it() {
+        let mut m = marks(None);
+        m.splits.lock().unwrap().partition.extend([(0, 7), (1, 8), (2, 9)]);
+        m.start(0);
+        m.start(1);
+        assert_eq!(m.now(), None, "nothing read: nothing marked");
+        m.observe(0, Some(1_000));
+        m.observe(1, Some(200));
+        assert_eq!(m.now().unwrap().watermarks, [(7, 990), (8, 190)]);
+        // A partition taken over: not marked before its records (not at the others').
+        m.start(2);
+        assert_eq!(m.now().unwrap().watermarks, [(7, 990), (8, 190)]);
+        m.observe(2, Some(50));
+        assert_eq!(m.now().unwrap().watermarks, [(7, 990), (8, 190), (9, 40)]);
+        // Taken away: no longer marked (its next reader marks it), never as ended.
+        m.end(1);
+        assert_eq!(m.now().unwrap().watermarks, [(7, 990), (9, 40)]);
+        // Read to its end: released for good.
+        m.splits.lock().unwrap().ended.insert(2);
+        m.end(2);
+        assert_eq!(m.now().unwrap().watermarks, [(7, 990), (9, i64::MAX)]);
+        // Assigned again: it starts over.
+        m.start(0);
+        assert_eq!(m.now().unwrap().watermarks, [(9, i64::MAX)]);
+    }
+
+    #[test]
+    fn an_idle_partition_is_marked_with_the_least_of_the_active_ones() {
+        let mut m = marks(Some(Duration::ZERO));
+        m.splits.lock().unwrap().partition.extend([(0, 0), (1, 1)]);
+        m.start(0);
+        m.start(1);
+        m.observe(0, Some(500));
+        // Every partition is idle at once (a zero timeout): the greatest.
+        assert_eq!(m.now().unwrap().watermarks, [(0, 490), (1, 490)]);
+        let mut m = marks(None);
+        m.splits.lock().unwrap().partition.extend([(0, 0)]);
+        m.delay_ms = None;
+        m.start(0);
+        m.observe(0, Some(500));
+        assert_eq!(m.now(), None, "no watermark: only ends are marked");
+    }
+
     #[test]
     fn envelopes_name_their_topic_and_group_after_the_task() {
         let opts = TableOptions::new(
@@ -608,6 +773,13 @@ mod tests {
         assert_eq!((o.get("scan.bounded.mode"), o.get("scan.startup.mode")), (None, Some("group-offsets")));
         let err = topic_name(&TableOptions::new("clicks", &[]), "clicks").unwrap_err().to_string();
         assert!(err.contains("properties.group.id"), "{err}");
+        for topics in [vec![("topic", "a;b")], vec![("topic-pattern", "a.*")]] {
+            let err = source_topic(&TableOptions::new("clicks", &topics)).unwrap_err().to_string();
+            assert!(err.contains("reads one topic"), "{err}");
+        }
+        let o = TableOptions::new("clicks", &[("topic", "c"), ("scan.startup.mode", "timestamp")]);
+        let err = writer_source::<u8>(&o, &[], |_| Ok(())).err().expect("refused").to_string();
+        assert!(err.contains("'timestamp' cannot be combined with repartitioning"), "{err}");
         let bytes = postcard::to_stdvec(&Envelope::Mark(Mark { partitions: 3, watermarks: vec![(1, 5)] })).unwrap();
         assert!(matches!(Envelope::decode(&bytes), Ok(Envelope::Mark(m)) if m.partitions == 3));
         assert!(Envelope::decode(b"\\xff\\xff\\xff").is_err());

@@ -149,7 +149,7 @@ struct Settings<R> {
     shuffled: Option<Shuffled<R>>,
     /// Writing a shuffle topic: records keep their bytes ([`Record::raw`]), and the
     /// partition of each split is told here.
-    keep_raw: Option<Arc<std::sync::Mutex<HashMap<usize, i32>>>>,
+    keep_raw: Option<Arc<std::sync::Mutex<super::shuffle::Splits>>>,
 }
 
 /// What reading a shuffle topic needs: the name of the table's own topic (its records'),
@@ -498,16 +498,11 @@ impl<R> KafkaSource<R> {
         self
     }
 
-    /// Keeps each record's bytes ([`Record::raw`]) and tells `partitions` the partition of
-    /// each split as it is made.
-    pub(super) fn keeping_bytes(mut self, partitions: Arc<std::sync::Mutex<HashMap<usize, i32>>>) -> Self {
-        self.settings.keep_raw = Some(partitions);
+    /// Keeps each record's bytes ([`Record::raw`]) and tells `splits` the partition of each
+    /// split as it is made, and which splits reached their end (not taken away).
+    pub(super) fn keeping_bytes(mut self, splits: Arc<std::sync::Mutex<super::shuffle::Splits>>) -> Self {
+        self.settings.keep_raw = Some(splits);
         self
-    }
-
-    /// Whether the source reads up to an end ('scan.bounded.mode').
-    pub(super) fn is_bounded(&self) -> bool {
-        self.settings.bounded.is_some()
     }
 }
 
@@ -805,8 +800,8 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
         if slots[p] == usize::MAX {
             slots[p] = self.splits.len();
-            if let Some(names) = &self.src.keep_raw {
-                names.lock().unwrap_or_else(|p| p.into_inner()).insert(self.splits.len(), partition);
+            if let Some(splits) = &self.src.keep_raw {
+                splits.lock().unwrap_or_else(|p| p.into_inner()).partition.insert(self.splits.len(), partition);
             }
             self.splits.push(Split {
                 id: self.splits.len(),
@@ -1309,6 +1304,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             return Ok(());
         }
         s.phase = Phase::Ended;
+        if let Some(splits) = &self.src.keep_raw {
+            splits.lock().unwrap_or_else(|p| p.into_inner()).ended.insert(s.id);
+        }
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition(&s.topic, s.partition);
         let _ = consumer.pause(&tpl);
@@ -1594,7 +1592,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         {
             return self.barrier(consumer, emit, Some(id));
         }
-        if self.dirty && !self.barriers.enabled() {
+        // A shuffle topic's writer makes its records durable at barriers: one before the
+        // last commit.
+        if self.dirty && (!self.barriers.enabled() || self.src.keep_raw.is_some()) {
             self.barrier(consumer, emit, None)
         } else {
             // The input ended with checkpoints on: the dead letters of the records since
