@@ -1345,12 +1345,30 @@ fn records_read(addr: &str) -> f64 {
 fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = Partitioned::new("partitioned_windows", &servers, tmp.path(), 6);
+    let p = through_a_kill_and_a_join("partitioned_windows", &servers, tmp.path(), &[]);
+    // Every partition's state is in the shared folder, at one offset.
+    for part in 0..6 {
+        let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
+        let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
+    }
+}
+
+/// Three processes of `module` over a 6-partition clicks topic (written with `writes`): one
+/// is killed mid-run and a fourth joins; the windows must be a single reader's.
+fn through_a_kill_and_a_join<'a>(
+    module: &'a str,
+    servers: &'a str,
+    dir: &'a Path,
+    writes: &[(String, String)],
+) -> Partitioned<'a> {
+    let mut p = Partitioned::new(module, servers, dir, 6);
+    p.writes.extend_from_slice(writes);
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut next = 0;
-    let (clicks, dir) = (p.clicks.clone(), tmp.path());
+    let clicks = p.clicks.clone();
     let mut write = |n: i64| {
-        write_clicks(&servers, &clicks, next..next + n, dir);
+        write_clicks_with(servers, &clicks, next..next + n, dir, writes);
         next += n;
         next
     };
@@ -1361,7 +1379,7 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     }
     write(300);
     // Some windows have fired (the processes checkpoint meanwhile).
-    while features_in(&servers, &p.features, tmp.path()).len() < 37 {
+    while features_in(servers, &p.features, dir).len() < 37 {
         assert!(Instant::now() < deadline, "no features came");
     }
     // B dies; D joins; more clicks come meanwhile.
@@ -1373,12 +1391,7 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     let (got, expected) = p.windows(written, deadline);
     assert_eq!(got, expected, "B: {b_err}");
     [a, c, d].into_iter().for_each(terminate);
-    // Every partition's state is in the shared folder, at one offset.
-    for part in 0..6 {
-        let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
-        let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-        assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
-    }
+    p
 }
 
 /// The clicks topic is not keyed by the user (its records spread over the partitions
@@ -1391,33 +1404,8 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
 fn three_processes_share_windows_of_a_topic_keyed_otherwise_through_a_kill_and_a_join() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = Partitioned::new("repartitioned_windows", &servers, tmp.path(), 6);
-    p.writes.push(s("dst.sink.partitioner", "round-robin"));
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut next = 0;
-    let (clicks, dir, writes) = (p.clicks.clone(), tmp.path(), p.writes.clone());
-    let mut write = |n: i64| {
-        write_clicks_with(&servers, &clicks, next..next + n, dir, &writes);
-        next += n;
-        next
-    };
-    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (p.start(), p.start(), p.start());
-    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| records_read(addr) == 0.0) {
-        assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
-        write(60);
-    }
-    write(300);
-    while features_in(&servers, &p.features, tmp.path()).len() < 37 {
-        assert!(Instant::now() < deadline, "no features came");
-    }
-    write(300);
-    let b_err = b.kill();
-    let (d, _) = p.start();
-    let written = write(900);
-    p.write_flush();
-    let (got, expected) = p.windows(written, deadline);
-    assert_eq!(got, expected, "B: {b_err}");
-    [a, c, d].into_iter().for_each(terminate);
+    let round_robin = [s("dst.sink.partitioner", "round-robin")];
+    let p = through_a_kill_and_a_join("repartitioned_windows", &servers, tmp.path(), &round_robin);
     // The shuffle topic is the pipeline's, named after the group and the task.
     let shuffle = format!("{}-clicks-repartition", p.group);
     let shared = tmp.path().join("shared-state/clicks").join(&shuffle);
