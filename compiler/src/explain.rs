@@ -125,7 +125,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
     let per_partition = crate::parallel::per_partition(program);
     for (ti, task) in pipeline.tasks.iter().enumerate() {
         // A task keeping its state per Kafka partition: an instance per partition assigned.
-        let plan = if per_partition { crate::parallel::partition_plan(program, task).ok() } else { None };
+        let plan = if per_partition { crate::parallel::partition_plan(program, pipeline, task).ok() } else { None };
         let partitioned = matches!(plan, Some(Partitioning::PerPartition | Partitioning::Repartitioned));
         if plan == Some(Partitioning::PerPartition) {
             g.notes.push((
@@ -136,20 +136,23 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
             ));
         }
         if plan == Some(Partitioning::Repartitioned) {
-            let key = crate::parallel::exchange_plan(program, task)
-                .map(|e| crate::parallel::key_text(program, task, &e))
-                .unwrap_or_default();
-            let group = match task.input {
-                Input::Table(t) => table(t).options.get("properties.group.id").cloned().unwrap_or_default(),
-                _ => String::new(),
+            let key = crate::parallel::key_text(program, pipeline, task);
+            let (group, why) = match task.input {
+                Input::Table(t) => {
+                    (table(t).options.get("properties.group.id"), "the table's topic is not keyed by it")
+                }
+                Input::Tables(t, _) => (table(t).options.get("properties.group.id"), "rows that join meet there"),
+                Input::Values(_) => (None, ""),
             };
+            let topic = crate::parallel::shuffle_topic(
+                group.map_or("", String::as_str),
+                &crate::codegen::task_name(program, pipeline, ti),
+            );
             g.notes.push((
                 ti,
                 format!(
-                    "repartitioned by ({key}) through the topic '{group}-{}-repartition' (the table's topic is not \
-                     keyed by it): an instance of the operators per partition of that topic this process is \
-                     assigned, their state in 'scale-out.state.dir'",
-                    crate::codegen::task_name(program, pipeline, ti)
+                    "repartitioned by ({key}) through the topic '{topic}' ({why}): an instance of the operators per \
+                     partition of that topic this process is assigned, their state in 'scale-out.state.dir'"
                 ),
             ));
         }

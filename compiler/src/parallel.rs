@@ -12,7 +12,7 @@
 //! at parallelism 1, as do other tasks; `dflc explain` says why.
 
 use crate::hir::{Expr, ExprKind};
-use crate::plan::{Input, Origin, Step, Target, Task};
+use crate::plan::{Input, Origin, Pipeline, Side, Step, Target, Task};
 use std::collections::HashMap;
 
 /// How a task's rows are routed: by `key`, expressions over the source table's row (the
@@ -127,7 +127,7 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
         if matches!(branch.target, Target::Join { .. }) || matches!(branch.from, Origin::Join(_) | Origin::Second) {
             return Err("it joins streams".into());
         }
-        let (start, mut map) = match branch.from {
+        let (start, map) = match branch.from {
             Origin::Window { branch: wb, step: ws } => match maps.get(&(wb, ws)) {
                 Some(m) => (0, m.clone()),
                 None => return Err("a branch continues from a window that is not keyed by the route".into()),
@@ -204,21 +204,154 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
             }
         };
         let components = found.as_ref().map_or(0, |(e, _)| e.key.len());
-        for s in start..branch.steps.len() {
-            // A later keyed step must keep every key component together.
-            if step_key(&branch.steps[s]).is_some() {
-                let Some(at) = positions_in(&branch.steps[s], &map, components) else {
-                    return Err("a later step is keyed by fewer columns than the first".into());
-                };
-                if let Some((e, _)) = found.as_mut() {
-                    e.positions.insert((b, s), at);
-                }
-            }
-            map = map_through(&branch.steps[s], &map);
-            maps.insert((b, s), map.clone());
-        }
+        let positions = found.as_mut().map(|(e, _)| &mut e.positions);
+        follow(b, &branch.steps[start..], start, map, components, &mut maps, positions)?;
     }
     found.map(|(e, _)| e).ok_or_else(|| "it has no keyed step".into())
+}
+
+/// Follows branch `b`'s `steps` (from its step `first`) from rows whose key map is `map`:
+/// every keyed step must keep the `components` route key components together. Records
+/// each step's output map in `maps` and, with `positions`, where the components are in
+/// each keyed step's key.
+fn follow(
+    b: usize,
+    steps: &[Step],
+    first: usize,
+    mut map: KeyMap,
+    components: usize,
+    maps: &mut HashMap<(usize, usize), KeyMap>,
+    mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
+) -> Result<(), String> {
+    for (s, step) in (first..).zip(steps) {
+        // A later keyed step must keep every key component together.
+        if step_key(step).is_some() {
+            let Some(at) = positions_in(step, &map, components) else {
+                return Err("a later step is keyed by fewer columns than the first".into());
+            };
+            if let Some(p) = positions.as_deref_mut() {
+                p.insert((b, s), at);
+            }
+        }
+        map = map_through(step, &map);
+        maps.insert((b, s), map.clone());
+    }
+    Ok(())
+}
+
+/// `e`, an expression over the rows `steps` output, as one over the rows entering them:
+/// projections inlined, a grouped column traced to its group expression; `None` when it
+/// is computed by a step (an aggregate, a window bound, a rank, a looked-up column).
+fn traced(steps: &[Step], e: &Expr) -> Option<Expr> {
+    let mut e = e.clone();
+    for step in steps.iter().rev() {
+        e = match step {
+            Step::Filter(_) => e,
+            Step::Project(exprs) => e.substituted(exprs),
+            Step::WindowAggregate(w) => over_group(&e, &w.group.iter().map(|g| g.as_ref().ok()).collect::<Vec<_>>())?,
+            Step::Aggregate(g) => over_group(&e, &g.group.iter().map(Some).collect::<Vec<_>>())?,
+            Step::TopN(_) | Step::Over(_) | Step::Lookup(_) => return None,
+        };
+    }
+    Some(e)
+}
+
+/// `e`, over an aggregation's output, over its input: when it reads only columns of its
+/// `group` that are expressions over the input (not window bounds).
+fn over_group(e: &Expr, group: &[Option<&Expr>]) -> Option<Expr> {
+    let mut read = Vec::new();
+    e.columns(&mut read);
+    if !read.iter().all(|&c| matches!(group.get(c), Some(Some(_)))) {
+        return None;
+    }
+    // The window bounds are not read: any expression stands in for them.
+    let group: Vec<Expr> = group.iter().map(|g| g.cloned().unwrap_or_else(|| e.clone())).collect();
+    Some(e.substituted(&group))
+}
+
+/// The route keys of a task joining two tables (`'scale-out.mode' = 'partition'`
+/// repartitions both by them): per table, the components of the join's equality key that
+/// both tables' rows compute (through projections and the group columns of aggregations
+/// before the join), over the table's row, so that rows that join meet in one partition.
+/// The steps after the join must be keyed by at least those components.
+pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<[Vec<Expr>; 2], String> {
+    let Input::Tables(a, b) = task.input else { return Err("it does not read two tables".into()) };
+    for id in [a, b] {
+        let t = &program.tables[id.0];
+        if t.is_changelog_source() {
+            return Err(format!("`{}` is read as a changelog", t.name));
+        }
+    }
+    let mut joins = task.branches.iter().filter_map(|b| match (&b.target, b.from) {
+        (&Target::Join { join, .. }, _) | (_, Origin::Join(join)) => Some(join),
+        _ => None,
+    });
+    let Some(j) = joins.next() else { return Err("it reads two tables without joining them".into()) };
+    if joins.any(|other| other != j) {
+        return Err("it joins more than two streams".into());
+    }
+    let join = &pipeline.joins[j];
+    // Per key component, its expression over each table's row (where it is one).
+    let mut traces: Vec<[Option<Expr>; 2]> = vec![[None, None]; join.keys.len()];
+    let mut fed = [false; 2];
+    for branch in &task.branches {
+        match (branch.from, &branch.target) {
+            (Origin::Input | Origin::Second, &Target::Join { side, .. }) => {
+                let input = usize::from(branch.from == Origin::Second);
+                if std::mem::replace(&mut fed[input], true) {
+                    return Err("a table feeds the join twice".into());
+                }
+                for (k, (l, r)) in join.keys.iter().enumerate() {
+                    let key = if side == Side::Left { l } else { r };
+                    traces[k][input] = traced(&branch.steps, key).filter(|e| !unstable(e));
+                }
+            }
+            (Origin::Input | Origin::Second, &Target::Sink { table, .. }) => {
+                let keyed = branch.steps.iter().any(|s| step_key(s).is_some());
+                if keyed || !program.tables[table.0].primary_key.is_empty() {
+                    return Err("a branch besides the join keeps state or writes a table with a primary key".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    if fed != [true, true] {
+        return Err("its join does not read both tables".into());
+    }
+    // The components both tables compute route; the others need not.
+    let routed: Vec<usize> = (0..join.keys.len()).filter(|&k| traces[k].iter().all(Option::is_some)).collect();
+    if routed.is_empty() {
+        return Err("its join has no equality key computed from the columns of both tables".into());
+    }
+    let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
+    for (bi, branch) in task.branches.iter().enumerate() {
+        let map = match branch.from {
+            // The join's rows: the left side's columns, then the right side's; a route
+            // component is where either side's key is a plain column.
+            Origin::Join(_) => {
+                let mut map: KeyMap = vec![None; join.left.len() + join.right.len()];
+                for (m, &k) in routed.iter().enumerate() {
+                    let (l, r) = &join.keys[k];
+                    if let Some(c) = column(l) {
+                        map[c] = Some(m);
+                    }
+                    if let Some(c) = column(r) {
+                        map[join.left.len() + c] = Some(m);
+                    }
+                }
+                map
+            }
+            Origin::Window { branch: wb, step: ws } => match maps.get(&(wb, ws)) {
+                Some(map) => map.clone(),
+                None => continue,
+            },
+            Origin::Input | Origin::Second => continue,
+        };
+        follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, None)
+            .map_err(|_| "a step after the join is keyed by fewer columns than the join key".to_string())?;
+    }
+    let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
+    Ok([route(0), route(1)])
 }
 
 /// Whether the query keeps keyed state per Kafka partition (`SET 'scale-out.mode' =
@@ -243,7 +376,7 @@ pub enum Partitioning {
 
 /// With [`per_partition`]: how task `task` runs ([`Partitioning`]), or why its state cannot
 /// be split by partition (`Err`).
-pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<Partitioning, String> {
+pub fn partition_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<Partitioning, String> {
     let keyed = task.branches.iter().any(|b| {
         matches!(b.target, Target::Join { .. })
             || !matches!(b.from, Origin::Input)
@@ -260,6 +393,34 @@ pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<Part
     };
     if !keyed && !program.tables[tables[0].0].is_changelog_source() || !tables.iter().any(|&id| grouped(id)) {
         return Ok(Partitioning::Whole);
+    }
+    if tables.len() == 2 {
+        // A join: both tables repartitioned by the join key through one topic.
+        join_routes(program, pipeline, task)?;
+        let mut topics = Vec::new();
+        for &id in &tables {
+            let t = &program.tables[id.0];
+            if t.connector != "kafka" || !grouped(id) {
+                return Err(format!("`{}` is not a `kafka` table read in a consumer group", t.name));
+            }
+            match t
+                .options
+                .get("topic")
+                .filter(|topic| !topic.contains(';') && !t.options.contains_key("topic-pattern"))
+            {
+                Some(topic) if topics.contains(&topic) => {
+                    return Err(format!("both tables of the join read the topic '{topic}'"));
+                }
+                Some(topic) => topics.push(topic),
+                None => {
+                    return Err(format!(
+                        "`{}` reads several topics or a 'topic-pattern': only tables of one topic are repartitioned",
+                        t.name
+                    ));
+                }
+            }
+        }
+        return Ok(Partitioning::Repartitioned);
     }
     let exchange = exchange_plan(program, task)?;
     let t = &program.tables[tables[0].0];
@@ -290,16 +451,40 @@ pub fn partition_plan(program: &crate::hir::Program, task: &Task) -> Result<Part
     if covered { Ok(Partitioning::PerPartition) } else { repartitioned() }
 }
 
-/// The key of task `task`'s state, as `dflc explain` and messages show it.
-pub fn key_text(program: &crate::hir::Program, task: &Task, exchange: &Exchange) -> String {
-    let Input::Table(id) = task.input else { return String::new() };
-    let t = &program.tables[id.0];
-    let key: Vec<String> = exchange
-        .key
-        .iter()
-        .map(|e| column(e).map_or_else(|| e.to_string(), |c| format!("`{}`", t.columns[c].name)))
-        .collect();
-    key.join(", ")
+/// How task `task`'s rows are repartitioned, as `dflc explain` shows it: by the key of its
+/// state, or a join's by the join key of each table.
+pub fn key_text(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> String {
+    let over = |id: crate::hir::TableId, key: &[Expr]| {
+        let t = &program.tables[id.0];
+        let key: Vec<String> = key
+            .iter()
+            .map(|e| column(e).map_or_else(|| e.to_string(), |c| format!("`{}`", t.columns[c].name)))
+            .collect();
+        key.join(", ")
+    };
+    match task.input {
+        Input::Table(id) => exchange_plan(program, task).map(|e| over(id, &e.key)).unwrap_or_default(),
+        Input::Tables(a, b) => match join_routes(program, pipeline, task) {
+            Ok([ka, kb]) => format!(
+                "{} of `{}`, {} of `{}`",
+                over(a, &ka),
+                program.tables[a.0].name,
+                over(b, &kb),
+                program.tables[b.0].name
+            ),
+            Err(_) => String::new(),
+        },
+        Input::Values(_) => String::new(),
+    }
+}
+
+/// The shuffle topic of task `task` repartitioning tables read in group `group`, as the
+/// runtime names it (`dfl::connectors::kafka::shuffle::topic_name`).
+pub fn shuffle_topic(group: &str, task: &str) -> String {
+    format!("{group}-{task}-repartition")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect()
 }
 
 #[cfg(test)]

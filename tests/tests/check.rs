@@ -358,6 +358,86 @@ fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
             "its first aggregation has no key but the window",
         ),
     ];
+    assert_refused(&refused);
+}
+
+/// `SET 'scale-out.mode' = 'partition'` with a join of two `kafka` tables: both are
+/// repartitioned by the join key (the components both tables compute, through the group
+/// columns of aggregations before the join) through one topic of the pipeline's own, and
+/// `dflc explain` says so; a join whose rows cannot be split so fails to compile, saying why.
+#[test]
+fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
+    let query = |views_with: &str, insert: &str| {
+        format!(
+            "SET 'scale-out.mode' = 'partition';
+            CREATE TABLE c (u STRING, cat STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+              'connector' = 'kafka', 'topic' = 'c', 'properties.bootstrap.servers' = 'k:9092',
+              'properties.group.id' = 'g', 'format' = 'json');
+            CREATE TABLE v (u STRING, page STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+              {views_with});
+            CREATE TABLE o (a STRING, b STRING, n BIGINT) WITH ('connector' = 'blackhole');
+            {insert}"
+        )
+    };
+    let kafka = "'connector' = 'kafka', 'topic' = 'v', 'properties.bootstrap.servers' = 'k:9092', \
+                 'properties.group.id' = 'g', 'format' = 'json'";
+    // Per user and window, counts of both joined: routed by the user through the counts.
+    let windowed = |group: &str| {
+        format!(
+            "INSERT INTO o SELECT x.u, x.cat, x.n FROM (
+               SELECT u, cat, window_start, window_end, COUNT(*) AS n
+               FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, cat, window_start, window_end
+             ) x JOIN (
+               SELECT u, window_start, window_end, COUNT(*) AS n
+               FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, window_start, window_end
+             ) y ON {group} x.window_start = y.window_start AND x.window_end = y.window_end;"
+        )
+    };
+    let interval = "INSERT INTO o SELECT c.u, v.page, 1 FROM c JOIN v
+                    ON UPPER(c.u) = UPPER(v.u) AND v.ts BETWEEN c.ts - INTERVAL '5' SECOND AND c.ts;";
+    for (i, (text, key)) in [
+        (query(kafka, &windowed("x.u = y.u AND")), "`u` of `c`, `u` of `v`"),
+        (query(kafka, interval), "UPPER($0) of `c`, UPPER($0) of `v`"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let source = SourceFile::new(format!("joined{i}.sql"), text);
+        let checked = check(&source);
+        assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
+        let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
+        let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
+        let said =
+            format!("repartitioned by ({key}) through the topic 'g-c_v-repartition' (rows that join meet there)");
+        assert!(text.contains(&said), "{i}: {text}");
+        let compiled = dfl_compiler::compile(&source, "joined").expect("compiles");
+        let code = &compiled.generated.main_rs;
+        assert!(code.contains("shuffle::pair_source::<") && code.contains("shuffle::run_pair("), "{i}: the instances");
+        assert_eq!(code.matches("shuffle::write(").count(), 2, "{i}: a writer per table");
+    }
+    let files = "'connector' = 'filesystem', 'path' = 'v.json', 'format' = 'json'";
+    let refused = [
+        (query(files, &windowed("x.u = y.u AND")), "`v` is not a `kafka` table read in a consumer group"),
+        (
+            query(&kafka.replace("'topic' = 'v'", "'topic' = 'c'"), interval),
+            "both tables of the join read the topic 'c'",
+        ),
+        (query(kafka, &windowed("")), "its join has no equality key computed from the columns of both tables"),
+        (
+            query(
+                kafka,
+                "INSERT INTO o SELECT v.page, 'p', COUNT(*) FROM c JOIN v ON c.u = v.u
+                 AND v.ts BETWEEN c.ts - INTERVAL '5' SECOND AND c.ts GROUP BY v.page;",
+            ),
+            "a step after the join is keyed by fewer columns than the join key",
+        ),
+    ];
+    assert_refused(&refused);
+}
+
+/// Each query of `refused` fails to compile with one error: its task cannot keep its state
+/// per Kafka partition, for the reason given.
+fn assert_refused(refused: &[(String, &str)]) {
     for (i, (text, why)) in refused.iter().enumerate() {
         let source = SourceFile::new(format!("refused{i}.sql"), text.clone());
         let errors = dfl_compiler::compile(&source, "refused").expect_err("refused");

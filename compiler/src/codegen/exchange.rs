@@ -4,23 +4,45 @@
 
 use super::Gen;
 use super::expr::ExprGen;
+use crate::hir::TableId;
 use crate::parallel::Exchange;
-use crate::plan::{Input, Task};
+use crate::plan::{Input, Pipeline, Task};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+
+/// The writers of a repartitioned task: the route functions they call, their tasks and
+/// their names.
+#[derive(Default)]
+pub(super) struct ShuffleWriters {
+    pub(super) defs: Vec<TokenStream>,
+    pub(super) tasks: Vec<TokenStream>,
+    pub(super) names: Vec<String>,
+}
 
 impl Gen<'_> {
     /// `fn route_<i>(row: &T) -> u64`: the hash of the route key of task `i`'s row (after
     /// its computed columns).
     pub(super) fn route_fn(&mut self, i: usize, task: &Task, exchange: &Exchange) -> (proc_macro2::Ident, TokenStream) {
         let Input::Table(id) = task.input else { unreachable!("checked by exchange_plan") };
+        let f = format_ident!("route_{}", i);
+        let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+        let def = self.route_fn_over(&f, id, &exchange.key, span);
+        (f, def)
+    }
+
+    /// The function `f` hashing the route key `key` (expressions over table `id`'s row).
+    pub(super) fn route_fn_over(
+        &mut self,
+        f: &proc_macro2::Ident,
+        id: TableId,
+        key: &[crate::hir::Expr],
+        span: crate::span::Span,
+    ) -> TokenStream {
         let t = &self.program.tables[id.0];
         let ts = super::table_struct(t);
-        let f = format_ident!("route_{}", i);
         let frame = self.source_frame(t);
-        let span = task.branches.first().map(|b| b.span).unwrap_or_default();
         let mut keys = Vec::new();
-        for e in &exchange.key {
+        for e in key {
             let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
             match g.expr(e) {
                 Ok(c) if matches!(e.ty.kind, crate::types::TypeKind::Float | crate::types::TypeKind::Double) => {
@@ -30,12 +52,11 @@ impl Gen<'_> {
                 Err(what) => self.error(span, format!("cannot generate code for {what} yet")),
             }
         }
-        let def = quote! {
+        quote! {
             fn #f(row: &#ts) -> u64 {
                 rt::exchange::hash_key(&(#(#keys,)*))
             }
-        };
-        (f, def)
+        }
     }
 
     /// The router of task `i` (named `name`) reading table `task`'s source into `hub`.
@@ -103,24 +124,58 @@ impl Gen<'_> {
         }
     }
 
-    /// The writer of the shuffle topic of task `task` (named `task_name`), which repartitions
-    /// its table by the hash `route` gives, as task `writer` (see
+    /// The writers of task `i`'s shuffle topic (the task named `name` is repartitioned,
+    /// `'scale-out.mode'`): one per table it reads, each routing its table's rows by the
+    /// task's key (a join's by the join key); `None` for a task without one (its error is
+    /// reported where its plan is read).
+    pub(super) fn shuffle_writers(&mut self, pipeline: &Pipeline, i: usize, name: &str) -> Option<ShuffleWriters> {
+        let task = &pipeline.tasks[i];
+        let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+        let routes: Vec<(TableId, Vec<crate::hir::Expr>)> = match task.input {
+            Input::Table(id) => vec![(id, crate::parallel::exchange_plan(self.program, task).ok()?.key)],
+            Input::Tables(a, b) => {
+                let [ka, kb] = crate::parallel::join_routes(self.program, pipeline, task).ok()?;
+                vec![(a, ka), (b, kb)]
+            }
+            Input::Values(_) => return None,
+        };
+        let first = self.program.tables[routes[0].0.0].name.clone();
+        let joined = routes.len() > 1;
+        let mut out = ShuffleWriters::default();
+        for (side, (id, key)) in (0u8..).zip(&routes) {
+            let (f, writer) = match joined {
+                true => (
+                    format_ident!("route_{}_{}", i, side),
+                    format!("{name}.repartition.{}", self.program.tables[id.0].name),
+                ),
+                false => (format_ident!("route_{}", i), format!("{name}.repartition")),
+            };
+            out.defs.push(self.route_fn_over(&f, *id, key, span));
+            out.tasks.push(self.shuffle_writer((*id, side), &first, &writer, name, &f));
+            out.names.push(writer);
+        }
+        Some(out)
+    }
+
+    /// The writer of table `id`'s records (its `side`: 0, or 1 for the second table of a
+    /// join) to the shuffle topic of task `task_name` (named after its first table,
+    /// `first`), which repartitions them by the hash `route` gives, as task `writer` (see
     /// `dfl::connectors::kafka::shuffle`): the table's records with the table's watermark.
     pub(super) fn shuffle_writer(
         &mut self,
-        task: &Task,
+        (id, side): (TableId, u8),
+        first: &str,
         writer: &str,
         task_name: &str,
         route: &proc_macro2::Ident,
     ) -> TokenStream {
-        let Input::Table(id) = task.input else { unreachable!("a repartitioned task reads one table") };
         let t = &self.program.tables[id.0];
         let frame = self.source_frame(t);
         let computed = self.computed_columns(t, &frame);
         let (_, convert) = self.source(id);
         let (validate, _) = self.kafka_conversion(t);
         let ts = super::table_struct(t);
-        let cols = format_ident!("{}", super::rows::struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+        let cols = super::columns_ident(t);
         let table = &t.name;
         let source =
             quote!(rt::connectors::kafka::shuffle::writer_source::<#ts>(cx.table(#table)?, &#cols, #validate)?);
@@ -136,7 +191,8 @@ impl Gen<'_> {
             Box::new(move |cx: &rt::Context| -> rt::Result<()> {
                 let source = #source;
                 let opts = cx.table(#table)?.clone();
-                rt::connectors::kafka::shuffle::write(cx, #writer, #task_name, source, &opts, #delay, |record| {
+                let stage = rt::connectors::kafka::shuffle::Stage { task: #task_name, first: cx.table(#first)?, side: #side };
+                rt::connectors::kafka::shuffle::write(cx, #writer, stage, source, &opts, #delay, |record| {
                     let row = record.without_bytes();
                     let mut row = #convert;
                     #(#computed)*

@@ -50,6 +50,22 @@ impl Gen<'_> {
             sources.push(source);
             on_rows.push((prelude, convert, computed, rows));
         }
+        if self.instance {
+            // Repartitioned (`'scale-out.mode'`): both tables' records come from the join's
+            // shuffle topic, read by the task's thread for its instances.
+            let [ta, tb] = tables.map(super::table_struct);
+            let parts: Vec<TokenStream> = tables
+                .iter()
+                .map(|t| {
+                    let (validate, _) = self.kafka_conversion(t);
+                    let (name, cols) = (&t.name, super::columns_ident(t));
+                    quote!((cx.table(#name)?, &#cols[..], #validate))
+                })
+                .collect();
+            let task = super::tables_task_name(tables[0], tables[1]);
+            self.instance_source =
+                Some(quote!(rt::connectors::kafka::shuffle::pair_source::<#ta, #tb>(#(#parts),*, #task)?));
+        }
         let (after, timed) = self.fired();
         // A watermark per table that has one, when an operator needs it.
         let mut wm_setup = Vec::new();
@@ -60,6 +76,14 @@ impl Gen<'_> {
             let wm = format_ident!("wm{}", i);
             let delay = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)));
             match delay {
+                Some(_) if timed && self.instance => {
+                    // The watermark the writers' marks give, the same for both tables.
+                    wm_setup.push(quote!(let mut #wm = rt::exchange::UpstreamWatermark::new();));
+                    timed_rows.push(quote!());
+                    wm_events[i] = quote!(#wm.on_event(&event););
+                    saved.push((format!("watermark_{i}"), fingerprint("upstream-watermark"), wm.clone()));
+                    current.push(quote!(if ended[#i] { i64::MAX } else { #wm.current() }));
+                }
                 Some((column, delay)) if timed => {
                     let name = &t.name;
                     let place = &frames[i][column];
@@ -133,22 +157,52 @@ impl Gen<'_> {
             .collect();
         let (row0, row1, event0, event1) = (&rows[0], &rows[1], &wm_events[0], &wm_events[1]);
         let (source0, source1) = (&sources[0], &sources[1]);
+        // The sources, restored, and the handler's typing; then how it is run.
+        let (open, handler, run) = if self.instance {
+            let commits = match stateful {
+                true => quote! {
+                    let source = rt::Source::with_keyed_state(source);
+                    let source = if task.enabled() { source } else { rt::Source::without_commits(source) };
+                },
+                false => quote!(),
+            };
+            let open = quote! {
+                let mut source = input;
+                if let Some(mut restored) = task.take_restored() {
+                    rt::Source::restore(&mut source, restored.position())?;
+                    #(#restores)*
+                    restored.done()?;
+                }
+                #commits
+            };
+            let handler = (quote!(rt::connectors::kafka::shuffle::pair_handler), quote!(&source,));
+            let run = quote!(rt::connectors::kafka::shuffle::run_pair(cx, source, |event| handle(Some(event)))?;);
+            (open, handler, run)
+        } else {
+            let open = quote! {
+                let mut source0 = #source0;
+                let mut source1 = #source1;
+                // Where each source resumes (an input that had ended is not read again).
+                let mut from = Default::default();
+                if let Some(mut restored) = task.take_restored() {
+                    from = rt::connectors::merge::restore(&mut source0, &mut source1, restored.position())?;
+                    #(#restores)*
+                    restored.done()?;
+                }
+                #commits
+            };
+            let handler = (quote!(rt::connectors::merge::merged_handler), quote!(&source0, &source1,));
+            let run = quote!(rt::connectors::merge::run_merged_from(cx, source0, source1, from, |event| handle(Some(event)))?;);
+            (open, handler, run)
+        };
+        let (handler_fn, handler_args) = handler;
         quote! {
             #(#wm_setup)*
             #(#setup)*
-            let mut source0 = #source0;
-            let mut source1 = #source1;
-            // Where each source resumes (an input that had ended is not read again).
-            let mut from = Default::default();
-            if let Some(mut restored) = task.take_restored() {
-                from = rt::connectors::merge::restore(&mut source0, &mut source1, restored.position())?;
-                #(#restores)*
-                restored.done()?;
-            }
-            #commits
+            #open
             // Whether each input has ended (its watermark then holds nothing back).
             let mut ended = [false; 2];
-            let mut handle = rt::connectors::merge::merged_handler(&source0, &source1, |event| -> rt::Result<()> {
+            let mut handle = #handler_fn(#handler_args |event| -> rt::Result<()> {
                 use rt::connectors::SourceEvent;
                 use rt::connectors::merge::Merged;
                 let end = event.is_none();
@@ -186,7 +240,7 @@ impl Gen<'_> {
                 #(#after)*
                 Ok(())
             });
-            rt::connectors::merge::run_merged_from(cx, source0, source1, from, |event| handle(Some(event)))?;
+            #run
             handle(None)?;
         }
     }

@@ -544,7 +544,7 @@ impl Gen<'_> {
             let name = &task_names[i];
             if per_partition {
                 use crate::parallel::Partitioning;
-                match crate::parallel::partition_plan(program, task) {
+                match crate::parallel::partition_plan(program, pipeline, task) {
                     Ok(Partitioning::PerPartition) => {
                         self.instance = true;
                         let code = self.task(task, name);
@@ -554,21 +554,19 @@ impl Gen<'_> {
                         continue;
                     }
                     Ok(Partitioning::Repartitioned) => {
-                        // A writer of the shuffle topic, and the instances reading it.
-                        let Ok(exchange) = crate::parallel::exchange_plan(program, task) else { continue };
-                        let (route, def) = self.route_fn(i, task, &exchange);
-                        let writer_name = format!("{name}.repartition");
-                        let writer = self.shuffle_writer(task, &writer_name, name, &route);
+                        // A writer of the shuffle topic per table, and the instances reading it.
+                        let Some(writers) = self.shuffle_writers(pipeline, i, name) else { continue };
+                        let (defs, writers, writer_names) = (writers.defs, writers.tasks, writers.names);
                         (self.instance, self.shuffled) = (true, true);
                         let code = self.task(task, name);
                         (self.instance, self.shuffled) = (false, false);
                         tasks.push(quote! {
-                            #def
-                            tasks.push(#writer);
+                            #(#defs)*
+                            #(tasks.push(#writers);)*
                             tasks.push(#code);
                         });
                         names.push(quote! {
-                            names.push(#writer_name.to_string());
+                            #(names.push(#writer_names.to_string());)*
                             names.push(#name.to_string());
                         });
                         continue;
@@ -864,9 +862,14 @@ impl Gen<'_> {
 pub(crate) fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> String {
     match pipeline.tasks[i].input {
         Input::Table(id) => program.tables[id.0].name.clone(),
-        Input::Tables(a, b) => format!("{}+{}", program.tables[a.0].name, program.tables[b.0].name),
+        Input::Tables(a, b) => tables_task_name(&program.tables[a.0], &program.tables[b.0]),
         Input::Values(_) => format!("values_{i}"),
     }
+}
+
+/// The name of the task reading tables `a` and `b`.
+fn tables_task_name(a: &Table, b: &Table) -> String {
+    format!("{}+{}", a.name, b.name)
 }
 
 /// The number of columns a step outputs (a window aggregation's: its group columns, the

@@ -3,7 +3,7 @@
 //! task's watermark, and which JSON columns no branch reads.
 
 use super::expr::ExprGen;
-use super::rows::{field_ident, struct_ident};
+use super::rows::field_ident;
 use super::{Gen, SOURCES, table_struct};
 use crate::hir::{ColumnKind, Table, TableId};
 use crate::plan::{Input, Origin, Pipeline, Step};
@@ -17,7 +17,7 @@ impl Gen<'_> {
         let t = &self.program.tables[id.0];
         let name = &t.name;
         let ts = table_struct(t);
-        let cols = format_ident!("{}", struct_ident("COLUMNS", &t.name).to_string().to_uppercase());
+        let cols = super::columns_ident(t);
         for c in &t.columns {
             if let ColumnKind::Metadata { .. } = c.kind
                 && t.connector != "kafka"

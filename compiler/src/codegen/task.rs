@@ -132,18 +132,33 @@ impl Gen<'_> {
         if self.instance {
             // The task's code runs per Kafka partition, on records the task's thread reads.
             let source = self.instance_source.take().unwrap_or_default();
-            let Input::Table(id) = task.input else {
-                let span = task.branches.first().map(|b| b.span).unwrap_or_default();
-                self.error(span, "state per Kafka partition for a task reading two tables".into());
-                return quote!();
-            };
-            let ts = super::table_struct(&self.program.tables[id.0]);
             // A repartitioned task's instance reads its shuffle partition's records once
-            // each, its watermark from the writers' marks.
-            let input = if self.shuffled {
-                quote!(let input = rt::connectors::kafka::shuffle::Shuffled::new(input);)
-            } else {
-                quote!()
+            // each, its watermark from the writers' marks (of each table with a WATERMARK).
+            let (ts, input) = match task.input {
+                Input::Table(id) => {
+                    let ts = super::table_struct(&self.program.tables[id.0]);
+                    match self.shuffled {
+                        true => {
+                            (quote!(#ts), quote!(let input = rt::connectors::kafka::shuffle::Shuffled::new(input);))
+                        }
+                        false => (quote!(#ts), quote!()),
+                    }
+                }
+                Input::Tables(a, b) if self.shuffled => {
+                    let tables = [&self.program.tables[a.0], &self.program.tables[b.0]];
+                    let [ta, tb] = tables.map(super::table_struct);
+                    let holding =
+                        tables.map(|t| t.watermark.as_ref().is_some_and(|w| w.max_out_of_orderness_ms.is_some()));
+                    (
+                        quote!(rt::connectors::kafka::shuffle::Pair<#ta, #tb>),
+                        quote!(let input = rt::connectors::kafka::shuffle::Shuffled::of_tables(input, &[#(#holding),*]);),
+                    )
+                }
+                _ => {
+                    let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+                    self.error(span, "state per Kafka partition for a task reading constant rows".into());
+                    return quote!();
+                }
             };
             return quote! {
                 {

@@ -949,6 +949,79 @@ impl<R: DeserializeOwned> ValueDecoder<R> {
     }
 }
 
+/// A decoded message: the row, the key row (with `key.fields` and a message key), and
+/// whether it is a tombstone (an `upsert-kafka` deletion: the row has the key columns only).
+pub(super) type Decoded<R> = (R, Option<R>, bool);
+
+/// How one table's messages become rows: its key and value formats, and the NOT NULL
+/// checks its rows must pass.
+pub(super) struct RowDecoder<R> {
+    key: Option<KeyDecoder>,
+    value: ValueDecoder<R>,
+    validate: fn(&R) -> Result<(), String>,
+    /// `upsert-kafka`: a message without a value deletes its key.
+    upsert: bool,
+    key_values: Vec<(&'static str, Dyn<'static>)>,
+    no_values: Vec<(&'static str, Dyn<'static>)>,
+}
+
+impl<R: DeserializeOwned> RowDecoder<R> {
+    /// The decoder of the table of `opts` and `columns`, its key as `key_spec` says.
+    pub(super) fn new(
+        opts: &TableOptions,
+        columns: &'static [Column],
+        key_spec: KeySpec<'_>,
+        validate: fn(&R) -> Result<(), String>,
+    ) -> Result<Self> {
+        let upsert = matches!(key_spec, KeySpec::PrimaryKey(_));
+        let layout = Layout::from_options(opts, columns, key_spec)?;
+        Ok(RowDecoder {
+            key: KeyDecoder::new(&layout),
+            value: ValueDecoder::new(&layout),
+            validate,
+            upsert,
+            key_values: Vec::new(),
+            no_values: Vec::new(),
+        })
+    }
+
+    /// The row of a message's `key` and `payload`; `None` for a message that is no row.
+    pub(super) fn decode(&mut self, key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Option<Decoded<R>>, String> {
+        let mut key_values = std::mem::take(&mut self.key_values);
+        let result = self.decode_with(key, payload, &mut key_values);
+        self.key_values = key_values;
+        result
+    }
+
+    fn decode_with(
+        &mut self,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        key_values: &mut Vec<(&'static str, Dyn<'static>)>,
+    ) -> Result<Option<Decoded<R>>, String> {
+        key_values.clear();
+        let key = match (&mut self.key, key) {
+            (Some(decoder), Some(bytes)) => {
+                decoder.decode(bytes, key_values).map_err(|e| format!("key: {e}"))?;
+                Some(KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?)
+            }
+            _ => None,
+        };
+        if self.upsert && payload.is_none() {
+            // A deletion: of its key, which it must have.
+            let Some(key) = key else { return Err("a tombstone (no value) without a key".to_string()) };
+            let row = KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?;
+            return Ok(Some((row, Some(key), true)));
+        }
+        let extras = if self.value.wants_key_columns() { key_values } else { &mut self.no_values };
+        let Some(value) = self.value.decode(payload, extras).map_err(|e| format!("value: {e}"))? else {
+            return Ok(None);
+        };
+        (self.validate)(&value)?;
+        Ok(Some((value, key, false)))
+    }
+}
+
 /// A slice that lives as long as the program (layouts are made once per table).
 fn leak<T>(items: Vec<T>) -> &'static [T] {
     Box::leak(items.into_boxed_slice())

@@ -551,13 +551,17 @@ pub fn source<R: DeserializeOwned>(
     columns: &'static [Column],
     validate: fn(&R) -> Result<(), String>,
 ) -> Result<KafkaSource<R>> {
+    super::source(&options(opts), columns, validate)
+}
+
+/// The options of a source of [`source`]: the assignment strategy set.
+pub(super) fn options(opts: &TableOptions) -> TableOptions {
     const STRATEGY: &str = "properties.partition.assignment.strategy";
-    if opts.get(STRATEGY).is_some() {
-        return super::source(opts, columns, validate);
-    }
     let mut opts = opts.clone();
-    opts.set(STRATEGY, "cooperative-sticky");
-    super::source(&opts, columns, validate)
+    if opts.get(STRATEGY).is_none() {
+        opts.set(STRATEGY, "cooperative-sticky");
+    }
+    opts
 }
 
 /// The code of a task's instance, as generated: `f` over one partition's records (the

@@ -40,10 +40,12 @@
 //! anything follows it). The marks
 //! and offsets are part of the instance's snapshot (its source position).
 
+use super::codec::{KeySpec, RowDecoder};
 use super::source::{KafkaSource, Record};
 use super::{PRODUCER_DEFAULTS, Producer_, client_config, flush, flush_limit, kafka_error, producer, send};
 use crate::checkpoint::{TaskCheckpoint, decode, encode};
 use crate::connectors::format::Column;
+use crate::connectors::merge::Merged;
 use crate::connectors::{Barrier, Source, SourceEvent};
 use crate::error::{Error, Result};
 use crate::options::TableOptions;
@@ -67,6 +69,8 @@ pub const MARK_EVERY: Duration = Duration::from_millis(200);
 /// partition it reads, of the topic's `partitions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mark {
+    /// The table whose writer sent it: 0, or 1 for the second table of a join.
+    pub side: u8,
     /// The number of partitions of the table's topic.
     pub partitions: i32,
     /// Per partition the writer reads, its watermark.
@@ -76,6 +80,8 @@ pub struct Mark {
 /// A record of the table's topic as the writer read it.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Forwarded {
+    /// The table it is a record of: 0, or 1 for the second table of a join.
+    pub(super) side: u8,
     pub(super) topic: String,
     pub(super) partition: i32,
     pub(super) offset: i64,
@@ -158,9 +164,82 @@ pub fn source<R: DeserializeOwned + Default>(
     let client = metadata_client(opts)?;
     ensure_topic(&client, opts, task)?;
     // A table read to an end: the shuffle topic is read until the writers' marks say so.
-    let until_ended = opts.get("scan.bounded.mode").is_some_and(|m| m != "unbounded");
+    let until_ended = bounded(opts).then_some(1);
     let table_topic = source_topic(opts)?.to_string();
     Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&table_topic, R::default, until_ended))
+}
+
+/// Whether the table of `opts` is read to an end.
+fn bounded(opts: &TableOptions) -> bool {
+    opts.get("scan.bounded.mode").is_some_and(|m| m != "unbounded")
+}
+
+/// A row of either table of a join, as the instances of a repartitioned join read them
+/// from its shuffle topic (see [`pair_source`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub enum Pair<A, B> {
+    /// A row of the first table.
+    A(A),
+    /// A row of the second table.
+    B(B),
+}
+
+impl<A: Default, B> Pair<A, B> {
+    /// The blank row of the records that carry marks.
+    fn blank() -> Self {
+        Pair::A(A::default())
+    }
+}
+
+/// One table of a join: its options, its columns, and the checks its rows must pass.
+pub type Table<'a, R> = (&'a TableOptions, &'static [Column], fn(&R) -> Result<(), String>);
+
+/// The source of the instances of the join task `task` reading tables `a` and `b`, both
+/// repartitioned by the join key through one shuffle topic (named after `a`, created if
+/// it does not exist yet): each record decoded by its own table's formats.
+pub fn pair_source<A, B>(a: Table<'_, A>, b: Table<'_, B>, task: &str) -> Result<KafkaSource<Pair<A, B>>>
+where
+    A: DeserializeOwned + Default + Send + 'static,
+    B: DeserializeOwned + Send + 'static,
+{
+    let (topics, bounded_both) = ([source_topic(a.0)?, source_topic(b.0)?], bounded(a.0) && bounded(b.0));
+    if topics[0] == topics[1] {
+        return Err(b.0.error(
+            "topic",
+            format!("both tables of a repartitioned join read topic '{}': join the table with itself", topics[0]),
+        ));
+    }
+    let (o, _) = shuffle_options(a.0, task)?;
+    ensure_topic(&metadata_client(a.0)?, a.0, task)?;
+    let mut left = RowDecoder::new(a.0, a.1, KeySpec::Option, a.2)?;
+    let mut right = RowDecoder::new(b.0, b.1, KeySpec::Option, b.2)?;
+    let decode: super::source::SideDecoder<Pair<A, B>> = Box::new(move |side, key, value| match side {
+        0 => Ok(left.decode(key, value)?.map(|(v, k, t)| (Pair::A(v), k.map(Pair::A), t))),
+        1 => Ok(right.decode(key, value)?.map(|(v, k, t)| (Pair::B(v), k.map(Pair::B), t))),
+        other => Err(format!("a record of table {other} in the shuffle topic of a join of two tables")),
+    });
+    // The tables read to an end: the shuffle topic is read until the marks of both say so.
+    let source = super::source::source_decoding(&super::partitioned::options(&o), decode)?;
+    Ok(source.reading_envelopes(topics[0], Pair::blank, bounded_both.then_some(2)))
+}
+
+/// What a bounded reader of a shuffle topic knows of the tables' ends from one split's
+/// marks: per table, its partitions and those whose end was marked.
+#[derive(Debug, Default)]
+pub struct Ends {
+    tables: BTreeMap<u8, (i32, std::collections::BTreeSet<i32>)>,
+}
+
+impl Ends {
+    /// Notes `mark`; whether every partition of all `sides` tables has ended.
+    pub(super) fn note(&mut self, mark: &Mark, sides: u8) -> bool {
+        let (partitions, ended) = self.tables.entry(mark.side).or_default();
+        *partitions = mark.partitions;
+        ended.extend(mark.watermarks.iter().filter(|(_, wm)| *wm == i64::MAX).map(|(p, _)| *p));
+        (0..sides).all(|side| {
+            self.tables.get(&side).is_some_and(|(n, ended)| ended.len() >= usize::try_from(*n).unwrap_or(usize::MAX))
+        })
+    }
 }
 
 /// A client of the table's cluster for its metadata.
@@ -263,6 +342,18 @@ pub fn writer_source<R: DeserializeOwned>(
     super::partitioned::source(&o, columns, validate)
 }
 
+/// Where a writer writes: the shuffle topic of task `task`, named after the task's first
+/// table `first` (on whose cluster it is), for the records of its table `side` (0, or 1 for
+/// the second table of a join).
+pub struct Stage<'a> {
+    /// The task whose shuffle topic it is.
+    pub task: &'a str,
+    /// The options of the task's first table, which name the topic.
+    pub first: &'a TableOptions,
+    /// The table written: 0, or 1 for the second table of a join.
+    pub side: u8,
+}
+
 /// The writer of a shuffle topic.
 struct Writer {
     table: String,
@@ -270,23 +361,27 @@ struct Writer {
     producer: Producer_,
     /// The shuffle topic's partitions.
     partitions: i32,
+    /// The table whose records it writes.
+    side: u8,
     limit: Option<Duration>,
     buf: Vec<u8>,
 }
 
 impl Writer {
-    /// The writer of task `task`'s shuffle topic (created if it does not exist yet).
-    fn open(opts: &TableOptions, task: &str) -> Result<Writer> {
-        let table = opts.table.clone();
+    /// The writer of `stage`'s shuffle topic (created if it does not exist yet) for the
+    /// records of table `table`.
+    fn open(table: &str, stage: &Stage<'_>) -> Result<Writer> {
+        let table = table.to_string();
         let mut defaults = PRODUCER_DEFAULTS.to_vec();
         let client_id = format!("dflc-{table}-repartition");
         defaults.push(("client.id", &client_id));
-        let mut config = client_config(opts, &defaults)?;
+        let mut config = client_config(stage.first, &defaults)?;
         // A record lost in between would be skipped by the instances when written again.
         config.set(NO_AUTO_CREATE, "false").set("enable.gapless.guarantee", "true");
         let producer = producer(&table, &config, false)?;
-        let (topic, partitions) = ensure_topic(&producer, opts, task)?;
-        Ok(Writer { table, topic, producer, partitions, limit: flush_limit(&config), buf: Vec::new() })
+        let (topic, partitions) = ensure_topic(&producer, stage.first, stage.task)?;
+        let (side, limit) = (stage.side, flush_limit(&config));
+        Ok(Writer { table, topic, producer, partitions, side, limit, buf: Vec::new() })
     }
 
     fn put(&mut self, partition: i32, key: &[u8], envelope: &Envelope) -> Result<()> {
@@ -306,6 +401,7 @@ impl Writer {
     fn row<R>(&mut self, record: &Record<R>, hash: u64) -> Result<()> {
         let raw = record.raw.as_ref().ok_or_else(|| Error::State("a record without its bytes".into()))?;
         let forwarded = Forwarded {
+            side: self.side,
             topic: record.topic.to_string(),
             partition: record.partition,
             offset: record.offset,
@@ -364,6 +460,8 @@ struct Marks {
     idle: Option<Duration>,
     /// The number of partitions of the table's topic.
     partitions: i32,
+    /// The table (0, or 1 for the second table of a join).
+    side: u8,
     /// What was sent last, and when.
     sent: Option<Mark>,
     at: Instant,
@@ -425,7 +523,7 @@ impl Marks {
                 Some((p, wm))
             })
             .collect();
-        (!watermarks.is_empty()).then_some(Mark { partitions: self.partitions, watermarks })
+        (!watermarks.is_empty()).then_some(Mark { side: self.side, partitions: self.partitions, watermarks })
     }
 
     /// Sends the mark if it changed (and, with `due`, once [`MARK_EVERY`] passed).
@@ -444,14 +542,15 @@ impl Marks {
     }
 }
 
-/// The writer (task `name`, stage 1 of task `task`, see the module documentation): reads
-/// `source`, a source of the table of `opts` in its group, and writes each record to the
-/// partition of the hash `route` gives, with the watermark of the table (`delay_ms` behind
-/// the event time `route` gives; none: no marks but at the end of bounded partitions).
+/// The writer (task `name`, stage 1 of task `stage.task`, see the module documentation):
+/// reads `source`, a source of the table of `opts` in its group, and writes each record to
+/// the partition of the hash `route` gives, with the watermark of the table (`delay_ms`
+/// behind the event time `route` gives; none: no marks but at the end of bounded
+/// partitions).
 pub fn write<R, F>(
     cx: &Context,
     name: &str,
-    task: &str,
+    stage: Stage<'_>,
     source: KafkaSource<R>,
     opts: &TableOptions,
     delay_ms: Option<i64>,
@@ -469,17 +568,18 @@ where
     if let Some(restored) = checkpoint.take_restored() {
         restored.done()?;
     }
-    let mut writer = Writer::open(opts, task)?;
+    let mut writer = Writer::open(&opts.table, &stage)?;
     let splits = Arc::new(Mutex::new(Splits::default()));
     let source = source.keeping_bytes(Arc::clone(&splits));
-    let partitions = partitions_of(&writer.producer, &opts.table, source_topic(opts)?)?;
+    let partitions = partitions_of(&metadata_client(opts)?, &opts.table, source_topic(opts)?)?;
     if partitions == 0 {
         return Err(opts.error("topic", format!("topic '{}' does not exist", source_topic(opts)?)));
     }
     let idle = crate::connectors::watermark::idle_timeout_ms(cx, &opts.table)?
         .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
+    let side = stage.side;
     let mut marks =
-        Marks { splits, reading: BTreeMap::new(), delay_ms, idle, partitions, sent: None, at: Instant::now() };
+        Marks { splits, reading: BTreeMap::new(), delay_ms, idle, partitions, side, sent: None, at: Instant::now() };
     crate::metrics::source_running();
     let enabled = checkpoint.enabled();
     let source = if enabled { source } else { Source::without_commits(source) };
@@ -519,37 +619,70 @@ where
 }
 
 /// An instance's input from its partition of a shuffle topic (stage 2, see the module
-/// documentation): the table's records, each once, with the watermark the writers' marks
+/// documentation): the tables' records, each once, with the watermark the writers' marks
 /// give ([`SourceEvent::Watermark`]).
 pub struct Shuffled<S> {
     input: S,
     state: ShuffledState,
+    /// Per table (side), whether its watermark holds the instance's back (a table without
+    /// a WATERMARK does not).
+    holding: Vec<bool>,
 }
 
-/// What an instance keeps of its shuffle partition: per partition of the table, the
+/// What an instance keeps of its shuffle partition: per partition of each table, the
 /// greatest watermark marked and the greatest offset read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct ShuffledState {
-    partitions: i32,
-    marks: BTreeMap<i32, i64>,
-    read: HashMap<i32, i64>,
+    /// Per table (side), its number of partitions.
+    partitions: BTreeMap<u8, i32>,
+    marks: BTreeMap<(u8, i32), i64>,
+    /// Per topic of a table, per partition, the greatest offset read.
+    read: HashMap<String, HashMap<i32, i64>>,
     emitted: Option<i64>,
 }
 
 impl ShuffledState {
-    /// The watermark the marks give: the least over every partition of the table.
-    fn watermark(&self) -> i64 {
-        if self.partitions == 0 || self.marks.len() < self.partitions as usize {
-            return crate::time::NO_WATERMARK;
+    /// The watermark the marks give: the least over every partition of the tables that
+    /// hold it back (none until each of those has a mark).
+    fn watermark(&self, holding: &[bool]) -> i64 {
+        let mut least = None;
+        for (side, _) in (0u8..).zip(holding).filter(|(_, h)| **h) {
+            let partitions = self.partitions.get(&side).copied().unwrap_or(0);
+            let marks = || self.marks.range((side, i32::MIN)..=(side, i32::MAX)).map(|(_, wm)| *wm);
+            if partitions <= 0 || marks().count() < partitions as usize {
+                return crate::time::NO_WATERMARK;
+            }
+            least = least.into_iter().chain(marks()).min();
         }
-        self.marks.values().copied().min().unwrap_or(crate::time::NO_WATERMARK)
+        least.unwrap_or(crate::time::NO_WATERMARK)
+    }
+
+    /// Whether a record at `offset` of `partition` of `topic` is read for the first time
+    /// (one written again by a writer that restarted is not).
+    fn first_read(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
+        let read = match self.read.get_mut(topic) {
+            Some(r) => r,
+            None => self.read.entry(topic.to_string()).or_default(),
+        };
+        let last = read.entry(partition).or_insert(-1);
+        if offset <= *last {
+            return false;
+        }
+        *last = offset;
+        true
     }
 }
 
 impl<S> Shuffled<S> {
-    /// The instance's input `input`, its partition of the shuffle topic.
+    /// The instance's input `input`, its partition of the shuffle topic of one table.
     pub fn new(input: S) -> Self {
-        Shuffled { input, state: ShuffledState::default() }
+        Shuffled::of_tables(input, &[true])
+    }
+
+    /// The instance's input `input`, its partition of the shuffle topic of a join's
+    /// tables; `holding` says which hold the watermark back (have a WATERMARK).
+    pub fn of_tables(input: S, holding: &[bool]) -> Self {
+        Shuffled { input, state: ShuffledState::default(), holding: holding.to_vec() }
     }
 }
 
@@ -557,31 +690,30 @@ impl<R, S: Source<Row = Record<R>>> Source for Shuffled<S> {
     type Row = Record<R>;
 
     fn run_events<F: FnMut(SourceEvent<Record<R>>) -> Result<()>>(self, cx: &Context, mut emit: F) -> Result<()> {
-        let Shuffled { input, mut state } = self;
+        let Shuffled { input, mut state, holding } = self;
         if let Some(wm) = state.emitted {
             emit(SourceEvent::Watermark(wm))?;
         }
         input.run_events(cx, |event| match event {
             SourceEvent::Row(split, record) => {
                 if let Some(mark) = &record.mark {
-                    state.partitions = state.partitions.max(mark.partitions);
+                    let partitions = state.partitions.entry(mark.side).or_default();
+                    *partitions = (*partitions).max(mark.partitions);
                     for &(p, wm) in &mark.watermarks {
-                        let m = state.marks.entry(p).or_insert(wm);
+                        let m = state.marks.entry((mark.side, p)).or_insert(wm);
                         *m = (*m).max(wm);
                     }
-                    let wm = state.watermark();
+                    let wm = state.watermark(&holding);
                     if wm > crate::time::NO_WATERMARK && state.emitted.is_none_or(|e| wm > e) {
                         state.emitted = Some(wm);
                         return emit(SourceEvent::Watermark(wm));
                     }
                     return Ok(());
                 }
-                let read = state.read.entry(record.partition).or_insert(-1);
-                if record.offset <= *read {
+                if !state.first_read(&record.topic, record.partition, record.offset) {
                     // Written again by a writer that restarted: read already.
                     return Ok(());
                 }
-                *read = record.offset;
                 emit(SourceEvent::Row(split, record))
             }
             SourceEvent::Barrier(Barrier { checkpoint, position }) => {
@@ -599,6 +731,67 @@ impl<R, S: Source<Row = Record<R>>> Source for Shuffled<S> {
         let (inner, state): (Vec<u8>, ShuffledState) = decode(&mut input)?;
         self.state = state;
         self.input.restore(&inner)
+    }
+}
+
+/// Types a repartitioned join instance's event handler by its input `_input`, as
+/// [`crate::connectors::merge::merged_handler`] does for a join of two sources: `f`
+/// receives each table's events, and `None` once the input has ended.
+pub fn pair_handler<A, B, S, F>(_input: &S, f: F) -> F
+where
+    S: Source<Row = Record<Pair<A, B>>>,
+    F: FnMut(Option<Merged<Record<A>, Record<B>>>) -> Result<()>,
+{
+    f
+}
+
+/// Runs a repartitioned join instance's input `input`, handing `handle` each record as an
+/// event of its table, the watermark to both tables, and barriers as the task's.
+pub fn run_pair<A, B, S, F>(cx: &Context, input: S, mut handle: F) -> Result<()>
+where
+    S: Source<Row = Record<Pair<A, B>>>,
+    F: FnMut(Merged<Record<A>, Record<B>>) -> Result<()>,
+{
+    input.run_events(cx, |event| match event {
+        SourceEvent::Row(split, record) => match split_pair(record) {
+            Pair::A(r) => handle(Merged::A(SourceEvent::Row(split, r))),
+            Pair::B(r) => handle(Merged::B(SourceEvent::Row(split, r))),
+        },
+        SourceEvent::Watermark(wm) => {
+            handle(Merged::A(SourceEvent::Watermark(wm)))?;
+            handle(Merged::B(SourceEvent::Watermark(wm)))
+        }
+        SourceEvent::Barrier(barrier) => handle(Merged::Barrier(barrier)),
+        SourceEvent::SplitStart(split) => handle(Merged::A(SourceEvent::SplitStart(split))),
+        SourceEvent::SplitEnd(split) => handle(Merged::A(SourceEvent::SplitEnd(split))),
+        SourceEvent::Idle => handle(Merged::A(SourceEvent::Idle)),
+    })
+}
+
+/// A record of either table as the record of its table.
+fn split_pair<A, B>(record: Record<Pair<A, B>>) -> Pair<Record<A>, Record<B>> {
+    let Record { value, key, topic, partition, offset, timestamp, timestamp_type, headers, tombstone, mark, raw } =
+        record;
+    macro_rules! record {
+        ($value:expr, $key:expr) => {
+            Record {
+                value: $value,
+                key: $key,
+                topic,
+                partition,
+                offset,
+                timestamp,
+                timestamp_type,
+                headers,
+                tombstone,
+                mark,
+                raw,
+            }
+        };
+    }
+    match value {
+        Pair::A(v) => Pair::A(record!(v, key.and_then(|k| if let Pair::A(k) = k { Some(k) } else { None }))),
+        Pair::B(v) => Pair::B(record!(v, key.and_then(|k| if let Pair::B(k) = k { Some(k) } else { None }))),
     }
 }
 
@@ -636,13 +829,22 @@ mod tests {
     }
 
     fn mark(partitions: i32, watermarks: &[(i32, i64)]) -> Option<Mark> {
-        Some(Mark { partitions, watermarks: watermarks.to_vec() })
+        side_mark(0, partitions, watermarks)
+    }
+
+    fn side_mark(side: u8, partitions: i32, watermarks: &[(i32, i64)]) -> Option<Mark> {
+        Some(Mark { side, partitions, watermarks: watermarks.to_vec() })
     }
 
     /// What `Shuffled` makes of `events`, after restoring `position` (if any).
     fn run(events: Vec<SourceEvent<Record<u8>>>, position: Option<&[u8]>) -> Vec<String> {
+        run_tables(events, position, &[true])
+    }
+
+    /// As [`run`], for the shuffle topic of tables `holding` the watermark back or not.
+    fn run_tables(events: Vec<SourceEvent<Record<u8>>>, position: Option<&[u8]>, holding: &[bool]) -> Vec<String> {
         let cx = Context::new(Vec::new(), Default::default());
-        let mut shuffled = Shuffled::new(Script(events));
+        let mut shuffled = Shuffled::of_tables(Script(events), holding);
         if let Some(p) = position {
             shuffled.restore(p).unwrap();
         }
@@ -710,6 +912,7 @@ mod tests {
             delay_ms: Some(10),
             idle,
             partitions: 3,
+            side: 0,
             sent: None,
             at: Instant::now(),
         }
@@ -780,8 +983,100 @@ mod tests {
         let o = TableOptions::new("clicks", &[("topic", "c"), ("scan.startup.mode", "timestamp")]);
         let err = writer_source::<u8>(&o, &[], |_| Ok(())).err().expect("refused").to_string();
         assert!(err.contains("'timestamp' cannot be combined with repartitioning"), "{err}");
-        let bytes = postcard::to_stdvec(&Envelope::Mark(Mark { partitions: 3, watermarks: vec![(1, 5)] })).unwrap();
-        assert!(matches!(Envelope::decode(&bytes), Ok(Envelope::Mark(m)) if m.partitions == 3));
+        let bytes =
+            postcard::to_stdvec(&Envelope::Mark(Mark { side: 1, partitions: 3, watermarks: vec![(1, 5)] })).unwrap();
+        assert!(matches!(Envelope::decode(&bytes), Ok(Envelope::Mark(m)) if m.partitions == 3 && m.side == 1));
         assert!(Envelope::decode(b"\\xff\\xff\\xff").is_err());
+    }
+
+    fn topic_record(topic: &str, partition: i32, offset: i64, mark: Option<Mark>) -> Record<u8> {
+        Record { topic: crate::types::Str::new(topic), ..record(partition, offset, mark) }
+    }
+
+    #[test]
+    fn a_join_waits_for_the_marks_of_both_tables_and_reads_each_tables_records_once() {
+        let events = || {
+            vec![
+                SourceEvent::Row(0, topic_record("clicks", 0, 1, None)),
+                // The same partition and offset of the other table's topic is another record.
+                SourceEvent::Row(0, topic_record("views", 0, 1, None)),
+                SourceEvent::Row(0, topic_record("views", 0, 1, None)),
+                SourceEvent::Row(0, record(0, 9, side_mark(0, 1, &[(0, 100)]))),
+                SourceEvent::Row(0, record(0, 10, side_mark(1, 2, &[(0, 70)]))),
+                SourceEvent::Row(0, record(0, 11, side_mark(1, 2, &[(1, 80)]))),
+                SourceEvent::Row(0, record(0, 12, side_mark(1, 2, &[(0, 120)]))),
+                SourceEvent::Row(0, record(0, 13, side_mark(0, 1, &[(0, 130)]))),
+            ]
+        };
+        // Both hold the watermark back: none until every partition of both is marked.
+        assert_eq!(run_tables(events(), None, &[true, true]), ["row 0:1", "row 0:1", "wm 70", "wm 80"]);
+        // The second has no WATERMARK: the first's alone.
+        assert_eq!(run_tables(events(), None, &[true, false]), ["row 0:1", "row 0:1", "wm 100", "wm 130"]);
+    }
+
+    #[test]
+    fn a_bounded_reader_ends_once_every_partition_of_every_table_ended() {
+        let mut ends = Ends::default();
+        let end = |side, partitions, ps: &[i32]| Mark {
+            side,
+            partitions,
+            watermarks: ps.iter().map(|&p| (p, i64::MAX)).collect(),
+        };
+        assert!(!ends.note(&end(0, 2, &[0, 1]), 2), "the second table has not ended");
+        assert!(!ends.note(&Mark { side: 1, partitions: 1, watermarks: vec![(0, 5)] }, 2));
+        assert!(ends.note(&end(1, 1, &[0]), 2));
+        let mut one = Ends::default();
+        assert!(!one.note(&end(0, 2, &[1]), 1));
+        assert!(one.note(&end(0, 2, &[0]), 1));
+    }
+
+    #[test]
+    fn a_join_instance_gets_each_record_as_its_tables_and_the_watermark_for_both() {
+        struct Pairs(Vec<SourceEvent<Record<Pair<u8, String>>>>);
+        impl Source for Pairs {
+            type Row = Record<Pair<u8, String>>;
+            fn run_events<F: FnMut(SourceEvent<Self::Row>) -> Result<()>>(self, _: &Context, emit: F) -> Result<()> {
+                self.0.into_iter().try_for_each(emit)
+            }
+            fn restore(&mut self, _: &[u8]) -> Result<()> {
+                Ok(())
+            }
+        }
+        let pair = |value: Pair<u8, String>, key: Option<Pair<u8, String>>| Record {
+            value,
+            key,
+            topic: crate::types::Str::new("t"),
+            partition: 2,
+            offset: 5,
+            timestamp: None,
+            timestamp_type: "CreateTime",
+            headers: Vec::new(),
+            tombstone: false,
+            mark: None,
+            raw: None,
+        };
+        let input = Pairs(vec![
+            SourceEvent::Row(0, pair(Pair::A(7), Some(Pair::A(1)))),
+            SourceEvent::Row(0, pair(Pair::B("x".into()), None)),
+            SourceEvent::Watermark(40),
+            SourceEvent::Barrier(Barrier { checkpoint: Some(3), position: vec![1] }),
+        ]);
+        let cx = Context::new(Vec::new(), Default::default());
+        let mut seen = Vec::new();
+        run_pair(&cx, input, |event| {
+            seen.push(match event {
+                Merged::A(SourceEvent::Row(_, r)) => {
+                    format!("a {} key {:?} at {}:{}", r.value, r.key, r.partition, r.offset)
+                }
+                Merged::B(SourceEvent::Row(_, r)) => format!("b {}", r.value),
+                Merged::A(SourceEvent::Watermark(w)) => format!("a wm {w}"),
+                Merged::B(SourceEvent::Watermark(w)) => format!("b wm {w}"),
+                Merged::Barrier(b) => format!("barrier {:?}", b.checkpoint),
+                other => format!("{other:?}"),
+            });
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["a 7 key Some(1) at 2:5", "b x", "a wm 40", "b wm 40", "barrier Some(3)"]);
     }
 }

@@ -1,7 +1,7 @@
 //! Reading Kafka topics: a consumer polled by the source's thread, partitions as splits,
 //! commits after barriers. See the [module documentation](super).
 
-use super::codec::{Dyn, KeyDecoder, KeySpec, Layout, ValueDecoder};
+use super::codec::{Decoded, KeySpec, RowDecoder};
 use super::consumer::{Rebalance, SourceCx, create_consumer};
 use super::dead_letter::DeadLetters;
 use super::partitioned::PartitionStore;
@@ -125,11 +125,7 @@ struct Settings<R> {
     errors: Errors,
     dead_letters: Option<DeadLetters>,
     discovery: Option<Duration>,
-    key: Option<KeyDecoder>,
-    value: ValueDecoder<R>,
-    validate: fn(&R) -> Result<(), String>,
-    /// `upsert-kafka`: a message without a value deletes its key.
-    upsert: bool,
+    decoding: Decoding<R>,
     /// Offsets restored from a checkpoint: where each partition read before goes on
     /// (before the startup mode and the group's offsets).
     restored: HashMap<(String, i32), i64>,
@@ -153,14 +149,30 @@ struct Settings<R> {
 }
 
 /// What reading a shuffle topic needs: the name of the table's own topic (its records'),
-/// and a blank row for the records that carry watermarks; and, when the table is read to
-/// an end, the partitions of the table each split has seen the end of.
+/// and a blank row for the records that carry watermarks; and, when the tables are read to
+/// an end, the partitions of the tables each split has seen the end of.
 struct Shuffled<R> {
     topic: Str,
     blank: fn() -> R,
-    until_ended: bool,
-    ended: HashMap<usize, std::collections::BTreeSet<i32>>,
+    /// With the tables read to an end: how many tables (sides) write the topic.
+    until_ended: Option<u8>,
+    ended: HashMap<usize, super::shuffle::Ends>,
 }
+
+/// How a source's messages become rows.
+// One per source, the large variant the usual one: kept inline, not behind a pointer.
+#[allow(clippy::large_enum_variant)]
+enum Decoding<R> {
+    /// By the table's formats.
+    Table(RowDecoder<R>),
+    /// Each envelope of a join's shuffle topic by the formats of its table (its side, see
+    /// [`super::shuffle::Pair`]).
+    Sides(SideDecoder<R>),
+}
+
+/// Decodes a record of side `side`'s table from its key and value.
+pub(super) type SideDecoder<R> =
+    Box<dyn FnMut(u8, Option<&[u8]>, Option<&[u8]>) -> Result<Option<Decoded<R>>, String> + Send>;
 
 enum Topics {
     List(Vec<String>),
@@ -210,6 +222,15 @@ pub fn source<R: DeserializeOwned>(
     make(opts, columns, KeySpec::Option, validate)
 }
 
+/// A source of the table of `opts` whose messages `decode` turns into rows (the envelopes
+/// of a join's shuffle topic: see [`KafkaSource::reading_envelopes`]).
+pub(super) fn source_decoding<R: DeserializeOwned>(
+    opts: &TableOptions,
+    decode: SideDecoder<R>,
+) -> Result<KafkaSource<R>> {
+    make_with(opts, false, Decoding::Sides(decode))
+}
+
 /// The source of an `upsert-kafka` table of `columns` whose PRIMARY KEY is `primary_key`:
 /// each message the latest row of its key (held by the message key), or without a value
 /// the deletion of the key ([`Record::tombstone`]). Rows with a value must pass
@@ -229,8 +250,13 @@ fn make<R: DeserializeOwned>(
     key_spec: KeySpec<'_>,
     validate: fn(&R) -> Result<(), String>,
 ) -> Result<KafkaSource<R>> {
-    let table = opts.table.clone();
     let upsert = matches!(key_spec, KeySpec::PrimaryKey(_));
+    let decoding = Decoding::Table(RowDecoder::new(opts, columns, key_spec, validate)?);
+    make_with(opts, upsert, decoding)
+}
+
+fn make_with<R: DeserializeOwned>(opts: &TableOptions, upsert: bool, decoding: Decoding<R>) -> Result<KafkaSource<R>> {
+    let table = opts.table.clone();
     let topics = match (opts.get("topic"), opts.get("topic-pattern")) {
         (Some(_), Some(_)) => return Err(opts.error("topic-pattern", "give either 'topic' or 'topic-pattern'")),
         (Some(list), None) => {
@@ -327,7 +353,6 @@ fn make<R: DeserializeOwned>(
         Some(ms) => Some(Duration::from_millis(ms)),
         None => Some(Duration::from_secs(300)),
     };
-    let layout = Layout::from_options(opts, columns, key_spec)?;
     let client_id = format!("dflc-{table}");
     let reset_value = match reset {
         Reset::Earliest => "earliest",
@@ -368,10 +393,7 @@ fn make<R: DeserializeOwned>(
         errors,
         dead_letters,
         discovery,
-        key: KeyDecoder::new(&layout),
-        value: ValueDecoder::new(&layout),
-        validate,
-        upsert,
+        decoding,
         restored: HashMap::new(),
         restored_order: Vec::new(),
         commits: true,
@@ -470,8 +492,6 @@ struct Reader<'a, R> {
     rows: u64,
     /// The last transient error and when it was last reported.
     warned: Option<Instant>,
-    key_values: Vec<(&'static str, Dyn<'static>)>,
-    no_values: Vec<(&'static str, Dyn<'static>)>,
     barriers: Barriers<'a>,
     meter: Arc<SourceMeter>,
     /// The consumer's error counter.
@@ -489,11 +509,11 @@ impl<R> KafkaSource<R> {
     }
 
     /// Reads a shuffle topic: each message an envelope of a record of `topic` (or of
-    /// watermarks, given as records of a `blank` row). With `until_ended` (the table is
-    /// read to an end), a split ends once its marks say every partition of the table
-    /// ended (they follow every record of the table in the split), and the source once
-    /// every split ended.
-    pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R, until_ended: bool) -> Self {
+    /// watermarks, given as records of a `blank` row). With `until_ended` (the tables are
+    /// read to an end; the number of tables writing the topic), a split ends once its
+    /// marks say every partition of every table ended (they follow every record of the
+    /// tables in the split), and the source once every split ended.
+    pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R, until_ended: Option<u8>) -> Self {
         self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank, until_ended, ended: HashMap::new() });
         self
     }
@@ -552,8 +572,6 @@ impl<R: DeserializeOwned> Source for KafkaSource<R> {
             last_discovery: Instant::now(),
             rows: 0,
             warned: None,
-            key_values: Vec::new(),
-            no_values: Vec::new(),
             barriers: Barriers::new(cx),
             meter,
             errors,
@@ -591,7 +609,8 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             if !self.rebalances(consumer, emit)? || self.cx.stopped() {
                 return self.finish(consumer, emit);
             }
-            let ends = self.src.bounded.is_some() || self.src.shuffled.as_ref().is_some_and(|s| s.until_ended);
+            let ends =
+                self.src.bounded.is_some() || self.src.shuffled.as_ref().is_some_and(|s| s.until_ended.is_some());
             if ends && self.assigned_once && self.splits.iter().all(|s| s.phase != Phase::Reading) {
                 return self.finish(consumer, emit);
             }
@@ -1135,11 +1154,9 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         match record {
             Ok(Some(record)) => {
                 if let (Some(mark), Some(shuffled)) = (&record.mark, self.src.shuffled.as_mut())
-                    && shuffled.until_ended
+                    && let Some(sides) = shuffled.until_ended
                 {
-                    let ended = shuffled.ended.entry(i).or_default();
-                    ended.extend(mark.watermarks.iter().filter(|(_, wm)| *wm == i64::MAX).map(|(p, _)| *p));
-                    marked_end = ended.len() >= usize::try_from(mark.partitions).unwrap_or(usize::MAX);
+                    marked_end = shuffled.ended.entry(i).or_default().note(mark, sides);
                 }
                 emit(SourceEvent::Row(self.splits[i].id, record))?;
                 self.rows += 1;
@@ -1163,7 +1180,7 @@ impl<R: DeserializeOwned> Reader<'_, R> {
 
     /// The record of message `message` of split `i`; `None` for a message that is no row.
     fn record(&mut self, message: &BorrowedMessage<'_>, i: usize) -> Result<Option<Record<R>>, String> {
-        let Some((value, key, tombstone)) = self.decode(message.key(), message.payload())? else { return Ok(None) };
+        let Some((value, key, tombstone)) = self.decode(0, message.key(), message.payload())? else { return Ok(None) };
         let s = &self.splits[i];
         let headers = match message.headers() {
             None => Vec::new(),
@@ -1214,7 +1231,8 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                 raw: None,
             })),
             super::shuffle::Envelope::Row(row) => {
-                let Some((value, key, tombstone)) = self.decode(row.key.as_deref(), row.value.as_deref())? else {
+                let Some((value, key, tombstone)) = self.decode(row.side, row.key.as_deref(), row.value.as_deref())?
+                else {
                     return Ok(None);
                 };
                 Ok(Some(Record {
@@ -1234,44 +1252,14 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         }
     }
 
-    /// The row and key row of a message's `key` and `payload`, and whether it is a
-    /// tombstone (an `upsert-kafka` deletion: the row has the key columns only); `None` for
-    /// a message that is no row.
-    #[allow(clippy::type_complexity)]
-    fn decode(&mut self, key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Option<(R, Option<R>, bool)>, String> {
-        let mut values = std::mem::take(&mut self.key_values);
-        let result = self.decode_with(key, payload, &mut values);
-        self.key_values = values;
-        result
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn decode_with(
-        &mut self,
-        key: Option<&[u8]>,
-        payload: Option<&[u8]>,
-        key_values: &mut Vec<(&'static str, Dyn<'static>)>,
-    ) -> Result<Option<(R, Option<R>, bool)>, String> {
-        key_values.clear();
-        let key = match (&mut self.src.key, key) {
-            (Some(decoder), Some(bytes)) => {
-                decoder.decode(bytes, key_values).map_err(|e| format!("key: {e}"))?;
-                Some(KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?)
-            }
-            _ => None,
-        };
-        if self.src.upsert && payload.is_none() {
-            // A deletion: of its key, which it must have.
-            let Some(key) = key else { return Err("a tombstone (no value) without a key".to_string()) };
-            let row = KeyDecoder::row::<R>(key_values).map_err(|e| format!("key: {e}"))?;
-            return Ok(Some((row, Some(key), true)));
+    /// The row and key row of a message's `key` and `payload` (of side `side`'s table, in
+    /// a join's shuffle topic), and whether it is a tombstone (an `upsert-kafka` deletion:
+    /// the row has the key columns only); `None` for a message that is no row.
+    fn decode(&mut self, side: u8, key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Option<Decoded<R>>, String> {
+        match &mut self.src.decoding {
+            Decoding::Table(decoder) => decoder.decode(key, payload),
+            Decoding::Sides(decode) => decode(side, key, payload),
         }
-        let extras = if self.src.value.wants_key_columns() { key_values } else { &mut self.no_values };
-        let Some(value) = self.src.value.decode(payload, extras).map_err(|e| format!("value: {e}"))? else {
-            return Ok(None);
-        };
-        (self.src.validate)(&value)?;
-        Ok(Some((value, key, false)))
     }
 
     /// A record that cannot be read: the end of the run, skipped, or dead-lettered.
