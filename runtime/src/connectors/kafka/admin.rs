@@ -39,6 +39,104 @@ pub(super) fn create_topic_with(config: &ClientConfig, topic: &str, partitions: 
     Ok(())
 }
 
+/// The earliest offset still held of each partition of `topic` on the cluster at
+/// `bootstrap_servers`, in partition order (records before it were deleted or expired).
+pub fn earliest_offsets(bootstrap_servers: &str, topic: &str) -> Result<Vec<i64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let table = format!("topic '{topic}'");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("group.id", "dflc-earliest-offsets")
+        .create()
+        .map_err(|e| kafka_error(&table, "cannot create a client", &e))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .map_err(|e| kafka_error(&table, "cannot read its metadata", &e))?;
+    let partitions = metadata.topics().first().map_or(0, |t| t.partitions().len());
+    (0..partitions)
+        .map(|p| {
+            let (low, _) = consumer
+                .fetch_watermarks(topic, i32::try_from(p).unwrap_or(i32::MAX), Duration::from_secs(30))
+                .map_err(|e| kafka_error(&table, "cannot read the offsets of its partitions", &e))?;
+            Ok(low)
+        })
+        .collect()
+}
+
+/// How often, at most, the records a shuffle topic's readers are done with are deleted.
+pub(super) const PURGE_EVERY: Duration = Duration::from_secs(30);
+
+/// Deletes the records of a topic that its readers are done with, as Kafka Streams purges
+/// its repartition topics: those before the offsets committed (each reader's state, in the
+/// snapshot a committed offset follows, no longer needs them), at most every
+/// [`PURGE_EVERY`]. A broker that does not support it (or a client without the right) is
+/// told once in the log, and no more is asked; other failures are tried again later.
+pub(super) struct Purge {
+    admin: AdminClient<DefaultClientContext>,
+    topic: String,
+    /// Per partition, the offset before which its records may go (not deleted yet).
+    pending: std::collections::BTreeMap<i32, i64>,
+    last: Option<std::time::Instant>,
+    refused: bool,
+}
+
+impl Purge {
+    /// Purges `topic` through a client of `config`.
+    pub(super) fn new(config: &ClientConfig, topic: &str) -> Result<Purge> {
+        let admin = config.create().map_err(|e| kafka_error(topic, "cannot create an admin client", &e))?;
+        Ok(Purge { admin, topic: topic.to_string(), pending: Default::default(), last: None, refused: false })
+    }
+
+    /// The offsets `committed` of partitions of the topic were committed: the records
+    /// before them go, now or at a later commit.
+    pub(super) fn committed(&mut self, committed: impl IntoIterator<Item = (i32, i64)>) {
+        if self.refused {
+            return;
+        }
+        for (partition, offset) in committed {
+            let o = self.pending.entry(partition).or_insert(offset);
+            *o = (*o).max(offset);
+        }
+        if self.pending.is_empty() || self.last.is_some_and(|t| t.elapsed() < PURGE_EVERY) {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for (&partition, &offset) in &self.pending {
+            let _ = tpl.add_partition_offset(&self.topic, partition, rdkafka::Offset::Offset(offset));
+        }
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let failed = match block_on(self.admin.delete_records(&tpl, &options)) {
+            Err(e) => Some(e),
+            Ok(done) => done.elements().iter().find_map(|e| e.error().err()),
+        };
+        let Some(e) = failed else {
+            tracing::debug!(topic = self.topic, "deleted the records read of {} partitions", self.pending.len());
+            self.pending.clear();
+            return;
+        };
+        // A broker without the request, or a client without the right: for good.
+        self.refused = matches!(
+            e.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::UnsupportedVersion
+                    | RDKafkaErrorCode::InvalidRequest
+                    | RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::ClusterAuthorizationFailed
+                    | RDKafkaErrorCode::PolicyViolation
+            )
+        );
+        let then =
+            if self.refused { "it keeps them (set its retention.ms or retention.bytes)" } else { "tried again later" };
+        tracing::warn!(
+            topic = self.topic,
+            "cannot delete the records of the shuffle topic '{}' that were read ({}): {then}",
+            self.topic,
+            super::describe(&e)
+        );
+    }
+}
+
 /// Runs a future to completion on this thread (the admin client's futures are driven by
 /// librdkafka's own threads; this only waits for them).
 fn block_on<F: Future>(f: F) -> F::Output {

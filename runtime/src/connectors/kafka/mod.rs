@@ -105,7 +105,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
-pub use admin::create_topic;
+pub use admin::{create_topic, earliest_offsets};
 pub use sink::{KafkaSink, WriteMetadata, sink, sink_with_metadata, upsert_sink, upsert_sink_with_metadata};
 pub use source::{KafkaSource, Record, source, upsert_source};
 

@@ -39,6 +39,14 @@
 //! and none is missing before one that arrived; a write that failed fails the writer before
 //! anything follows it). The marks
 //! and offsets are part of the instance's snapshot (its source position).
+//!
+//! **Purged as read.** Once an instance's offset is committed (after its snapshot), the
+//! records before it are deleted from the shuffle topic (`admin::Purge`).
+//!
+//! **Joins.** A task joining two tables has a writer per table, both writing one shuffle
+//! topic (named after the task and its first table), routing by the join key; records and
+//! marks say which table they are of (their `side`), and the
+//! instances read both tables' records from their partition ([`pair_source`], [`run_pair`]).
 
 use super::codec::{KeySpec, RowDecoder};
 use super::source::{KafkaSource, Record};
@@ -160,13 +168,19 @@ pub fn source<R: DeserializeOwned + Default>(
     validate: fn(&R) -> Result<(), String>,
     task: &str,
 ) -> Result<KafkaSource<R>> {
-    let (o, _) = shuffle_options(opts, task)?;
+    let (o, topic) = shuffle_options(opts, task)?;
     let client = metadata_client(opts)?;
     ensure_topic(&client, opts, task)?;
     // A table read to an end: the shuffle topic is read until the writers' marks say so.
     let until_ended = bounded(opts).then_some(1);
     let table_topic = source_topic(opts)?.to_string();
-    Ok(super::partitioned::source(&o, columns, validate)?.reading_envelopes(&table_topic, R::default, until_ended))
+    let source = super::partitioned::source(&o, columns, validate)?;
+    Ok(source.reading_envelopes(&table_topic, R::default, until_ended).purging(purge(opts, &topic)?))
+}
+
+/// The purge of the shuffle topic `topic` on the cluster of the table of `opts`.
+fn purge(opts: &TableOptions, topic: &str) -> Result<super::admin::Purge> {
+    super::admin::Purge::new(&client_config(opts, &[])?, topic)
 }
 
 /// Whether the table of `opts` is read to an end.
@@ -209,7 +223,7 @@ where
             format!("both tables of a repartitioned join read topic '{}': join the table with itself", topics[0]),
         ));
     }
-    let (o, _) = shuffle_options(a.0, task)?;
+    let (o, topic) = shuffle_options(a.0, task)?;
     ensure_topic(&metadata_client(a.0)?, a.0, task)?;
     let mut left = RowDecoder::new(a.0, a.1, KeySpec::Option, a.2)?;
     let mut right = RowDecoder::new(b.0, b.1, KeySpec::Option, b.2)?;
@@ -220,7 +234,7 @@ where
     });
     // The tables read to an end: the shuffle topic is read until the marks of both say so.
     let source = super::source::source_decoding(&super::partitioned::options(&o), decode)?;
-    Ok(source.reading_envelopes(topics[0], Pair::blank, bounded_both.then_some(2)))
+    Ok(source.reading_envelopes(topics[0], Pair::blank, bounded_both.then_some(2)).purging(purge(a.0, &topic)?))
 }
 
 /// What a bounded reader of a shuffle topic knows of the tables' ends from one split's

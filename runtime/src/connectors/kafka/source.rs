@@ -157,6 +157,8 @@ struct Shuffled<R> {
     /// With the tables read to an end: how many tables (sides) write the topic.
     until_ended: Option<u8>,
     ended: HashMap<usize, super::shuffle::Ends>,
+    /// Deletes the records read once their offsets are committed.
+    purge: Option<super::admin::Purge>,
 }
 
 /// How a source's messages become rows.
@@ -514,7 +516,16 @@ impl<R> KafkaSource<R> {
     /// marks say every partition of every table ended (they follow every record of the
     /// tables in the split), and the source once every split ended.
     pub(super) fn reading_envelopes(mut self, topic: &str, blank: fn() -> R, until_ended: Option<u8>) -> Self {
-        self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank, until_ended, ended: HashMap::new() });
+        let ended = HashMap::new();
+        self.settings.shuffled = Some(Shuffled { topic: Str::new(topic), blank, until_ended, ended, purge: None });
+        self
+    }
+
+    /// Reading a shuffle topic: `purge` deletes its records before the offsets committed.
+    pub(super) fn purging(mut self, purge: super::admin::Purge) -> Self {
+        if let Some(s) = &mut self.settings.shuffled {
+            s.purge = Some(purge);
+        }
         self
     }
 
@@ -1524,8 +1535,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         for attempt in 1..=5 {
             match consumer.commit(&tpl, CommitMode::Sync) {
                 Ok(()) => {
-                    for i in which {
+                    for &i in &which {
                         self.splits[i].committed = self.splits[i].next;
+                    }
+                    if let Some(purge) = self.src.shuffled.as_mut().and_then(|s| s.purge.as_mut()) {
+                        purge.committed(which.iter().map(|&i| (self.splits[i].partition, self.splits[i].next)));
                     }
                     return;
                 }
