@@ -14,11 +14,15 @@
 #
 # With BENCH_SCALE_VARIANT=repartitioned the query does not declare the topic's key: the
 # pipeline repartitions the bids by auction through a topic of its own (a writer and the
-# instances per partition of that topic, in every process).
+# instances per partition of that topic, in every process). With BENCH_SCALE_VARIANT=join,
+# Nexmark q8 instead (examples/kafka/bench/q8_kafka_partitioned.sql): the persons and
+# auctions of EVENTS events go into two topics not keyed by the seller
+# (q8_to_kafka.sql), and the window join repartitions both by it through one shuffle topic;
+# its throughput counts persons and auctions.
 #
 # Usage: scripts/bench-scale-out.sh [EVENTS]          (default 4000000)
 # Environment: BENCH_SCALE_PARTITIONS (default 4), BENCH_SCALE_RUNS (default 3),
-#              BENCH_SCALE_VARIANT (keyed, the default, or repartitioned).
+#              BENCH_SCALE_VARIANT (keyed, the default, repartitioned or join).
 # Services: started if the broker does not answer (and stopped again at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +39,13 @@ done
 
 work="$(mktemp -d)"
 started_services=0
-topic=""
+topics=()
 cleanup() {
   jobs -p | xargs -r kill -TERM 2>/dev/null || true
   wait 2>/dev/null || true
-  if [[ -n "$topic" && -x "${load:-}" ]]; then "$load" delete --brokers "$brokers" --topic "$topic" >/dev/null 2>&1 || true; fi
+  for t in "${topics[@]}"; do
+    if [[ -x "${load:-}" ]]; then "$load" delete --brokers "$brokers" --topic "$t" >/dev/null 2>&1 || true; fi
+  done
   rm -rf "$work"
   if [[ "$started_services" == 1 ]]; then bash "$ROOT/scripts/services.sh" down >&2 || true; fi
 }
@@ -53,24 +59,33 @@ cargo build --release --quiet --bin dflc
 cargo build --release --quiet -p dfl --example kafka_load
 dflc="$CARGO_TARGET_DIR/release/dflc"
 load="$CARGO_TARGET_DIR/release/examples/kafka_load"
-"$dflc" build examples/kafka/bench/q5_bids_to_kafka.sql -o "$work/produce" >/dev/null
+# The producing query, its tables (one topic each) and the measured query, its tables.
+produced=(bids) read=(bid) producer=q5_bids_to_kafka query=q5_kafka_partitioned what="bids"
 case "$variant" in
-  keyed) cp examples/kafka/bench/q5_kafka_partitioned.sql "$work/q5_kafka_partitioned.sql" ;;
+  keyed) cp examples/kafka/bench/q5_kafka_partitioned.sql "$work/$query.sql" ;;
   repartitioned)
     perl -0pe "s/,\s*'key\.format' = 'json',\s*'key\.fields' = 'auction'//" \
-      examples/kafka/bench/q5_kafka_partitioned.sql > "$work/q5_kafka_partitioned.sql"
-    grep -q "key.fields" "$work/q5_kafka_partitioned.sql" && { say "could not drop the key from the query"; exit 1; } ;;
-  *) say "BENCH_SCALE_VARIANT: keyed or repartitioned, not '$variant'"; exit 2 ;;
+      examples/kafka/bench/q5_kafka_partitioned.sql > "$work/$query.sql"
+    grep -q "key.fields" "$work/$query.sql" && { say "could not drop the key from the query"; exit 1; } ;;
+  join)
+    produced=(persons auctions) read=(person auction) producer=q8_to_kafka query=q8_kafka_partitioned
+    what="persons and auctions"
+    cp examples/kafka/bench/q8_kafka_partitioned.sql "$work/$query.sql" ;;
+  *) say "BENCH_SCALE_VARIANT: keyed, repartitioned or join, not '$variant'"; exit 2 ;;
 esac
-"$dflc" build "$work/q5_kafka_partitioned.sql" -o "$work/q5" >/dev/null
-produce="$work/produce/q5_bids_to_kafka"
-q5="$work/q5/q5_kafka_partitioned"
+"$dflc" build "examples/kafka/bench/$producer.sql" -o "$work/produce" >/dev/null
+"$dflc" build "$work/$query.sql" -o "$work/q" >/dev/null
+produce="$work/produce/$producer"
+q="$work/q/$query"
 
-topic="bench-scale-out-$$-$(date +%s)"
-"$load" create --brokers "$brokers" --topic "$topic" --partitions "$partitions" 2>/dev/null
-say "producing the bids of $events events into $topic ($partitions partitions, keyed by auction)"
-"$produce" --set "datagen.events.num=$events" --set "bids.topic=$topic" \
-  --set "bids.properties.bootstrap.servers=$brokers" 2>"$work/produce.txt" || { cat "$work/produce.txt" >&2; exit 1; }
+produce_sets=(--set "datagen.events.num=$events")
+for i in "${!produced[@]}"; do
+  topics+=("bench-scale-out-$$-$(date +%s)-$i")
+  "$load" create --brokers "$brokers" --topic "${topics[$i]}" --partitions "$partitions" 2>/dev/null
+  produce_sets+=(--set "${produced[$i]}.topic=${topics[$i]}" --set "${produced[$i]}.properties.bootstrap.servers=$brokers")
+done
+say "producing the $what of $events events into ${topics[*]} ($partitions partitions each)"
+"$produce" "${produce_sets[@]}" 2>"$work/produce.txt" || { cat "$work/produce.txt" >&2; exit 1; }
 
 rows_read() { grep -o '[0-9]* rows read' "$1" | tail -1 | cut -d' ' -f1; }
 echo "Scale-out benchmark ($variant), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $partitions partitions"
@@ -81,10 +96,13 @@ for n in 1 2; do
     shared="$work/shared-$n-$r"
     pids=()
     start="$(date +%s.%N)"
+    sets=()
+    for i in "${!read[@]}"; do
+      sets+=(--set "${read[$i]}.topic=${topics[$i]}" --set "${read[$i]}.properties.bootstrap.servers=$brokers")
+      sets+=(--set "${read[$i]}.properties.group.id=$group")
+    done
     for p in $(seq 1 "$n"); do
-      /usr/bin/time -f '%M' -o "$work/rss-$n-$r-$p.txt" "$q5" \
-        --set "bid.topic=$topic" --set "bid.properties.bootstrap.servers=$brokers" \
-        --set "bid.properties.group.id=$group" --set "scale-out.state.dir=$shared" \
+      /usr/bin/time -f '%M' -o "$work/rss-$n-$r-$p.txt" "$q" "${sets[@]}" --set "scale-out.state.dir=$shared" \
         --set "state.checkpoints.dir=$work/checkpoints-$n-$r-$p" --metrics-addr off 2>"$work/run-$n-$r-$p.txt" &
       pids+=($!)
     done
@@ -96,9 +114,9 @@ for n in 1 2; do
       total=$((total + $(rows_read "$work/run-$n-$r-$p.txt")))
       rss="$rss $(( $(cat "$work/rss-$n-$r-$p.txt") / 1024 )) MB"
     done
-    # Repartitioned, every bid is read twice: by the writer, and from the shuffle topic.
-    if [[ "$variant" == repartitioned ]]; then total=$((total / 2)); fi
+    # Repartitioned, every record is read twice: by a writer, and from the shuffle topic.
+    if [[ "$variant" != keyed ]]; then total=$((total / 2)); fi
     awk -v n="$n" -v r="$r" -v rows="$total" -v s="$start" -v e="$end" -v rss="$rss" \
-      'BEGIN { printf "%d process(es), run %d: %d bids in %.2f s = %.0f bids/s; peak RSS%s\n", n, r, rows, e - s, rows / (e - s), rss }'
+      'BEGIN { printf "%d process(es), run %d: %d records in %.2f s = %.0f records/s; peak RSS%s\n", n, r, rows, e - s, rows / (e - s), rss }'
   done
 done
