@@ -273,15 +273,11 @@ fn over_group(e: &Expr, group: &[Option<&Expr>]) -> Option<Expr> {
 /// repartitions both by them): per table, the components of the join's equality key that
 /// both tables' rows compute (through projections and the group columns of aggregations
 /// before the join), over the table's row, so that rows that join meet in one partition.
-/// The steps after the join must be keyed by at least those components.
+/// The steps after the join must be keyed by at least those components; over a table read
+/// as a changelog (`upsert-kafka`), they must read its PRIMARY KEY only (a deletion has no
+/// other column).
 pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<[Vec<Expr>; 2], String> {
     let Input::Tables(a, b) = task.input else { return Err("it does not read two tables".into()) };
-    for id in [a, b] {
-        let t = &program.tables[id.0];
-        if t.is_changelog_source() {
-            return Err(format!("`{}` is read as a changelog", t.name));
-        }
-    }
     let mut joins = task.branches.iter().filter_map(|b| match (&b.target, b.from) {
         (&Target::Join { join, .. }, _) | (_, Origin::Join(join)) => Some(join),
         _ => None,
@@ -351,7 +347,20 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
             .map_err(|_| "a step after the join is keyed by fewer columns than the join key".to_string())?;
     }
     let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
-    Ok([route(0), route(1)])
+    let routes = [route(0), route(1)];
+    for (id, key) in [a, b].into_iter().zip(&routes) {
+        let t = &program.tables[id.0];
+        let mut read = Vec::new();
+        key.iter().for_each(|e| e.columns(&mut read));
+        if t.is_changelog_source() && !read.iter().all(|c| t.primary_key.contains(c)) {
+            return Err(format!(
+                "`{}` is read as a changelog and the join key is not of its PRIMARY KEY (its deletions have no other \
+                 column to route by)",
+                t.name
+            ));
+        }
+    }
+    Ok(routes)
 }
 
 /// Whether the query keeps keyed state per Kafka partition (`SET 'scale-out.mode' =
@@ -400,8 +409,8 @@ pub fn partition_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: 
         let mut topics = Vec::new();
         for &id in &tables {
             let t = &program.tables[id.0];
-            if t.connector != "kafka" || !grouped(id) {
-                return Err(format!("`{}` is not a `kafka` table read in a consumer group", t.name));
+            if !grouped(id) {
+                return Err(format!("`{}` is not a `kafka` or `upsert-kafka` table read in a consumer group", t.name));
             }
             match t
                 .options

@@ -209,13 +209,15 @@ pub struct Running {
 
 impl Running {
     /// Starts `command` (stdout discarded, stderr read).
-    pub fn spawn(mut command: Command) -> Running {
+    pub fn spawn(command: Command) -> Running {
+        Running::spawn_with_stdout(command, std::process::Stdio::null())
+    }
+
+    /// Starts `command` with its stdout going to `stdout` (a file, say); stderr read.
+    pub fn spawn_with_stdout(mut command: Command, stdout: impl Into<std::process::Stdio>) -> Running {
         use std::io::BufRead;
-        let mut child = command
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the pipeline");
+        let mut child =
+            command.stdout(stdout).stderr(std::process::Stdio::piped()).spawn().expect("start the pipeline");
         let pid = child.id();
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let (line_tx, lines) = std::sync::mpsc::channel();

@@ -417,7 +417,10 @@ fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
     }
     let files = "'connector' = 'filesystem', 'path' = 'v.json', 'format' = 'json'";
     let refused = [
-        (query(files, &windowed("x.u = y.u AND")), "`v` is not a `kafka` table read in a consumer group"),
+        (
+            query(files, &windowed("x.u = y.u AND")),
+            "`v` is not a `kafka` or `upsert-kafka` table read in a consumer group",
+        ),
         (
             query(&kafka.replace("'topic' = 'v'", "'topic' = 'c'"), interval),
             "both tables of the join read the topic 'c'",
@@ -433,6 +436,28 @@ fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
         ),
     ];
     assert_refused(&refused);
+    // A table read as a changelog: routed by its PRIMARY KEY (its deletions have no other
+    // column), never by other columns.
+    let upsert = |on: &str| {
+        format!(
+            "SET 'scale-out.mode' = 'partition';
+            CREATE TABLE c (u STRING, cat STRING) WITH ('connector' = 'kafka', 'topic' = 'c',
+              'properties.bootstrap.servers' = 'k:9092', 'properties.group.id' = 'g', 'format' = 'json');
+            CREATE TABLE p (u STRING NOT NULL, name STRING, PRIMARY KEY (u) NOT ENFORCED) WITH (
+              'connector' = 'upsert-kafka', 'topic' = 'p', 'properties.bootstrap.servers' = 'k:9092',
+              'properties.group.id' = 'g', 'key.format' = 'json', 'value.format' = 'json');
+            CREATE TABLE o (a STRING, b STRING, n BIGINT) WITH ('connector' = 'blackhole');
+            INSERT INTO o SELECT c.u, p.name, 1 FROM c JOIN p ON {on};"
+        )
+    };
+    let source = SourceFile::new("enriched.sql", upsert("c.u = p.u"));
+    let compiled = dfl_compiler::compile(&source, "enriched").expect("compiles");
+    let code = compiled.generated.main_rs.replace(char::is_whitespace, "");
+    assert!(code.contains("(cx.table(\"p\")?,&COLUMNS_P,Some(&[\"u\"])"), "the profiles' writer reads a changelog");
+    assert_refused(&[(
+        upsert("c.cat = p.name"),
+        "`p` is read as a changelog and the join key is not of its PRIMARY KEY",
+    )]);
 }
 
 /// Each query of `refused` fails to compile with one error: its task cannot keep its state

@@ -9,7 +9,11 @@
 //!
 //! Without `DFL_KAFKA_BOOTSTRAP` the tests are skipped, unless `CI` is set: then they fail.
 
+#[path = "support/profiles.rs"]
+mod profiles;
+
 use dfl_e2e::{Built, Query, build, output_lines};
+use profiles::write_profiles;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -776,49 +780,6 @@ fn a_keyed_pipeline_refuses_to_share_its_consumer_group() {
     }
 }
 
-/// A profile as the test writes it (the `upsert-kafka` tables' columns).
-#[derive(Debug, Clone, serde::Serialize)]
-struct Profile {
-    user_id: Option<i64>,
-    name: Option<String>,
-    score: Option<f64>,
-}
-
-static PROFILE_COLUMNS: [dfl::connectors::format::Column; 3] = {
-    use dfl::connectors::format::{Column, ColumnType};
-    [
-        Column { name: "user_id", ty: ColumnType::BigInt, nullable: false },
-        Column { name: "name", ty: ColumnType::Varchar(u32::MAX >> 1), nullable: true },
-        Column { name: "score", ty: ColumnType::Double, nullable: true },
-    ]
-};
-
-/// Writes each (key, new profile or deletion) to the upsert topic, in order.
-fn write_profiles(servers: &str, topic: &str, ops: &[(i64, Option<(String, f64)>)]) {
-    use dfl::pipeline::Sink;
-    let opts = dfl::options::TableOptions::new(
-        "profiles",
-        &[
-            ("connector", "upsert-kafka"),
-            ("topic", topic),
-            ("properties.bootstrap.servers", servers),
-            ("key.format", "json"),
-            ("value.format", "json"),
-        ],
-    );
-    let mut sink = dfl::connectors::kafka::upsert_sink::<Profile>(&opts, &PROFILE_COLUMNS, &["user_id"]).unwrap();
-    for (key, op) in ops {
-        match op {
-            Some((name, score)) => {
-                let row = Profile { user_id: Some(*key), name: Some(name.clone()), score: Some(*score) };
-                sink.write_batch(&mut vec![row]).unwrap();
-            }
-            None => sink.delete(&Profile { user_id: Some(*key), name: None, score: None }).unwrap(),
-        }
-    }
-    Sink::<Profile>::flush(&mut sink).unwrap();
-}
-
 /// A printed change: `+I[1, alice, 5.0]` → ("+I", (1, "alice", 5.0)).
 fn parse_change(line: &str) -> (String, (i64, String, f64)) {
     let (kind, rest) = line.split_at(2);
@@ -926,25 +887,8 @@ fn a_topic_joined_with_an_upsert_topic_follows_the_profiles_changes() {
     let (clicks, profiles) = (topic(&servers, "clicks", 3), topic(&servers, "profiles", 2));
     write_clicks(&servers, &clicks, 0..600, tmp.path());
     // Users 0 … 36 click; profiles for some, renamed, deleted (and one never clicking).
-    let mut ops: Vec<(i64, Option<(String, f64)>)> = Vec::new();
-    for u in 0..30 {
-        ops.push((u, Some((format!("user{u}"), u as f64))));
-    }
-    for u in (0..30).step_by(3) {
-        ops.push((u, Some((format!("renamed{u}"), 1.0))));
-    }
-    for u in (0..30).step_by(7) {
-        ops.push((u, None));
-    }
-    ops.push((99, Some(("nobody".into(), 0.0))));
+    let (ops, latest) = profiles::changing_profiles();
     write_profiles(&servers, &profiles, &ops);
-    let mut latest: BTreeMap<i64, String> = BTreeMap::new();
-    for (key, op) in &ops {
-        match op {
-            Some((name, _)) => latest.insert(*key, name.clone()),
-            None => latest.remove(key),
-        };
-    }
     let broker = |t: &str| s(&format!("{t}.properties.bootstrap.servers"), &servers);
     let r = built().run(
         "clicks_join_profiles",

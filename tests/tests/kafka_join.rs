@@ -7,6 +7,9 @@
 //!
 //! Without `DFL_KAFKA_BOOTSTRAP` the tests are skipped, unless `CI` is set: then they fail.
 
+#[path = "support/profiles.rs"]
+mod profiles;
+
 use dfl_e2e::{Built, Query, build, output_lines};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -59,6 +62,25 @@ FROM (
 ) v ON c.user_id = v.user_id AND c.window_start = v.window_start AND c.window_end = v.window_end;
 ";
 
+/// Each click with the latest name of its user, from an upsert topic of profiles read as a
+/// changelog: a regular join whose rows are retracted when a profile changes or goes.
+const ENRICHED: &str = "
+SET 'scale-out.mode' = 'partition';
+SET 'execution.checkpointing.interval' = '1 s';
+CREATE TABLE clicks (user_id BIGINT, category STRING, ts TIMESTAMP(3)) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'properties.auto.offset.reset' = 'earliest', 'format' = 'json'
+);
+CREATE TABLE profiles (
+  user_id BIGINT NOT NULL, name STRING, score DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED
+) WITH (
+  'connector' = 'upsert-kafka', 'topic' = 'profiles', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'key.format' = 'json', 'value.format' = 'json'
+);
+CREATE TABLE enriched (user_id BIGINT, category STRING, name STRING) WITH ('connector' = 'print');
+INSERT INTO enriched SELECT c.user_id, c.category, p.name FROM clicks AS c JOIN profiles AS p ON c.user_id = p.user_id;
+";
+
 /// The matches topic read to its end into a file.
 const MATCHES_TO_FILE: &str = "
 CREATE TABLE src (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT, views BIGINT) WITH (
@@ -73,15 +95,20 @@ INSERT INTO dst SELECT user_id, window_start, clicks, views FROM src;
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let queries = [("events_to_kafka", EVENTS_TO_KAFKA), ("joined", JOINED), ("matches_to_file", MATCHES_TO_FILE)]
-            .into_iter()
-            .map(|(name, text)| Query {
-                name: name.to_string(),
-                file: format!("tests/tests/kafka_join.rs ({name})"),
-                text: text.to_string(),
-                must_compile: true,
-            })
-            .collect();
+        let queries = [
+            ("events_to_kafka", EVENTS_TO_KAFKA),
+            ("joined", JOINED),
+            ("enriched", ENRICHED),
+            ("matches_to_file", MATCHES_TO_FILE),
+        ]
+        .into_iter()
+        .map(|(name, text)| Query {
+            name: name.to_string(),
+            file: format!("tests/tests/kafka_join.rs ({name})"),
+            text: text.to_string(),
+            must_compile: true,
+        })
+        .collect();
         build("kafka_join", queries, |_, _| {})
     })
 }
@@ -322,4 +349,76 @@ fn two_processes_joining_two_topics_to_their_end_stop_by_themselves_with_every_w
     }
     let (got, expected) = p.windows(600, Instant::now() + Duration::from_secs(60));
     assert_eq!(got, expected);
+}
+
+/// Two processes enrich clicks (written round-robin) with the latest profile of their user
+/// from an upsert topic read as a changelog, both repartitioned by the user (a deletion by
+/// its key alone): once both share the work, the clicks and profile changes (upserts,
+/// renames, deletions) come, and the changes the processes print, applied, leave every click
+/// with its user's latest name (none for users without a profile, or deleted), as one
+/// process does.
+#[test]
+fn two_processes_enrich_clicks_with_the_latest_profiles_of_an_upsert_topic() {
+    let Some(servers) = dfl_e2e::service("DFL_KAFKA_BOOTSTRAP") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Joined::new(&servers, tmp.path());
+    let (clicks, profiles) = (&p.clicks, &p.views);
+    let shuffle = format!("{}-clicks_profiles-repartition", p.group);
+    let outputs: Vec<std::path::PathBuf> = (1..=2).map(|n| tmp.path().join(format!("stdout-{n}.txt"))).collect();
+    let processes: Vec<dfl_e2e::Running> = outputs
+        .iter()
+        .enumerate()
+        .map(|(n, out)| {
+            let sets = [
+                s("clicks.topic", clicks),
+                s("clicks.properties.bootstrap.servers", &servers),
+                s("clicks.properties.group.id", &p.group),
+                s("profiles.topic", profiles),
+                s("profiles.properties.bootstrap.servers", &servers),
+                s("profiles.properties.group.id", &p.group),
+                s("scale-out.state.dir", tmp.path().join("shared-state").display()),
+                s("state.checkpoints.dir", tmp.path().join(format!("checkpoints-{n}")).display()),
+            ];
+            let command = built().command("enriched", &sets);
+            dfl_e2e::Running::spawn_with_stdout(command, std::fs::File::create(out).unwrap())
+        })
+        .collect();
+    // Both take partitions of the shuffle topic before anything comes.
+    for r in &processes {
+        let assigned = |l: &str| l.contains(&format!("of {shuffle} assigned"));
+        assert!(r.await_stderr(assigned, Duration::from_secs(60)), "a process ended before it shared the work");
+    }
+    p.write(clicks, (0..600).map(|i| (i % 37, i)));
+    let (ops, latest) = profiles::changing_profiles();
+    profiles::write_profiles(&servers, profiles, &ops);
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..600 {
+        let user = i % 37;
+        if let Some(name) = latest.get(&user) {
+            *expected.entry(format!("[{user}, c, {name}]")).or_default() += 1;
+        }
+    }
+    assert!(expected.len() > 20, "{} joined rows", expected.len());
+    // The changes of both, applied: rows by their count (a retraction may be printed by
+    // the process a partition went to, of a row the other printed).
+    let applied = || {
+        let mut table: BTreeMap<String, i64> = BTreeMap::new();
+        for out in &outputs {
+            for line in std::fs::read_to_string(out).unwrap().lines().filter(|l| l.starts_with(['+', '-'])) {
+                let (kind, row) = line.split_at(2);
+                *table.entry(row.to_string()).or_default() += if kind.starts_with('+') { 1 } else { -1 };
+            }
+        }
+        table.retain(|_, n| *n != 0);
+        table
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut table = applied();
+    while table != expected && Instant::now() < deadline {
+        // The output so far is read again after a pause: the processes print as they go.
+        let _ = processes[0].wait_timeout(Duration::from_millis(200));
+        table = applied();
+    }
+    assert_eq!(table, expected);
+    processes.into_iter().for_each(terminate);
 }

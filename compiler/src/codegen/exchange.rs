@@ -177,8 +177,9 @@ impl Gen<'_> {
         let ts = super::table_struct(t);
         let cols = super::columns_ident(t);
         let table = &t.name;
+        let key = super::sources::changelog_key(t);
         let source =
-            quote!(rt::connectors::kafka::shuffle::writer_source::<#ts>(cx.table(#table)?, &#cols, #validate)?);
+            quote!(rt::connectors::kafka::shuffle::writer_source::<#ts>(cx.table(#table)?, &#cols, #key, #validate)?);
         let (delay, event_time) = match &t.watermark {
             Some(w) if w.max_out_of_orderness_ms.is_some() => {
                 let delay = w.max_out_of_orderness_ms.unwrap_or_default();

@@ -58,8 +58,8 @@ impl Gen<'_> {
                 .iter()
                 .map(|t| {
                     let (validate, _) = self.kafka_conversion(t);
-                    let (name, cols) = (&t.name, super::columns_ident(t));
-                    quote!((cx.table(#name)?, &#cols[..], #validate))
+                    let (name, cols, key) = (&t.name, super::columns_ident(t), super::sources::changelog_key(t));
+                    quote!((cx.table(#name)?, &#cols[..], #key, #validate))
                 })
                 .collect();
             let task = super::tables_task_name(tables[0], tables[1]);

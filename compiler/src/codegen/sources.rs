@@ -11,6 +11,23 @@ use crate::span::Span;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+/// `&["id", …]`: the names of the PRIMARY KEY columns of table `t`.
+pub(super) fn primary_key(t: &Table) -> TokenStream {
+    let pk = t.primary_key.iter().map(|&i| t.columns[i].name.as_str());
+    quote!(&[#(#pk),*])
+}
+
+/// `Some(&["id", …])` for a table read as a changelog (its PRIMARY KEY), else `None`.
+pub(super) fn changelog_key(t: &Table) -> TokenStream {
+    match t.is_changelog_source() {
+        true => {
+            let pk = primary_key(t);
+            quote!(Some(#pk))
+        }
+        false => quote!(None),
+    }
+}
+
 impl Gen<'_> {
     /// The source of a table and the code turning what it emits into the table's row.
     pub(super) fn source(&mut self, id: TableId) -> (TokenStream, TokenStream) {
@@ -51,9 +68,9 @@ impl Gen<'_> {
             }
             "upsert-kafka" => {
                 let (validate, convert) = self.kafka_conversion(t);
-                let pk: Vec<&str> = t.primary_key.iter().map(|&i| t.columns[i].name.as_str()).collect();
+                let pk = primary_key(t);
                 (
-                    quote!(rt::connectors::kafka::upsert_source::<#ts>(cx.table(#name)?, &#cols, &[#(#pk),*], #validate)?),
+                    quote!(rt::connectors::kafka::upsert_source::<#ts>(cx.table(#name)?, &#cols, #pk, #validate)?),
                     convert,
                 )
             }

@@ -205,8 +205,10 @@ impl<A: Default, B> Pair<A, B> {
     }
 }
 
-/// One table of a join: its options, its columns, and the checks its rows must pass.
-pub type Table<'a, R> = (&'a TableOptions, &'static [Column], fn(&R) -> Result<(), String>);
+/// One table of a join: its options, its columns, its PRIMARY KEY when it is an
+/// `upsert-kafka` table (read as a changelog), and the checks its rows must pass.
+pub type Table<'a, R> =
+    (&'a TableOptions, &'static [Column], Option<&'static [&'static str]>, fn(&R) -> Result<(), String>);
 
 /// The source of the instances of the join task `task` reading tables `a` and `b`, both
 /// repartitioned by the join key through one shuffle topic (named after `a`, created if
@@ -225,8 +227,9 @@ where
     }
     let (o, topic) = shuffle_options(a.0, task)?;
     ensure_topic(&metadata_client(a.0)?, a.0, task)?;
-    let mut left = RowDecoder::new(a.0, a.1, KeySpec::Option, a.2)?;
-    let mut right = RowDecoder::new(b.0, b.1, KeySpec::Option, b.2)?;
+    let key = |primary_key: Option<&'static [&'static str]>| primary_key.map_or(KeySpec::Option, KeySpec::PrimaryKey);
+    let mut left = RowDecoder::new(a.0, a.1, key(a.2), a.3)?;
+    let mut right = RowDecoder::new(b.0, b.1, key(b.2), b.3)?;
     let decode: super::source::SideDecoder<Pair<A, B>> = Box::new(move |side, key, value| match side {
         0 => Ok(left.decode(key, value)?.map(|(v, k, t)| (Pair::A(v), k.map(Pair::A), t))),
         1 => Ok(right.decode(key, value)?.map(|(v, k, t)| (Pair::B(v), k.map(Pair::B), t))),
@@ -325,15 +328,18 @@ fn source_topic(opts: &TableOptions) -> Result<&str> {
 /// The source of the writer of task `task`'s shuffle topic: the table's, resuming each
 /// partition from the group's committed offset (a partition a process takes over goes on
 /// where the last one committed); `'scan.startup.mode'` `earliest-offset` or
-/// `latest-offset` says where a partition without one starts.
+/// `latest-offset` says where a partition without one starts. An `upsert-kafka` table (its
+/// `primary_key`) is read as a changelog, from its start by default.
 pub fn writer_source<R: DeserializeOwned>(
     opts: &TableOptions,
     columns: &'static [Column],
+    primary_key: Option<&'static [&'static str]>,
     validate: fn(&R) -> Result<(), String>,
 ) -> Result<KafkaSource<R>> {
     source_topic(opts)?;
     let mut o = opts.clone();
-    match opts.get("scan.startup.mode").unwrap_or("group-offsets") {
+    let default = if primary_key.is_some() { "earliest-offset" } else { "group-offsets" };
+    match opts.get("scan.startup.mode").unwrap_or(default) {
         "group-offsets" => {}
         "earliest-offset" => {
             o.set("scan.startup.mode", "group-offsets");
@@ -353,7 +359,10 @@ pub fn writer_source<R: DeserializeOwned>(
             ));
         }
     }
-    super::partitioned::source(&o, columns, validate)
+    match primary_key {
+        Some(key) => super::upsert_source(&super::partitioned::options(&o), columns, key, validate),
+        None => super::partitioned::source(&o, columns, validate),
+    }
 }
 
 /// Where a writer writes: the shuffle topic of task `task`, named after the task's first
@@ -995,7 +1004,7 @@ mod tests {
             assert!(err.contains("reads one topic"), "{err}");
         }
         let o = TableOptions::new("clicks", &[("topic", "c"), ("scan.startup.mode", "timestamp")]);
-        let err = writer_source::<u8>(&o, &[], |_| Ok(())).err().expect("refused").to_string();
+        let err = writer_source::<u8>(&o, &[], None, |_| Ok(())).err().expect("refused").to_string();
         assert!(err.contains("'timestamp' cannot be combined with repartitioning"), "{err}");
         let bytes =
             postcard::to_stdvec(&Envelope::Mark(Mark { side: 1, partitions: 3, watermarks: vec![(1, 5)] })).unwrap();

@@ -1529,6 +1529,10 @@ impl<R: DeserializeOwned> Reader<'_, R> {
             }
         }
         if which.is_empty() {
+            // Deletions waiting for their time go now if it came.
+            if let Some(purge) = self.src.shuffled.as_mut().and_then(|s| s.purge.as_mut()) {
+                purge.committed([]);
+            }
             return;
         }
         let mut delay = Duration::from_millis(50);
