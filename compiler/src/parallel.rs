@@ -11,6 +11,7 @@
 //! a primary key. Processing-time windows and keys that read the clock or call Rust stay
 //! at parallelism 1, as do other tasks; `dflc explain` says why.
 
+use crate::ast::JoinKind;
 use crate::hir::{Expr, ExprKind};
 use crate::plan::{Input, Origin, Pipeline, Side, Step, Target, Task};
 use std::collections::HashMap;
@@ -96,6 +97,20 @@ fn unstable(e: &Expr) -> bool {
     }
 }
 
+/// Whether `e`, over table `t`'s row, is [`unstable`], or reads a computed column that is
+/// (computed again where the row is read, it may give another value).
+fn unstable_over(t: &crate::hir::Table, e: &Expr) -> bool {
+    if unstable(e) {
+        return true;
+    }
+    let mut read = Vec::new();
+    e.columns(&mut read);
+    read.iter().any(|&c| match t.columns.get(c).map(|col| &col.kind) {
+        Some(crate::hir::ColumnKind::Computed(def)) => unstable_over(t, def),
+        _ => false,
+    })
+}
+
 /// Which routing key component each column of a frame is (when it is one, unchanged).
 type KeyMap = Vec<Option<usize>>;
 
@@ -158,7 +173,7 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                 }
                 // Branches keyed alike route alike: their keys over the source row agree.
                 let routed = key_over_input(&branch.steps, s, &key);
-                if routed.iter().any(unstable) {
+                if routed.iter().any(|e| unstable_over(&program.tables[id.0], e)) {
                     return Err("its key reads the clock or calls a Rust function".into());
                 }
                 let sig: Vec<String> = routed.iter().map(ToString::to_string).collect();
@@ -290,6 +305,11 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     // Per key component, its expression over each table's row (where it is one).
     let mut traces: Vec<[Option<Expr>; 2]> = vec![[None, None]; join.keys.len()];
     let mut fed = [false; 2];
+    if task.branches.iter().any(|b| matches!((b.from, &b.target), (Origin::Window { .. }, Target::Join { .. }))) {
+        return Err("a table's rows reach the join through a window aggregation another INSERT shares (write that \
+                    INSERT from an aggregation of its own)"
+            .into());
+    }
     for branch in &task.branches {
         match (branch.from, &branch.target) {
             (Origin::Input | Origin::Second, &Target::Join { side, .. }) => {
@@ -299,7 +319,8 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
                 }
                 for (k, (l, r)) in join.keys.iter().enumerate() {
                     let key = if side == Side::Left { l } else { r };
-                    traces[k][input] = traced(&branch.steps, key).filter(|e| !unstable(e));
+                    let table = &program.tables[[a, b][input].0];
+                    traces[k][input] = traced(&branch.steps, key).filter(|e| !unstable_over(table, e));
                 }
             }
             (Origin::Input | Origin::Second, &Target::Sink { table, .. }) => {
@@ -317,7 +338,10 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     // The components both tables compute route; the others need not.
     let routed: Vec<usize> = (0..join.keys.len()).filter(|&k| traces[k].iter().all(Option::is_some)).collect();
     if routed.is_empty() {
-        return Err("its join has no equality key computed from the columns of both tables".into());
+        return Err("its join has no equality key computed from the columns of both tables (a key computed by \
+                    an aggregation, a Top-N, OVER or lookup before the join, or one that reads the clock or calls \
+                    Rust, does not route)"
+            .into());
     }
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (bi, branch) in task.branches.iter().enumerate() {
@@ -325,13 +349,21 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
             // The join's rows: the left side's columns, then the right side's; a route
             // component is where either side's key is a plain column.
             Origin::Join(_) => {
+                // A side an outer join pads with NULLs is no route: its unmatched rows are
+                // everywhere.
+                let (left_kept, right_kept) = match join.kind {
+                    JoinKind::Inner | JoinKind::Cross => (true, true),
+                    JoinKind::Left => (true, false),
+                    JoinKind::Right => (false, true),
+                    JoinKind::Full => (false, false),
+                };
                 let mut map: KeyMap = vec![None; join.left.len() + join.right.len()];
                 for (m, &k) in routed.iter().enumerate() {
                     let (l, r) = &join.keys[k];
-                    if let Some(c) = column(l) {
+                    if let Some(c) = column(l).filter(|_| left_kept) {
                         map[c] = Some(m);
                     }
-                    if let Some(c) = column(r) {
+                    if let Some(c) = column(r).filter(|_| right_kept) {
                         map[join.left.len() + c] = Some(m);
                     }
                 }
@@ -339,7 +371,11 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
             }
             Origin::Window { branch: wb, step: ws } => match maps.get(&(wb, ws)) {
                 Some(map) => map.clone(),
-                None => continue,
+                None => {
+                    return Err("an INSERT shares a window aggregation with a table's rows before the join \
+                                (write it from an aggregation of its own)"
+                        .into());
+                }
             },
             Origin::Input | Origin::Second => continue,
         };

@@ -434,8 +434,46 @@ fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
             ),
             "a step after the join is keyed by fewer columns than the join key",
         ),
+        (
+            // The right side of a LEFT join is NULL on unmatched rows, which are everywhere.
+            query(
+                kafka,
+                "INSERT INTO o SELECT v.u, 'p', COUNT(*) FROM c LEFT JOIN v ON c.u = v.u
+                 AND v.ts BETWEEN c.ts - INTERVAL '5' SECOND AND c.ts GROUP BY v.u;",
+            ),
+            "a step after the join is keyed by fewer columns than the join key",
+        ),
     ];
     assert_refused(&refused);
+    // An INSERT sharing a table's window aggregation with the join (whichever comes first).
+    let shared = |join_first: bool| {
+        let join = "INSERT INTO o SELECT x.u, 'x', x.n FROM cc x JOIN (
+               SELECT u, window_start, window_end, COUNT(*) AS n
+               FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, window_start, window_end
+             ) y ON x.u = y.u AND x.window_start = y.window_start AND x.window_end = y.window_end;";
+        let totals = "INSERT INTO t SELECT window_start, SUM(n) FROM cc GROUP BY window_start, window_end;";
+        let (first, second) = if join_first { (join, totals) } else { (totals, join) };
+        query(
+            kafka,
+            &format!(
+                "CREATE VIEW cc AS SELECT u, window_start, window_end, COUNT(*) AS n
+                 FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, window_start, window_end;
+                 CREATE TABLE t (w TIMESTAMP(3), n BIGINT) WITH ('connector' = 'blackhole');
+                 {first}\n{second}"
+            ),
+        )
+    };
+    assert_refused(&[
+        (shared(true), "shares a window aggregation with a table's rows before the join"),
+        (shared(false), "reach the join through a window aggregation another INSERT shares"),
+    ]);
+    // The left side of a LEFT join is kept whole: grouped by its key, accepted.
+    let left = query(
+        kafka,
+        "INSERT INTO o SELECT c.u, 'p', COUNT(*) FROM c LEFT JOIN v ON c.u = v.u
+         AND v.ts BETWEEN c.ts - INTERVAL '5' SECOND AND c.ts GROUP BY c.u;",
+    );
+    assert!(dfl_compiler::compile(&SourceFile::new("left.sql", left), "left").is_ok(), "grouped by the kept side");
     // A table read as a changelog: routed by its PRIMARY KEY (its deletions have no other
     // column), never by other columns.
     let upsert = |on: &str| {
