@@ -659,8 +659,9 @@ struct ShuffledState {
     /// Per table (side), its number of partitions.
     partitions: BTreeMap<u8, i32>,
     marks: BTreeMap<(u8, i32), i64>,
-    /// Per topic of a table, per partition, the greatest offset read.
-    read: HashMap<String, HashMap<i32, i64>>,
+    /// Per topic of a table (one or two: found by a comparison, not a hash of the name per
+    /// record), per partition, the greatest offset read.
+    read: Vec<(String, HashMap<i32, i64>)>,
     emitted: Option<i64>,
 }
 
@@ -683,11 +684,14 @@ impl ShuffledState {
     /// Whether a record at `offset` of `partition` of `topic` is read for the first time
     /// (one written again by a writer that restarted is not).
     fn first_read(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
-        let read = match self.read.get_mut(topic) {
-            Some(r) => r,
-            None => self.read.entry(topic.to_string()).or_default(),
+        let at = match self.read.iter().position(|(t, _)| t == topic) {
+            Some(at) => at,
+            None => {
+                self.read.push((topic.to_string(), HashMap::new()));
+                self.read.len() - 1
+            }
         };
-        let last = read.entry(partition).or_insert(-1);
+        let last = self.read[at].1.entry(partition).or_insert(-1);
         if offset <= *last {
             return false;
         }
