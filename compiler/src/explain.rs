@@ -142,7 +142,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     (table(t).options.get("properties.group.id"), "the table's topic is not keyed by it")
                 }
                 Input::Tables(t, _) => (table(t).options.get("properties.group.id"), "rows that join meet there"),
-                Input::Values(_) => (None, ""),
+                Input::Values(_) | Input::Stage(_) => (None, ""),
             };
             let topic = crate::parallel::shuffle_topic(
                 group.map_or("", String::as_str),
@@ -156,7 +156,9 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                 ),
             ));
         }
-        // A task run N-wide: its source read by one router, the rest by N workers.
+        // A task run N-wide: its source read by one router, the rest by N workers; or in
+        // two stages, the steps after the first stage's window on one thread.
+        let mut staged: Option<crate::parallel::Stages> = None;
         let width = match crate::parallel::exchange_plan(program, task) {
             _ if partitioned => 1,
             Ok(plan) if requested > 1 => {
@@ -164,11 +166,32 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                 g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));
                 requested
             }
-            Err(why) if requested > 1 => {
-                g.notes.push((ti, format!("parallelism 1: {why}")));
-                1
-            }
+            Err(why) if requested > 1 => match crate::parallel::stage_plan(program, task) {
+                Ok(stages) => {
+                    let key: Vec<String> = stages.exchange.key.iter().map(ToString::to_string).collect();
+                    let (b, s) = stages.window;
+                    g.notes.push((
+                        ti,
+                        format!(
+                            "{requested} workers up to window t{ti}.b{b}.s{s} (rows routed by the hash of ({})), then \
+                             one thread from the workers' windows: {why}",
+                            key.join(", ")
+                        ),
+                    ));
+                    staged = Some(stages);
+                    requested
+                }
+                Err(_) => {
+                    g.notes.push((ti, format!("parallelism 1: {why}")));
+                    1
+                }
+            },
             _ => 1,
+        };
+        // The parallelism of branch `b`'s step `s` (a chain's first step).
+        let width_at = |b: usize, s: usize| match &staged {
+            Some(st) if st.later[b] && (b != st.window.0 || s > st.window.1) => 1,
+            _ => width,
         };
         let source = |id: String, line: String, state: Option<String>| Node {
             id,
@@ -200,6 +223,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
             Input::Values(rows) => {
                 (g.add(source(format!("t{ti}.values"), format!("{} constant row(s)", rows.len()), None)), None)
             }
+            Input::Stage(_) => (g.add(source(format!("t{ti}.stage"), "the first stage's windows".into(), None)), None),
         };
         // Where each (branch, step) operator is, for branches continuing from it.
         let mut operators: Vec<((usize, usize), usize)> = Vec::new();
@@ -230,7 +254,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                         key: None,
                         state: None,
                         task: Some(ti),
-                        parallelism: width,
+                        parallelism: width_at(b, chain_start),
                     });
                     g.edge(at, n);
                     at = n;
@@ -243,7 +267,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     key,
                     state: Some(state),
                     task: Some(ti),
-                    parallelism: width,
+                    parallelism: width_at(b, s),
                 });
                 g.edge(at, n);
                 operators.push(((b, s), n));
@@ -257,7 +281,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     key: None,
                     state: None,
                     task: Some(ti),
-                    parallelism: width,
+                    parallelism: width_at(b, chain_start),
                 });
                 g.edge(at, n);
                 at = n;
@@ -278,6 +302,7 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     })
                 }
                 Target::Join { join, .. } => join_node(&mut g, *join, ti),
+                Target::Stage => continue,
             };
             g.edge(at, to);
         }

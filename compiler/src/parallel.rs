@@ -9,7 +9,9 @@
 //! and every later keyed step (and branch continuing from it) is keyed by at least the
 //! same columns. Branches without a key may come along when they append to tables without
 //! a primary key. Processing-time windows and keys that read the clock or call Rust stay
-//! at parallelism 1, as do other tasks; `dflc explain` says why.
+//! at parallelism 1, as do other tasks; `dflc explain` says why. A task that cannot run
+//! N-wide as a whole may run in two stages ([`stage_plan`]): N-wide up to a window
+//! aggregation keyed by the route, the rest on one thread from the workers' windows.
 
 use crate::ast::JoinKind;
 use crate::hir::{Expr, ExprKind};
@@ -153,6 +155,7 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                     let appends = match branch.target {
                         Target::Sink { table, .. } => program.tables[table.0].primary_key.is_empty(),
                         Target::Join { .. } => false,
+                        Target::Stage => true,
                     };
                     if !appends {
                         return Err("a branch without a key writes a table with a primary key".into());
@@ -282,6 +285,156 @@ fn over_group(e: &Expr, group: &[Option<&Expr>]) -> Option<Expr> {
     // The window bounds are not read: any expression stands in for them.
     let group: Vec<Expr> = group.iter().map(|g| g.cloned().unwrap_or_else(|| e.clone())).collect();
     Some(e.substituted(&group))
+}
+
+/// A task run N-wide in two stages: the first, N-wide by `exchange`, up to the window
+/// aggregation `window` (branch, step of the task); the second, on one thread, continues
+/// from that aggregation's output as the workers send it (`dfl::stage`).
+#[derive(Debug, Clone)]
+pub struct Stages {
+    pub first: Task,
+    pub exchange: Exchange,
+    pub rest: Task,
+    pub window: (usize, usize),
+    /// Per branch of the task: whether it runs in the second stage (the window's own
+    /// branch runs in both: up to the window in the first).
+    pub later: Vec<bool>,
+}
+
+/// When task `task` cannot run N-wide as a whole ([`exchange_plan`]): whether its first
+/// part can, up to an event-time window aggregation keyed by the route (whose output — a
+/// row per key and window, fired once — is much less than its input), the rest of the task
+/// continuing on one thread from the workers' windows (Nexmark q5: the count per auction
+/// N-wide, the greatest count per window and the join on the window after it). The
+/// earliest such aggregation is taken.
+pub fn stage_plan(program: &crate::hir::Program, task: &Task) -> Result<Stages, String> {
+    if !matches!(task.input, Input::Table(_)) {
+        return Err("it reads two tables (a join) or constant rows".into());
+    }
+    let mut why = None;
+    for (b, branch) in task.branches.iter().enumerate().filter(|(_, br)| br.from == Origin::Input) {
+        for (s, step) in branch.steps.iter().enumerate() {
+            let Step::WindowAggregate(w) = step else { continue };
+            if w.proctime {
+                continue;
+            }
+            let Some((first, rest, later)) = split_at(task, b, s) else { continue };
+            match exchange_plan(program, &first) {
+                Ok(exchange) => return Ok(Stages { first, exchange, rest, window: (b, s), later }),
+                Err(e) => why = why.or(Some(e)),
+            }
+        }
+    }
+    Err(why.unwrap_or_else(|| "no window aggregation of event time could end a first stage".into()))
+}
+
+/// Task `task` split at the window aggregation of branch `b`'s step `s`: the branches
+/// before it (`b` ending there), and those continuing from its output, as tasks of their
+/// own; `None` when a join or a shared window would have inputs on both sides.
+fn split_at(task: &Task, b: usize, s: usize) -> Option<(Task, Task, Vec<bool>)> {
+    let branches = &task.branches;
+    // Which branches continue from the window's output (`b`'s rest among them).
+    let mut later = vec![false; branches.len()];
+    later[b] = true;
+    let feeds = |later: &[bool], j: usize| {
+        branches
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| matches!(c.target, Target::Join { join, .. } if join == j))
+            .map(move |(c, _)| later[c])
+            .collect::<Vec<bool>>()
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for c in 0..branches.len() {
+            let is_later = match branches[c].from {
+                Origin::Window { branch, step } if branch == b => step >= s,
+                Origin::Window { branch, .. } => later[branch],
+                Origin::Join(j) => feeds(&later, j).iter().any(|l| *l),
+                Origin::Input | Origin::Second => false,
+            };
+            if c != b && is_later && !later[c] {
+                later[c] = true;
+                changed = true;
+            }
+        }
+    }
+    // Both stages whole: a join's inputs all on one side, as is a window's continuation.
+    for (c, branch) in branches.iter().enumerate() {
+        if let Target::Join { join, .. } = branch.target
+            && feeds(&later, join).iter().any(|l| *l != later[c])
+        {
+            return None;
+        }
+        if let Origin::Window { branch: wb, .. } = branch.from
+            && wb != b
+            && later[wb] != later[c]
+        {
+            return None;
+        }
+    }
+    let Step::WindowAggregate(window) = &branches[b].steps[s] else { return None };
+    // The first stage: the branches before the window, `b` ending in it.
+    let mut first = Vec::new();
+    let mut first_index = vec![usize::MAX; branches.len()];
+    for (c, branch) in branches.iter().enumerate() {
+        if c == b {
+            first_index[c] = first.len();
+            let mut head = branch.clone();
+            head.steps.truncate(s + 1);
+            head.target = Target::Stage;
+            first.push(head);
+        } else if !later[c] {
+            first_index[c] = first.len();
+            first.push(branch.clone());
+        }
+    }
+    for branch in &mut first {
+        if let Origin::Window { branch: wb, .. } = &mut branch.from {
+            *wb = first_index[*wb];
+        }
+    }
+    // The second: `b`'s rest from the window's output, then the branches after it.
+    let mut tail = branches[b].clone();
+    tail.steps.drain(..=s);
+    tail.from = Origin::Input;
+    let mut rest = vec![tail];
+    let mut rest_index = vec![usize::MAX; branches.len()];
+    rest_index[b] = 0;
+    for (c, branch) in branches.iter().enumerate() {
+        if later[c] && c != b {
+            rest_index[c] = rest.len();
+            rest.push(branch.clone());
+        }
+    }
+    for branch in &mut rest[1..] {
+        branch.from = match branch.from {
+            Origin::Window { branch: wb, step } if wb == b && step == s => Origin::Input,
+            Origin::Window { branch: wb, step } if wb == b => Origin::Window { branch: 0, step: step - s - 1 },
+            Origin::Window { branch: wb, step } => Origin::Window { branch: rest_index[wb], step },
+            other => other,
+        };
+    }
+    let types = window_output_types(window);
+    Some((
+        Task { input: task.input.clone(), branches: first },
+        Task { input: Input::Stage(types), branches: rest },
+        later,
+    ))
+}
+
+/// The column types of a window aggregation's output: its group columns (window bounds
+/// among them), the legacy window's start, end and time, its aggregates.
+fn window_output_types(w: &crate::plan::WindowAggregate) -> Vec<crate::types::Type> {
+    let bound = || crate::types::Type::timestamp(3);
+    let mut types: Vec<crate::types::Type> =
+        w.group.iter().map(|g| g.as_ref().map_or_else(|_| bound(), |e| e.ty.clone())).collect();
+    if w.legacy {
+        types.extend([bound(), bound(), bound()]);
+    }
+    types.extend(w.aggregates.iter().map(|a| a.ty.clone()));
+    types
 }
 
 /// The route keys of a task joining two tables (`'scale-out.mode' = 'partition'`
@@ -430,7 +583,7 @@ pub fn partition_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: 
     let tables = match task.input {
         Input::Table(id) => vec![id],
         Input::Tables(a, b) => vec![a, b],
-        Input::Values(_) => return Ok(Partitioning::Whole),
+        Input::Values(_) | Input::Stage(_) => return Ok(Partitioning::Whole),
     };
     let grouped = |id: crate::hir::TableId| {
         let t = &program.tables[id.0];
@@ -519,7 +672,7 @@ pub fn key_text(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task)
             ),
             Err(_) => String::new(),
         },
-        Input::Values(_) => String::new(),
+        Input::Values(_) | Input::Stage(_) => String::new(),
     }
 }
 

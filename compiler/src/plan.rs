@@ -24,6 +24,10 @@ pub enum Input {
     Tables(TableId, TableId),
     /// Constant rows (`VALUES`, `SELECT` without FROM).
     Values(Vec<Vec<Expr>>),
+    /// The output rows (of these column types) of the window aggregation that ends the
+    /// first stage of a task run N-wide in two stages, merged from its workers (see
+    /// [`crate::parallel::stage_plan`]; only in the tasks code generation makes).
+    Stage(Vec<crate::types::Type>),
 }
 
 /// A step of a branch: stateless ones are fused into the task's per-row code; a window
@@ -94,6 +98,10 @@ pub struct TopN {
     /// `window_end` of a window operator's appended output, whose rows for a window come
     /// all at once when it fires — the final ranking is emitted then, and only appends.
     pub windowed: bool,
+    /// A window Top-N's partition component that is the window's end: read the second
+    /// stage of a task run in two stages, whose rows for a window come from several workers,
+    /// so that it ranks a window once the watermark has passed it.
+    pub window_end: Option<usize>,
 }
 
 /// A GROUP BY without a window (or SELECT DISTINCT: no aggregates).
@@ -153,6 +161,9 @@ pub enum Target {
     Sink { table: TableId, columns: Vec<usize>, output: Vec<crate::types::Type> },
     /// One input of a window join (an index into [`Pipeline::joins`]).
     Join { join: usize, side: Side },
+    /// The task's second stage, which continues from the window aggregation ending the
+    /// branch (see [`Input::Stage`]).
+    Stage,
 }
 
 /// What a branch's rows come from.
@@ -185,7 +196,7 @@ impl Branch {
     pub fn sink(&self) -> Option<TableId> {
         match &self.target {
             Target::Sink { table, .. } => Some(*table),
-            Target::Join { .. } => None,
+            Target::Join { .. } | Target::Stage => None,
         }
     }
 }
@@ -890,12 +901,16 @@ fn top_n<'r>(rel: &'r Rel, predicate: &Expr) -> Option<(&'r Rel, TopN, Vec<Vec<E
                     })
                 };
                 let windowed = input.append_only && bound(hir::WindowBound::Start) && bound(hir::WindowBound::End);
+                let window_end = call.partition_by.iter().position(|e| {
+                    matches!(e.kind, hir::ExprKind::Column(c) if input.schema.get(c).and_then(|f| f.window) == Some(hir::WindowBound::End))
+                });
                 let top = TopN {
                     partition: call.partition_by.clone(),
                     order: call.order_by.clone(),
                     limit: limit as u64,
                     input: input.schema.iter().map(|f| f.ty.clone()).collect(),
                     windowed,
+                    window_end: window_end.filter(|_| windowed),
                 };
                 return Some((input, top, projections));
             }

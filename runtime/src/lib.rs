@@ -20,6 +20,7 @@ pub mod operators;
 pub mod ops;
 pub mod options;
 pub mod pipeline;
+pub mod stage;
 pub mod state;
 pub mod time;
 pub mod types;
@@ -56,6 +57,7 @@ pub mod __private {
     pub use crate::ops;
     pub use crate::options::TableOptions;
     pub use crate::pipeline::{self, Context, PipelineSpec, SharedSink, Task};
+    pub use crate::stage;
     pub use crate::types::{Date, Decimal, Interval, Str, Time, Timestamp};
     pub use crate::udfs;
     pub use crate::{agg, state, time};

@@ -5,7 +5,9 @@
 //! random moments and restarted from its checkpoints it must give the output of a run
 //! without faults; a task that cannot run N-wide runs at 1 and gives the same output; a
 //! checkpoint restored at other parallelisms, in memory and in RocksDB, gives the output
-//! of a run without faults.
+//! of a run without faults. Tasks in two stages (q5's shape: counts per user N-wide, the
+//! greatest per window and a join on the window after them; a window Top-N over sums per
+//! user) give the output of parallelism 1, also killed, restarted and rescaled.
 
 use dfl_e2e::{Built, Lcg, Query, Running, build, copy_dir, output_lines, sorted};
 use std::path::Path;
@@ -109,6 +111,36 @@ FROM (SELECT category, band, user_id, window_start, window_end, COUNT(*) AS n
 GROUP BY user_id, band, category;
 ";
 
+/// Nexmark q5's shape over the clicks: the clicks per user in each sliding window, keyed by
+/// the user, then the most clicks of each window and the users with that many, keyed by
+/// the window — the first part runs N-wide, the rest on one thread (two stages).
+const HOT: &str = "
+CREATE VIEW per_user AS
+SELECT user_id, COUNT(*) AS clicks, window_start, window_end
+FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+CREATE TABLE hot (user_id STRING, window_end TIMESTAMP(3), clicks BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'hot/', 'format' = 'json');
+INSERT INTO hot
+SELECT a.user_id, a.window_end, a.clicks
+FROM per_user AS a
+JOIN (SELECT MAX(clicks) AS top, window_start, window_end FROM per_user GROUP BY window_start, window_end) AS m
+ON a.window_start = m.window_start AND a.window_end = m.window_end AND a.clicks >= m.top;
+";
+
+/// The three biggest spenders of each minute: sums per user (N-wide), then a window Top-N
+/// partitioned by the window alone (the second stage).
+const SPENDERS: &str = "
+CREATE TABLE spenders (window_start TIMESTAMP(3), user_id STRING, spent DOUBLE, rn BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'spenders/', 'format' = 'json');
+INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY spent DESC, user_id) AS rn
+  FROM (SELECT user_id, window_start, window_end, SUM(price) AS spent
+        FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+        GROUP BY user_id, window_start, window_end)
+) WHERE rn <= 3;
+";
+
 const WIDE: &str = "SET 'parallelism.default' = '4';\n";
 
 fn built() -> &'static Built {
@@ -124,6 +156,8 @@ fn built() -> &'static Built {
             ("rocks", rocks.as_str()),
             ("ranked", RANKED),
             ("banded", BANDED),
+            ("hot", HOT),
+            ("spenders", SPENDERS),
         ] {
             for (suffix, prefix) in [("1", ""), ("4", WIDE)] {
                 let name = format!("{name}{suffix}");
@@ -264,13 +298,18 @@ fn at_parallelism_4_killed_and_restarted_the_output_equals_a_run_without_faults(
 /// in turn (each run stops, as `kill -9` would, after its first checkpoint; the last runs
 /// to the end): the output must be that of `expected`, a run without faults.
 fn rescaled_through(module: &str, steps: &[&str], input: &Path, expected: &[Vec<String>]) {
+    rescaled_outputs_through(module, steps, input, &KEYED_OUTPUTS, expected)
+}
+
+/// [`rescaled_through`] of a query writing `outputs`.
+fn rescaled_outputs_through(module: &str, steps: &[&str], input: &Path, outputs: &[&str], expected: &[Vec<String>]) {
     let work = tempfile::tempdir().unwrap();
     copy_dir(input, &work.path().join("in"));
     let checkpoints = work.path().join("checkpoints").display().to_string();
     let mut from = None;
     for (i, p) in steps.iter().enumerate() {
         let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("parallelism.default", p)];
-        let mut command = built().command(module, &sets(work.path(), &KEYED_OUTPUTS, &extra));
+        let mut command = built().command(module, &sets(work.path(), outputs, &extra));
         command.env("DFL_CHECKPOINT_EVERY_RECORDS", "700");
         let last = i + 1 == steps.len();
         if !last {
@@ -284,7 +323,7 @@ fn rescaled_through(module: &str, steps: &[&str], input: &Path, expected: &[Vec<
         }
         from = Some(p);
     }
-    for (i, name) in KEYED_OUTPUTS.iter().enumerate() {
+    for (i, name) in outputs.iter().enumerate() {
         let got = sorted(output_lines(&work.path().join(name)));
         assert_eq!(got.len(), expected[i].len(), "`{name}`: row count");
         assert_eq!(got, expected[i], "`{name}` differs from the run at one parallelism without faults");
@@ -435,6 +474,51 @@ fn a_savepoint_taken_at_parallelism_4_resumes_at_3_with_the_output_of_a_run_with
         let got = sorted(output_lines(&work.path().join(name)));
         assert_eq!(got.len(), expected[i].len(), "`{name}`: row count");
         assert_eq!(got, expected[i], "`{name}` differs from the run without faults");
+    }
+}
+
+#[test]
+fn tasks_in_two_stages_at_parallelism_4_give_the_output_of_parallelism_1() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 4, 5_000);
+    for (query, output) in [("hot", "hot"), ("spenders", "spenders")] {
+        let (expected, late) = run(&format!("{query}1"), input.path(), &[output], &[]);
+        assert!(expected[0].len() > 300, "`{output}` has rows: {}", expected[0].len());
+        for p in ["4", "2", "1"] {
+            let (got, got_late) = run(&format!("{query}4"), input.path(), &[output], &[("parallelism.default", p)]);
+            assert_eq!(got[0].len(), expected[0].len(), "`{output}` at parallelism {p}: row count");
+            assert_eq!(got, expected, "`{output}` at parallelism {p}");
+            assert_eq!(got_late, late, "late rows of `{output}` at parallelism {p}");
+        }
+    }
+}
+
+#[test]
+fn a_task_in_two_stages_killed_and_restarted_or_rescaled_gives_the_output_of_a_run_without_faults() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 6, 8_000);
+    // Kills within the run's time: the spenders' query is the faster.
+    for (query, output, within) in [("hot", "hot", 400), ("spenders", "spenders", 120)] {
+        let (expected, _) = run(&format!("{query}1"), input.path(), &[output], &[]);
+        let work = tempfile::tempdir().unwrap();
+        copy_dir(input.path(), &work.path().join("in"));
+        let checkpoints = work.path().join("checkpoints").display().to_string();
+        let extra = [("state.checkpoints.dir", checkpoints.as_str()), ("execution.checkpointing.interval", "40 ms")];
+        let (kills, finished) = dfl_e2e::run_with_kills(
+            || built().command(&format!("{query}4"), &sets(work.path(), &[output], &extra)),
+            6,
+            4343,
+            Duration::from_millis(10),
+            Duration::from_millis(within),
+        );
+        assert!(kills >= 2, "{query}: only {kills} kills: the input was processed too fast to test faults");
+        assert!(finished.contains("restored checkpoint"), "{query}: the last run restored a checkpoint: {finished}");
+        let got = sorted(output_lines(&work.path().join(output)));
+        assert_eq!(got.len(), expected[0].len(), "`{output}`: row count");
+        assert_eq!(got, expected[0], "`{output}` differs from the run without faults");
+        // The first stage's key groups move; the second stage restores as it was.
+        let module = format!("{query}4");
+        rescaled_outputs_through(&module, &["4", "3", "1", "2"], input.path(), &[output], &expected);
     }
 }
 

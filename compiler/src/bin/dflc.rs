@@ -195,7 +195,7 @@ fn run_file(file: &PathBuf, options: &BuildOptions, args: &[String]) -> ExitCode
             .flat_map(|t| match t.input {
                 dfl_compiler::plan::Input::Table(a) => vec![a],
                 dfl_compiler::plan::Input::Tables(a, b) => vec![a, b],
-                dfl_compiler::plan::Input::Values(_) => vec![],
+                dfl_compiler::plan::Input::Values(_) | dfl_compiler::plan::Input::Stage(_) => vec![],
             })
             .collect();
         dfl_compiler::progress::expected_rows(&checked.hir, &tables, args)

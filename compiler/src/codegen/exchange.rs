@@ -124,6 +124,42 @@ impl Gen<'_> {
         }
     }
 
+    /// Task `i` (named `name`) run in two stages: its router and N workers up to the
+    /// window ending the first stage, whose output the second stage (`<name>.merge`, on
+    /// one thread) continues from, as `dfl::stage` merges it from the workers.
+    pub(super) fn staged(&mut self, i: usize, name: &str, stages: &crate::parallel::Stages) -> TokenStream {
+        let (route, def) = self.route_fn(i, &stages.first, &stages.exchange);
+        let hub = format_ident!("hub_{}", i);
+        let stage = format_ident!("stage_{}", i);
+        (self.worker, self.stage) = (true, super::Stage::First);
+        self.route_positions = stages.exchange.positions.clone();
+        let worker = self.task(&stages.first, name);
+        (self.worker, self.stage) = (false, super::Stage::Second);
+        let merge_name = format!("{name}.merge");
+        let merge = self.task(&stages.rest, &merge_name);
+        self.stage = super::Stage::None;
+        let router = self.router(&stages.first, name, &hub, &route);
+        let Input::Table(id) = stages.first.input else { unreachable!("a task run N-wide reads one table") };
+        let ts = super::table_struct(&self.program.tables[id.0]);
+        let Input::Stage(types) = &stages.rest.input else { unreachable!("made by stage_plan") };
+        let columns: Vec<TokenStream> = types.iter().map(|t| self.rows.rust(t, "value")).collect();
+        quote! {
+            #def
+            let #hub = rt::exchange::Hub::<#ts>::new(parallelism);
+            let #stage = rt::stage::Stage::<(#(Option<#columns>,)*)>::new(parallelism);
+            #stage.meter(cx, #merge_name);
+            tasks.push(#router);
+            for index in 0..parallelism {
+                let (hub, stage) = (&#hub, &#stage);
+                tasks.push(#worker);
+            }
+            {
+                let (hub, stage) = (&#hub, &#stage);
+                tasks.push(#merge);
+            }
+        }
+    }
+
     /// The writers of task `i`'s shuffle topic (the task named `name` is repartitioned,
     /// `'scale-out.mode'`): one per table it reads, each routing its table's rows by the
     /// task's key (a join's by the join key); `None` for a task without one (its error is
@@ -137,7 +173,7 @@ impl Gen<'_> {
                 let [ka, kb] = crate::parallel::join_routes(self.program, pipeline, task).ok()?;
                 vec![(a, ka), (b, kb)]
             }
-            Input::Values(_) => return None,
+            Input::Values(_) | Input::Stage(_) => return None,
         };
         let first = self.program.tables[routes[0].0.0].name.clone();
         let joined = routes.len() > 1;

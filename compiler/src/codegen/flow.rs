@@ -630,8 +630,11 @@ impl Gen<'_> {
         label: &syn::Lifetime,
         source_row: bool,
     ) -> TokenStream {
-        let Target::Join { join: j, side } = branch.target else {
-            return self.sink_write(index, branch, frame, label);
+        let (j, side) = match branch.target {
+            Target::Join { join, side } => (join, side),
+            // The first stage's window output, to the task's second stage.
+            Target::Stage => return quote!(stage_out.write((#(#frame,)*))?;),
+            Target::Sink { .. } => return self.sink_write(index, branch, frame, label),
         };
         let join = self.joins[j].clone();
         let (window, keys) = match side {

@@ -81,6 +81,7 @@ pub fn generate_with(
         source: None,
         task_index: 0,
         worker: false,
+        stage: Stage::None,
         worker_event_time: false,
         route_positions: HashMap::new(),
         instance_source: None,
@@ -90,6 +91,7 @@ pub fn generate_with(
         lives: Vec::new(),
         labels: 0,
         flushes: Vec::new(),
+        closing: Vec::new(),
         branches: Vec::new(),
         current: 0,
         updating: false,
@@ -136,6 +138,8 @@ struct Gen<'a> {
     /// Whether the task being generated is a worker of a task run N-wide (its rows come
     /// from a router), and whether it follows the router's event-time watermark.
     worker: bool,
+    /// Which stage of a task run N-wide in two stages is being generated.
+    stage: Stage,
     worker_event_time: bool,
     /// For a worker: where the route key is in the key of each keyed step (branch, step)
     /// ([`crate::parallel::Exchange::positions`]).
@@ -157,6 +161,9 @@ struct Gen<'a> {
     labels: usize,
     /// Window Top-N flushes, run after the window operator whose firing feeds them.
     flushes: Vec<TokenStream>,
+    /// Window Top-N flushes of a task's second stage, run after each event against the
+    /// watermark (before the operators fire).
+    closing: Vec<TokenStream>,
     /// The current task's branches, and the index of the one being generated.
     branches: Vec<Branch>,
     current: usize,
@@ -172,6 +179,20 @@ struct Gen<'a> {
     batched: Vec<(usize, usize)>,
     /// The fetch-and-join code of each batched lookup, for its fire node.
     lookup_fires: Vec<((usize, usize), TokenStream)>,
+}
+
+/// Which part of a task run in two stages ([`crate::parallel::stage_plan`]) the code
+/// being generated is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Neither: the task runs whole.
+    None,
+    /// A worker of the first stage: it sends its window's output, watermark, barriers and
+    /// end to the second (`stage_out`, a `dfl::stage::StageWriter`).
+    First,
+    /// The second stage, on one thread: its input is the first stage's output
+    /// ([`Input::Stage`]), merged from the workers.
+    Second,
 }
 
 /// The state backend the pipeline is compiled with.
@@ -292,7 +313,7 @@ fn embedded_api(program: &Program, pipeline: &Pipeline, spec: &TokenStream) -> T
         .flat_map(|t| match t.input {
             Input::Table(a) => vec![a],
             Input::Tables(a, b) => vec![a, b],
-            Input::Values(_) => vec![],
+            Input::Values(_) | Input::Stage(_) => vec![],
         })
         .collect();
     let mut methods = Vec::new();
@@ -460,7 +481,7 @@ impl Gen<'_> {
             let read = match t.input {
                 Input::Table(id) => vec![id],
                 Input::Tables(a, b) => vec![a, b],
-                Input::Values(_) => Vec::new(),
+                Input::Values(_) | Input::Stage(_) => Vec::new(),
             };
             for id in read.into_iter().chain(lookups) {
                 if !used.contains(&id) {
@@ -614,11 +635,22 @@ impl Gen<'_> {
                         names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
                     });
                 }
-                None => {
-                    let code = self.task(task, name);
-                    tasks.push(quote!(tasks.push(#code);));
-                    names.push(quote!(names.push(#name.to_string());));
-                }
+                None => match crate::parallel::stage_plan(program, task).ok().filter(|_| parallel) {
+                    Some(stages) => {
+                        any_parallel = true;
+                        tasks.push(self.staged(i, name, &stages));
+                        names.push(quote! {
+                            names.push(#name.to_string());
+                            names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
+                            names.push(format!("{}.merge", #name));
+                        });
+                    }
+                    None => {
+                        let code = self.task(task, name);
+                        tasks.push(quote!(tasks.push(#code);));
+                        names.push(quote!(names.push(#name.to_string());));
+                    }
+                },
             }
         }
         // The tasks a checkpoint has: known at compile time, unless tasks run N-wide.
@@ -863,7 +895,7 @@ pub(crate) fn task_name(program: &Program, pipeline: &Pipeline, i: usize) -> Str
     match pipeline.tasks[i].input {
         Input::Table(id) => program.tables[id.0].name.clone(),
         Input::Tables(a, b) => tables_task_name(&program.tables[a.0], &program.tables[b.0]),
-        Input::Values(_) => format!("values_{i}"),
+        Input::Values(_) | Input::Stage(_) => format!("values_{i}"),
     }
 }
 

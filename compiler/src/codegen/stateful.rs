@@ -506,6 +506,30 @@ impl Gen<'_> {
         out_frame.push(quote!(#rank));
         let ranks = self.lives.get(b).and_then(|l| l.get(step)).and_then(|l| l.last().copied()).unwrap_or(true);
         let rest = self.flow(b, step + 1, out_frame, false);
+        // In a task's second stage, the rows of a window the first stage's workers fire
+        // come from each of them: it is ranked once the watermark has passed it.
+        let from_stage = self.stage == super::Stage::Second
+            && branch.from == crate::plan::Origin::Input
+            && branch.steps[..step].iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)));
+        if let (true, Some(end)) = (t.windowed && from_stage, t.window_end) {
+            let end = syn::Index::from(end);
+            self.closing.push(quote! {
+                #op.flush_closed(
+                    |key: &#key_ty| key.#end.as_ref().is_none_or(|end| end.millis() - 1 <= limit),
+                    |kind, row, rank| -> rt::Result<()> {
+                        #meter.row_out();
+                        #(#bindings)*
+                        #rest
+                        Ok(())
+                    },
+                )?;
+            });
+            code.push(quote! {
+                #meter.row_in();
+                #op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));
+            });
+            return quote!(#(#code)*);
+        }
         if t.windowed {
             // Ranked once the window operator firing the rows has given them all.
             self.flushes.push(quote! {

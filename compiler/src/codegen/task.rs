@@ -5,7 +5,7 @@
 //! (`None`) with the watermark at its maximum, so that the open windows fire.
 
 use super::flow::fire_order;
-use super::{Gen, Stateful, fingerprint, live_outputs, output_width};
+use super::{Gen, Stage, Stateful, fingerprint, live_outputs, output_width};
 use crate::hir::Program;
 use crate::plan::{Branch, Input, Origin, Step, Target};
 use proc_macro2::TokenStream;
@@ -20,13 +20,13 @@ impl Gen<'_> {
         (self.updating, self.updating_second) = match task.input {
             Input::Table(id) => (changelog(id), false),
             Input::Tables(a, b) => (changelog(a), changelog(b)),
-            Input::Values(_) => (false, false),
+            Input::Values(_) | Input::Stage(_) => (false, false),
         };
         self.stateful = Stateful::default();
         self.branches = task.branches.clone();
         self.source = match task.input {
             Input::Table(id) | Input::Tables(id, _) => Some(id),
-            Input::Values(_) => None,
+            Input::Values(_) | Input::Stage(_) => None,
         };
         let writers: Vec<TokenStream> = (0..task.branches.len())
             .filter_map(|b| {
@@ -64,6 +64,10 @@ impl Gen<'_> {
         // At a source's barrier: every row before it written out and made durable (by the
         // checkpoint, or by syncing the sinks).
         let mut barrier = flushes.clone();
+        if self.stage == Stage::First {
+            // The second stage's barrier after the window's rows before it.
+            barrier.push(quote!(stage_out.barrier(&barrier)?;));
+        }
         let windowed = task.branches.iter().any(|b| b.steps.iter().any(|s| matches!(s, Step::WindowAggregate(_))));
         // The task's joins: declared once, before its branches use them.
         let mut declared = Vec::new();
@@ -90,6 +94,7 @@ impl Gen<'_> {
                 quote!(#w.idle()?;)
             })
             .chain(std::iter::once(late_flush.clone()))
+            .chain((self.stage == Stage::First).then(|| quote!(stage_out.idle()?;)))
             .collect();
         if let Some(id) = self.late_sink.filter(|_| !late_writer.is_empty()) {
             let s = format_ident!("sink_{}", id.0);
@@ -97,27 +102,44 @@ impl Gen<'_> {
             syncs.push(quote!(#s.sync()?;));
         }
         let body = match &task.input {
-            Input::Table(id) => self.table_task(*id, task, &barrier, &syncs, &idle),
+            Input::Table(id) => self.table_task(Some(*id), task, &barrier, &syncs, &idle),
+            Input::Stage(_) => self.table_task(None, task, &barrier, &syncs, &idle),
             Input::Tables(a, b) => self.tables_task([*a, *b], &barrier, &syncs, &idle),
             Input::Values(rows) => self.values_task(rows, task),
         };
-        let finish = if self.worker {
+        let finish = if self.worker || self.stage == Stage::Second {
             quote!(task.finish_if(exhausted.load(std::sync::atomic::Ordering::Acquire));)
         } else {
             quote!(task.finish();)
         };
+        // A first-stage worker that ended (exhausted or stopped, not failed) tells the second.
+        let stage_end = match self.stage {
+            Stage::First => quote!(stage_out.end()?;),
+            _ => quote!(),
+        };
         // A worker of a task run N-wide takes its name (`clicks#2`) and input at run time.
-        let (name_expr, input) = if self.worker {
-            (
-                quote!(&name),
+        // The second stage of a task run in two stages reads what its workers send.
+        let (name_expr, input) = match (self.worker, self.stage) {
+            (true, stage) => {
+                let writer = (stage == Stage::First).then(|| quote!(let mut stage_out = stage.writer(index)?;));
+                (
+                    quote!(&name),
+                    quote! {
+                        let input = hub.input(index)?;
+                        let exhausted = hub.exhausted();
+                        let name = format!("{}#{index}", #name);
+                        #writer
+                    },
+                )
+            }
+            (false, Stage::Second) => (
+                quote!(#name),
                 quote! {
-                    let input = hub.input(index)?;
+                    let input = stage.input()?;
                     let exhausted = hub.exhausted();
-                    let name = format!("{}#{index}", #name);
                 },
-            )
-        } else {
-            (quote!(#name), quote!())
+            ),
+            (false, _) => (quote!(#name), quote!()),
         };
         // The task's run, once its checkpoint handle is open: writers, events, last flushes.
         let run = quote! {
@@ -126,6 +148,7 @@ impl Gen<'_> {
             #body
             #(#flushes)*
             #late_flush
+            #stage_end
             #finish
             Ok(())
         };
@@ -187,6 +210,7 @@ impl Gen<'_> {
                     let mut task = rt::TaskCheckpoint::new(cx, #name_expr)?;
                     if task.already_done() {
                         // Its input had ended before the checkpoint restored.
+                        #stage_end
                         return Ok(());
                     }
                     #run
@@ -232,20 +256,23 @@ impl Gen<'_> {
     /// whether any of them needs the watermark (`limit`).
     pub(super) fn fired(&mut self) -> (Vec<TokenStream>, bool) {
         let order = fire_order(&self.branches, &self.batched);
-        let timed = order.iter().any(|n| match n {
-            super::flow::Node::Window { .. } => true,
-            super::flow::Node::Join(j) => {
-                let join = &self.joins[*j];
-                join.left_window.is_some() || join.interval.is_some() || join.versioned.is_some()
-            }
-            super::flow::Node::Input | super::flow::Node::Lookup { .. } => false,
-        });
-        let after = order
+        let closing = std::mem::take(&mut self.closing);
+        let timed = !closing.is_empty()
+            || order.iter().any(|n| match n {
+                super::flow::Node::Window { .. } => true,
+                super::flow::Node::Join(j) => {
+                    let join = &self.joins[*j];
+                    join.left_window.is_some() || join.interval.is_some() || join.versioned.is_some()
+                }
+                super::flow::Node::Input | super::flow::Node::Lookup { .. } => false,
+            });
+        let after = closing
             .into_iter()
-            .map(|n| {
+            .map(|c| quote!({ #c }))
+            .chain(order.into_iter().map(|n| {
                 let fired = self.fire(n);
                 quote!({ #fired })
-            })
+            }))
             .collect();
         (after, timed)
     }
@@ -253,16 +280,33 @@ impl Gen<'_> {
     /// A task reading a table: the source's events handled by one closure.
     fn table_task(
         &mut self,
-        id: crate::hir::TableId,
+        id: Option<crate::hir::TableId>,
         task: &crate::plan::Task,
         barrier: &[TokenStream],
         syncs: &[TokenStream],
         idle: &[TokenStream],
     ) -> TokenStream {
-        let t = &self.program.tables[id.0];
-        let frame = self.source_frame(t);
+        let program = self.program;
+        let t = id.map(|id| &program.tables[id.0]);
+        // The second stage of a task run in two stages reads the first stage's rows
+        // (tuples); its watermark is the workers' (`upstream`), as a worker's is its router's.
+        let upstream = self.worker || self.shuffled || self.stage == Stage::Second;
+        let frame: Vec<TokenStream> = match (t, &task.input) {
+            (Some(t), _) => self.source_frame(t),
+            (None, Input::Stage(types)) => (0..types.len())
+                .map(|i| {
+                    let i = syn::Index::from(i);
+                    quote!(row.#i)
+                })
+                .collect(),
+            (None, _) => Vec::new(),
+        };
+        let span = t.map(|t| t.span).or_else(|| task.branches.first().map(|b| b.span)).unwrap_or_default();
         // A worker's rows come from its router, computed columns computed.
-        let computed = if self.worker { Vec::new() } else { self.computed_columns(t, &frame) };
+        let computed = match t {
+            Some(t) if !self.worker => self.computed_columns(t, &frame),
+            _ => Vec::new(),
+        };
         // Redis lookups fetch the keys of queued rows in batches.
         (self.batch_lookups, self.batched, self.lookup_fires) = (true, Vec::new(), Vec::new());
         let (rows, after, timed) = self.row_and_after(&frame);
@@ -283,7 +327,10 @@ impl Gen<'_> {
         };
         self.batched.clear();
         self.lookup_fires.clear();
-        let (source, convert) = if self.worker { (quote!(input), quote!(row)) } else { self.source(id) };
+        let (source, convert) = match id {
+            Some(id) if !self.worker => self.source(id),
+            _ => (quote!(input), quote!(row)),
+        };
         let source = if self.instance {
             self.instance_source = Some(source);
             quote!(input)
@@ -317,18 +364,20 @@ impl Gen<'_> {
             Some((quote!(let mut wm = rt::time::BoundedOutOfOrderness::sql(1);), tick.clone(), tick))
         } else if proctime.iter().any(|p| *p) {
             self.error(
-                t.span,
+                span,
                 "windows of event time and of processing time over one table cannot be compiled together yet".into(),
             );
             None
-        } else {
+        } else if let Some(t) = t {
             self.watermark(t, &frame)
+        } else {
+            Some(Default::default())
         };
         let event_time = timed && !proctime.iter().any(|p| *p);
         // A worker follows its router's watermark.
         self.worker_event_time = event_time && watermark.is_some();
         let watermark = match watermark {
-            Some(_) if (self.worker || self.shuffled) && event_time => Some((
+            Some(_) if upstream && event_time => Some((
                 quote!(let mut wm = rt::exchange::UpstreamWatermark::new();),
                 quote!(),
                 quote!(wm.on_event(&event);),
@@ -339,12 +388,12 @@ impl Gen<'_> {
         // and restored at start, each under its id and fingerprint.
         let mut saved: Vec<(String, String, proc_macro2::Ident)> = Vec::new();
         if event_time && watermark.is_some() {
-            let kind = if self.worker || self.shuffled { "upstream-watermark" } else { "source-watermark" };
+            let kind = if upstream { "upstream-watermark" } else { "source-watermark" };
             saved.push(("watermark".into(), fingerprint(kind), format_ident!("wm")));
         }
         let (wm_setup, wm_row, wm_event) = watermark.unwrap_or_default();
         let mut open_state = quote!();
-        let on_row = if self.updating {
+        let on_row = if let (true, Some(t)) = (self.updating, t) {
             saved.push(("upsert".into(), self.upsert_fingerprint(t), format_ident!("normalize")));
             // Each change an upsert record makes to the latest row of its key runs the
             // branches.
@@ -395,19 +444,24 @@ impl Gen<'_> {
         };
         // A worker's watermark events come between rows, as the watermark moves with rows
         // at parallelism 1: queued lookups wait for the batch as they would there.
-        let rows_pattern = if self.worker || self.shuffled {
+        let rows_pattern = if upstream {
             quote!(rt::connectors::SourceEvent::Row(..) | rt::connectors::SourceEvent::Watermark(..))
         } else {
             quote!(rt::connectors::SourceEvent::Row(..))
         };
         // A worker's input ended as its router says (exhausted, or stopped).
-        let input_ended = if self.worker {
+        let input_ended = if self.worker || self.stage == Stage::Second {
             quote!(task.input_ended_if(exhausted.load(std::sync::atomic::Ordering::Acquire)))
         } else {
             quote!(task.input_ended())
         };
         // The operators that fire run against the watermark, or everything at the end.
         let limit = if timed { quote!(let limit = if end { i64::MAX } else { wm.current() };) } else { quote!() };
+        // A first-stage worker's watermark goes on to the second stage after its windows fired.
+        let forward = match (self.stage, timed) {
+            (Stage::First, true) => quote!(stage_out.watermark(wm.current())?;),
+            _ => quote!(),
+        };
         quote! {
             #wm_setup
             #open_state
@@ -446,6 +500,7 @@ impl Gen<'_> {
                 }
                 #limit
                 #(#after)*
+                #forward
                 Ok(())
             })?;
         }

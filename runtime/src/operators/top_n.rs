@@ -231,6 +231,25 @@ impl<K: Key, S: SortKey, R: Value, B: StateBackend> TopN<K, S, R, B> {
         Ok(())
     }
 
+    /// [`flush`](Self::flush) of the partitions given rows since the last flush that
+    /// `closed` says are complete (their window's end is behind the watermark: in the
+    /// second stage of a task run in two stages a window's rows come from each worker);
+    /// the others wait for a later flush.
+    pub fn flush_closed<E>(
+        &mut self,
+        closed: impl Fn(&K) -> bool,
+        mut emit: impl FnMut(RowKind, &R, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (done, open): (Vec<K>, Vec<K>) = std::mem::take(&mut self.touched).into_iter().partition(|k| closed(k));
+        self.touched = open;
+        for key in done {
+            for (rank, (_, _, row)) in self.parts.remove(&key).unwrap_or_default().iter().enumerate() {
+                emit(RowKind::Insert, row, rank as u64 + 1)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Counts a message for the state TTL.
     fn tick(&mut self) {
         if let Some(ttl) = &mut self.ttl {
@@ -321,14 +340,22 @@ impl<S, R: PartialEq> Edit<'_, S, R> {
 }
 
 impl<K: Key, S: SortKey, R: Value, B: StateBackend> Snapshot for TopN<K, S, R, B> {
+    /// The arrival number, the partitions, then (when a window Top-N holds partitions not
+    /// ranked yet: see [`flush_closed`](Self::flush_closed)) their keys.
     fn save(&mut self, out: &mut Vec<u8>) -> crate::Result<()> {
         crate::checkpoint::encode(&self.seq, out)?;
-        self.parts.save(out)
+        self.parts.save(out)?;
+        if !self.touched.is_empty() {
+            crate::checkpoint::encode(&self.touched, out)?;
+        }
+        Ok(())
     }
 
     fn load(&mut self, input: &mut &[u8]) -> crate::Result<()> {
         self.seq = crate::checkpoint::decode(input)?;
-        self.parts.load(input)
+        self.parts.load(input)?;
+        self.touched = if input.is_empty() { Vec::new() } else { crate::checkpoint::decode(input)? };
+        Ok(())
     }
 }
 
@@ -338,7 +365,12 @@ impl<K: Key, S: SortKey, R: Value, B: StateBackend> crate::checkpoint::Rescale<K
     fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
         let seq: u64 = crate::checkpoint::decode(input)?;
         self.seq = self.seq.max(seq);
-        self.parts.merge(input, keep)
+        self.parts.merge(input, keep)?;
+        if !input.is_empty() {
+            let touched: Vec<K> = crate::checkpoint::decode(input)?;
+            self.touched.extend(touched.into_iter().filter(|k| keep(k)));
+        }
+        Ok(())
     }
 }
 
@@ -374,6 +406,38 @@ mod tests {
         .unwrap();
         assert_eq!(again, 0, "flushed partitions are forgotten");
         assert!(top.parts.is_empty());
+    }
+
+    /// In a second stage, windows are ranked once closed: the others wait, through a
+    /// checkpoint, for a later flush.
+    #[test]
+    fn closed_windows_are_ranked_and_open_ones_wait_through_a_checkpoint() {
+        let mut top: TopN<u8, std::cmp::Reverse<i64>, i64> = TopN::new(1);
+        for (window, price) in [(1, 5), (2, 3), (1, 9), (3, 4)] {
+            top.add_windowed(window, std::cmp::Reverse(price), price);
+        }
+        let ranked = |top: &mut TopN<u8, std::cmp::Reverse<i64>, i64>, up_to: u8| {
+            let mut out = Vec::new();
+            top.flush_closed(
+                |w| *w <= up_to,
+                |_, row, rank| -> Result<(), ()> {
+                    out.push((*row, rank));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            out
+        };
+        assert_eq!(ranked(&mut top, 1), vec![(9, 1)]);
+        let mut bytes = Vec::new();
+        top.save(&mut bytes).unwrap();
+        let mut restored: TopN<u8, std::cmp::Reverse<i64>, i64> = TopN::new(1);
+        restored.load(&mut bytes.as_slice()).unwrap();
+        restored.add_windowed(2, std::cmp::Reverse(8), 8);
+        let mut later = ranked(&mut restored, 3);
+        later.sort();
+        assert_eq!(later, vec![(4, 1), (8, 1)], "windows 2 and 3, kept through the checkpoint");
+        assert!(ranked(&mut restored, 9).is_empty());
     }
 
     /// (partition, price, id)
