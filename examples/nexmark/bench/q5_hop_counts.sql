@@ -1,7 +1,7 @@
 -- Nexmark q5's keyed stage: bids per auction over 10 s windows sliding every 2 s (the
 -- HOP count q5 then ranks). Run N-wide: SET 'parallelism.default' below, or
--- --set parallelism.default=N. Full q5 stays at parallelism 1: its MAX over all auctions
--- of a window and its join need a second exchange (docs/scaling.md).
+-- --set parallelism.default=N. Full q5 (examples/nexmark/q5.sql) runs in two stages: these
+-- counts N-wide, its MAX per window and join on one thread (docs/scaling.md).
 SET 'parallelism.default' = '2';
 
 CREATE TABLE datagen (
