@@ -375,8 +375,9 @@ impl<T> Router<T> {
 /// How the router makes a worker's row of a source record: the row, its key's hash, and
 /// its event time (for the watermark).
 pub struct Routed<T> {
-    /// The task's row.
-    pub row: T,
+    /// The row the workers take: the source's, or what the task's first filters and
+    /// projections make of it (`None`: filtered out; its time still moves the watermark).
+    pub row: Option<T>,
     /// The hash of its key ([`hash_key`]).
     pub hash: u64,
     /// Its event time (ms), for the watermark.
@@ -414,6 +415,7 @@ pub fn route<S: Source, T: Send>(
             if let Some(wm) = &mut watermark {
                 wm.observe(split, event_time);
             }
+            let Some(row) = row else { return Ok(()) };
             let w = worker_of(key_group(hash), n);
             router.batches[w].push((before, row));
             if router.batches[w].len() >= BATCH {
@@ -630,7 +632,7 @@ mod tests {
                 (0..).map(|h: u64| hash_key(&(i, h))).find(|&h| worker_of(key_group(h), 3) == (i % 3) as usize).unwrap()
             };
             route(&cx, &mut task, Script(events), &hub, Some(wm), |(i, t)| Routed {
-                row: (i, t),
+                row: Some((i, t)),
                 hash: hash(i),
                 event_time: Some(t),
             })

@@ -40,6 +40,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How many times a writer's watermark may move without rows before it is sent anyway.
+pub const WATERMARK_EVERY: u32 = 128;
+
 /// What a writer sends the downstream task.
 enum Message<T> {
     /// Rows, in the writer's order.
@@ -76,7 +79,15 @@ impl<T: Send> Stage<T> {
         let writers = (0..upstream)
             .map(|index| {
                 let (tx, queue) = (Some(tx.clone()), Arc::clone(&queue));
-                Some(StageWriter { index, tx, batch: Vec::new(), sent: NO_WATERMARK, queue })
+                Some(StageWriter {
+                    index,
+                    tx,
+                    batch: Vec::new(),
+                    sent: NO_WATERMARK,
+                    pending: NO_WATERMARK,
+                    moves: 0,
+                    queue,
+                })
             })
             .collect();
         let input = StageInput { rx, upstream, queue: Arc::clone(&queue) };
@@ -118,8 +129,11 @@ pub struct StageWriter<T> {
     /// downstream task notices a failed worker as soon as the others have ended.
     tx: Option<SyncSender<(usize, Message<T>)>>,
     batch: Vec<T>,
-    /// The last watermark sent.
+    /// The last watermark sent, the last one given, and how many times it moved since
+    /// the last send.
     sent: i64,
+    pending: i64,
+    moves: u32,
     queue: Arc<OnceLock<Arc<QueueMeter>>>,
 }
 
@@ -137,35 +151,56 @@ impl<T: Send> StageWriter<T> {
         if self.batch.len() >= BATCH { self.flush() } else { Ok(()) }
     }
 
-    /// The worker's watermark is `wm`: the rows written before it, then the watermark if
-    /// it moved past the last one sent.
+    /// The worker's watermark is `wm`. It goes on after rows written before it (a window
+    /// fired), else after [`WATERMARK_EVERY`] moves, an idle, a barrier or the end: a
+    /// watermark per message would cost more than the rows when event time moves with
+    /// almost every input row; the downstream task's windows close on the rows' own
+    /// boundaries, which come with rows.
     pub fn watermark(&mut self, wm: i64) -> Result<()> {
+        if wm <= self.sent.max(self.pending) {
+            return Ok(());
+        }
+        self.pending = wm;
+        self.moves += 1;
+        if self.batch.is_empty() && self.moves < WATERMARK_EVERY {
+            return Ok(());
+        }
         self.flush()?;
-        if wm > self.sent {
-            self.sent = wm;
-            self.send(Message::Watermark(wm))?;
+        self.send_watermark()
+    }
+
+    /// The watermark not sent yet, if any.
+    fn send_watermark(&mut self) -> Result<()> {
+        self.moves = 0;
+        if self.pending > self.sent {
+            self.sent = self.pending;
+            self.send(Message::Watermark(self.sent))?;
         }
         Ok(())
     }
 
-    /// The worker idles: the rows written, then an idle.
+    /// The worker idles: the rows written and the watermark, then an idle.
     pub fn idle(&mut self) -> Result<()> {
         self.flush()?;
+        self.send_watermark()?;
         self.send(Message::Idle)
     }
 
-    /// The rows written before `barrier`, then the barrier.
+    /// The rows written before `barrier` and the watermark, then the barrier.
     pub fn barrier(&mut self, barrier: &Barrier) -> Result<()> {
         self.flush()?;
+        self.send_watermark()?;
         self.send(Message::Barrier(barrier.clone()))
     }
 
-    /// The rows written, then the writer's end; a second call does nothing.
+    /// The rows written and the watermark, then the writer's end; a second call does
+    /// nothing.
     pub fn end(&mut self) -> Result<()> {
         if self.tx.is_none() {
             return Ok(());
         }
         self.flush()?;
+        self.send_watermark()?;
         self.send(Message::End)?;
         self.tx = None;
         Ok(())
@@ -351,15 +386,35 @@ mod tests {
     #[test]
     fn the_watermark_is_the_least_of_the_writers_still_running() {
         let (stage, mut w0, mut w1) = two();
-        play(&mut w0, &["wm10"]); // writer 1 has none yet
-        play(&mut w1, &["wm5"]);
-        play(&mut w0, &["wm20", "wm20"]);
-        play(&mut w1, &["wm30"]);
-        play(&mut w0, &["end"]); // writer 0 no longer holds it at 20
+        // A watermark goes with rows, or before an idle, a barrier or the end.
+        play(&mut w0, &["r0", "wm10"]); // writer 1 has none yet
+        play(&mut w1, &["r1", "wm5"]);
+        play(&mut w0, &["wm20", "wm20", "idle"]);
+        play(&mut w1, &["wm30", "B1"]);
+        play(&mut w0, &["B1", "end"]); // writer 0 no longer holds it at 20
         play(&mut w1, &["wm40", "end"]);
         let (seen, result) = events(stage.input().unwrap());
         result.unwrap();
-        assert_eq!(seen, ["wm5", "wm20", "wm30", "wm40"]);
+        assert_eq!(seen, ["r0", "r1", "wm5", "idle", "wm20", "B1", "wm30", "wm40"]);
+    }
+
+    #[test]
+    fn a_watermark_moving_without_rows_goes_on_every_so_many_moves() {
+        let (stage, mut w0, mut w1) = two();
+        play(&mut w1, &["end"]);
+        for wm in 1..=i64::from(WATERMARK_EVERY) * 2 + 5 {
+            w0.watermark(wm).unwrap();
+        }
+        w0.watermark(3).unwrap(); // behind: nothing
+        let every = i64::from(WATERMARK_EVERY);
+        let (seen, result) = {
+            let input = stage.input().unwrap();
+            let reader = std::thread::spawn(move || events(input));
+            play(&mut w0, &["end"]);
+            reader.join().unwrap()
+        };
+        result.unwrap();
+        assert_eq!(seen, [format!("wm{every}"), format!("wm{}", 2 * every), format!("wm{}", 2 * every + 5)]);
     }
 
     #[test]

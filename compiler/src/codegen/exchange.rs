@@ -2,11 +2,11 @@
 //! the source row, and its router reading the source into the workers (the task's
 //! ordinary code over the router's rows, instantiated N times; see `dfl::exchange`).
 
-use super::Gen;
 use super::expr::ExprGen;
+use super::{Gen, live_outputs};
 use crate::hir::TableId;
 use crate::parallel::Exchange;
-use crate::plan::{Input, Pipeline, Task};
+use crate::plan::{Input, Origin, Pipeline, Step, Target, Task};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -19,7 +19,100 @@ pub(super) struct ShuffleWriters {
     pub(super) names: Vec<String>,
 }
 
+/// What the router of a task run N-wide does to each row before routing it: the filters
+/// and projections its one input branch starts with, up to its first keyed step — the
+/// workers then take a few projected columns rather than the source's whole row (often
+/// hundreds of bytes, copied twice), and no row filtered out.
+pub(super) struct Prefix {
+    /// The input branch, and how many of its steps the router runs.
+    branch: usize,
+    steps: usize,
+    /// The columns the workers take: their types, `None` for those no later step reads
+    /// (sent as `None::<()>`).
+    columns: Vec<Option<crate::types::Type>>,
+    /// Per step of the prefix, which of its output columns are read later.
+    live: Vec<Vec<bool>>,
+}
+
+impl Prefix {
+    /// Task `task` as its workers run it: reading the projected columns (an
+    /// [`Input::Stage`]), the router's steps left as filters letting every row through
+    /// (each step keeps its place, its operator ids and metrics with it).
+    pub(super) fn worker_task(&self, task: &Task) -> Task {
+        let mut worker = task.clone();
+        let boolean = crate::types::Type::boolean;
+        worker.input = Input::Stage(self.columns.iter().map(|c| c.clone().unwrap_or_else(boolean)).collect());
+        let pass =
+            crate::hir::Expr { kind: crate::hir::ExprKind::Literal(crate::hir::Value::Boolean(true)), ty: boolean() };
+        for step in &mut worker.branches[self.branch].steps[..self.steps] {
+            *step = Step::Filter(pass.clone());
+        }
+        worker
+    }
+}
+
 impl Gen<'_> {
+    /// The [`Prefix`] of task `task` run N-wide: `None` when more than one branch reads its
+    /// input, when its late rows are written somewhere (as the source read them), or when
+    /// no projection comes before its first keyed step.
+    pub(super) fn prefix(&self, task: &Task) -> Option<Prefix> {
+        let Input::Table(id) = task.input else { return None };
+        if self.late_sinks.iter().any(|(source, _)| *source == id) {
+            return None;
+        }
+        let mut inputs = task.branches.iter().enumerate().filter(|(_, b)| b.from == Origin::Input);
+        let (b, branch) = inputs.next()?;
+        if inputs.next().is_some() {
+            return None;
+        }
+        let steps = branch.steps.iter().position(|s| !matches!(s, Step::Filter(_) | Step::Project(_)))?;
+        let last = branch.steps[..steps].iter().rposition(|s| matches!(s, Step::Project(_)))?;
+        let Step::Project(exprs) = &branch.steps[last] else { return None };
+        let width = self.source_frame(&self.program.tables[id.0]).len();
+        let mut live = live_outputs(branch, width);
+        live.truncate(steps);
+        let read = live.last()?;
+        let columns = exprs.iter().zip(read).map(|(e, &r)| r.then(|| e.ty.clone())).collect();
+        Some(Prefix { branch: b, steps, columns, live })
+    }
+
+    /// The Rust type of the rows a task's router sends its workers: the prefix's columns,
+    /// or the table's row.
+    pub(super) fn routed_type(&mut self, task: &Task, prefix: Option<&Prefix>) -> TokenStream {
+        match prefix {
+            Some(p) => {
+                let columns: Vec<TokenStream> = p
+                    .columns
+                    .iter()
+                    .map(|c| c.as_ref().map_or_else(|| quote!(()), |t| self.rows.rust(t, "value")))
+                    .collect();
+                quote!((#(Option<#columns>,)*))
+            }
+            None => {
+                let Input::Table(id) = task.input else { unreachable!("a task run N-wide reads one table") };
+                let ts = super::table_struct(&self.program.tables[id.0]);
+                quote!(#ts)
+            }
+        }
+    }
+
+    /// The router's code for the prefix `p` of `task`'s rows (`row`, whose columns are
+    /// `frame`): it sets `routed` to the projected columns of a row that passes.
+    fn prefix_code(&mut self, task: &Task, p: &Prefix, frame: &[TokenStream]) -> TokenStream {
+        let mut head = task.branches[p.branch].clone();
+        head.steps.truncate(p.steps);
+        head.target = Target::Stage;
+        let saved = (
+            std::mem::replace(&mut self.branches, vec![head]),
+            std::mem::replace(&mut self.lives, vec![p.live.clone()]),
+        );
+        self.routing = true;
+        let code = self.flow(0, 0, frame.to_vec(), true);
+        self.routing = false;
+        (self.branches, self.lives) = saved;
+        code
+    }
+
     /// `fn route_<i>(row: &T) -> u64`: the hash of the route key of task `i`'s row (after
     /// its computed columns).
     pub(super) fn route_fn(&mut self, i: usize, task: &Task, exchange: &Exchange) -> (proc_macro2::Ident, TokenStream) {
@@ -59,13 +152,15 @@ impl Gen<'_> {
         }
     }
 
-    /// The router of task `i` (named `name`) reading table `task`'s source into `hub`.
+    /// The router of task `i` (named `name`) reading table `task`'s source into `hub`
+    /// (running `prefix` first, if any).
     pub(super) fn router(
         &mut self,
         task: &Task,
         name: &str,
         hub: &proc_macro2::Ident,
         route: &proc_macro2::Ident,
+        prefix: Option<&Prefix>,
     ) -> TokenStream {
         let Input::Table(id) = task.input else { unreachable!("checked by exchange_plan") };
         let t = &self.program.tables[id.0];
@@ -86,6 +181,21 @@ impl Gen<'_> {
                 quote!(#place.as_ref().map(|t| t.millis()))
             }
             _ => quote!(None),
+        };
+        // The row the workers take: the prefix's columns (if it passes), or the whole row.
+        let routed = match prefix {
+            Some(p) => {
+                let code = self.prefix_code(task, p, &frame);
+                quote! {
+                    let mut routed = None;
+                    #code
+                    let hash = if routed.is_some() { #route(&row) } else { 0 };
+                }
+            }
+            None => quote! {
+                let hash = #route(&row);
+                let routed = Some(row);
+            },
         };
         // Its workers keep keyed state: the source commits its position only with
         // checkpoints, and reads its whole input.
@@ -113,9 +223,9 @@ impl Gen<'_> {
                     rt::exchange::route(cx, &mut task, source, &hub, wm, |row| {
                         let mut row = #convert;
                         #(#computed)*
-                        let hash = #route(&row);
                         let event_time = #event_time;
-                        rt::exchange::Routed { row, hash, event_time }
+                        #routed
+                        rt::exchange::Routed { row: routed, hash, event_time }
                     })?;
                     task.finish_if(hub.exhausted().load(std::sync::atomic::Ordering::Acquire));
                     Ok(())
@@ -131,16 +241,17 @@ impl Gen<'_> {
         let (route, def) = self.route_fn(i, &stages.first, &stages.exchange);
         let hub = format_ident!("hub_{}", i);
         let stage = format_ident!("stage_{}", i);
+        let prefix = self.prefix(&stages.first);
+        let first = prefix.as_ref().map_or_else(|| stages.first.clone(), |p| p.worker_task(&stages.first));
         (self.worker, self.stage) = (true, super::Stage::First);
         self.route_positions = stages.exchange.positions.clone();
-        let worker = self.task(&stages.first, name);
+        let worker = self.task(&first, name);
         (self.worker, self.stage) = (false, super::Stage::Second);
         let merge_name = format!("{name}.merge");
         let merge = self.task(&stages.rest, &merge_name);
         self.stage = super::Stage::None;
-        let router = self.router(&stages.first, name, &hub, &route);
-        let Input::Table(id) = stages.first.input else { unreachable!("a task run N-wide reads one table") };
-        let ts = super::table_struct(&self.program.tables[id.0]);
+        let router = self.router(&stages.first, name, &hub, &route, prefix.as_ref());
+        let ts = self.routed_type(&stages.first, prefix.as_ref());
         let Input::Stage(types) = &stages.rest.input else { unreachable!("made by stage_plan") };
         let columns: Vec<TokenStream> = types.iter().map(|t| self.rows.rust(t, "value")).collect();
         quote! {

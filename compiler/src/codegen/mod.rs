@@ -82,6 +82,7 @@ pub fn generate_with(
         task_index: 0,
         worker: false,
         stage: Stage::None,
+        routing: false,
         worker_event_time: false,
         route_positions: HashMap::new(),
         instance_source: None,
@@ -140,6 +141,8 @@ struct Gen<'a> {
     worker: bool,
     /// Which stage of a task run N-wide in two stages is being generated.
     stage: Stage,
+    /// Whether the router's prefix is being generated (its rows go to `routed`).
+    routing: bool,
     worker_event_time: bool,
     /// For a worker: where the route key is in the key of each keyed step (branch, step)
     /// ([`crate::parallel::Exchange::positions`]).
@@ -614,13 +617,14 @@ impl Gen<'_> {
                     any_parallel = true;
                     let (route, def) = self.route_fn(i, task, &exchange);
                     let hub = format_ident!("hub_{}", i);
+                    let prefix = self.prefix(task);
+                    let wide = prefix.as_ref().map_or_else(|| task.clone(), |p| p.worker_task(task));
                     self.worker = true;
                     self.route_positions = exchange.positions.clone();
-                    let worker = self.task(task, name);
+                    let worker = self.task(&wide, name);
                     self.worker = false;
-                    let router = self.router(task, name, &hub, &route);
-                    let Input::Table(id) = task.input else { unreachable!("a task run N-wide reads one table") };
-                    let ts = table_struct(&program.tables[id.0]);
+                    let router = self.router(task, name, &hub, &route, prefix.as_ref());
+                    let ts = self.routed_type(task, prefix.as_ref());
                     tasks.push(quote! {
                         #def
                         let #hub = rt::exchange::Hub::<#ts>::new(parallelism);
