@@ -188,9 +188,15 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
             },
             _ => 1,
         };
+        // The steps its router runs, before the key.
+        let routed = crate::parallel::router_steps(task, &pipeline.late_sinks).filter(|_| width > 1);
+        if let Some((b, _)) = routed {
+            g.notes.push((ti, format!("the router filters and projects before routing (t{ti}.b{b}.s0)")));
+        }
         // The parallelism of branch `b`'s step `s` (a chain's first step).
-        let width_at = |b: usize, s: usize| match &staged {
-            Some(st) if st.later[b] && (b != st.window.0 || s > st.window.1) => 1,
+        let width_at = |b: usize, s: usize| match (&staged, routed) {
+            (_, Some((rb, steps))) if rb == b && s < steps => 1,
+            (Some(st), _) if st.later[b] && (b != st.window.0 || s > st.window.1) => 1,
             _ => width,
         };
         let source = |id: String, line: String, state: Option<String>| Node {

@@ -287,6 +287,25 @@ fn over_group(e: &Expr, group: &[Option<&Expr>]) -> Option<Expr> {
     Some(e.substituted(&group))
 }
 
+/// The steps of a task run N-wide that its router runs before routing a row: the filters
+/// and projections its one input branch starts with, up to its first keyed step (branch,
+/// number of steps) — when one branch reads the input, no late-data table takes its late
+/// rows (written as the source read them; `late_sinks`: the pipeline's), and a projection
+/// narrows the row.
+pub fn router_steps(task: &Task, late_sinks: &[(crate::hir::TableId, crate::hir::TableId)]) -> Option<(usize, usize)> {
+    let Input::Table(id) = task.input else { return None };
+    if late_sinks.iter().any(|(source, _)| *source == id) {
+        return None;
+    }
+    let mut inputs = task.branches.iter().enumerate().filter(|(_, b)| b.from == Origin::Input);
+    let (b, branch) = inputs.next()?;
+    if inputs.next().is_some() {
+        return None;
+    }
+    let steps = branch.steps.iter().position(|s| !matches!(s, Step::Filter(_) | Step::Project(_)))?;
+    branch.steps[..steps].iter().any(|s| matches!(s, Step::Project(_))).then_some((b, steps))
+}
+
 /// A task run N-wide in two stages: the first, N-wide by `exchange`, up to the window
 /// aggregation `window` (branch, step of the task); the second, on one thread, continues
 /// from that aggregation's output as the workers send it (`dfl::stage`).

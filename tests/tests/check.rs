@@ -187,6 +187,13 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
     let cases = [
         (format!("INSERT INTO o {};", tumble("u", "c")), "(4 workers; rows routed by the hash of ($0))".to_string()),
         (
+            format!("CREATE VIEW dear AS SELECT u, ts FROM c WHERE price > 1; INSERT INTO o {};", tumble("u", "dear")),
+            "(4 workers; rows routed by the hash of ($0))\n  (the router filters and projects before routing \
+             (t0.b0.s0))\n  [t0.src] source (parallelism 1)\n      \
+             read c [datagen]\n      -> t0.b0.s0\n  [t0.b0.s0] chain (parallelism 1)"
+                .into(),
+        ),
+        (
             format!(
                 "CREATE VIEW v AS SELECT cat AS x, u AS y, ts FROM c WHERE price > 1;
                  EXECUTE STATEMENT SET BEGIN INSERT INTO o {}; INSERT INTO o2 {}; END;",

@@ -6,7 +6,7 @@ use super::expr::ExprGen;
 use super::{Gen, live_outputs};
 use crate::hir::TableId;
 use crate::parallel::Exchange;
-use crate::plan::{Input, Origin, Pipeline, Step, Target, Task};
+use crate::plan::{Input, Pipeline, Step, Target, Task};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -19,10 +19,10 @@ pub(super) struct ShuffleWriters {
     pub(super) names: Vec<String>,
 }
 
-/// What the router of a task run N-wide does to each row before routing it: the filters
-/// and projections its one input branch starts with, up to its first keyed step — the
-/// workers then take a few projected columns rather than the source's whole row (often
-/// hundreds of bytes, copied twice), and no row filtered out.
+/// What the router of a task run N-wide does to each row before routing it
+/// ([`crate::parallel::router_steps`]): the workers then take a few projected columns
+/// rather than the source's whole row (often hundreds of bytes, copied twice), and no row
+/// filtered out.
 pub(super) struct Prefix {
     /// The input branch, and how many of its steps the router runs.
     branch: usize,
@@ -52,20 +52,11 @@ impl Prefix {
 }
 
 impl Gen<'_> {
-    /// The [`Prefix`] of task `task` run N-wide: `None` when more than one branch reads its
-    /// input, when its late rows are written somewhere (as the source read them), or when
-    /// no projection comes before its first keyed step.
+    /// The [`Prefix`] of task `task` run N-wide, if its router runs steps.
     pub(super) fn prefix(&self, task: &Task) -> Option<Prefix> {
+        let (b, steps) = crate::parallel::router_steps(task, &self.late_sinks)?;
         let Input::Table(id) = task.input else { return None };
-        if self.late_sinks.iter().any(|(source, _)| *source == id) {
-            return None;
-        }
-        let mut inputs = task.branches.iter().enumerate().filter(|(_, b)| b.from == Origin::Input);
-        let (b, branch) = inputs.next()?;
-        if inputs.next().is_some() {
-            return None;
-        }
-        let steps = branch.steps.iter().position(|s| !matches!(s, Step::Filter(_) | Step::Project(_)))?;
+        let branch = &task.branches[b];
         let last = branch.steps[..steps].iter().rposition(|s| matches!(s, Step::Project(_)))?;
         let Step::Project(exprs) = &branch.steps[last] else { return None };
         let width = self.source_frame(&self.program.tables[id.0]).len();

@@ -511,35 +511,24 @@ impl Gen<'_> {
         let from_stage = self.stage == super::Stage::Second
             && branch.from == crate::plan::Origin::Input
             && branch.steps[..step].iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)));
-        if let (true, Some(end)) = (t.windowed && from_stage, t.window_end) {
-            let end = syn::Index::from(end);
-            self.closing.push(quote! {
-                #op.flush_closed(
-                    |key: &#key_ty| key.#end.as_ref().is_none_or(|end| end.millis() - 1 <= limit),
-                    |kind, row, rank| -> rt::Result<()> {
-                        #meter.row_out();
-                        #(#bindings)*
-                        #rest
-                        Ok(())
-                    },
-                )?;
-            });
-            code.push(quote! {
-                #meter.row_in();
-                #op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));
-            });
-            return quote!(#(#code)*);
-        }
         if t.windowed {
-            // Ranked once the window operator firing the rows has given them all.
-            self.flushes.push(quote! {
-                #op.flush(|kind, row, rank| -> rt::Result<()> {
+            let emit = quote! {
+                |kind, row, rank| -> rt::Result<()> {
                     #meter.row_out();
                     #(#bindings)*
                     #rest
                     Ok(())
-                })?;
-            });
+                }
+            };
+            match t.window_end.filter(|_| from_stage) {
+                Some(end) => {
+                    let end = syn::Index::from(end);
+                    let closed = quote!(|key: &#key_ty| key.#end.as_ref().is_none_or(|end| end.millis() - 1 <= limit));
+                    self.closing.push(quote!(#op.flush_closed(#closed, #emit)?;));
+                }
+                // Ranked once the window operator firing the rows has given them all.
+                None => self.flushes.push(quote!(#op.flush(#emit)?;)),
+            }
             code.push(quote! {
                 #meter.row_in();
                 #op.add_windowed((#(#key_values,)*), (#(#sort_values,)*), #row_ty(#(#row,)*));
