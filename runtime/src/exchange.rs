@@ -45,6 +45,11 @@ pub const BATCH: usize = 512;
 /// Batches in flight to each worker.
 pub const IN_FLIGHT: usize = 8;
 
+/// Rows the router reads, per worker, before every worker gets the rows waiting for it and
+/// the watermark: a worker whose keys are rare (or whose rows the router's filter mostly
+/// drops) fires its windows while the source is busy, not only when it idles.
+pub const ROUND: usize = 4 * BATCH;
+
 /// The parallelism of the tasks that run N-wide: the `parallelism.default` setting (in
 /// the query, or `--set parallelism.default=N`), 1 by default.
 pub fn parallelism(cx: &Context) -> Result<usize> {
@@ -408,6 +413,7 @@ pub fn route<S: Source, T: Send>(
         queue,
     };
     crate::metrics::source_running();
+    let (round, mut read) = (ROUND * n, 0);
     let result = source.run_events(cx, |event| match event {
         SourceEvent::Row(split, record) => {
             let before = watermark.as_ref().map_or(crate::time::NO_WATERMARK, SourceWatermark::current);
@@ -415,17 +421,26 @@ pub fn route<S: Source, T: Send>(
             if let Some(wm) = &mut watermark {
                 wm.observe(split, event_time);
             }
-            let Some(row) = row else { return Ok(()) };
-            let w = worker_of(key_group(hash), n);
-            router.batches[w].push((before, row));
-            if router.batches[w].len() >= BATCH {
-                router.flush(w)?;
-                // The others follow the watermark too, whether their keys come or not.
-                if let Some(wm) = &watermark {
-                    router.watermark_to_idle(wm.current())?;
+            if let Some(row) = row {
+                let w = worker_of(key_group(hash), n);
+                router.batches[w].push((before, row));
+                if router.batches[w].len() >= BATCH {
+                    router.flush(w)?;
+                    // The others follow the watermark too, whether their keys come or not.
+                    if let Some(wm) = &watermark {
+                        router.watermark_to_idle(wm.current())?;
+                    }
                 }
             }
-            Ok(())
+            read += 1;
+            if read < round {
+                return Ok(());
+            }
+            read = 0;
+            match &watermark {
+                Some(wm) => router.watermark(wm.current()),
+                None => router.flush_all(),
+            }
         }
         SourceEvent::Barrier(barrier) => {
             let id = barrier.checkpoint;
@@ -646,6 +661,52 @@ mod tests {
         assert_eq!(seen[1], ["wm -500", "row 1", "wm 2500", "barrier [7]", "row 4", "idle", "wm 4500"], "{seen:?}");
         assert_eq!(seen[0][..5], ["row 0", "wm 1500", "row 3", "wm 2500", "barrier [7]"], "{seen:?}");
         assert!(seen.iter().all(|s| s.last().map(String::as_str) == Some("wm 4500")), "{seen:?}");
+    }
+
+    #[test]
+    fn a_worker_gets_its_rare_rows_and_the_watermark_every_round() {
+        let cx = Context::new(Vec::new(), BTreeMap::new());
+        let hub = Hub::<(u64, i64)>::new(2);
+        // Row 0 goes to worker 1; the router's filter drops the others.
+        let mut events = vec![SourceEvent::SplitStart(0)];
+        events.extend((0..ROUND as u64 * 2 + 5).map(|i| SourceEvent::Row(0, (i, i as i64))));
+        let wm = SourceWatermark::new(crate::time::BoundedOutOfOrderness::sql(0), None);
+        let seen: Vec<Vec<String>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|w| {
+                    let input = hub.input(w).unwrap();
+                    let cx = &cx;
+                    s.spawn(move || {
+                        let mut seen = Vec::new();
+                        input
+                            .run_events(cx, |e| {
+                                match e {
+                                    SourceEvent::Row(_, (i, _)) => seen.push(format!("row {i}")),
+                                    SourceEvent::Watermark(wm) => seen.push(format!("wm {wm}")),
+                                    _ => {}
+                                }
+                                Ok(())
+                            })
+                            .unwrap();
+                        seen
+                    })
+                })
+                .collect();
+            let mut task = TaskCheckpoint::new(&cx, "t").unwrap();
+            let to_1 = (0..).map(|h: u64| hash_key(&h)).find(|&h| worker_of(key_group(h), 2) == 1).unwrap();
+            route(&cx, &mut task, Script(events), &hub, Some(wm), |(i, t)| Routed {
+                row: (i == 0).then_some((i, t)),
+                hash: to_1,
+                event_time: Some(t),
+            })
+            .unwrap();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        // After a round of 2·ROUND rows read, both workers are at the watermark then: row
+        // 0 left its batch, and nothing is sent at the end but the end.
+        let at = format!("wm {}", ROUND * 2 - 1);
+        assert_eq!(seen[1], ["row 0".to_string(), at.clone()], "{seen:?}");
+        assert_eq!(seen[0], [at], "{seen:?}");
     }
 
     #[test]

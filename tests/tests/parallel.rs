@@ -7,7 +7,8 @@
 //! checkpoint restored at other parallelisms, in memory and in RocksDB, gives the output
 //! of a run without faults. Tasks in two stages (q5's shape: counts per user N-wide, the
 //! greatest per window and a join on the window after them; a window Top-N over sums per
-//! user) give the output of parallelism 1, also killed, restarted and rescaled.
+//! user) give the output of parallelism 1, also killed, restarted and rescaled; so do more
+//! shapes (CUMULATE, sessions, HAVING, a second stage without windows, late rows to a table).
 
 use dfl_e2e::{Built, Lcg, Query, Running, build, copy_dir, output_lines, sorted};
 use std::path::Path;
@@ -143,6 +144,86 @@ INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
 ) WHERE rn <= 3;
 ";
 
+/// More shapes, each writing table `o` (files, or printed changes keyed by their first
+/// column) and maybe late rows to `late_clicks`: a router projecting then filtering on a
+/// projected column; CUMULATE windows joined with their greatest sum; a second stage
+/// without a window (an updating GROUP BY over window output, also after sessions) — its
+/// first stage's windows still follow the watermark; a window Top-N per window and
+/// category after counts per user and category; HAVING and a CASE computed in the
+/// router; late rows written to a table, in two stages.
+const SHAPES: [(&str, &str); 7] = [
+    (
+        "projfilter",
+        "CREATE VIEW v AS SELECT user_id, price * 100 AS cents, ts FROM clicks;
+CREATE TABLE o (user_id STRING, window_start TIMESTAMP(3), n BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT user_id, window_start, COUNT(*)
+FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(ts), INTERVAL '10' SECOND)) WHERE cents > 1000
+GROUP BY user_id, window_start, window_end;",
+    ),
+    (
+        "cumulate",
+        "CREATE VIEW per_user AS SELECT user_id, SUM(price) AS spent, window_start, window_end
+FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
+GROUP BY user_id, window_start, window_end;
+CREATE TABLE o (user_id STRING, window_end TIMESTAMP(3), spent DOUBLE)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT a.user_id, a.window_end, a.spent FROM per_user AS a
+JOIN (SELECT MAX(spent) AS top, window_start, window_end FROM per_user GROUP BY window_start, window_end) AS m
+ON a.window_start = m.window_start AND a.window_end = m.window_end AND a.spent >= m.top;",
+    ),
+    (
+        "updating",
+        "CREATE VIEW per_user AS SELECT user_id, category, COUNT(*) AS n, window_start, window_end
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, category, window_start, window_end;
+CREATE TABLE o (category STRING, windows BIGINT, most BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT category, COUNT(*), MAX(n) FROM per_user GROUP BY category;",
+    ),
+    (
+        "sessions",
+        "CREATE VIEW s AS SELECT user_id, window_start, window_end, COUNT(*) AS n
+FROM TABLE(SESSION(TABLE clicks PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '3' SECOND))
+GROUP BY user_id, window_start, window_end;
+CREATE TABLE o (n BIGINT, sessions BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT n, COUNT(*) FROM s GROUP BY n;",
+    ),
+    (
+        "top_per_category",
+        "CREATE TABLE o (window_start TIMESTAMP(3), user_id STRING, category STRING, n BIGINT, rn BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT window_start, user_id, category, n, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end, category ORDER BY n DESC, user_id) AS rn
+  FROM (SELECT user_id, category, window_start, window_end, COUNT(*) AS n
+        FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '20' SECOND))
+        GROUP BY user_id, category, window_start, window_end)
+) WHERE rn <= 2;",
+    ),
+    (
+        "having",
+        "CREATE VIEW banded AS SELECT user_id, CASE WHEN price > 50 THEN 'hi' ELSE 'lo' END AS band,
+  CAST(price AS INT) AS p, ts FROM clicks WHERE category <> 'c3';
+CREATE TABLE o (window_end TIMESTAMP(3), band STRING, users BIGINT, best INT)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT window_end, band, COUNT(*), MAX(p) FROM (
+  SELECT user_id, band, MAX(p) AS p, window_start, window_end
+  FROM TABLE(HOP(TABLE banded, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '15' SECOND))
+  GROUP BY user_id, band, window_start, window_end HAVING COUNT(*) > 1)
+GROUP BY band, window_start, window_end;",
+    ),
+    (
+        "late",
+        "CREATE TABLE late_clicks (user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'late/', 'format' = 'json');
+CREATE VIEW per_user AS SELECT user_id, COUNT(*) AS n, window_start, window_end
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY user_id, window_start, window_end;
+CREATE TABLE o (window_end TIMESTAMP(3), most BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT window_end, MAX(n) FROM per_user GROUP BY window_start, window_end;",
+    ),
+];
+
 const WIDE: &str = "SET 'parallelism.default' = '4';\n";
 
 fn built() -> &'static Built {
@@ -160,13 +241,23 @@ fn built() -> &'static Built {
             ("banded", BANDED),
             ("hot", HOT),
             ("spenders", SPENDERS),
-        ] {
+        ]
+        .into_iter()
+        .chain(SHAPES)
+        {
+            // The late rows of shape `late` go to a table.
+            let late = "WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json', \
+                        'scan.late-data.sink' = 'late_clicks');";
+            let clicks = match name {
+                "late" => CLICKS.replace("WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');", late),
+                _ => CLICKS.to_string(),
+            };
             for (suffix, prefix) in [("1", ""), ("4", WIDE)] {
                 let name = format!("{name}{suffix}");
                 queries.push(Query {
                     file: format!("tests/tests/parallel.rs ({name})"),
                     name,
-                    text: format!("{prefix}{CLICKS}{body}"),
+                    text: format!("{prefix}{clicks}{body}"),
                     must_compile: true,
                 });
             }
@@ -521,6 +612,38 @@ fn a_task_in_two_stages_killed_and_restarted_or_rescaled_gives_the_output_of_a_r
         // The first stage's key groups move; the second stage restores as it was.
         let module = format!("{query}4");
         rescaled_outputs_through(&module, &["4", "3", "1", "2"], input.path(), &[output], &expected);
+    }
+}
+
+/// A run of shape `module` over a copy of `input`: its files (`o`, `late_clicks`), sorted,
+/// and the rows its printed changes leave, by their first column.
+fn run_shape(module: &str, input: &Path, p: &str) -> (Vec<Vec<String>>, std::collections::BTreeMap<String, String>) {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(input, &work.path().join("in"));
+    let mut s = sets(work.path(), &["o"], &[("parallelism.default", p)]);
+    s.push(("late_clicks.path".into(), format!("{}/", work.path().join("late").display())));
+    let r = built().run(module, &s);
+    assert!(r.success, "{module}: {}", r.stderr);
+    let files = ["o", "late"].map(|d| match work.path().join(d).exists() {
+        true => sorted(output_lines(&work.path().join(d))),
+        false => Vec::new(),
+    });
+    (files.to_vec(), applied(&r.stdout, 1))
+}
+
+#[test]
+fn more_shapes_at_parallelism_4_and_2_give_the_output_of_parallelism_1() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 4, 5_000);
+    for (name, _) in SHAPES {
+        let (files, printed) = run_shape(&format!("{name}1"), input.path(), "1");
+        assert!(files[0].len() + printed.len() > 2, "{name} has output: {files:?} {printed:?}");
+        assert_eq!(files[1].is_empty(), name != "late", "{name}: late rows written: {}", files[1].len());
+        for p in ["4", "2"] {
+            let (got_files, got_printed) = run_shape(&format!("{name}4"), input.path(), p);
+            assert_eq!(got_files, files, "{name} at parallelism {p}");
+            assert_eq!(got_printed, printed, "{name} at parallelism {p}");
+        }
     }
 }
 

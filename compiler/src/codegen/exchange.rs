@@ -62,8 +62,9 @@ impl Gen<'_> {
         let width = self.source_frame(&self.program.tables[id.0]).len();
         let mut live = live_outputs(branch, width);
         live.truncate(steps);
-        let read = live.last()?;
-        let columns = exprs.iter().zip(read).map(|(e, &r)| r.then(|| e.ty.clone())).collect();
+        // The columns the projection computes, also those only a filter after it reads:
+        // filters pass the row on as it is.
+        let columns = exprs.iter().zip(&live[last]).map(|(e, &r)| r.then(|| e.ty.clone())).collect();
         Some(Prefix { branch: b, steps, columns, live })
     }
 
@@ -237,10 +238,14 @@ impl Gen<'_> {
         (self.worker, self.stage) = (true, super::Stage::First);
         self.route_positions = stages.exchange.positions.clone();
         let worker = self.task(&first, name);
+        // The router keeps the watermark when the workers need it, whatever the second
+        // stage needs (generating it sets the flag anew).
+        let worker_event_time = self.worker_event_time;
         (self.worker, self.stage) = (false, super::Stage::Second);
         let merge_name = format!("{name}.merge");
         let merge = self.task(&stages.rest, &merge_name);
         self.stage = super::Stage::None;
+        self.worker_event_time = worker_event_time;
         let router = self.router(&stages.first, name, &hub, &route, prefix.as_ref());
         let ts = self.routed_type(&stages.first, prefix.as_ref());
         let Input::Stage(types) = &stages.rest.input else { unreachable!("made by stage_plan") };

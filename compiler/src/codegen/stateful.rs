@@ -507,10 +507,11 @@ impl Gen<'_> {
         let ranks = self.lives.get(b).and_then(|l| l.get(step)).and_then(|l| l.last().copied()).unwrap_or(true);
         let rest = self.flow(b, step + 1, out_frame, false);
         // In a task's second stage, the rows of a window the first stage's workers fire
-        // come from each of them: it is ranked once the watermark has passed it.
+        // come from each of them: it is ranked once the watermark has passed it — unless
+        // a window of the second stage fires them (then ranked after it fired).
         let from_stage = self.stage == super::Stage::Second
             && branch.from == crate::plan::Origin::Input
-            && branch.steps[..step].iter().all(|s| matches!(s, Step::Filter(_) | Step::Project(_)));
+            && !branch.steps[..step].iter().any(|s| matches!(s, Step::WindowAggregate(_)));
         if t.windowed {
             let emit = quote! {
                 |kind, row, rank| -> rt::Result<()> {

@@ -117,6 +117,11 @@ impl Gen<'_> {
             Stage::First => quote!(stage_out.end()?;),
             _ => quote!(),
         };
+        // Restored finished, the second stage may have returned already: nothing to tell.
+        let stage_done = match self.stage {
+            Stage::First => quote!(let _ = stage_out.end();),
+            _ => quote!(),
+        };
         // A worker of a task run N-wide takes its name (`clicks#2`) and input at run time.
         // The second stage of a task run in two stages reads what its workers send.
         let (name_expr, input) = match (self.worker, self.stage) {
@@ -210,7 +215,7 @@ impl Gen<'_> {
                     let mut task = rt::TaskCheckpoint::new(cx, #name_expr)?;
                     if task.already_done() {
                         // Its input had ended before the checkpoint restored.
-                        #stage_end
+                        #stage_done
                         return Ok(());
                     }
                     #run
