@@ -45,9 +45,10 @@ pub const BATCH: usize = 512;
 /// Batches in flight to each worker.
 pub const IN_FLIGHT: usize = 8;
 
-/// Rows the router reads, per worker, before every worker gets the rows waiting for it and
-/// the watermark: a worker whose keys are rare (or whose rows the router's filter mostly
-/// drops) fires its windows while the source is busy, not only when it idles.
+/// Rows the router reads, per worker, in a round: a worker sent nothing during a round
+/// gets the rows waiting for it and the watermark at its end, so that a worker whose keys
+/// are rare (or whose rows the router's filter mostly drops) fires its windows while the
+/// source is busy, not only when it idles.
 pub const ROUND: usize = 4 * BATCH;
 
 /// The parallelism of the tasks that run N-wide: the `parallelism.default` setting (in
@@ -298,16 +299,19 @@ impl<T> Source for Input<T> {
     }
 }
 
-/// The router's side: batches per worker, and the last watermark each was sent.
+/// The router's side: batches per worker, the last watermark each was sent, and whether
+/// each was sent anything in this round (of [`ROUND`] rows read per worker).
 struct Router<T> {
     out: Outputs<T>,
     batches: Vec<Vec<(i64, T)>>,
     sent: Vec<i64>,
+    in_round: Vec<bool>,
     queue: Arc<QueueMeter>,
 }
 
 impl<T> Router<T> {
-    fn send(&self, worker: usize, message: Message<T>) -> Result<()> {
+    fn send(&mut self, worker: usize, message: Message<T>) -> Result<()> {
+        self.in_round[worker] = true;
         self.queue.pushed();
         match self.out.senders[worker].try_send(message) {
             Ok(()) => Ok(()),
@@ -364,6 +368,26 @@ impl<T> Router<T> {
         Ok(())
     }
 
+    /// A round ends: the workers sent nothing during it get their rows waiting and the
+    /// watermark `wm` (those whose keys are busy got both with their batches).
+    fn end_round(&mut self, wm: Option<i64>) -> Result<()> {
+        for w in 0..self.batches.len() {
+            if self.in_round[w] {
+                continue;
+            }
+            self.flush(w)?;
+            match wm {
+                Some(wm) if self.sent[w] != wm => {
+                    self.sent[w] = wm;
+                    self.send(w, Message::Watermark(wm))?;
+                }
+                _ => {}
+            }
+        }
+        self.in_round.fill(false);
+        Ok(())
+    }
+
     /// The watermark `wm` to every worker not sent it yet.
     fn watermark(&mut self, wm: i64) -> Result<()> {
         self.flush_all()?;
@@ -410,6 +434,7 @@ pub fn route<S: Source, T: Send>(
         out: hub.outputs()?,
         batches: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
         sent: vec![crate::time::NO_WATERMARK; n],
+        in_round: vec![false; n],
         queue,
     };
     crate::metrics::source_running();
@@ -437,10 +462,7 @@ pub fn route<S: Source, T: Send>(
                 return Ok(());
             }
             read = 0;
-            match &watermark {
-                Some(wm) => router.watermark(wm.current()),
-                None => router.flush_all(),
-            }
+            router.end_round(watermark.as_ref().map(SourceWatermark::current))
         }
         SourceEvent::Barrier(barrier) => {
             let id = barrier.checkpoint;
