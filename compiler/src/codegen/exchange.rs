@@ -178,7 +178,9 @@ impl Gen<'_> {
         let routed = match prefix {
             Some(p) => {
                 let code = self.prefix_code(task, p, &frame);
+                // Without a filter in the prefix, every row sets it.
                 quote! {
+                    #[allow(unused_assignments)]
                     let mut routed = None;
                     #code
                     let hash = if routed.is_some() { #route(&row) } else { 0 };
