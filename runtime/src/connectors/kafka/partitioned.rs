@@ -144,6 +144,14 @@ impl PartitionStore {
         Ok(Some(offset))
     }
 
+    /// The source position in the snapshot [`offset_of`](Self::offset_of) read for a
+    /// partition, if any.
+    pub(super) fn kept_position(&self, topic: &str, partition: i32) -> Result<Option<Vec<u8>>> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((path, bytes, _)) = pending.get(&(topic.to_string(), partition)) else { return Ok(None) };
+        Ok(Some(SnapshotReader::new(path.display().to_string(), bytes)?.position().to_vec()))
+    }
+
     /// Split `split` (`topic`, `partition`) is assigned, starting at `start`.
     pub(super) fn assigned(&self, split: usize, topic: &str, partition: i32, start: i64) {
         let assigned = Assigned { topic: topic.to_string(), partition, start, revoked: None };

@@ -253,9 +253,28 @@ impl Ends {
         let (partitions, ended) = self.tables.entry(mark.side).or_default();
         *partitions = mark.partitions;
         ended.extend(mark.watermarks.iter().filter(|(_, wm)| *wm == i64::MAX).map(|(p, _)| *p));
+        self.all(sides)
+    }
+
+    /// Whether every partition of all `sides` tables has ended.
+    pub(super) fn all(&self, sides: u8) -> bool {
         (0..sides).all(|side| {
             self.tables.get(&side).is_some_and(|(n, ended)| ended.len() >= usize::try_from(*n).unwrap_or(usize::MAX))
         })
+    }
+
+    /// Notes the ends an instance's snapshot holds (its source's `position`): the marks
+    /// read before it, which a reader starting there does not read again.
+    pub(super) fn restore(&mut self, position: &[u8]) -> Result<()> {
+        let mut input = position;
+        let (_, state): (Vec<u8>, ShuffledState) = decode(&mut input)?;
+        for (side, n) in state.partitions {
+            let (partitions, ended) = self.tables.entry(side).or_default();
+            *partitions = (*partitions).max(n);
+            let marks = state.marks.range((side, i32::MIN)..=(side, i32::MAX));
+            ended.extend(marks.filter(|(_, wm)| **wm == i64::MAX).map(|((_, p), _)| *p));
+        }
+        Ok(())
     }
 }
 
@@ -1055,6 +1074,30 @@ mod tests {
         let mut one = Ends::default();
         assert!(!one.note(&end(0, 2, &[1]), 1));
         assert!(one.note(&end(0, 2, &[0]), 1));
+    }
+
+    #[test]
+    fn a_reader_starting_from_a_snapshot_knows_the_ends_marked_before_it() {
+        // An instance's snapshot: partition 0 of the table's two ended, partition 1 at 5.
+        let state = |marks: &[(i32, i64)]| {
+            let state = ShuffledState {
+                partitions: [(0, 2)].into(),
+                marks: marks.iter().map(|&(p, wm)| ((0, p), wm)).collect(),
+                ..ShuffledState::default()
+            };
+            let mut position = Vec::new();
+            encode(&(b"inner".to_vec(), &state), &mut position).unwrap();
+            position
+        };
+        let mut ends = Ends::default();
+        ends.restore(&state(&[(0, i64::MAX), (1, 5)])).unwrap();
+        assert!(!ends.all(1), "partition 1 has not ended");
+        let mark = Mark { side: 0, partitions: 2, watermarks: vec![(1, i64::MAX)] };
+        assert!(ends.note(&mark, 1), "partition 0's end came before the snapshot");
+        let mut ended = Ends::default();
+        ended.restore(&state(&[(0, i64::MAX), (1, i64::MAX)])).unwrap();
+        assert!(ended.all(1), "every partition ended before the snapshot");
+        assert!(Ends::default().restore(b"not a snapshot").is_err());
     }
 
     #[test]

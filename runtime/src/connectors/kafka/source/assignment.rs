@@ -221,7 +221,12 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         for &i in &ids {
             emit(SourceEvent::SplitStart(self.splits[i].id))?;
             let s = &self.splits[i];
-            if s.stop.is_some_and(|stop| s.next >= stop) {
+            // Bounded at its start, or its snapshot says every table ended before it.
+            let marked_ended =
+                self.src.shuffled.as_ref().is_some_and(|sh| {
+                    sh.until_ended.is_some_and(|sides| sh.ended.get(&i).is_some_and(|e| e.all(sides)))
+                });
+            if s.stop.is_some_and(|stop| s.next >= stop) || marked_ended {
                 self.end_split(consumer, i, emit)?;
             }
         }
@@ -330,6 +335,14 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                                 store.dir().display()
                             ),
                         });
+                    }
+                    // Read through a shuffle topic to the tables' ends: the ends marked
+                    // before the snapshot are not read again.
+                    if let (Some(_), Some(shuffled)) = (kept, self.src.shuffled.as_mut())
+                        && shuffled.until_ended.is_some()
+                        && let Some(position) = store.kept_position(&key.0, key.1)?
+                    {
+                        shuffled.ended.entry(i).or_default().restore(&position)?;
                     }
                     kept
                 }
