@@ -478,6 +478,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
                     }
                     let done = if cooperative { consumer.incremental_unassign(&tpl) } else { consumer.unassign() };
                     done.map_err(|e| kafka_error(&self.src.table, "giving partitions up", &e))?;
+                    // Eagerly, every partition goes before the group assigns them anew: a
+                    // bounded read waits for that assignment before it may end.
+                    if !cooperative {
+                        self.assigned_once = false;
+                    }
                     // Cooperatively, partitions are only taken away for another member.
                     if self.src.keyed && self.src.partitions.is_none() && cooperative && !lost {
                         self.check_whole_input(consumer, emit)?;

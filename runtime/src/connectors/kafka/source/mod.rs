@@ -488,7 +488,8 @@ struct Reader<'a, R> {
     dirty: bool,
     /// When the first record after the last barrier was handled.
     dirty_since: Instant,
-    /// Whether the source has had a partition assignment (a group's first rebalance).
+    /// Whether the source has had a partition assignment (a group's first rebalance), and
+    /// not given every partition up since (an eager rebalance) without a new one.
     assigned_once: bool,
     /// Topics read (a pattern's matches so far).
     topic_names: Vec<String>,
