@@ -628,21 +628,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rows_go_to_their_key_s_worker_with_the_watermark_before_them() {
+    /// What each of `n` workers sees when `events` are routed by `route` with a watermark
+    /// `delay` ms behind the rows' times: rows, watermarks, barriers and idles, in order.
+    fn routed(
+        n: usize,
+        events: Vec<SourceEvent<(u64, i64)>>,
+        delay: i64,
+        route: impl FnMut((u64, i64)) -> Routed<(u64, i64)>,
+    ) -> Vec<Vec<String>> {
         let cx = Context::new(Vec::new(), BTreeMap::new());
-        let hub = Hub::<(u64, i64)>::new(3);
-        let mut events = vec![SourceEvent::SplitStart(0)];
-        for i in 0..6u64 {
-            events.push(SourceEvent::Row(0, (i, 1_000 * i as i64)));
-            if i == 3 {
-                events.push(SourceEvent::Barrier(Barrier { checkpoint: None, position: vec![7] }));
-            }
-        }
-        events.push(SourceEvent::Idle);
-        let wm = SourceWatermark::new(crate::time::BoundedOutOfOrderness::sql(500), None);
-        let seen: Vec<Vec<String>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..3)
+        let hub = Hub::<(u64, i64)>::new(n);
+        let wm = SourceWatermark::new(crate::time::BoundedOutOfOrderness::sql(delay), None);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..n)
                 .map(|w| {
                     let input = hub.input(w).unwrap();
                     let cx = &cx;
@@ -665,16 +663,30 @@ mod tests {
                 })
                 .collect();
             let mut task = TaskCheckpoint::new(&cx, "t").unwrap();
-            let hash = |i: u64| {
-                (0..).map(|h: u64| hash_key(&(i, h))).find(|&h| worker_of(key_group(h), 3) == (i % 3) as usize).unwrap()
-            };
-            route(&cx, &mut task, Script(events), &hub, Some(wm), |(i, t)| Routed {
-                row: Some((i, t)),
-                hash: hash(i),
-                event_time: Some(t),
-            })
-            .unwrap();
+            super::route(&cx, &mut task, Script(events), &hub, Some(wm), route).unwrap();
             workers.into_iter().map(|w| w.join().unwrap()).collect()
+        })
+    }
+
+    /// A hash of key `i` whose key group worker `w` of `n` owns.
+    fn hash_to(i: u64, w: usize, n: usize) -> u64 {
+        (0..).map(|h: u64| hash_key(&(i, h))).find(|&h| worker_of(key_group(h), n) == w).unwrap()
+    }
+
+    #[test]
+    fn rows_go_to_their_key_s_worker_with_the_watermark_before_them() {
+        let mut events = vec![SourceEvent::SplitStart(0)];
+        for i in 0..6u64 {
+            events.push(SourceEvent::Row(0, (i, 1_000 * i as i64)));
+            if i == 3 {
+                events.push(SourceEvent::Barrier(Barrier { checkpoint: None, position: vec![7] }));
+            }
+        }
+        events.push(SourceEvent::Idle);
+        let seen = routed(3, events, 500, |(i, t)| Routed {
+            row: Some((i, t)),
+            hash: hash_to(i, (i % 3) as usize, 3),
+            event_time: Some(t),
         });
         // Worker 1 has rows 1 and 4: row 1 after the watermark of row 0 (0 − 500); before
         // the barrier every worker gets the watermark of row 3, and row 4 comes after it;
@@ -687,42 +699,13 @@ mod tests {
 
     #[test]
     fn a_worker_gets_its_rare_rows_and_the_watermark_every_round() {
-        let cx = Context::new(Vec::new(), BTreeMap::new());
-        let hub = Hub::<(u64, i64)>::new(2);
         // Row 0 goes to worker 1; the router's filter drops the others.
         let mut events = vec![SourceEvent::SplitStart(0)];
         events.extend((0..ROUND as u64 * 2 + 5).map(|i| SourceEvent::Row(0, (i, i as i64))));
-        let wm = SourceWatermark::new(crate::time::BoundedOutOfOrderness::sql(0), None);
-        let seen: Vec<Vec<String>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..2)
-                .map(|w| {
-                    let input = hub.input(w).unwrap();
-                    let cx = &cx;
-                    s.spawn(move || {
-                        let mut seen = Vec::new();
-                        input
-                            .run_events(cx, |e| {
-                                match e {
-                                    SourceEvent::Row(_, (i, _)) => seen.push(format!("row {i}")),
-                                    SourceEvent::Watermark(wm) => seen.push(format!("wm {wm}")),
-                                    _ => {}
-                                }
-                                Ok(())
-                            })
-                            .unwrap();
-                        seen
-                    })
-                })
-                .collect();
-            let mut task = TaskCheckpoint::new(&cx, "t").unwrap();
-            let to_1 = (0..).map(|h: u64| hash_key(&h)).find(|&h| worker_of(key_group(h), 2) == 1).unwrap();
-            route(&cx, &mut task, Script(events), &hub, Some(wm), |(i, t)| Routed {
-                row: (i == 0).then_some((i, t)),
-                hash: to_1,
-                event_time: Some(t),
-            })
-            .unwrap();
-            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        let seen = routed(2, events, 0, |(i, t)| Routed {
+            row: (i == 0).then_some((i, t)),
+            hash: hash_to(0, 1, 2),
+            event_time: Some(t),
         });
         // After a round of 2·ROUND rows read, both workers are at the watermark then: row
         // 0 left its batch, and nothing is sent at the end but the end.
