@@ -1406,6 +1406,69 @@ fn a_repartitioned_pipeline_reading_to_an_end_stops_by_itself_with_every_window(
     assert_eq!(got, expected);
 }
 
+/// Clicks `0..300` written as raw records (each value its line, to the byte) to the clicks
+/// topic of `p`, click 150 padded to `size` bytes (with the writing producer's `sets`).
+fn write_with_a_large_click(p: &Partitioned<'_>, size: usize, sets: &[(String, String)]) {
+    let lines: String = (0..300)
+        .map(|i| {
+            let mut c = click(i);
+            if i == 150 {
+                let framing = c.to_string().len() - c["category"].as_str().unwrap().len();
+                c["category"] = Value::String("x".repeat(size - framing));
+                assert_eq!(c.to_string().len(), size);
+            }
+            serde_json::json!({ "line": c.to_string() }).to_string() + "\n"
+        })
+        .collect();
+    let file = p.dir.join(format!("large-{size}.json"));
+    std::fs::write(&file, lines).unwrap();
+    let mut all = vec![
+        s("src.path", file.display()),
+        s("dst.topic", &p.clicks),
+        s("dst.properties.bootstrap.servers", p.servers),
+    ];
+    all.extend_from_slice(sets);
+    run("raw_to_kafka", &all);
+}
+
+/// A click as large as a producer lets a record be by default (its value 1,000,000 bytes
+/// less the record's framing) in a topic repartitioned through the pipeline's shuffle
+/// topic: wrapped for the shuffle topic it is larger than that, and still written and
+/// counted (the shuffle topic and its writers take records that much larger; it failed
+/// the writer, at every restart). A click larger than the table says its topic takes
+/// fails the writer naming it; with the table's `properties.message.max.bytes` it passes.
+#[test]
+fn records_as_large_as_their_topic_takes_are_repartitioned() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("repartitioned_windows", &servers, tmp.path(), 2);
+    p.sets.push(s("clicks.scan.bounded.mode", "latest-offset"));
+    write_with_a_large_click(&p, 1_000_000 - 36, &[]);
+    let (a, _) = p.start();
+    let (status, stderr) = a.wait();
+    assert!(status.success(), "{stderr}");
+    let (got, expected) = p.windows(300, Instant::now() + Duration::from_secs(60));
+    assert_eq!(got, expected);
+
+    let second = tmp.path().join("larger");
+    std::fs::create_dir(&second).unwrap();
+    let mut p = Partitioned::new("repartitioned_windows", &servers, &second, 2);
+    p.sets.push(s("clicks.scan.bounded.mode", "latest-offset"));
+    write_with_a_large_click(&p, 1_500_000, &[s("dst.properties.message.max.bytes", 2_000_000)]);
+    let (status, stderr) = p.start().0.wait();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("bytes once wrapped for the shuffle topic")
+            && stderr.contains("'properties.message.max.bytes'"),
+        "{stderr}"
+    );
+    p.sets.push(s("clicks.properties.message.max.bytes", 2_000_000));
+    let (status, stderr) = p.start().0.wait();
+    assert!(status.success(), "{stderr}");
+    let (got, expected) = p.windows(300, Instant::now() + Duration::from_secs(60));
+    assert_eq!(got, expected);
+}
+
 /// A keyed pipeline stopped (SIGTERM) and started again as another process, whose own
 /// checkpoint folder is empty: its partitions' state, open windows included, comes from
 /// the shared folder, and the features are those of one uninterrupted run.

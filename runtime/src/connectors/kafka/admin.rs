@@ -15,17 +15,29 @@ use std::time::Duration;
 /// Creates `topic` with `partitions` partitions (replication factor 1) on the cluster at
 /// `bootstrap_servers`; a topic that exists already is fine.
 pub fn create_topic(bootstrap_servers: &str, topic: &str, partitions: i32) -> Result<()> {
-    create_topic_with(ClientConfig::new().set("bootstrap.servers", bootstrap_servers), topic, partitions, 1)
+    let shape = NewTopicShape { partitions, replicas: 1, configs: Vec::new() };
+    create_topic_shaped(ClientConfig::new().set("bootstrap.servers", bootstrap_servers), topic, &shape)
 }
 
-/// [`create_topic`] with the client settings `config` (security settings and the like)
-/// and `replicas` replicas per partition.
-pub(super) fn create_topic_with(config: &ClientConfig, topic: &str, partitions: i32, replicas: i32) -> Result<()> {
+/// How a topic is made: its partitions, replicas per partition and topic settings.
+pub(super) struct NewTopicShape {
+    pub(super) partitions: i32,
+    pub(super) replicas: i32,
+    /// Topic settings (`max.message.bytes`…).
+    pub(super) configs: Vec<(&'static str, String)>,
+}
+
+/// Creates `topic` as `shape` says, with the client settings `config` (security settings
+/// and the like); a topic that exists already is fine (as it is).
+pub(super) fn create_topic_shaped(config: &ClientConfig, topic: &str, shape: &NewTopicShape) -> Result<()> {
     let table = format!("topic '{topic}'");
     let admin: AdminClient<DefaultClientContext> =
         config.create().map_err(|e| kafka_error(&table, "cannot create an admin client", &e))?;
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replicas));
+    let mut new = NewTopic::new(topic, shape.partitions, TopicReplication::Fixed(shape.replicas));
+    for (key, value) in &shape.configs {
+        new = new.set(key, value);
+    }
     let results = block_on(admin.create_topics(&[new], &options))
         .map_err(|e| kafka_error(&table, "cannot create the topic", &e))?;
     for r in results {

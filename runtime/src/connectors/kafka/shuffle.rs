@@ -70,6 +70,30 @@ use std::time::{Duration, Instant};
 /// default partitions): off, the pipeline creates its shuffle topic itself.
 const NO_AUTO_CREATE: &str = "allow.auto.create.topics";
 
+/// The greatest record a Kafka broker takes by default (its `message.max.bytes`).
+const BROKER_MESSAGE_MAX: usize = 1_048_588;
+
+/// What wrapping a record for the shuffle topic may add to it, at most: its topic's name,
+/// partition, offset, timestamp and the lengths of its parts take a few hundred bytes.
+const ENVELOPE_ROOM: usize = 64 * 1024;
+
+/// How large a message of the shuffle topic named after the table of `opts` may be: room
+/// for the greatest record the table's topic can hold (the broker's default, or the
+/// table's `properties.message.max.bytes` if greater), wrapped. The shuffle topic is made
+/// with this `max.message.bytes` and its writers' producers with this `message.max.bytes`,
+/// so that a record a table's topic took is not refused once wrapped (it would fail the
+/// writer at every restart).
+fn envelope_limit(opts: &TableOptions) -> Result<usize> {
+    let table = match opts.get("properties.message.max.bytes") {
+        None => BROKER_MESSAGE_MAX,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| opts.error("properties.message.max.bytes", format!("'{v}' is not a number of bytes")))?,
+    };
+    Ok(table.max(BROKER_MESSAGE_MAX) + ENVELOPE_ROOM)
+}
+
 /// How often, at most, the writer sends its watermark while records flow.
 pub const MARK_EVERY: Duration = Duration::from_millis(200);
 
@@ -312,7 +336,12 @@ fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(
     let mut partitions = partitions_of(client, table, &topic)?;
     if partitions == 0 {
         let (wanted, replicas) = topic_shape(client, table, source_topic(opts)?)?;
-        super::admin::create_topic_with(&client_config(opts, &[])?, &topic, wanted.max(1), replicas.max(1))?;
+        let shape = super::admin::NewTopicShape {
+            partitions: wanted.max(1),
+            replicas: replicas.max(1),
+            configs: vec![("max.message.bytes", envelope_limit(opts)?.to_string())],
+        };
+        super::admin::create_topic_shaped(&client_config(opts, &[])?, &topic, &shape)?;
         // The metadata may lag the creation a little.
         let deadline = Instant::now() + Duration::from_secs(30);
         while partitions == 0 && Instant::now() < deadline {
@@ -406,6 +435,8 @@ struct Writer {
     /// The table whose records it writes.
     side: u8,
     limit: Option<Duration>,
+    /// The greatest message the shuffle topic takes ([`envelope_limit`]).
+    max_bytes: usize,
     buf: Vec<u8>,
 }
 
@@ -420,10 +451,12 @@ impl Writer {
         let mut config = client_config(stage.first, &defaults)?;
         // A record lost in between would be skipped by the instances when written again.
         config.set(NO_AUTO_CREATE, "false").set("enable.gapless.guarantee", "true");
+        let max_bytes = envelope_limit(stage.first)?;
+        config.set("message.max.bytes", max_bytes.to_string());
         let producer = producer(&table, &config, false)?;
         let (topic, partitions) = ensure_topic(&producer, stage.first, stage.task)?;
         let (side, limit) = (stage.side, flush_limit(&config));
-        Ok(Writer { table, topic, producer, partitions, side, limit, buf: Vec::new() })
+        Ok(Writer { table, topic, producer, partitions, side, limit, max_bytes, buf: Vec::new() })
     }
 
     fn put(&mut self, partition: i32, key: &[u8], envelope: &Envelope) -> Result<()> {
@@ -433,6 +466,9 @@ impl Writer {
         }
         self.buf.clear();
         encode(envelope, &mut self.buf)?;
+        if self.buf.len() > self.max_bytes {
+            return Err(self.too_large(envelope));
+        }
         let record = BaseRecord::to(&self.topic).partition(partition).key(key).payload(&self.buf[..]);
         send(&self.producer, record).map_err(|e| kafka_error(&self.table, "writing to the shuffle topic", &e))?;
         self.producer.poll(Duration::ZERO);
@@ -459,6 +495,28 @@ impl Writer {
         };
         let partition = (hash % self.partitions as u64) as i32;
         self.put(partition, &hash.to_le_bytes(), &Envelope::Row(forwarded))
+    }
+
+    /// The error of an envelope above the shuffle topic's limit: only a record larger than
+    /// the table's `properties.message.max.bytes` says its topic takes is.
+    fn too_large(&self, envelope: &Envelope) -> Error {
+        let what = match envelope {
+            Envelope::Row(r) => {
+                format!("the record at offset {} of partition {} of topic '{}'", r.offset, r.partition, r.topic)
+            }
+            Envelope::Mark(_) => "a watermark mark".to_string(),
+        };
+        Error::Kafka {
+            table: self.table.clone(),
+            message: format!(
+                "{what} is {} bytes once wrapped for the shuffle topic '{}', above the {} bytes its messages may \
+                 have: set the table's 'properties.message.max.bytes' to the greatest record its topic holds \
+                 (a shuffle topic made before keeps its 'max.message.bytes': raise it on the broker too)",
+                self.buf.len(),
+                self.topic,
+                self.max_bytes
+            ),
+        }
     }
 
     /// Sends `mark` to every partition.
