@@ -297,6 +297,15 @@ impl Running {
         self.finish(status).1
     }
 
+    /// Kills the process (SIGKILL) unless it has just ended by itself: `Ok` with its stderr
+    /// once killed, `Err` with its exit status and stderr when it had ended.
+    pub fn try_kill(self) -> Result<String, (std::process::ExitStatus, String)> {
+        let sent = Command::new("kill").arg("-KILL").arg(self.pid.to_string()).status().unwrap().success();
+        let status = self.wait_timeout(std::time::Duration::from_secs(60)).expect("a killed pipeline ends");
+        let (status, stderr) = self.finish(status);
+        if sent { Ok(stderr) } else { Err((status, stderr)) }
+    }
+
     /// The exit status [`wait_timeout`](Self::wait_timeout) returned, with the stderr.
     pub fn finish(mut self, status: std::process::ExitStatus) -> (std::process::ExitStatus, String) {
         self.ended = true;
@@ -333,19 +342,21 @@ pub fn run_with_kills(
         if hit < kills {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let delay = base + spread.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64);
-            match running.wait_timeout(delay) {
-                None => {
-                    running.kill();
-                    hit += 1;
-                    continue;
-                }
-                // It ended by itself before the kill.
-                Some(status) => {
-                    let (_, stderr) = running.finish(status);
-                    assert!(status.success(), "the run failed: {stderr}");
-                    return (hit, stderr);
-                }
-            }
+            let ended = match running.wait_timeout(delay) {
+                // Killed, unless it ended between the wait and the signal.
+                None => match running.try_kill() {
+                    Ok(_) => {
+                        hit += 1;
+                        continue;
+                    }
+                    Err(ended) => ended,
+                },
+                Some(status) => running.finish(status),
+            };
+            // It ended by itself before the kill.
+            let (status, stderr) = ended;
+            assert!(status.success(), "the run failed: {stderr}");
+            return (hit, stderr);
         }
         let (status, stderr) = running.wait();
         assert!(status.success(), "the run failed: {stderr}");
