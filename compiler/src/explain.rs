@@ -159,33 +159,31 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         // A task run N-wide: its source read by one router, the rest by N workers; or in
         // two stages, the steps after the first stage's window on one thread.
         let mut staged: Option<crate::parallel::Stages> = None;
-        let width = match crate::parallel::exchange_plan(program, task) {
+        let width = match crate::parallel::wide_plan(program, task) {
             _ if partitioned => 1,
-            Ok(plan) if requested > 1 => {
+            Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 => {
                 let key: Vec<String> = plan.key.iter().map(ToString::to_string).collect();
                 g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));
                 requested
             }
-            Err(why) if requested > 1 => match crate::parallel::stage_plan(program, task) {
-                Ok(stages) => {
-                    let key: Vec<String> = stages.exchange.key.iter().map(ToString::to_string).collect();
-                    let (b, s) = stages.window;
-                    g.notes.push((
-                        ti,
-                        format!(
-                            "{requested} workers up to window t{ti}.b{b}.s{s} (rows routed by the hash of ({})), then \
-                             one thread from the workers' windows: {why}",
-                            key.join(", ")
-                        ),
-                    ));
-                    staged = Some(stages);
-                    requested
-                }
-                Err(_) => {
-                    g.notes.push((ti, format!("parallelism 1: {why}")));
-                    1
-                }
-            },
+            Ok(crate::parallel::Wide::Staged(stages, why)) if requested > 1 => {
+                let key: Vec<String> = stages.exchange.key.iter().map(ToString::to_string).collect();
+                let (b, s) = stages.window;
+                g.notes.push((
+                    ti,
+                    format!(
+                        "{requested} workers up to window t{ti}.b{b}.s{s} (rows routed by the hash of ({})), then \
+                         one thread from the workers' windows: {why}",
+                        key.join(", ")
+                    ),
+                ));
+                staged = Some(stages);
+                requested
+            }
+            Err(why) if requested > 1 => {
+                g.notes.push((ti, format!("parallelism 1: {why}")));
+                1
+            }
             _ => 1,
         };
         // The steps its router runs, before the key.

@@ -4,10 +4,10 @@
 //!
 //! A task runs N-wide when every row of a key must meet only rows of the same key: it
 //! reads one append-only table, its first stateful step is keyed (a GROUP BY, a window
-//! aggregation with group columns besides the window, a Top-N or OVER partition), every
-//! branch keyed that way has the same key over the source row (through its projections),
-//! and every later keyed step (and branch continuing from it) is keyed by at least the
-//! same columns. Branches without a key may come along when they append to tables without
+//! aggregation with group columns besides the window, a Top-N or OVER partition), and
+//! some columns of that key over the source row (through its projections) are in the key
+//! of every keyed step of every branch (and of branches continuing from them): the route
+//! key, the first key narrowed to those columns ([`exchange_plan`]). Branches without a key may come along when they append to tables without
 //! a primary key. Processing-time windows and keys that read the clock or call Rust stay
 //! at parallelism 1, as do other tasks; `dflc explain` says why. A task that cannot run
 //! N-wide as a whole may run in two stages ([`stage_plan`]): N-wide up to a window
@@ -32,10 +32,12 @@ pub struct Exchange {
 /// Where in keyed `step`'s key each of the `components` route key components is, given
 /// the key map of its input; `None` if one is not there.
 fn positions_in(step: &Step, map: &KeyMap, components: usize) -> Option<Vec<usize>> {
-    let keys = step_key(step)?;
-    (0..components)
-        .map(|k| keys.iter().position(|e| column(e).and_then(|c| map.get(c).copied().flatten()) == Some(k)))
-        .collect()
+    (0..components).map(|k| positions_in_one(step, map, k)).collect()
+}
+
+/// Where in keyed `step`'s key route key component `k` is, given the key map of its input.
+fn positions_in_one(step: &Step, map: &KeyMap, k: usize) -> Option<usize> {
+    step_key(step)?.iter().position(|e| column(e).and_then(|c| map.get(c).copied().flatten()) == Some(k))
 }
 
 /// The key of keyed step `steps[s]` over the row the steps start from: projections
@@ -129,15 +131,90 @@ fn map_through(step: &Step, input: &KeyMap) -> KeyMap {
     }
 }
 
-/// The key task `task` can be run N-wide by, or why it cannot.
+/// Why a task cannot run N-wide by a route key: `why`; and when the key is the reason,
+/// the key tried (`route`, over the source row) and which of its components a keyed step
+/// lacks (`missing`): routed by the others, the task may run N-wide.
+struct Refusal {
+    why: String,
+    route: Vec<Expr>,
+    missing: Vec<usize>,
+}
+
+impl From<&str> for Refusal {
+    fn from(why: &str) -> Self {
+        Refusal { why: why.to_string(), route: Vec::new(), missing: Vec::new() }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Refusal { why, route: Vec::new(), missing: Vec::new() }
+    }
+}
+
+/// How a task runs N-wide in one process.
+#[derive(Debug, Clone)]
+pub enum Wide {
+    /// As a whole, routed by the exchange's key.
+    Whole(Exchange),
+    /// In two stages ([`stage_plan`]), and why not as a whole.
+    Staged(Stages, String),
+}
+
+/// How task `task` runs N-wide in one process, or why it runs at parallelism 1: as a whole
+/// when one key of its first keyed step keeps together the rows of every keyed step; else
+/// in two stages, when a window aggregation can end a first stage (its per-event work keeps
+/// that finer key; the second stage takes only the windows' rows); else as a whole by the
+/// key narrowed to the columns every keyed step has ([`exchange_plan`]).
+pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, String> {
+    let why = match keyed_by(program, task, None) {
+        Ok(exchange) => return Ok(Wide::Whole(exchange)),
+        Err(refused) => refused.why,
+    };
+    if let Ok(stages) = stage_plan(program, task) {
+        return Ok(Wide::Staged(stages, why));
+    }
+    exchange_plan(program, task).map(Wide::Whole).map_err(|_| why)
+}
+
+/// The key task `task` can be run N-wide by as a whole, or why it cannot. The key is its
+/// first keyed step's; when a later step or another branch is keyed by only some of those
+/// columns, the key narrows to the columns every keyed step has (a Top-N per user after
+/// counts per user and category is routed by the user): rows of a key of any step then
+/// still meet in one worker.
 pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
+    let refused = match keyed_by(program, task, None) {
+        Ok(exchange) => return Ok(exchange),
+        Err(refused) => refused,
+    };
+    let why = refused.why.clone();
+    let mut refused = refused;
+    loop {
+        let route: Vec<Expr> = (refused.route.iter().enumerate())
+            .filter(|(k, _)| !refused.missing.contains(k))
+            .map(|(_, e)| e.clone())
+            .collect();
+        if refused.missing.is_empty() || route.is_empty() {
+            return Err(why);
+        }
+        match keyed_by(program, task, Some(&route)) {
+            Ok(exchange) => return Ok(exchange),
+            Err(again) => refused = again,
+        }
+    }
+}
+
+/// [`exchange_plan`] by the key of the task's first keyed step (`route` `None`), or by
+/// `route`, expressions over the source row every keyed step must have.
+fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) -> Result<Exchange, Refusal> {
     let Input::Table(id) = task.input else {
         return Err("it reads two tables (a join) or constant rows".into());
     };
     if program.tables[id.0].is_changelog_source() {
-        return Err(format!("`{}` is read as a changelog", program.tables[id.0].name));
+        return Err(format!("`{}` is read as a changelog", program.tables[id.0].name).into());
     }
-    let mut found: Option<(Exchange, Vec<String>)> = None;
+    let sig = |e: &Expr| e.to_string();
+    let mut found: Option<Exchange> = route.map(|r| Exchange { key: r.to_vec(), positions: HashMap::new() });
     // Per (branch, step): the key map of its output, for branches continuing from it.
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (b, branch) in task.branches.iter().enumerate() {
@@ -179,39 +256,43 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                 if routed.iter().any(|e| unstable_over(&program.tables[id.0], e)) {
                     return Err("its key reads the clock or calls a Rust function".into());
                 }
-                let sig: Vec<String> = routed.iter().map(ToString::to_string).collect();
-                match &found {
-                    Some((_, other)) if *other != sig => {
-                        return Err("its branches are keyed differently".into());
-                    }
-                    Some(_) => {}
-                    None => found = Some((Exchange { key: routed, positions: HashMap::new() }, sig)),
+                let exchange = found.get_or_insert_with(|| Exchange { key: routed.clone(), positions: HashMap::new() });
+                // Which route component each column of the step's key is.
+                let component: Vec<Option<usize>> =
+                    routed.iter().map(|e| exchange.key.iter().position(|r| sig(r) == sig(e))).collect();
+                let at: Vec<Option<usize>> =
+                    (0..exchange.key.len()).map(|k| component.iter().position(|&c| c == Some(k))).collect();
+                if at.iter().any(Option::is_none) {
+                    let missing = (0..at.len()).filter(|&k| at[k].is_none()).collect();
+                    return Err(Refusal {
+                        why: "its branches are keyed differently".into(),
+                        route: exchange.key.clone(),
+                        missing,
+                    });
                 }
-                if let Some((e, _)) = found.as_mut() {
-                    e.positions.insert((b, s), (0..key.len()).collect());
-                }
-                // The keyed step's output, whose key columns are the components.
+                exchange.positions.insert((b, s), at.into_iter().flatten().collect());
+                // The keyed step's output: its key columns, as route components.
                 let out: KeyMap = match &branch.steps[s] {
                     Step::WindowAggregate(w) => {
-                        let mut k = 0;
+                        let mut j = 0;
                         w.group
                             .iter()
                             .map(|g| {
-                                g.as_ref().ok().map(|_| {
-                                    k += 1;
-                                    k - 1
+                                g.as_ref().ok().and_then(|_| {
+                                    j += 1;
+                                    component[j - 1]
                                 })
                             })
                             .collect()
                     }
-                    Step::Aggregate(g) => (0..g.group.len()).map(Some).collect(),
+                    Step::Aggregate(_) => component.clone(),
                     // Top-N and OVER keep the input's columns: the key's plain columns.
                     _ => {
                         let width = key.iter().filter_map(column).max().map_or(0, |m| m + 1);
                         let mut out = vec![None; width];
-                        for (k, e) in key.iter().enumerate() {
+                        for (j, e) in key.iter().enumerate() {
                             if let Some(c) = column(e) {
-                                out[c] = Some(k);
+                                out[c] = component[j];
                             }
                         }
                         out
@@ -221,17 +302,19 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
                 (s + 1, out)
             }
         };
-        let components = found.as_ref().map_or(0, |(e, _)| e.key.len());
-        let positions = found.as_mut().map(|(e, _)| &mut e.positions);
-        follow(b, &branch.steps[start..], start, map, components, &mut maps, positions)?;
+        let route_key = found.as_ref().map(|e| e.key.clone()).unwrap_or_default();
+        let positions = found.as_mut().map(|e| &mut e.positions);
+        follow(b, &branch.steps[start..], start, map, route_key.len(), &mut maps, positions).map_err(|missing| {
+            Refusal { why: "a later step is keyed by fewer columns than the first".into(), route: route_key, missing }
+        })?;
     }
-    found.map(|(e, _)| e).ok_or_else(|| "it has no keyed step".into())
+    found.filter(|e| !e.positions.is_empty()).ok_or_else(|| "it has no keyed step".into())
 }
 
 /// Follows branch `b`'s `steps` (from its step `first`) from rows whose key map is `map`:
-/// every keyed step must keep the `components` route key components together. Records
-/// each step's output map in `maps` and, with `positions`, where the components are in
-/// each keyed step's key.
+/// every keyed step must keep the `components` route key components together (else: the
+/// components a step lacks). Records each step's output map in `maps` and, with
+/// `positions`, where the components are in each keyed step's key.
 fn follow(
     b: usize,
     steps: &[Step],
@@ -240,12 +323,12 @@ fn follow(
     components: usize,
     maps: &mut HashMap<(usize, usize), KeyMap>,
     mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
-) -> Result<(), String> {
+) -> Result<(), Vec<usize>> {
     for (s, step) in (first..).zip(steps) {
         // A later keyed step must keep every key component together.
         if step_key(step).is_some() {
             let Some(at) = positions_in(step, &map, components) else {
-                return Err("a later step is keyed by fewer columns than the first".into());
+                return Err((0..components).filter(|&k| positions_in_one(step, &map, k).is_none()).collect());
             };
             if let Some(p) = positions.as_deref_mut() {
                 p.insert((b, s), at);
@@ -747,14 +830,53 @@ mod tests {
     }
 
     #[test]
-    fn a_later_step_without_the_whole_route_key_is_refused() {
-        let err = exchange(
+    fn the_route_key_narrows_to_the_columns_every_keyed_step_has() {
+        // Counts per (user, category), then the categories' counts: routed by the category,
+        // which the second GROUP BY's key holds in its first place.
+        let e = exchange(
             "CREATE TABLE out (category STRING, n BIGINT) WITH ('connector' = 'print');
              INSERT INTO out SELECT category, COUNT(*) FROM (
                SELECT user_id, category, COUNT(*) AS c FROM clicks GROUP BY user_id, category
              ) GROUP BY category;",
         )
+        .expect("runs N-wide");
+        assert_eq!(e.key.iter().map(ToString::to_string).collect::<Vec<_>>(), ["$1"]);
+        let mut keyed: Vec<(&(usize, usize), &Vec<usize>)> = e.positions.iter().collect();
+        keyed.sort();
+        let at: Vec<&Vec<usize>> = keyed.iter().map(|(_, p)| *p).collect();
+        assert_eq!(at, [&vec![1], &vec![0]], "{keyed:?}");
+        // Branches keyed by (user, category) and by the user: routed by the user.
+        let e = exchange(
+            "CREATE TABLE a (user_id STRING, category STRING, n BIGINT) WITH ('connector' = 'print');
+             CREATE TABLE b (user_id STRING, n BIGINT) WITH ('connector' = 'print');
+             EXECUTE STATEMENT SET BEGIN
+             INSERT INTO a SELECT user_id, category, COUNT(*) FROM clicks GROUP BY user_id, category;
+             INSERT INTO b SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id;
+             END;",
+        )
+        .expect("runs N-wide");
+        assert_eq!(e.key.iter().map(ToString::to_string).collect::<Vec<_>>(), ["$0"]);
+    }
+
+    #[test]
+    fn keyed_steps_without_a_common_column_are_refused() {
+        let err = exchange(
+            "CREATE TABLE out (category STRING, n BIGINT) WITH ('connector' = 'print');
+             INSERT INTO out SELECT category, COUNT(*) FROM (
+               SELECT user_id, MAX(category) AS category FROM clicks GROUP BY user_id
+             ) GROUP BY category;",
+        )
         .unwrap_err();
         assert!(err.contains("fewer columns"), "{err}");
+        let err = exchange(
+            "CREATE TABLE a (user_id STRING, n BIGINT) WITH ('connector' = 'print');
+             CREATE TABLE b (category STRING, n BIGINT) WITH ('connector' = 'print');
+             EXECUTE STATEMENT SET BEGIN
+             INSERT INTO a SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id;
+             INSERT INTO b SELECT category, COUNT(*) FROM clicks GROUP BY category;
+             END;",
+        )
+        .unwrap_err();
+        assert!(err.contains("keyed differently"), "{err}");
     }
 }

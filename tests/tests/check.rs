@@ -218,6 +218,14 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
                 .into(),
         ),
         (
+            "INSERT INTO r SELECT u, cat, n FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY u ORDER BY n DESC) AS rk
+             FROM (SELECT u, cat, COUNT(*) AS n FROM c GROUP BY u, cat)) WHERE rk <= 3;"
+                .into(),
+            // Without a window to end a first stage: counts per (u, cat) and the ranking
+            // per u, both routed by u.
+            "(4 workers; rows routed by the hash of ($0))".into(),
+        ),
+        (
             "INSERT INTO o SELECT 'all', COUNT(*) FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;"
                 .into(),
             "(parallelism 1: its first aggregation has no key but the window)".into(),

@@ -149,9 +149,11 @@ INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
 /// projected column; CUMULATE windows joined with their greatest sum; a second stage
 /// without a window (an updating GROUP BY over window output, also after sessions) — its
 /// first stage's windows still follow the watermark; a window Top-N per window and
-/// category after counts per user and category; HAVING and a CASE computed in the
-/// router; late rows written to a table, in two stages.
-const SHAPES: [(&str, &str); 7] = [
+/// category after counts per user and category; without a window, a GROUP BY per category
+/// and a Top-N per user after counts per user and category, routed by the key narrowed to
+/// the column every keyed step has; HAVING and a CASE computed in the router; late rows
+/// written to a table, in two stages.
+const SHAPES: [(&str, &str); 9] = [
     (
         "projfilter",
         "CREATE VIEW v AS SELECT user_id, price * 100 AS cents, ts FROM clicks;
@@ -197,6 +199,20 @@ INSERT INTO o SELECT window_start, user_id, category, n, rn FROM (
   FROM (SELECT user_id, category, window_start, window_end, COUNT(*) AS n
         FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '20' SECOND))
         GROUP BY user_id, category, window_start, window_end)
+) WHERE rn <= 2;",
+    ),
+    (
+        "narrowed_updating",
+        "CREATE TABLE o (category STRING, users BIGINT, most BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT category, COUNT(*), MAX(c)
+FROM (SELECT user_id, category, COUNT(*) AS c FROM clicks GROUP BY user_id, category) GROUP BY category;",
+    ),
+    (
+        "narrowed_top",
+        "CREATE TABLE o (slot STRING, category STRING, c BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT CONCAT(user_id, '#', CAST(rn AS STRING)), category, c FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY c DESC, category) AS rn
+  FROM (SELECT user_id, category, COUNT(*) AS c FROM clicks GROUP BY user_id, category)
 ) WHERE rn <= 2;",
     ),
     (

@@ -612,8 +612,8 @@ impl Gen<'_> {
                     }
                 }
             }
-            match crate::parallel::exchange_plan(program, task).ok().filter(|_| parallel) {
-                Some(exchange) => {
+            match crate::parallel::wide_plan(program, task).ok().filter(|_| parallel) {
+                Some(crate::parallel::Wide::Whole(exchange)) => {
                     any_parallel = true;
                     let (route, def) = self.route_fn(i, task, &exchange);
                     let hub = format_ident!("hub_{}", i);
@@ -639,22 +639,20 @@ impl Gen<'_> {
                         names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
                     });
                 }
-                None => match crate::parallel::stage_plan(program, task).ok().filter(|_| parallel) {
-                    Some(stages) => {
-                        any_parallel = true;
-                        tasks.push(self.staged(i, name, &stages));
-                        names.push(quote! {
-                            names.push(#name.to_string());
-                            names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
-                            names.push(format!("{}.merge", #name));
-                        });
-                    }
-                    None => {
-                        let code = self.task(task, name);
-                        tasks.push(quote!(tasks.push(#code);));
-                        names.push(quote!(names.push(#name.to_string());));
-                    }
-                },
+                Some(crate::parallel::Wide::Staged(stages, _)) => {
+                    any_parallel = true;
+                    tasks.push(self.staged(i, name, &stages));
+                    names.push(quote! {
+                        names.push(#name.to_string());
+                        names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
+                        names.push(format!("{}.merge", #name));
+                    });
+                }
+                None => {
+                    let code = self.task(task, name);
+                    tasks.push(quote!(tasks.push(#code);));
+                    names.push(quote!(names.push(#name.to_string());));
+                }
             }
         }
         // The tasks a checkpoint has: known at compile time, unless tasks run N-wide.
