@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Lines of a JSON file (`k`, `line`) written as records with a raw key and a raw value.
 const LINES_TO_KAFKA: &str = "
@@ -59,7 +59,13 @@ fn built() -> &'static Built {
                 must_compile: true,
             })
             .collect();
-        for (name, text) in [("lines_to_kafka", LINES_TO_KAFKA), ("topic_to_file", TOPIC_TO_FILE)] {
+        // profiles.sql shared by processes: the clicks repartitioned by user.
+        let partitioned = format!("SET 'scale-out.mode' = 'partition';\n{}", example("profiles"));
+        for (name, text) in [
+            ("lines_to_kafka", LINES_TO_KAFKA),
+            ("topic_to_file", TOPIC_TO_FILE),
+            ("profiles_partitioned", &partitioned),
+        ] {
             queries.push(Query {
                 name: name.to_string(),
                 file: format!("tests/tests/personalization.rs ({name})"),
@@ -669,6 +675,85 @@ fn profiles_are_exact_after_a_crash_after_every_checkpoint() {
         assert!(crashes < 50, "did not finish");
     }
     assert!(crashes >= 3, "only {crashes} crashes");
+    setup.check_profiles_outputs(true);
+    setup.check_dead_letters(true);
+}
+
+/// profiles.sql with `'scale-out.mode' = 'partition'` — its clicks repartitioned by user
+/// through the pipeline's shuffle topic — in processes sharing its consumer group: of two,
+/// one is killed (SIGKILL) once it holds partitions and has read records, and a third
+/// joins. Redis and the
+/// compacted topic's last values are exactly those of one process; the appended topics
+/// hold every record (some twice).
+#[test]
+fn profiles_shared_by_processes_through_a_kill_and_a_join_are_exact() {
+    let Some(setup) = setup() else { return };
+    let mut sets = setup.profiles_sets();
+    sets.retain(|(k, _)| k != "clicks.scan.bounded.mode" && k != "state.checkpoints.dir");
+    sets.push(s("execution.checkpointing.interval", "300 ms"));
+    sets.push(s("scale-out.state.dir", setup.tmp.path().join("shared").display()));
+    let start = |n: usize| {
+        let mut all = sets.clone();
+        all.push(s("state.checkpoints.dir", setup.tmp.path().join(format!("checkpoints-{n}")).display()));
+        let mut command = built().command("profiles_partitioned", &all);
+        command.args(["--metrics-addr", "127.0.0.1:0"]);
+        let running = dfl_e2e::Running::spawn(command);
+        let addr = running.metrics_addr(Duration::from_secs(60));
+        (running, addr)
+    };
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let (a, a_addr) = start(1);
+    let (b, _) = start(2);
+    let read = |addr: &str| dfl_e2e::metric(&dfl_e2e::http_get(addr, "/metrics").1, "dfl_source_records_total", &[]);
+    // A holds partitions of the shuffle topic and has read clicks when it is killed.
+    assert!(a.await_stderr(|l| l.contains(" assigned: "), Duration::from_secs(120)), "A was given no partition");
+    while read(&a_addr) < 1.0 {
+        if Instant::now() > deadline {
+            panic!("A read no record:\n{}", a.kill());
+        }
+    }
+    a.kill();
+    let (c, _) = start(3);
+    // A click of every user two hours on: the watermark of every partition passes every
+    // window of the first clicks (theirs stay open).
+    let mut flush = Batch { records: Vec::new(), valid: Vec::new(), unreadable: Vec::new(), rejected: BTreeMap::new() };
+    for user in 1..=12 {
+        let ts = ts_text(t0() + 7_200_000);
+        flush.records.push((
+            user.to_string(),
+            record(Some(user), 90_000 + user, Some("books"), Some("click"), price(100), ts.into()),
+        ));
+    }
+    produce(&setup.servers, &setup.clicks, &flush, setup.tmp.path(), "flush");
+    let latest: BTreeMap<i64, Profile> =
+        profiles(&setup.first.valid).into_iter().map(|(u, w)| (u, w.last().unwrap().clone())).collect();
+    let minutes_due = minutes(&setup.first.valid).len();
+    loop {
+        let in_redis: BTreeMap<i64, Profile> =
+            redis_profiles(&setup.url, &setup.prefix).into_iter().map(|(u, (p, _))| (u, p)).collect();
+        let written: BTreeSet<(String, String)> = records(&setup.servers, &setup.minute, setup.tmp.path())
+            .into_iter()
+            .filter_map(|(_, v)| {
+                let m = object(&v?);
+                Some((m["user_id"].to_string(), format!("{}{}", m["category"], m["window_start"])))
+            })
+            .collect();
+        if in_redis == latest && written.len() >= minutes_due {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Redis holds {} of {} profiles, {} of {minutes_due} minutes written",
+            in_redis.len(),
+            latest.len(),
+            written.len()
+        );
+    }
+    for r in [b, c] {
+        r.signal("TERM");
+        let (status, stderr) = r.wait();
+        assert!(status.success(), "exit status after SIGTERM: {status:?}; stderr:\n{stderr}");
+    }
     setup.check_profiles_outputs(true);
     setup.check_dead_letters(true);
 }
