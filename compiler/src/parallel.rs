@@ -590,14 +590,43 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     if fed != [true, true] {
         return Err("its join does not read both tables".into());
     }
-    // The components both tables compute route; the others need not.
-    let routed: Vec<usize> = (0..join.keys.len()).filter(|&k| traces[k].iter().all(Option::is_some)).collect();
+    // The components both tables compute route; the others need not. Narrowed, as
+    // `exchange_plan` narrows, to the components every keyed step after the join has: rows
+    // of one join key still meet in one instance.
+    let mut routed: Vec<usize> = (0..join.keys.len()).filter(|&k| traces[k].iter().all(Option::is_some)).collect();
     if routed.is_empty() {
         return Err("its join has no equality key computed from the columns of both tables (a key computed by \
                     an aggregation, a Top-N, OVER or lookup before the join, or one that reads the clock or calls \
                     Rust, does not route)"
             .into());
     }
+    while let Err(missing) = after_join(task, join, &routed)? {
+        if missing.is_empty() || missing.len() >= routed.len() {
+            return Err("a step after the join is keyed by fewer columns than the join key".into());
+        }
+        routed = (routed.iter().enumerate()).filter(|(m, _)| !missing.contains(m)).map(|(_, &k)| k).collect();
+    }
+    let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
+    let routes = [route(0), route(1)];
+    for (id, key) in [a, b].into_iter().zip(&routes) {
+        let t = &program.tables[id.0];
+        let mut read = Vec::new();
+        key.iter().for_each(|e| e.columns(&mut read));
+        if t.is_changelog_source() && !read.iter().all(|c| t.primary_key.contains(c)) {
+            return Err(format!(
+                "`{}` is read as a changelog and the join key is not of its PRIMARY KEY (its deletions have no other \
+                 column to route by)",
+                t.name
+            ));
+        }
+    }
+    Ok(routes)
+}
+
+/// Follows the steps after join `join` of task `task` (and branches continuing from their
+/// windows), the rows routed by the join key components `routed`: `Ok(Err(missing))` when
+/// a keyed step lacks some of them (their positions in `routed`).
+fn after_join(task: &Task, join: &crate::plan::WindowJoin, routed: &[usize]) -> Result<Result<(), Vec<usize>>, String> {
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (bi, branch) in task.branches.iter().enumerate() {
         let map = match branch.from {
@@ -634,24 +663,11 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
             },
             Origin::Input | Origin::Second => continue,
         };
-        follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, None)
-            .map_err(|_| "a step after the join is keyed by fewer columns than the join key".to_string())?;
-    }
-    let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
-    let routes = [route(0), route(1)];
-    for (id, key) in [a, b].into_iter().zip(&routes) {
-        let t = &program.tables[id.0];
-        let mut read = Vec::new();
-        key.iter().for_each(|e| e.columns(&mut read));
-        if t.is_changelog_source() && !read.iter().all(|c| t.primary_key.contains(c)) {
-            return Err(format!(
-                "`{}` is read as a changelog and the join key is not of its PRIMARY KEY (its deletions have no other \
-                 column to route by)",
-                t.name
-            ));
+        if let Err(missing) = follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, None) {
+            return Ok(Err(missing));
         }
     }
-    Ok(routes)
+    Ok(Ok(()))
 }
 
 /// Whether the query keeps keyed state per Kafka partition (`SET 'scale-out.mode' =

@@ -416,6 +416,15 @@ fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
     for (i, (text, key)) in [
         (query(kafka, &windowed("x.u = y.u AND")), "`u` of `c`, `u` of `v`"),
         (query(kafka, interval), "UPPER($0) of `c`, UPPER($0) of `v`"),
+        // Joined on the user and the category, counted per user: routed by the user.
+        (
+            query(
+                kafka,
+                "INSERT INTO o SELECT c.u, 'p', COUNT(*) FROM c JOIN v ON c.u = v.u AND c.cat = v.page
+                 AND v.ts BETWEEN c.ts - INTERVAL '5' SECOND AND c.ts GROUP BY c.u;",
+            ),
+            "`u` of `c`, `u` of `v`",
+        ),
     ]
     .into_iter()
     .enumerate()
