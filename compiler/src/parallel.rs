@@ -162,19 +162,22 @@ pub enum Wide {
 }
 
 /// How task `task` runs N-wide in one process, or why it runs at parallelism 1: as a whole
-/// when one key of its first keyed step keeps together the rows of every keyed step; else
-/// in two stages, when a window aggregation can end a first stage (its per-event work keeps
-/// that finer key; the second stage takes only the windows' rows); else as a whole by the
-/// key narrowed to the columns every keyed step has ([`exchange_plan`]).
+/// when the key of its first keyed step keeps together the rows of every keyed step. Else
+/// as a whole by that key narrowed to the columns every keyed step has
+/// ([`exchange_plan`]) — unless two stages route by more columns: a window aggregation
+/// ends a first stage routed by a finer key (more distinct keys to spread its per-event
+/// work), the second stage taking only the windows' rows on one thread.
 pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, String> {
     let why = match keyed_by(program, task, None) {
         Ok(exchange) => return Ok(Wide::Whole(exchange)),
         Err(refused) => refused.why,
     };
-    if let Ok(stages) = stage_plan(program, task) {
-        return Ok(Wide::Staged(stages, why));
+    match (exchange_plan(program, task), stage_plan(program, task)) {
+        (Ok(whole), Ok(stages)) if stages.exchange.key.len() > whole.key.len() => Ok(Wide::Staged(stages, why)),
+        (Ok(whole), _) => Ok(Wide::Whole(whole)),
+        (Err(_), Ok(stages)) => Ok(Wide::Staged(stages, why)),
+        (Err(_), Err(_)) => Err(why),
     }
-    exchange_plan(program, task).map(Wide::Whole).map_err(|_| why)
 }
 
 /// The key task `task` can be run N-wide by as a whole, or why it cannot. The key is its

@@ -61,10 +61,13 @@ fn built() -> &'static Built {
             .collect();
         // profiles.sql shared by processes: the clicks repartitioned by user.
         let partitioned = format!("SET 'scale-out.mode' = 'partition';\n{}", example("profiles"));
+        // features.sql N-wide: every keyed step has the user in its key.
+        let wide = format!("SET 'parallelism.default' = '2';\n{}", example("features"));
         for (name, text) in [
             ("lines_to_kafka", LINES_TO_KAFKA),
             ("topic_to_file", TOPIC_TO_FILE),
             ("profiles_partitioned", &partitioned),
+            ("features_wide", &wide),
         ] {
             queries.push(Query {
                 name: name.to_string(),
@@ -768,9 +771,20 @@ fn the_generator_fed_examples_run_without_services() {
     assert!(summary(&stderr).contains("20 rows read, 20 written"), "{stderr}");
 
     // Every generated click is in one tumbling window and five sliding ones; every user
-    // with clicks gets a top-3 row per sliding window.
-    let (stdout, stderr, secs) = run("features", &[s("clicks.number-of-rows", 3000)]);
-    eprintln!("features.sql: {:.2} s: {}", secs, summary(&stderr));
+    // with clicks gets a top-3 row per sliding window. Also run N-wide (two workers routed
+    // by the user), and that build at parallelism 1.
+    for (module, parallelism) in [("features", "1"), ("features_wide", "2"), ("features_wide", "1")] {
+        features_add_up(module, parallelism);
+    }
+}
+
+/// features.sql's outputs over 3,000 generated clicks, as `module` at `parallelism`: every
+/// click in one tumbling window and five sliding ones, a top-3 row per user and sliding
+/// window.
+fn features_add_up(module: &str, parallelism: &str) {
+    let sets = [s("clicks.number-of-rows", 3000), s("parallelism.default", parallelism)];
+    let (stdout, stderr, secs) = run(module, &sets);
+    eprintln!("features.sql ({module} at {parallelism}): {:.2} s: {}", secs, summary(&stderr));
     let field = |line: &str, i: usize| -> String {
         let inner = line.split_once("+I[").unwrap().1.trim_end_matches(']');
         inner.split(", ").nth(i).unwrap().to_string()
