@@ -186,12 +186,12 @@ pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, Str
 /// counts per user and category is routed by the user): rows of a key of any step then
 /// still meet in one worker.
 pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
-    let refused = match keyed_by(program, task, None) {
+    let mut refused = match keyed_by(program, task, None) {
         Ok(exchange) => return Ok(exchange),
         Err(refused) => refused,
     };
     let why = refused.why.clone();
-    let mut refused = refused;
+    // Each round drops the components some keyed step lacks: the key only shrinks.
     loop {
         let route: Vec<Expr> = (refused.route.iter().enumerate())
             .filter(|(k, _)| !refused.missing.contains(k))
