@@ -7,11 +7,13 @@
 //! aggregation with group columns besides the window, a Top-N or OVER partition), and
 //! some columns of that key over the source row (through its projections) are in the key
 //! of every keyed step of every branch (and of branches continuing from them): the route
-//! key, the first key narrowed to those columns ([`exchange_plan`]). Branches without a key may come along when they append to tables without
-//! a primary key. Processing-time windows and keys that read the clock or call Rust stay
-//! at parallelism 1, as do other tasks; `dflc explain` says why. A task that cannot run
-//! N-wide as a whole may run in two stages ([`stage_plan`]): N-wide up to a window
-//! aggregation keyed by the route, the rest on one thread from the workers' windows.
+//! key, the first key narrowed to those columns ([`exchange_plan`]). Branches without a
+//! key may come along when they append to tables without a primary key. Processing-time
+//! windows and keys that read the clock or call Rust stay at parallelism 1, as do other
+//! tasks; `dflc explain` says why. A task may also run in two stages ([`stage_plan`]):
+//! N-wide up to a window aggregation keyed by the route, the rest on one thread from the
+//! workers' windows — when it cannot run N-wide as a whole, or when that first stage is
+//! routed by more columns than the whole task would be ([`wide_plan`]).
 
 use crate::ast::JoinKind;
 use crate::hir::{Expr, ExprKind};
@@ -19,7 +21,8 @@ use crate::plan::{Input, Origin, Pipeline, Side, Step, Target, Task};
 use std::collections::HashMap;
 
 /// How a task's rows are routed: by `key`, expressions over the source table's row (the
-/// key of the task's first keyed steps, through the projections before them).
+/// key of the task's first keyed step, through the projections before it, narrowed to the
+/// columns every keyed step has).
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub key: Vec<Expr>,
@@ -157,7 +160,8 @@ impl From<String> for Refusal {
 pub enum Wide {
     /// As a whole, routed by the exchange's key.
     Whole(Exchange),
-    /// In two stages ([`stage_plan`]), and why not as a whole.
+    /// In two stages ([`stage_plan`]), and why: the task cannot run as a whole, or only
+    /// routed by fewer columns.
     Staged(Stages, String),
 }
 
@@ -173,7 +177,14 @@ pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, Str
         Err(refused) => refused.why,
     };
     match (exchange_plan(program, task), stage_plan(program, task)) {
-        (Ok(whole), Ok(stages)) if stages.exchange.key.len() > whole.key.len() => Ok(Wide::Staged(stages, why)),
+        (Ok(whole), Ok(stages)) if stages.exchange.key.len() > whole.key.len() => {
+            let key: Vec<String> = whole.key.iter().map(ToString::to_string).collect();
+            let why = format!(
+                "the first stage keeps the finer key (as a whole, the task would be routed by ({}) alone)",
+                key.join(", ")
+            );
+            Ok(Wide::Staged(stages, why))
+        }
         (Ok(whole), _) => Ok(Wide::Whole(whole)),
         (Err(_), Ok(stages)) => Ok(Wide::Staged(stages, why)),
         (Err(_), Err(_)) => Err(why),
@@ -197,7 +208,12 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
             .filter(|(k, _)| !refused.missing.contains(k))
             .map(|(_, e)| e.clone())
             .collect();
-        if refused.missing.is_empty() || route.is_empty() {
+        // Refused for another reason than the key (once narrowed: that reason), or with
+        // no column left.
+        if refused.missing.is_empty() {
+            return Err(refused.why);
+        }
+        if route.is_empty() {
             return Err(why);
         }
         match keyed_by(program, task, Some(&route)) {
@@ -254,7 +270,7 @@ fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) 
                 if key.is_empty() {
                     return Err("its first aggregation has no key but the window".into());
                 }
-                // Branches keyed alike route alike: their keys over the source row agree.
+                // Every branch's first key over the source row has the route's columns.
                 let routed = key_over_input(&branch.steps, s, &key);
                 if routed.iter().any(|e| unstable_over(&program.tables[id.0], e)) {
                     return Err("its key reads the clock or calls a Rust function".into());
@@ -406,8 +422,9 @@ pub struct Stages {
     pub later: Vec<bool>,
 }
 
-/// When task `task` cannot run N-wide as a whole ([`exchange_plan`]): whether its first
-/// part can, up to an event-time window aggregation keyed by the route (whose output — a
+/// Whether the first part of task `task` can run N-wide (when it cannot as a whole, or
+/// only by fewer columns: [`wide_plan`]), up to an event-time window aggregation keyed by
+/// the route (whose output — a
 /// row per key and window, fired once — is much less than its input), the rest of the task
 /// continuing on one thread from the workers' windows (Nexmark q5: the count per auction
 /// N-wide, the greatest count per window and the join on the window after it). The
@@ -897,5 +914,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("keyed differently"), "{err}");
+        // Narrowed to the user, the task meets another obstacle: that one is said.
+        let err = exchange(
+            "CREATE VIEW p AS SELECT user_id, category, PROCTIME() AS pt FROM clicks;
+             CREATE TABLE a (user_id STRING, category STRING, n BIGINT) WITH ('connector' = 'print');
+             CREATE TABLE b (user_id STRING, n BIGINT) WITH ('connector' = 'print');
+             EXECUTE STATEMENT SET BEGIN
+             INSERT INTO a SELECT user_id, category, COUNT(*) FROM clicks GROUP BY user_id, category;
+             INSERT INTO b SELECT user_id, COUNT(*) FROM TABLE(TUMBLE(TABLE p, DESCRIPTOR(pt), INTERVAL '1' MINUTE))
+             GROUP BY user_id, window_start, window_end;
+             END;",
+        )
+        .unwrap_err();
+        assert!(err.contains("processing time"), "{err}");
     }
 }

@@ -212,9 +212,11 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
                    FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, cat, window_start, window_end))
              WHERE rk <= 3;"
                 .into(),
-            // Counts per (u, cat) N-wide, the ranking per u on one thread after them.
+            // Counts per (u, cat) N-wide, the ranking per u on one thread after them (as a
+            // whole the task would be routed by u alone).
             "(4 workers up to window t0.b0.s0 (rows routed by the hash of ($0, $1)), then one thread from the \
-             workers' windows: a later step is keyed by fewer columns than the first)"
+             workers' windows: the first stage keeps the finer key (as a whole, the task would be routed by ($0) \
+             alone))"
                 .into(),
         ),
         (
