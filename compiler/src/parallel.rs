@@ -172,11 +172,12 @@ pub enum Wide {
 /// ends a first stage routed by a finer key (more distinct keys to spread its per-event
 /// work), the second stage taking only the windows' rows on one thread.
 pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, String> {
-    let why = match keyed_by(program, task, None) {
+    let refused = match keyed_by(program, task, None) {
         Ok(exchange) => return Ok(Wide::Whole(exchange)),
-        Err(refused) => refused.why,
+        Err(refused) => refused,
     };
-    match (exchange_plan(program, task), stage_plan(program, task)) {
+    let why = refused.why.clone();
+    match (narrowed(program, task, refused), stage_plan(program, task)) {
         (Ok(whole), Ok(stages)) if stages.exchange.key.len() > whole.key.len() => {
             let key: Vec<String> = whole.key.iter().map(ToString::to_string).collect();
             let why = format!(
@@ -197,17 +198,17 @@ pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, Str
 /// counts per user and category is routed by the user): rows of a key of any step then
 /// still meet in one worker.
 pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
-    let mut refused = match keyed_by(program, task, None) {
-        Ok(exchange) => return Ok(exchange),
-        Err(refused) => refused,
-    };
+    keyed_by(program, task, None).or_else(|refused| narrowed(program, task, refused))
+}
+
+/// [`exchange_plan`] once the first key was `refused`: by the key narrowed until every
+/// keyed step has its columns, or why not (the first refusal's reason when no column is
+/// left, else the reason met last).
+fn narrowed(program: &crate::hir::Program, task: &Task, mut refused: Refusal) -> Result<Exchange, String> {
     let why = refused.why.clone();
     // Each round drops the components some keyed step lacks: the key only shrinks.
     loop {
-        let route: Vec<Expr> = (refused.route.iter().enumerate())
-            .filter(|(k, _)| !refused.missing.contains(k))
-            .map(|(_, e)| e.clone())
-            .collect();
+        let route = without(&refused.route, &refused.missing);
         // Refused for another reason than the key (once narrowed: that reason), or with
         // no column left.
         if refused.missing.is_empty() {
@@ -221,6 +222,11 @@ pub fn exchange_plan(program: &crate::hir::Program, task: &Task) -> Result<Excha
             Err(again) => refused = again,
         }
     }
+}
+
+/// `items` but those at the positions `missing`.
+fn without<T: Clone>(items: &[T], missing: &[usize]) -> Vec<T> {
+    (items.iter().enumerate()).filter(|(k, _)| !missing.contains(k)).map(|(_, item)| item.clone()).collect()
 }
 
 /// [`exchange_plan`] by the key of the task's first keyed step (`route` `None`), or by
@@ -624,7 +630,7 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
         if missing.is_empty() || missing.len() >= routed.len() {
             return Err("a step after the join is keyed by fewer columns than the join key".into());
         }
-        routed = (routed.iter().enumerate()).filter(|(m, _)| !missing.contains(m)).map(|(_, &k)| k).collect();
+        routed = without(&routed, &missing);
     }
     let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
     let routes = [route(0), route(1)];

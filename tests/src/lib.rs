@@ -274,8 +274,12 @@ impl Running {
 
     /// Sends signal `name` (`TERM`, `USR1`, `KILL`, …) to the process.
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.pid.to_string()).status().unwrap();
-        assert!(ok.success(), "kill -{name} {}", self.pid);
+        assert!(self.send(name), "kill -{name} {}", self.pid);
+    }
+
+    /// Sends signal `name`: whether the process was there to take it.
+    fn send(&self, name: &str) -> bool {
+        Command::new("kill").arg(format!("-{name}")).arg(self.pid.to_string()).status().unwrap().success()
     }
 
     /// Waits up to `limit` for the process to end: its exit status, or `None` if it still
@@ -292,15 +296,13 @@ impl Running {
 
     /// Kills the process (SIGKILL, as a crash) and returns its stderr.
     pub fn kill(self) -> String {
-        self.signal("KILL");
-        let status = self.wait_timeout(std::time::Duration::from_secs(60)).expect("a killed pipeline ends");
-        self.finish(status).1
+        self.try_kill().unwrap_or_else(|(status, stderr)| panic!("ended before the kill ({status}):\n{stderr}"))
     }
 
     /// Kills the process (SIGKILL) unless it has just ended by itself: `Ok` with its stderr
     /// once killed, `Err` with its exit status and stderr when it had ended.
     pub fn try_kill(self) -> Result<String, (std::process::ExitStatus, String)> {
-        let sent = Command::new("kill").arg("-KILL").arg(self.pid.to_string()).status().unwrap().success();
+        let sent = self.send("KILL");
         let status = self.wait_timeout(std::time::Duration::from_secs(60)).expect("a killed pipeline ends");
         let (status, stderr) = self.finish(status);
         if sent { Ok(stderr) } else { Err((status, stderr)) }
