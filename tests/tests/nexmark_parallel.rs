@@ -91,14 +91,33 @@ fn run(module: &str, parallelism: &str) -> (BTreeMap<String, i64>, Vec<String>) 
     (rows, file_lines(&work.path().join("q10")))
 }
 
+/// q12 counts bids per bidder in windows of processing time: which window a bid falls in
+/// depends on the wall clock (a run that crosses a 10-second boundary splits counts), so
+/// its rows are compared as each bidder's total (`[bidder, total]`), which does not.
+fn by_bidder_if_q12(
+    q: &str,
+    (rows, files): (BTreeMap<String, i64>, Vec<String>),
+) -> (BTreeMap<String, i64>, Vec<String>) {
+    if q != "q12" {
+        return (rows, files);
+    }
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    for (row, n) in rows {
+        let fields: Vec<&str> = row.trim_start_matches('[').trim_end_matches(']').split(", ").collect();
+        let count: i64 = fields[1].parse().unwrap_or_else(|_| panic!("q12: not a count in {row}"));
+        *totals.entry(format!("[{}, total]", fields[0])).or_default() += count * n;
+    }
+    (totals, files)
+}
+
 #[test]
 fn nexmark_queries_at_parallelism_4_and_2_end_as_at_parallelism_1() {
     let mut with_output = 0;
     for q in QUERIES {
-        let expected = run(&format!("{q}_1"), "1");
+        let expected = by_bidder_if_q12(q, run(&format!("{q}_1"), "1"));
         with_output += usize::from(!expected.0.is_empty() || !expected.1.is_empty());
         for p in ["4", "2"] {
-            let got = run(&format!("{q}_4"), p);
+            let got = by_bidder_if_q12(q, run(&format!("{q}_4"), p));
             assert_eq!(got.0.len(), expected.0.len(), "{q} at parallelism {p}: rows left");
             assert_eq!(got, expected, "{q} at parallelism {p}");
         }
