@@ -20,7 +20,7 @@
 //! assert!(!op.add_left(w, Some(1), "late".to_string()), "the window has fired");
 //! ```
 
-use crate::checkpoint::{Snapshot, decode, encode};
+use crate::checkpoint::{Rescale, Snapshot, decode, encode};
 use crate::state::{Key, MemoryBackend, PartitionedMap, StateBackend, Value};
 use crate::time::Window;
 
@@ -186,6 +186,22 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> Snapshot for WindowJoin<K, L, 
     }
 }
 
+/// A worker restored at another parallelism takes the keys it owns; the rows kept under a
+/// NULL key (which join nothing, but an outer join emits once) go to the one worker that
+/// owns the key `K::default()`.
+impl<K: Key + Default, L: Value, R: Value, B: StateBackend> Rescale<K> for WindowJoin<K, L, R, B> {
+    fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
+        let (watermark, _rows): (i64, usize) = decode(input)?;
+        self.watermark = self.watermark.max(watermark);
+        let nulls = keep(&K::default());
+        self.state.merge(input, &|k: &Option<K>| k.as_ref().map_or(nulls, keep))?;
+        let windows: Vec<(i64, i64)> = self.state.partitions(..).into_iter().copied().collect();
+        self.rows =
+            windows.iter().map(|w| self.state.partition(w).map(|(_, (l, r))| l.len() + r.len()).sum::<usize>()).sum();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +314,78 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// Rows split by key over 2 workers (NULL keys with the key of NULLs, 0), each
+    /// checkpointed mid-stream, then merged into 3 workers taking their keys, which go on
+    /// with the rest: together they emit the join of all the rows, each pair once.
+    #[test]
+    fn workers_rescaled_mid_stream_emit_each_pair_once() {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            seed >> 33
+        };
+        let size = 10;
+        let rows: Vec<(bool, Row)> = (0..600)
+            .map(|i| {
+                let key = if next() % 7 == 0 { None } else { Some((next() % 9) as u8) };
+                (next() % 2 == 0, (i / 4, key, (next() % 50) as i64))
+            })
+            .collect();
+        let cond = |l: &Row, r: &Row| (l.2 + r.2) % 3 != 0;
+        let owner = |key: Option<u8>, n: u8| key.unwrap_or_default() % n;
+        for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Full] {
+            let mut out = Vec::new();
+            let mut feed = |ops: &mut Vec<WindowJoin<u8, Row, Row>>, rows: &[(bool, Row)]| {
+                let n = ops.len() as u8;
+                for (is_left, r) in rows {
+                    let op = &mut ops[usize::from(owner(r.1, n))];
+                    let w = Window::new(r.0.div_euclid(size) * size, r.0.div_euclid(size) * size + size);
+                    assert!(if *is_left { op.add_left(w, r.1, *r) } else { op.add_right(w, r.1, *r) });
+                    for op in ops.iter_mut() {
+                        op.advance::<()>(r.0 - 5, cond, |w, l, r| {
+                            out.push((w.start, l.map(|l| l.2), r.map(|r| r.2)));
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                }
+            };
+            let mut old: Vec<WindowJoin<u8, Row, Row>> = (0..2).map(|_| WindowJoin::new(kind)).collect();
+            feed(&mut old, &rows[..300]);
+            let snapshots: Vec<Vec<u8>> = old
+                .iter_mut()
+                .map(|op| {
+                    let mut bytes = Vec::new();
+                    op.save(&mut bytes).unwrap();
+                    bytes
+                })
+                .collect();
+            let kept: usize = old.iter().map(WindowJoin::rows).sum();
+            assert!(kept > 0, "state to move");
+            let mut new: Vec<WindowJoin<u8, Row, Row>> = (0..3u8)
+                .map(|w| {
+                    let mut op = WindowJoin::new(kind);
+                    for bytes in &snapshots {
+                        op.merge(&mut bytes.as_slice(), &|k: &u8| k % 3 == w).unwrap();
+                    }
+                    op
+                })
+                .collect();
+            assert_eq!(new.iter().map(WindowJoin::rows).sum::<usize>(), kept, "every kept row in one worker");
+            feed(&mut new, &rows[300..]);
+            for op in &mut new {
+                op.advance::<()>(i64::MAX, cond, |w, l, r| {
+                    out.push((w.start, l.map(|l| l.2), r.map(|r| r.2)));
+                    Ok(())
+                })
+                .unwrap();
+            }
+            out.sort_unstable();
+            let left: Vec<Row> = rows.iter().filter(|(l, _)| *l).map(|(_, r)| *r).collect();
+            let right: Vec<Row> = rows.iter().filter(|(l, _)| !*l).map(|(_, r)| *r).collect();
+            assert_eq!(out, reference(kind, size, &left, &right), "{kind:?}");
+        }
     }
 }
