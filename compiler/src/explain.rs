@@ -159,8 +159,25 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         // A task run N-wide: its source read by one router, the rest by N workers; or in
         // two stages, the steps after the first stage's window on one thread.
         let mut staged: Option<crate::parallel::Stages> = None;
-        let width = match crate::parallel::wide_plan(program, task) {
+        let width = match crate::parallel::wide_plan(program, pipeline, task) {
             _ if partitioned => 1,
+            Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 && !plan.sides.is_empty() => {
+                let sides: Vec<String> = (plan.sides.iter())
+                    .map(|(b, key)| {
+                        let key: Vec<String> = key.iter().map(ToString::to_string).collect();
+                        format!("t{ti}.b{b} by ({})", key.join(", "))
+                    })
+                    .collect();
+                g.notes.push((
+                    ti,
+                    format!(
+                        "{requested} workers; each side of the join routed by the hash of its join key: {} (a row \
+                         feeding both sides goes to both workers)",
+                        sides.join(", ")
+                    ),
+                ));
+                requested
+            }
             Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 => {
                 let key: Vec<String> = plan.key.iter().map(ToString::to_string).collect();
                 g.notes.push((ti, format!("{requested} workers; rows routed by the hash of ({})", key.join(", "))));
@@ -305,7 +322,14 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                         parallelism: 1,
                     })
                 }
-                Target::Join { join, .. } => join_node(&mut g, *join, ti),
+                Target::Join { join, .. } => {
+                    let node = join_node(&mut g, *join, ti);
+                    // A join of the task's branches runs in its workers, unless in a second stage.
+                    if staged.is_none() {
+                        g.nodes[node].parallelism = width;
+                    }
+                    node
+                }
                 Target::Stage => continue,
             };
             g.edge(at, to);

@@ -23,13 +23,21 @@ use std::collections::HashMap;
 /// How a task's rows are routed: by `key`, expressions over the source table's row (the
 /// key of the task's first keyed step, through the projections before it, narrowed to the
 /// columns every keyed step has).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Exchange {
     pub key: Vec<Expr>,
     /// Per keyed step (branch, step): where in the step's key each component of `key`
     /// is, so that the key group of the step's state keys can be told (a worker restored
     /// at another parallelism keeps the keys it owns).
     pub positions: HashMap<(usize, usize), Vec<usize>>,
+    /// A task joining two branches of its table ([`join_exchange`]): per branch feeding the
+    /// join, its own route key over the source row (its join key; `key` is the left
+    /// side's). A row goes to the worker of each side it feeds, and a worker runs a side's
+    /// branch only for the rows whose key it owns. Empty for other tasks.
+    pub sides: Vec<(usize, Vec<Expr>)>,
+    /// Per join of the task (an index into the pipeline's joins): where in its equality
+    /// key each route key component is.
+    pub joins: HashMap<usize, Vec<usize>>,
 }
 
 /// Where in keyed `step`'s key each of the `components` route key components is, given
@@ -171,7 +179,15 @@ pub enum Wide {
 /// ([`exchange_plan`]) — unless two stages route by more columns: a window aggregation
 /// ends a first stage routed by a finer key (more distinct keys to spread its per-event
 /// work), the second stage taking only the windows' rows on one thread.
-pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, String> {
+pub fn wide_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<Wide, String> {
+    // A join of two branches of the table: as a whole, each side routed by its join key.
+    let joined = match joins(task) {
+        true => match join_exchange(program, pipeline, task) {
+            Ok(exchange) => return Ok(Wide::Whole(exchange)),
+            Err(why) => Some(why),
+        },
+        false => None,
+    };
     let refused = match keyed_by(program, task, None) {
         Ok(exchange) => return Ok(Wide::Whole(exchange)),
         Err(refused) => refused,
@@ -188,7 +204,7 @@ pub fn wide_plan(program: &crate::hir::Program, task: &Task) -> Result<Wide, Str
         }
         (Ok(whole), _) => Ok(Wide::Whole(whole)),
         (Err(_), Ok(stages)) => Ok(Wide::Staged(stages, why)),
-        (Err(_), Err(_)) => Err(why),
+        (Err(_), Err(_)) => Err(joined.map_or(why, |join| format!("it joins streams, and {join}"))),
     }
 }
 
@@ -239,7 +255,7 @@ fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) 
         return Err(format!("`{}` is read as a changelog", program.tables[id.0].name).into());
     }
     let sig = |e: &Expr| e.to_string();
-    let mut found: Option<Exchange> = route.map(|r| Exchange { key: r.to_vec(), positions: HashMap::new() });
+    let mut found: Option<Exchange> = route.map(|r| Exchange { key: r.to_vec(), ..Exchange::default() });
     // Per (branch, step): the key map of its output, for branches continuing from it.
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (b, branch) in task.branches.iter().enumerate() {
@@ -281,7 +297,7 @@ fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) 
                 if routed.iter().any(|e| unstable_over(&program.tables[id.0], e)) {
                     return Err("its key reads the clock or calls a Rust function".into());
                 }
-                let exchange = found.get_or_insert_with(|| Exchange { key: routed.clone(), positions: HashMap::new() });
+                let exchange = found.get_or_insert_with(|| Exchange { key: routed.clone(), ..Exchange::default() });
                 // Which route component each column of the step's key is.
                 let component: Vec<Option<usize>> =
                     routed.iter().map(|e| exchange.key.iter().position(|r| sig(r) == sig(e))).collect();
@@ -573,7 +589,31 @@ fn window_output_types(w: &crate::plan::WindowAggregate) -> Vec<crate::types::Ty
 /// as a changelog (`upsert-kafka`), they must read its PRIMARY KEY only (a deletion has no
 /// other column).
 pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<[Vec<Expr>; 2], String> {
-    let Input::Tables(a, b) = task.input else { return Err("it does not read two tables".into()) };
+    let Input::Tables(..) = task.input else { return Err("it does not read two tables".into()) };
+    join_route(program, pipeline, task).map(|r| r.routes)
+}
+
+/// How the rows of a task's one join are routed so that rows that join meet: see
+/// [`join_routes`] and [`join_exchange`].
+struct JoinRoute {
+    /// The join (an index into the pipeline's joins).
+    join: usize,
+    /// The components of its equality key that route (their positions in it).
+    routed: Vec<usize>,
+    /// Per input (the two tables, or the left and right sides of a join of one table's
+    /// branches), the routed components over its table's row.
+    routes: [Vec<Expr>; 2],
+}
+
+/// The [`JoinRoute`] of task `task`: reading two tables, one per side of the join (the
+/// first's rows start [`Origin::Input`] branches, the second's [`Origin::Second`]); or
+/// reading one table, two of whose branches feed the join's sides.
+fn join_route(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<JoinRoute, String> {
+    let (a, b, one) = match task.input {
+        Input::Tables(a, b) => (a, b, false),
+        Input::Table(a) => (a, a, true),
+        Input::Values(_) | Input::Stage(_) => return Err("it reads constant rows".into()),
+    };
     let mut joins = task.branches.iter().filter_map(|b| match (&b.target, b.from) {
         (&Target::Join { join, .. }, _) | (_, Origin::Join(join)) => Some(join),
         _ => None,
@@ -594,7 +634,10 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     for branch in &task.branches {
         match (branch.from, &branch.target) {
             (Origin::Input | Origin::Second, &Target::Join { side, .. }) => {
-                let input = usize::from(branch.from == Origin::Second);
+                let input = match one {
+                    true => usize::from(side == Side::Right),
+                    false => usize::from(branch.from == Origin::Second),
+                };
                 if std::mem::replace(&mut fed[input], true) {
                     return Err("a table feeds the join twice".into());
                 }
@@ -603,6 +646,12 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
                     let table = &program.tables[[a, b][input].0];
                     traces[k][input] = traced(&branch.steps, key).filter(|e| !unstable_over(table, e));
                 }
+            }
+            (Origin::Input | Origin::Second, &Target::Sink { .. }) if one => {
+                return Err(
+                    "a branch besides the join reads the table (the row's workers are those of the join's sides)"
+                        .into(),
+                );
             }
             (Origin::Input | Origin::Second, &Target::Sink { table, .. }) => {
                 let keyed = branch.steps.iter().any(|s| step_key(s).is_some());
@@ -621,12 +670,12 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     // of one join key still meet in one instance.
     let mut routed: Vec<usize> = (0..join.keys.len()).filter(|&k| traces[k].iter().all(Option::is_some)).collect();
     if routed.is_empty() {
-        return Err("its join has no equality key computed from the columns of both tables (a key computed by \
+        return Err("its join has no equality key computed from the columns of both sides' tables (a key computed by \
                     an aggregation, a Top-N, OVER or lookup before the join, or one that reads the clock or calls \
                     Rust, does not route)"
             .into());
     }
-    while let Err(missing) = after_join(task, join, &routed)? {
+    while let Err(missing) = after_join(task, join, &routed, None)? {
         if missing.is_empty() || missing.len() >= routed.len() {
             return Err("a step after the join is keyed by fewer columns than the join key".into());
         }
@@ -646,13 +695,70 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
             ));
         }
     }
-    Ok(routes)
+    Ok(JoinRoute { join: j, routed, routes })
+}
+
+/// Whether task `task` joins streams.
+fn joins(task: &Task) -> bool {
+    task.branches.iter().any(|b| matches!(b.target, Target::Join { .. }) || matches!(b.from, Origin::Join(_)))
+}
+
+/// How a task joining two branches of its one table runs N-wide as a whole (Nexmark's
+/// joins of persons, auctions and bids, views of one table): each side's rows routed by
+/// the join key components both compute ([`join_routes`]), so that rows that join meet in
+/// one worker; a row feeding both sides goes to the worker of each side's key, and each
+/// worker runs a side's branch only for the rows whose key it owns. Keyed steps before the
+/// join must be keyed by those components, and the steps after it narrow them as in
+/// [`exchange_plan`].
+pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<Exchange, String> {
+    let Input::Table(id) = task.input else { return Err("it reads two tables (a join) or constant rows".into()) };
+    let table = &program.tables[id.0];
+    if table.is_changelog_source() {
+        return Err(format!("`{}` is read as a changelog", table.name));
+    }
+    let proctime =
+        |st: &Step| matches!(st, Step::WindowAggregate(w) if w.proctime) || matches!(st, Step::Over(o) if o.proctime);
+    if task.branches.iter().any(|b| b.steps.iter().any(proctime)) {
+        return Err("it has windows of processing time (each worker would read its own clock)".into());
+    }
+    let route = join_route(program, pipeline, task)?;
+    let mut exchange = Exchange { key: route.routes[0].clone(), ..Exchange::default() };
+    exchange.joins.insert(route.join, route.routed.clone());
+    // Where the route components are in the keys of the steps after the join (which
+    // `join_route` narrowed them to).
+    let join = &pipeline.joins[route.join];
+    if after_join(task, join, &route.routed, Some(&mut exchange.positions))?.is_err() {
+        return Err("a step after the join is keyed by fewer columns than the join key".into());
+    }
+    for (b, branch) in task.branches.iter().enumerate() {
+        let Target::Join { side, .. } = branch.target else { continue };
+        let key = route.routes[usize::from(side == Side::Right)].clone();
+        // A keyed step before the join must keep the rows of a join key together.
+        for (s, step) in branch.steps.iter().enumerate() {
+            let Some(keyed) = step_key(step) else { continue };
+            let over: Vec<Option<String>> =
+                keyed.iter().map(|e| traced(&branch.steps[..s], e).map(|e| e.to_string())).collect();
+            let at: Option<Vec<usize>> =
+                key.iter().map(|k| over.iter().position(|o| o.as_deref() == Some(k.to_string().as_str()))).collect();
+            let Some(at) = at else {
+                return Err("a step before the join is keyed by other columns than the join key".into());
+            };
+            exchange.positions.insert((b, s), at);
+        }
+        exchange.sides.push((b, key));
+    }
+    Ok(exchange)
 }
 
 /// Follows the steps after join `join` of task `task` (and branches continuing from their
 /// windows), the rows routed by the join key components `routed`: `Ok(Err(missing))` when
 /// a keyed step lacks some of them (their positions in `routed`).
-fn after_join(task: &Task, join: &crate::plan::WindowJoin, routed: &[usize]) -> Result<Result<(), Vec<usize>>, String> {
+fn after_join(
+    task: &Task,
+    join: &crate::plan::WindowJoin,
+    routed: &[usize],
+    mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
+) -> Result<Result<(), Vec<usize>>, String> {
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (bi, branch) in task.branches.iter().enumerate() {
         let map = match branch.from {
@@ -689,7 +795,7 @@ fn after_join(task: &Task, join: &crate::plan::WindowJoin, routed: &[usize]) -> 
             },
             Origin::Input | Origin::Second => continue,
         };
-        if let Err(missing) = follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, None) {
+        if let Err(missing) = follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, positions.as_deref_mut()) {
             return Ok(Err(missing));
         }
     }
@@ -845,6 +951,65 @@ mod tests {
         let pipeline = crate::plan::plan(&checked.hir).expect("plans");
         assert_eq!(pipeline.tasks.len(), 1);
         exchange_plan(&checked.hir, &pipeline.tasks[0])
+    }
+
+    /// How the single task of `query` over `clicks` runs N-wide.
+    fn wide(query: &str) -> Result<Wide, String> {
+        let text = format!(
+            "CREATE TABLE clicks (user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3), \
+             WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector' = 'datagen');\n{query}"
+        );
+        let checked = crate::check(&SourceFile::new("q.sql", text));
+        assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
+        let pipeline = crate::plan::plan(&checked.hir).expect("plans");
+        assert_eq!(pipeline.tasks.len(), 1);
+        wide_plan(&checked.hir, &pipeline, &pipeline.tasks[0])
+    }
+
+    #[test]
+    fn each_side_of_a_join_of_one_table_is_routed_by_its_join_key() {
+        // Sums per user and window joined with counts per category and window on the user
+        // and the category: each side by its own column, the aggregations before the join
+        // keyed by it, the join's key holding it first.
+        let plan = wide(
+            "CREATE VIEW s AS SELECT user_id, window_start, window_end, SUM(price) AS spent
+             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY user_id, window_start, window_end;
+             CREATE VIEW c AS SELECT category, window_start, window_end, COUNT(*) AS n
+             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY category, window_start, window_end;
+             CREATE TABLE out (user_id STRING, spent DOUBLE, n BIGINT) WITH ('connector' = 'print');
+             INSERT INTO out SELECT s.user_id, s.spent, c.n FROM s JOIN c
+             ON s.window_start = c.window_start AND s.window_end = c.window_end AND s.user_id = c.category;",
+        );
+        let Ok(Wide::Whole(e)) = plan else { panic!("runs N-wide as a whole: {plan:?}") };
+        let sides: Vec<(usize, Vec<String>)> =
+            e.sides.iter().map(|(b, key)| (*b, key.iter().map(ToString::to_string).collect())).collect();
+        assert_eq!(sides, [(0, vec!["$0".to_string()]), (1, vec!["$1".to_string()])]);
+        // The join's key is (window_start, window_end, user) or a permutation: the route is
+        // where the user is.
+        assert_eq!(e.joins.len(), 1);
+        assert!(e.positions.keys().any(|(b, _)| *b == 0) && e.positions.keys().any(|(b, _)| *b == 1), "{e:?}");
+        // Keyed by the window alone on one side: the join key does not route it.
+        let err = wide(
+            "CREATE VIEW s AS SELECT user_id, window_start, window_end, SUM(price) AS spent
+             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY user_id, window_start, window_end;
+             CREATE VIEW m AS SELECT window_start, window_end, MAX(price) AS top
+             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+             CREATE TABLE out (user_id STRING, spent DOUBLE) WITH ('connector' = 'print');
+             INSERT INTO out SELECT s.user_id, s.spent FROM s JOIN m
+             ON s.window_start = m.window_start AND s.window_end = m.window_end AND s.spent >= m.top;",
+        );
+        assert!(err.is_err_and(|e| e.contains("joins streams, and its join has no equality key")));
+        // A branch beside the join would run in every worker its row goes to.
+        let err = wide(
+            "CREATE TABLE out (user_id STRING, category STRING) WITH ('connector' = 'print');
+             CREATE TABLE raw (user_id STRING) WITH ('connector' = 'print');
+             EXECUTE STATEMENT SET BEGIN
+             INSERT INTO out SELECT a.user_id, b.category FROM clicks AS a JOIN clicks AS b ON a.user_id = b.category;
+             INSERT INTO raw SELECT user_id FROM clicks;
+             END;",
+        )
+        .unwrap_err();
+        assert!(err.contains("besides the join"), "{err}");
     }
 
     #[test]

@@ -353,6 +353,21 @@ impl<T> Router<T> {
         self.send(worker, Message::Rows(batch))
     }
 
+    /// Batches `row` (the watermark before it `before`) for `worker`, sending the batch
+    /// once full; the workers without rows waiting then follow the watermark too, whether
+    /// their keys come or not.
+    fn push(&mut self, worker: usize, before: i64, row: T, watermark: Option<&SourceWatermark>) -> Result<()> {
+        self.batches[worker].push((before, row));
+        if self.batches[worker].len() < BATCH {
+            return Ok(());
+        }
+        self.flush(worker)?;
+        match watermark {
+            Some(wm) => self.watermark_to_idle(wm.current()),
+            None => Ok(()),
+        }
+    }
+
     fn flush_all(&mut self) -> Result<()> {
         (0..self.batches.len()).try_for_each(|w| self.flush(w))
     }
@@ -409,6 +424,10 @@ pub struct Routed<T> {
     pub row: Option<T>,
     /// The hash of its key ([`hash_key`]).
     pub hash: u64,
+    /// The hash of a second key, when the row feeds two keyed branches (the two sides of a
+    /// join, each keyed by its own columns of the row): the row goes to that key's worker
+    /// too, and each worker runs only the branches whose keys it owns.
+    pub also: Option<u64>,
     /// Its event time (ms), for the watermark.
     pub event_time: Option<i64>,
 }
@@ -419,7 +438,7 @@ pub struct Routed<T> {
 /// every row; barriers to every worker, and to the checkpoint with the source's position
 /// and the watermark. Returns when the input ends or the pipeline stops; the workers then
 /// end too.
-pub fn route<S: Source, T: Send>(
+pub fn route<S: Source, T: Send + Clone>(
     cx: &Context,
     task: &mut TaskCheckpoint<'_>,
     source: S,
@@ -442,20 +461,17 @@ pub fn route<S: Source, T: Send>(
     let result = source.run_events(cx, |event| match event {
         SourceEvent::Row(split, record) => {
             let before = watermark.as_ref().map_or(crate::time::NO_WATERMARK, SourceWatermark::current);
-            let Routed { row, hash, event_time } = route(record);
+            let Routed { row, hash, also, event_time } = route(record);
             if let Some(wm) = &mut watermark {
                 wm.observe(split, event_time);
             }
             if let Some(row) = row {
                 let w = worker_of(key_group(hash), n);
-                router.batches[w].push((before, row));
-                if router.batches[w].len() >= BATCH {
-                    router.flush(w)?;
-                    // The others follow the watermark too, whether their keys come or not.
-                    if let Some(wm) = &watermark {
-                        router.watermark_to_idle(wm.current())?;
-                    }
+                let other = also.map(|h| worker_of(key_group(h), n)).filter(|&o| o != w);
+                if let Some(o) = other {
+                    router.push(o, before, row.clone(), watermark.as_ref())?;
                 }
+                router.push(w, before, row, watermark.as_ref())?;
             }
             read += 1;
             if read < round {
@@ -686,6 +702,7 @@ mod tests {
         let seen = routed(3, events, 500, |(i, t)| Routed {
             row: Some((i, t)),
             hash: hash_to(i, (i % 3) as usize, 3),
+            also: None,
             event_time: Some(t),
         });
         // Worker 1 has rows 1 and 4: row 1 after the watermark of row 0 (0 − 500); before
@@ -705,6 +722,7 @@ mod tests {
         let seen = routed(2, events, 0, |(i, t)| Routed {
             row: (i == 0).then_some((i, t)),
             hash: hash_to(0, 1, 2),
+            also: None,
             event_time: Some(t),
         });
         // After a round of 2·ROUND rows read, both workers are at the watermark then: row
@@ -712,6 +730,32 @@ mod tests {
         let at = format!("wm {}", ROUND * 2 - 1);
         assert_eq!(seen[1], ["row 0".to_string(), at.clone()], "{seen:?}");
         assert_eq!(seen[0], [at], "{seen:?}");
+    }
+
+    #[test]
+    fn a_row_with_a_second_key_goes_to_both_workers_once() {
+        // Rows 0..6 of 3 workers: keyed to worker i % 3, and the odd ones also to worker
+        // (i + 1) % 3; row 2's second key is its first one's worker (sent once).
+        let mut events = vec![SourceEvent::SplitStart(0)];
+        events.extend((0..6u64).map(|i| SourceEvent::Row(0, (i, 1_000 * i as i64))));
+        let seen = routed(3, events, 0, |(i, t)| Routed {
+            row: Some((i, t)),
+            hash: hash_to(i, (i % 3) as usize, 3),
+            also: match i {
+                2 => Some(hash_to(i + 7, 2, 3)),
+                _ => (i % 2 == 1).then(|| hash_to(i + 7, ((i + 1) % 3) as usize, 3)),
+            },
+            event_time: Some(t),
+        });
+        let rows = |w: usize| seen[w].iter().filter(|e| e.starts_with("row")).cloned().collect::<Vec<_>>();
+        assert_eq!(rows(0), ["row 0", "row 3", "row 5"], "{seen:?}");
+        assert_eq!(rows(1), ["row 1", "row 3", "row 4"], "{seen:?}");
+        assert_eq!(rows(2), ["row 1", "row 2", "row 5"], "{seen:?}");
+        // Both of row 5's workers see it after the watermark of row 4.
+        for w in [0, 2] {
+            let at = seen[w].iter().position(|e| e == "row 5").unwrap();
+            assert_eq!(seen[w][at - 1], "wm 4000", "{seen:?}");
+        }
     }
 
     #[test]

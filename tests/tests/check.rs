@@ -244,6 +244,22 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
                 .into(),
             "(parallelism 1: it has windows of processing time (each worker would read its own clock))".into(),
         ),
+        (
+            // A join of two branches of `c`: each side routed by its own join key, the
+            // join in the workers.
+            "INSERT INTO r SELECT a.u, b.cat, 1 FROM c AS a JOIN c AS b ON a.u = b.cat
+             AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts;"
+                .into(),
+            "(4 workers; each side of the join routed by the hash of its join key: t0.b0 by ($0), t0.b1 by ($1) (a \
+             row feeding both sides goes to both workers))"
+                .into(),
+        ),
+        (
+            "INSERT INTO o SELECT a.cat, COUNT(*) FROM c AS a JOIN c AS b ON a.u = b.cat GROUP BY a.cat;".into(),
+            "(parallelism 1: it joins streams, and a step after the join is keyed by fewer columns than the join \
+             key)"
+                .into(),
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (i, (insert, note)) in cases.iter().enumerate() {
@@ -454,7 +470,7 @@ fn a_join_of_two_kafka_tables_is_repartitioned_by_its_key() {
             query(&kafka.replace("'topic' = 'v'", "'topic' = 'c'"), interval),
             "both tables of the join read the topic 'c'",
         ),
-        (query(kafka, &windowed("")), "its join has no equality key computed from the columns of both tables"),
+        (query(kafka, &windowed("")), "its join has no equality key computed from the columns of both sides' tables"),
         (
             query(
                 kafka,

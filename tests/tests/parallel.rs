@@ -152,8 +152,11 @@ INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
 /// category after counts per user and category; without a window, a GROUP BY per category
 /// and a Top-N per user after counts per user and category, routed by the key narrowed to
 /// the column every keyed step has; HAVING and a CASE computed in the router; late rows
-/// written to a table, in two stages.
-const SHAPES: [(&str, &str); 9] = [
+/// written to a table, in two stages; and joins of two branches of the clicks, each side
+/// routed by its own key (a click feeding both sides goes to two workers): an interval FULL
+/// join with NULL keys, a window LEFT join of sums per user and counts per referrer, a
+/// regular LEFT join counted per user (the route narrowed to the user).
+const SHAPES: [(&str, &str); 12] = [
     (
         "projfilter",
         "CREATE VIEW v AS SELECT user_id, price * 100 AS cents, ts FROM clicks;
@@ -237,6 +240,39 @@ GROUP BY user_id, window_start, window_end;
 CREATE TABLE o (window_end TIMESTAMP(3), most BIGINT)
 WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
 INSERT INTO o SELECT window_end, MAX(n) FROM per_user GROUP BY window_start, window_end;",
+    ),
+    (
+        "ijoin",
+        "CREATE VIEW buyers AS SELECT user_id, price, ts FROM clicks WHERE price > 60;
+CREATE VIEW referred AS SELECT CASE WHEN price < 3 THEN CAST(NULL AS STRING)
+  ELSE CONCAT('u', CAST(CAST(price * 7 AS BIGINT) % 200 AS STRING)) END AS referrer, category, ts
+FROM clicks WHERE category <> 'c0';
+CREATE TABLE o (user_id STRING, price DOUBLE, referrer STRING, category STRING)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT b.user_id, b.price, r.referrer, r.category FROM buyers AS b FULL JOIN referred AS r
+ON b.user_id = r.referrer AND r.ts BETWEEN b.ts - INTERVAL '3' SECOND AND b.ts + INTERVAL '1' SECOND;",
+    ),
+    (
+        "wjoin",
+        "CREATE VIEW refs AS SELECT CONCAT('u', CAST(CAST(price * 7 AS BIGINT) % 200 AS STRING)) AS referrer, ts
+FROM clicks;
+CREATE VIEW spent AS SELECT user_id, window_start, window_end, SUM(price) AS spent
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY user_id, window_start, window_end;
+CREATE VIEW referrals AS SELECT referrer, window_start, window_end, COUNT(*) AS n
+FROM TABLE(TUMBLE(TABLE refs, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY referrer, window_start, window_end;
+CREATE TABLE o (user_id STRING, window_start TIMESTAMP(3), spent DOUBLE, n BIGINT)
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT s.user_id, s.window_start, s.spent, r.n FROM spent AS s LEFT JOIN referrals AS r
+ON s.user_id = r.referrer AND s.window_start = r.window_start AND s.window_end = r.window_end;",
+    ),
+    (
+        "rjoin",
+        "CREATE VIEW cheap AS SELECT user_id, category FROM clicks WHERE price < 20;
+CREATE VIEW dear AS SELECT CONCAT('u', CAST(CAST(price * 7 AS BIGINT) % 200 AS STRING)) AS referrer,
+  category AS cat FROM clicks WHERE price > 80;
+CREATE TABLE o (user_id STRING, n BIGINT, matched BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT c.user_id, COUNT(*), COUNT(d.cat) FROM cheap AS c LEFT JOIN dear AS d
+ON c.user_id = d.referrer AND c.category = d.cat GROUP BY c.user_id;",
     ),
 ];
 
@@ -661,6 +697,26 @@ fn more_shapes_at_parallelism_4_and_2_give_the_output_of_parallelism_1() {
             assert_eq!(got_printed, printed, "{name} at parallelism {p}");
         }
     }
+}
+
+/// Joins of two branches of the clicks run N-wide, stopped after checkpoints and restored
+/// at other parallelisms (the join's state moving by key group with the rest), end as a
+/// run at parallelism 1 without faults.
+#[test]
+fn joins_restored_at_other_parallelisms_end_as_a_run_without_faults() {
+    let input = tempfile::tempdir().unwrap();
+    write_input(input.path(), 6, 4_000);
+    for name in ["ijoin", "wjoin"] {
+        let (expected, _) = run(&format!("{name}1"), input.path(), &["o"], &[]);
+        assert!(expected[0].len() > 1_000, "{name} has rows: {}", expected[0].len());
+        rescaled_outputs_through(&format!("{name}4"), &["4", "3", "1", "2"], input.path(), &["o"], &expected);
+    }
+    // The regular join keeps both sides' rows of every key: what every run printed leaves
+    // the rows of a run without faults.
+    let (_, expected) = run_shape("rjoin1", input.path(), "1");
+    assert!(expected.len() > 100, "rjoin has rows: {}", expected.len());
+    let (printed, _work) = printed_through("rjoin4", &["4", "3", "1", "2"], input.path(), &[]);
+    assert_eq!(applied(&printed, 1), expected);
 }
 
 #[test]

@@ -51,7 +51,91 @@ impl Prefix {
     }
 }
 
+/// How a task's router picks the worker of each row.
+pub(super) enum Routing {
+    /// By the hash of the route key, which `route_<i>(row)` gives.
+    Key(proc_macro2::Ident),
+    /// A join of two branches of the table, each side by its own key: per branch feeding
+    /// the join, the function hashing its key and the function telling whether a row
+    /// passes the filters the branch starts with (it feeds that side).
+    Sides(Vec<Side>),
+}
+
+pub(super) struct Side {
+    branch: usize,
+    hash: proc_macro2::Ident,
+    passes: proc_macro2::Ident,
+}
+
+impl Routing {
+    /// What a worker checks before running a branch feeding the join: (branch, the
+    /// function hashing its key).
+    pub(super) fn gates(&self) -> Vec<(usize, proc_macro2::Ident)> {
+        match self {
+            Routing::Key(_) => Vec::new(),
+            Routing::Sides(sides) => sides.iter().map(|s| (s.branch, s.hash.clone())).collect(),
+        }
+    }
+}
+
 impl Gen<'_> {
+    /// How task `i` run N-wide by `exchange` routes its rows, and the functions that does
+    /// it with.
+    pub(super) fn routing(&mut self, i: usize, task: &Task, exchange: &Exchange) -> (Routing, TokenStream) {
+        if exchange.sides.is_empty() {
+            let (route, def) = self.route_fn(i, task, exchange);
+            return (Routing::Key(route), def);
+        }
+        let Input::Table(id) = task.input else { unreachable!("checked by join_exchange") };
+        let (mut sides, mut defs) = (Vec::new(), Vec::new());
+        for (b, key) in &exchange.sides {
+            let branch = &task.branches[*b];
+            let (hash, passes) = (format_ident!("route_{}_{}", i, b), format_ident!("passes_{}_{}", i, b));
+            defs.push(self.route_fn_over(&hash, id, key, branch.span));
+            defs.push(self.passes_fn(&passes, id, &branch.steps, branch.span));
+            sides.push(Side { branch: *b, hash, passes });
+        }
+        (Routing::Sides(sides), quote!(#(#defs)*))
+    }
+
+    /// The function `f` telling whether a row of table `id` passes the filters `steps`
+    /// start with (through the projections among them), so that the router sends a join
+    /// side's worker only the rows that side takes.
+    fn passes_fn(
+        &mut self,
+        f: &proc_macro2::Ident,
+        id: TableId,
+        steps: &[Step],
+        span: crate::span::Span,
+    ) -> TokenStream {
+        let t = &self.program.tables[id.0];
+        let ts = super::table_struct(t);
+        let frame = self.source_frame(t);
+        let mut tests = Vec::new();
+        let mut columns: Option<Vec<crate::hir::Expr>> = None;
+        for step in steps {
+            let over = |e: &crate::hir::Expr| columns.as_ref().map_or_else(|| e.clone(), |c| e.substituted(c));
+            match step {
+                Step::Filter(predicate) => {
+                    let predicate = over(predicate);
+                    let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                    match g.expr(&predicate) {
+                        Ok(c) => tests.push(quote!(rt::ops::is_true(#c))),
+                        Err(what) => self.error(span, format!("cannot generate code for {what} yet")),
+                    }
+                }
+                Step::Project(exprs) => columns = Some(exprs.iter().map(over).collect()),
+                _ => break,
+            }
+        }
+        quote! {
+            #[allow(unused_variables)]
+            fn #f(row: &#ts) -> bool {
+                true #(&& #tests)*
+            }
+        }
+    }
+
     /// The [`Prefix`] of task `task` run N-wide, if its router runs steps.
     pub(super) fn prefix(&self, task: &Task) -> Option<Prefix> {
         let (b, steps) = crate::parallel::router_steps(task, &self.late_sinks)?;
@@ -145,13 +229,13 @@ impl Gen<'_> {
     }
 
     /// The router of task `i` (named `name`) reading table `task`'s source into `hub`
-    /// (running `prefix` first, if any).
+    /// (running `prefix` first, if any), routing as `routing` says.
     pub(super) fn router(
         &mut self,
         task: &Task,
         name: &str,
         hub: &proc_macro2::Ident,
-        route: &proc_macro2::Ident,
+        routing: &Routing,
         prefix: Option<&Prefix>,
     ) -> TokenStream {
         let Input::Table(id) = task.input else { unreachable!("checked by exchange_plan") };
@@ -175,8 +259,8 @@ impl Gen<'_> {
             _ => quote!(None),
         };
         // The row the workers take: the prefix's columns (if it passes), or the whole row.
-        let routed = match prefix {
-            Some(p) => {
+        let routed = match (routing, prefix) {
+            (Routing::Key(route), Some(p)) => {
                 let code = self.prefix_code(task, p, &frame);
                 // Without a filter in the prefix, every row sets it.
                 quote! {
@@ -184,12 +268,27 @@ impl Gen<'_> {
                     let mut routed = None;
                     #code
                     let hash = if routed.is_some() { #route(&row) } else { 0 };
+                    let also = None;
                 }
             }
-            None => quote! {
+            (Routing::Key(route), None) => quote! {
                 let hash = #route(&row);
+                let also = None;
                 let routed = Some(row);
             },
+            // A join's sides: the worker of each side the row feeds (none: dropped here).
+            (Routing::Sides(sides), _) => {
+                let keys = sides.iter().map(|s| {
+                    let (hash, passes) = (&s.hash, &s.passes);
+                    quote!(#passes(&row).then(|| #hash(&row)))
+                });
+                quote! {
+                    let mut keys = [#(#keys),*].into_iter().flatten();
+                    let (hash, also) = (keys.next(), keys.next());
+                    let routed = hash.is_some().then_some(row);
+                    let hash = hash.unwrap_or_default();
+                }
+            }
         };
         // Its workers keep keyed state: the source commits its position only with
         // checkpoints, and reads its whole input.
@@ -219,7 +318,7 @@ impl Gen<'_> {
                         #(#computed)*
                         let event_time = #event_time;
                         #routed
-                        rt::exchange::Routed { row: routed, hash, event_time }
+                        rt::exchange::Routed { row: routed, hash, also, event_time }
                     })?;
                     task.finish_if(hub.exhausted().load(std::sync::atomic::Ordering::Acquire));
                     Ok(())
@@ -248,7 +347,7 @@ impl Gen<'_> {
         let merge = self.task(&stages.rest, &merge_name);
         self.stage = super::Stage::None;
         self.worker_event_time = worker_event_time;
-        let router = self.router(&stages.first, name, &hub, &route, prefix.as_ref());
+        let router = self.router(&stages.first, name, &hub, &Routing::Key(route), prefix.as_ref());
         let ts = self.routed_type(&stages.first, prefix.as_ref());
         let Input::Stage(types) = &stages.rest.input else { unreachable!("made by stage_plan") };
         let columns: Vec<TokenStream> = types.iter().map(|t| self.rows.rust(t, "value")).collect();

@@ -85,6 +85,8 @@ pub fn generate_with(
         routing: false,
         worker_event_time: false,
         route_positions: HashMap::new(),
+        join_positions: HashMap::new(),
+        side_gates: Vec::new(),
         instance_source: None,
         instance: false,
         shuffled: false,
@@ -147,6 +149,13 @@ struct Gen<'a> {
     /// For a worker: where the route key is in the key of each keyed step (branch, step)
     /// ([`crate::parallel::Exchange::positions`]).
     route_positions: HashMap<(usize, usize), Vec<usize>>,
+    /// For a worker: where the route key is in the equality key of each join
+    /// ([`crate::parallel::Exchange::joins`]).
+    join_positions: HashMap<usize, Vec<usize>>,
+    /// For a worker of a task whose join sides are routed each by its own key: per branch
+    /// feeding the join, the function hashing its key over the source row (the worker runs
+    /// the branch for the rows whose key it owns).
+    side_gates: Vec<(usize, proc_macro2::Ident)>,
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,
@@ -612,18 +621,21 @@ impl Gen<'_> {
                     }
                 }
             }
-            match crate::parallel::wide_plan(program, task).ok().filter(|_| parallel) {
+            match crate::parallel::wide_plan(program, pipeline, task).ok().filter(|_| parallel) {
                 Some(crate::parallel::Wide::Whole(exchange)) => {
                     any_parallel = true;
-                    let (route, def) = self.route_fn(i, task, &exchange);
+                    let (routing, def) = self.routing(i, task, &exchange);
                     let hub = format_ident!("hub_{}", i);
                     let prefix = self.prefix(task);
                     let wide = prefix.as_ref().map_or_else(|| task.clone(), |p| p.worker_task(task));
                     self.worker = true;
                     self.route_positions = exchange.positions.clone();
+                    self.join_positions = exchange.joins.clone();
+                    self.side_gates = routing.gates();
                     let worker = self.task(&wide, name);
                     self.worker = false;
-                    let router = self.router(task, name, &hub, &route, prefix.as_ref());
+                    self.side_gates.clear();
+                    let router = self.router(task, name, &hub, &routing, prefix.as_ref());
                     let ts = self.routed_type(task, prefix.as_ref());
                     tasks.push(quote! {
                         #def

@@ -107,6 +107,14 @@ impl Gen<'_> {
             #right_row
         };
         self.stateful.operator(&op, &quote!(#types #operator));
+        // In a worker: the join keys it owns at a restore at another parallelism. A join
+        // key holds its components' values (a NULL in one makes the key `None`), which the
+        // router hashed as the `Some` of the SQL values.
+        if let Some(at) = self.join_positions.get(&j).filter(|_| self.worker) {
+            let fields = at.iter().map(|&i| syn::Index::from(i));
+            let keep = quote!(&|key: &#k| rescaled.owns(rt::exchange::hash_key(&(#(Some(&key.#fields),)*))));
+            self.stateful.keeps.push((op.clone(), keep));
+        }
         self.meter(&op, &format!("join{j}"), "join");
         self.stateful.setup.push(quote! {
             #types

@@ -254,7 +254,22 @@ impl Gen<'_> {
     /// over its row's columns `frame`.
     pub(super) fn rows_from(&mut self, origin: Origin, frame: &[TokenStream]) -> Vec<TokenStream> {
         let inputs: Vec<usize> = (0..self.branches.len()).filter(|&b| self.branches[b].from == origin).collect();
-        inputs.into_iter().map(|b| self.flow(b, 0, frame.to_vec(), true)).collect()
+        inputs
+            .into_iter()
+            .map(|b| {
+                let flow = self.flow(b, 0, frame.to_vec(), true);
+                // A worker runs a join side's branch for the rows whose key it owns (the
+                // router sends a row to the worker of each side it feeds).
+                match self.side_gates.iter().find(|(g, _)| *g == b).filter(|_| origin == Origin::Input) {
+                    Some((_, hash)) => quote! {
+                        if rt::exchange::worker_of(rt::exchange::key_group(#hash(&row)), parallelism) == index {
+                            #flow
+                        }
+                    },
+                    None => flow,
+                }
+            })
+            .collect()
     }
 
     /// The operators that run after each event, in order (each in a block of its own), and
