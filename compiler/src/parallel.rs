@@ -10,7 +10,8 @@
 //! key, the first key narrowed to those columns ([`exchange_plan`]). Branches without a
 //! key may come along when they append to tables without a primary key. Processing-time
 //! windows and keys that read the clock or call Rust stay at parallelism 1, as do other
-//! tasks; `dflc explain` says why. A task may also run in two stages ([`stage_plan`]):
+//! tasks; `dflc explain` says why. A task joining two branches of its table routes each
+//! side by its own join key ([`join_exchange`]). A task may also run in two stages ([`stage_plan`]):
 //! N-wide up to a window aggregation keyed by the route, the rest on one thread from the
 //! workers' windows — when it cannot run N-wide as a whole, or when that first stage is
 //! routed by more columns than the whole task would be ([`wide_plan`]).
@@ -22,7 +23,8 @@ use std::collections::HashMap;
 
 /// How a task's rows are routed: by `key`, expressions over the source table's row (the
 /// key of the task's first keyed step, through the projections before it, narrowed to the
-/// columns every keyed step has).
+/// columns every keyed step has) — or, for a join of two branches of the table, each side
+/// by its own key (`sides`; `key` is then the left side's).
 #[derive(Debug, Clone, Default)]
 pub struct Exchange {
     pub key: Vec<Expr>,
@@ -114,7 +116,7 @@ fn unstable(e: &Expr) -> bool {
 
 /// Whether `e`, over table `t`'s row, is [`unstable`], or reads a computed column that is
 /// (computed again where the row is read, it may give another value).
-fn unstable_over(t: &crate::hir::Table, e: &Expr) -> bool {
+pub(crate) fn unstable_over(t: &crate::hir::Table, e: &Expr) -> bool {
     if unstable(e) {
         return true;
     }
@@ -593,8 +595,9 @@ pub fn join_routes(program: &crate::hir::Program, pipeline: &Pipeline, task: &Ta
     join_route(program, pipeline, task).map(|r| r.routes)
 }
 
-/// How the rows of a task's one join are routed so that rows that join meet: see
-/// [`join_routes`] and [`join_exchange`].
+/// How the rows of a task's one join are routed so that rows that join meet: by the
+/// components of its equality key that both sides compute, over each input's row (see
+/// [`join_routes`] across processes and [`join_exchange`] in one).
 struct JoinRoute {
     /// The join (an index into the pipeline's joins).
     join: usize,
@@ -705,7 +708,7 @@ fn joins(task: &Task) -> bool {
 
 /// How a task joining two branches of its one table runs N-wide as a whole (Nexmark's
 /// joins of persons, auctions and bids, views of one table): each side's rows routed by
-/// the join key components both compute ([`join_routes`]), so that rows that join meet in
+/// the join key components both compute ([`join_route`]), so that rows that join meet in
 /// one worker; a row feeding both sides goes to the worker of each side's key, and each
 /// worker runs a side's branch only for the rows whose key it owns. Keyed steps before the
 /// join must be keyed by those components, and the steps after it narrow them as in
@@ -722,6 +725,9 @@ pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &
         return Err("it has windows of processing time (each worker would read its own clock)".into());
     }
     let route = join_route(program, pipeline, task)?;
+    if pipeline.joins[route.join].versioned.is_some() {
+        return Err("its join is a temporal join (FOR SYSTEM_TIME AS OF)".into());
+    }
     let mut exchange = Exchange { key: route.routes[0].clone(), ..Exchange::default() };
     exchange.joins.insert(route.join, route.routed.clone());
     // Where the route components are in the keys of the steps after the join (which

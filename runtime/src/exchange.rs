@@ -353,21 +353,6 @@ impl<T> Router<T> {
         self.send(worker, Message::Rows(batch))
     }
 
-    /// Batches `row` (the watermark before it `before`) for `worker`, sending the batch
-    /// once full; the workers without rows waiting then follow the watermark too, whether
-    /// their keys come or not.
-    fn push(&mut self, worker: usize, before: i64, row: T, watermark: Option<&SourceWatermark>) -> Result<()> {
-        self.batches[worker].push((before, row));
-        if self.batches[worker].len() < BATCH {
-            return Ok(());
-        }
-        self.flush(worker)?;
-        match watermark {
-            Some(wm) => self.watermark_to_idle(wm.current()),
-            None => Ok(()),
-        }
-    }
-
     fn flush_all(&mut self) -> Result<()> {
         (0..self.batches.len()).try_for_each(|w| self.flush(w))
     }
@@ -416,8 +401,9 @@ impl<T> Router<T> {
     }
 }
 
-/// How the router makes a worker's row of a source record: the row, its key's hash, and
-/// its event time (for the watermark).
+/// How the router makes a worker's row of a source record: the row, its key's hash (and a
+/// second key's, for a row feeding both sides of a join), and its event time (for the
+/// watermark).
 pub struct Routed<T> {
     /// The row the workers take: the source's, or what the task's first filters and
     /// projections make of it (`None`: filtered out; its time still moves the watermark).
@@ -467,11 +453,23 @@ pub fn route<S: Source, T: Send + Clone>(
             }
             if let Some(row) = row {
                 let w = worker_of(key_group(hash), n);
+                // A row for two workers is in both batches before either leaves with the
+                // watermark sent to the idle ones (which counts this row already).
                 let other = also.map(|h| worker_of(key_group(h), n)).filter(|&o| o != w);
                 if let Some(o) = other {
-                    router.push(o, before, row.clone(), watermark.as_ref())?;
+                    router.batches[o].push((before, row.clone()));
                 }
-                router.push(w, before, row, watermark.as_ref())?;
+                router.batches[w].push((before, row));
+                let full = [Some(w), other].into_iter().flatten().filter(|&to| router.batches[to].len() >= BATCH);
+                let mut flushed = false;
+                for to in full.collect::<Vec<usize>>() {
+                    router.flush(to)?;
+                    flushed = true;
+                }
+                // The others follow the watermark too, whether their keys come or not.
+                if let (true, Some(wm)) = (flushed, &watermark) {
+                    router.watermark_to_idle(wm.current())?;
+                }
             }
             read += 1;
             if read < round {
@@ -756,6 +754,27 @@ mod tests {
             let at = seen[w].iter().position(|e| e == "row 5").unwrap();
             assert_eq!(seen[w][at - 1], "wm 4000", "{seen:?}");
         }
+    }
+
+    #[test]
+    fn a_row_for_two_workers_reaches_both_before_a_watermark_that_counts_it() {
+        // Worker 1's batch is one row short of full when a row for worker 0 and worker 1
+        // comes: worker 1's batch leaves, and the watermark (now the row's time) goes to
+        // the workers without rows waiting — not to worker 0 before the row.
+        let mut events = vec![SourceEvent::SplitStart(0)];
+        events.extend((0..BATCH as u64).map(|i| SourceEvent::Row(0, (i, i as i64))));
+        let last = BATCH as u64 - 1;
+        let seen = routed(2, events, 0, |(i, t)| Routed {
+            row: Some((i, t)),
+            hash: hash_to(i, usize::from(i != last), 2),
+            also: (i == last).then(|| hash_to(i, 1, 2)),
+            event_time: Some(t),
+        });
+        let row = format!("row {last}");
+        let at = seen[0].iter().position(|e| *e == row).expect("worker 0 has the row");
+        let late = format!("wm {last}");
+        assert!(!seen[0][..at].contains(&late), "worker 0 saw the row's watermark before it: {seen:?}");
+        assert!(seen[1].contains(&row), "{seen:?}");
     }
 
     #[test]

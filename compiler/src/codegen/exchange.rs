@@ -78,6 +78,16 @@ impl Routing {
     }
 }
 
+/// The conjuncts of `e` (`a AND b AND c`: each; another expression: itself).
+fn conjuncts_of(e: &crate::hir::Expr, out: &mut Vec<crate::hir::Expr>) {
+    match &e.kind {
+        crate::hir::ExprKind::Call { function, args } if function == "AND" => {
+            args.iter().for_each(|a| conjuncts_of(a, out));
+        }
+        _ => out.push(e.clone()),
+    }
+}
+
 impl Gen<'_> {
     /// How task `i` run N-wide by `exchange` routes its rows, and the functions that does
     /// it with.
@@ -100,7 +110,9 @@ impl Gen<'_> {
 
     /// The function `f` telling whether a row of table `id` passes the filters `steps`
     /// start with (through the projections among them), so that the router sends a join
-    /// side's worker only the rows that side takes.
+    /// side's worker only the rows that side takes. The worker runs the filters again; one
+    /// that may give another value then (the clock, `RAND()`, a Rust function) lets every
+    /// row through here, so that a row is filtered once.
     fn passes_fn(
         &mut self,
         f: &proc_macro2::Ident,
@@ -117,11 +129,14 @@ impl Gen<'_> {
             let over = |e: &crate::hir::Expr| columns.as_ref().map_or_else(|| e.clone(), |c| e.substituted(c));
             match step {
                 Step::Filter(predicate) => {
-                    let predicate = over(predicate);
-                    let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
-                    match g.expr(&predicate) {
-                        Ok(c) => tests.push(quote!(rt::ops::is_true(#c))),
-                        Err(what) => self.error(span, format!("cannot generate code for {what} yet")),
+                    let mut conjuncts = Vec::new();
+                    conjuncts_of(&over(predicate), &mut conjuncts);
+                    for c in conjuncts.into_iter().filter(|c| !crate::parallel::unstable_over(t, c)) {
+                        let mut g = ExprGen { rows: &mut self.rows, frame: &frame };
+                        match g.expr(&c) {
+                            Ok(c) => tests.push(quote!(rt::ops::is_true(#c))),
+                            Err(what) => self.error(span, format!("cannot generate code for {what} yet")),
+                        }
                     }
                 }
                 Step::Project(exprs) => columns = Some(exprs.iter().map(over).collect()),
@@ -277,6 +292,7 @@ impl Gen<'_> {
                 let routed = Some(row);
             },
             // A join's sides: the worker of each side the row feeds (none: dropped here).
+            // The router runs no prefix then (two branches read the input).
             (Routing::Sides(sides), _) => {
                 let keys = sides.iter().map(|s| {
                     let (hash, passes) = (&s.hash, &s.passes);

@@ -110,10 +110,18 @@ impl Gen<'_> {
         // In a worker: the join keys it owns at a restore at another parallelism. A join
         // key holds its components' values (a NULL in one makes the key `None`), which the
         // router hashed as the `Some` of the SQL values.
+        let mut nulls = quote!();
         if let Some(at) = self.join_positions.get(&j).filter(|_| self.worker) {
             let fields = at.iter().map(|&i| syn::Index::from(i));
             let keep = quote!(&|key: &#k| rescaled.owns(rt::exchange::hash_key(&(#(Some(&key.#fields),)*))));
             self.stateful.keeps.push((op.clone(), keep));
+            // A window join's rows of NULL keys go to one worker: the owner of the empty key.
+            if join.left_window.is_some() {
+                nulls = quote! {
+                    let nulls = rt::exchange::key_group(rt::exchange::hash_key(&()));
+                    #op.owns_nulls(rt::exchange::worker_of(nulls, parallelism) == index);
+                };
+            }
         }
         self.meter(&op, &format!("join{j}"), "join");
         self.stateful.setup.push(quote! {
@@ -122,6 +130,7 @@ impl Gen<'_> {
                 #test
             }
             #operator
+            #nulls
             #queue
         });
     }

@@ -59,6 +59,9 @@ pub struct WindowJoin<K: Key, L: Value, R: Value, B: StateBackend = MemoryBacken
     state: B::Partitioned<(i64, i64), Option<K>, Rows<L, R>>,
     watermark: i64,
     rows: usize,
+    /// Whether a restore at another parallelism keeps the rows of NULL keys here (exactly
+    /// one worker of a task does: [`owns_nulls`](Self::owns_nulls)).
+    nulls: bool,
 }
 
 impl<K: Key, L: Value, R: Value> WindowJoin<K, L, R> {
@@ -71,7 +74,14 @@ impl<K: Key, L: Value, R: Value> WindowJoin<K, L, R> {
 impl<K: Key, L: Value, R: Value, B: StateBackend> WindowJoin<K, L, R, B> {
     /// A join of `kind` keeping its state in `backend` under `name` (the operator's id).
     pub fn in_backend(backend: &mut B, name: &str, kind: JoinKind) -> Self {
-        WindowJoin { kind, state: backend.partitioned(name), watermark: i64::MIN, rows: 0 }
+        WindowJoin { kind, state: backend.partitioned(name), watermark: i64::MIN, rows: 0, nulls: true }
+    }
+
+    /// Sets whether this worker of a task run N-wide is the one that takes the rows kept
+    /// under NULL keys (which join nothing, but an outer join emits once) when a checkpoint
+    /// of another parallelism is restored. Every worker but one must say no.
+    pub fn owns_nulls(&mut self, owns: bool) {
+        self.nulls = owns;
     }
 
     fn entry(&mut self, w: Window, key: Option<K>) -> Option<&mut Rows<L, R>> {
@@ -187,13 +197,13 @@ impl<K: Key, L: Value, R: Value, B: StateBackend> Snapshot for WindowJoin<K, L, 
 }
 
 /// A worker restored at another parallelism takes the keys it owns; the rows kept under a
-/// NULL key (which join nothing, but an outer join emits once) go to the one worker that
-/// owns the key `K::default()`.
-impl<K: Key + Default, L: Value, R: Value, B: StateBackend> Rescale<K> for WindowJoin<K, L, R, B> {
+/// NULL key go to the worker that [`owns_nulls`](WindowJoin::owns_nulls). The rows held are
+/// counted again (the open windows' state, once per snapshot merged).
+impl<K: Key, L: Value, R: Value, B: StateBackend> Rescale<K> for WindowJoin<K, L, R, B> {
     fn merge(&mut self, input: &mut &[u8], keep: &dyn Fn(&K) -> bool) -> crate::Result<()> {
         let (watermark, _rows): (i64, usize) = decode(input)?;
         self.watermark = self.watermark.max(watermark);
-        let nulls = keep(&K::default());
+        let nulls = self.nulls;
         self.state.merge(input, &|k: &Option<K>| k.as_ref().map_or(nulls, keep))?;
         let windows: Vec<(i64, i64)> = self.state.partitions(..).into_iter().copied().collect();
         self.rows =
@@ -367,6 +377,7 @@ mod tests {
             let mut new: Vec<WindowJoin<u8, Row, Row>> = (0..3u8)
                 .map(|w| {
                     let mut op = WindowJoin::new(kind);
+                    op.owns_nulls(w == 0);
                     for bytes in &snapshots {
                         op.merge(&mut bytes.as_slice(), &|k: &u8| k % 3 == w).unwrap();
                     }
