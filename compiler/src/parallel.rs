@@ -946,8 +946,8 @@ mod tests {
     use super::*;
     use crate::span::SourceFile;
 
-    /// The exchange of the single task of `query` over `clicks`.
-    fn exchange(query: &str) -> Result<Exchange, String> {
+    /// The program and plan of `query` over `clicks`, of one task.
+    fn planned(query: &str) -> (crate::hir::Program, Pipeline) {
         let text = format!(
             "CREATE TABLE clicks (user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3), \
              WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector' = 'datagen');\n{query}"
@@ -956,20 +956,19 @@ mod tests {
         assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
         let pipeline = crate::plan::plan(&checked.hir).expect("plans");
         assert_eq!(pipeline.tasks.len(), 1);
-        exchange_plan(&checked.hir, &pipeline.tasks[0])
+        (checked.hir, pipeline)
+    }
+
+    /// The exchange of the single task of `query` over `clicks`.
+    fn exchange(query: &str) -> Result<Exchange, String> {
+        let (program, pipeline) = planned(query);
+        exchange_plan(&program, &pipeline.tasks[0])
     }
 
     /// How the single task of `query` over `clicks` runs N-wide.
     fn wide(query: &str) -> Result<Wide, String> {
-        let text = format!(
-            "CREATE TABLE clicks (user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3), \
-             WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector' = 'datagen');\n{query}"
-        );
-        let checked = crate::check(&SourceFile::new("q.sql", text));
-        assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
-        let pipeline = crate::plan::plan(&checked.hir).expect("plans");
-        assert_eq!(pipeline.tasks.len(), 1);
-        wide_plan(&checked.hir, &pipeline, &pipeline.tasks[0])
+        let (program, pipeline) = planned(query);
+        wide_plan(&program, &pipeline, &pipeline.tasks[0])
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub mod snapshot;
 mod store;
 
 pub use rescale::Rescaled;
+#[cfg(test)]
+pub(crate) use rescale::rescaled;
 pub use snapshot::{Rescale, Snapshot, SnapshotReader, SnapshotWriter, decode, encode};
 
 use crate::error::{Error, Result};

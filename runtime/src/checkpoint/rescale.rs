@@ -138,6 +138,35 @@ pub(super) fn shape<'a>(names: impl Iterator<Item = &'a str> + Clone) -> BTreeSe
         .collect()
 }
 
+/// For operators' tests: the operators `old` (workers of one parallelism) checkpointed,
+/// and their snapshots merged into `n` new operators made by `make`, new worker `w` keeping
+/// the keys `keep(w, key)` holds — as a restore at another parallelism does.
+#[cfg(test)]
+pub(crate) fn rescaled<K, O: super::Rescale<K>>(
+    old: &mut [O],
+    n: usize,
+    make: impl Fn(usize) -> O,
+    keep: impl Fn(usize, &K) -> bool,
+) -> Vec<O> {
+    let snapshots: Vec<Vec<u8>> = old
+        .iter_mut()
+        .map(|op| {
+            let mut bytes = Vec::new();
+            op.save(&mut bytes).unwrap();
+            bytes
+        })
+        .collect();
+    (0..n)
+        .map(|w| {
+            let mut op = make(w);
+            for bytes in &snapshots {
+                op.merge(&mut bytes.as_slice(), &|k: &K| keep(w, k)).unwrap();
+            }
+            op
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

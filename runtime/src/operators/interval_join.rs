@@ -686,23 +686,8 @@ mod tests {
             feed(&mut old, &rows[..700]);
             let kept: usize = old.iter().map(Join::rows).sum();
             assert!(kept > 0, "state to move");
-            let snapshots: Vec<Vec<u8>> = old
-                .iter_mut()
-                .map(|j| {
-                    let mut bytes = Vec::new();
-                    j.save(&mut bytes).unwrap();
-                    bytes
-                })
-                .collect();
-            let mut new: Vec<Join> = (0..3u8)
-                .map(|w| {
-                    let mut j = join(kind, bounds);
-                    for bytes in &snapshots {
-                        j.merge(&mut bytes.as_slice(), &|k: &u8| k % 3 == w).unwrap();
-                    }
-                    j
-                })
-                .collect();
+            let mut new =
+                crate::checkpoint::rescaled(&mut old, 3, |_| join(kind, bounds), |w, k: &u8| usize::from(k % 3) == w);
             assert_eq!(new.iter().map(Join::rows).sum::<usize>(), kept, "every kept row in one worker");
             feed(&mut new, &rows[700..]);
             for j in &mut new {

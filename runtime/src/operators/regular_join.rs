@@ -531,23 +531,8 @@ mod tests {
             for &row in &rows[..200] {
                 feed(&mut old[owner(row.1, 2)], &mut table, RowKind::Insert, row);
             }
-            let snapshots: Vec<Vec<u8>> = old
-                .iter_mut()
-                .map(|j| {
-                    let mut bytes = Vec::new();
-                    j.save(&mut bytes).unwrap();
-                    bytes
-                })
-                .collect();
-            let mut new: Vec<RegularJoin<u8, u32, u32>> = (0..3u8)
-                .map(|w| {
-                    let mut j = RegularJoin::in_backend(&mut MemoryBackend::new(), "j", kind);
-                    for bytes in &snapshots {
-                        j.merge(&mut bytes.as_slice(), &|k: &u8| k % 3 == w).unwrap();
-                    }
-                    j
-                })
-                .collect();
+            let make = |_| RegularJoin::in_backend(&mut MemoryBackend::new(), "j", kind);
+            let mut new = crate::checkpoint::rescaled(&mut old, 3, make, |w, k: &u8| usize::from(k % 3) == w);
             for &row in &rows[200..] {
                 feed(&mut new[owner(row.1, 3)], &mut table, RowKind::Insert, row);
             }

@@ -364,26 +364,18 @@ mod tests {
             };
             let mut old: Vec<WindowJoin<u8, Row, Row>> = (0..2).map(|_| WindowJoin::new(kind)).collect();
             feed(&mut old, &rows[..300]);
-            let snapshots: Vec<Vec<u8>> = old
-                .iter_mut()
-                .map(|op| {
-                    let mut bytes = Vec::new();
-                    op.save(&mut bytes).unwrap();
-                    bytes
-                })
-                .collect();
             let kept: usize = old.iter().map(WindowJoin::rows).sum();
             assert!(kept > 0, "state to move");
-            let mut new: Vec<WindowJoin<u8, Row, Row>> = (0..3u8)
-                .map(|w| {
+            let mut new = crate::checkpoint::rescaled(
+                &mut old,
+                3,
+                |w| {
                     let mut op = WindowJoin::new(kind);
                     op.owns_nulls(w == 0);
-                    for bytes in &snapshots {
-                        op.merge(&mut bytes.as_slice(), &|k: &u8| k % 3 == w).unwrap();
-                    }
                     op
-                })
-                .collect();
+                },
+                |w, k: &u8| usize::from(k % 3) == w,
+            );
             assert_eq!(new.iter().map(WindowJoin::rows).sum::<usize>(), kept, "every kept row in one worker");
             feed(&mut new, &rows[300..]);
             for op in &mut new {
