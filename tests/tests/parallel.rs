@@ -282,8 +282,12 @@ fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut queries = Vec::new();
-        let rocks =
-            format!("SET 'state.backend' = 'rocksdb';\nSET 'state.backend.rocksdb.cache-entries' = '50';\n{KEYED}");
+        let in_rocks = |body: &str| {
+            format!("SET 'state.backend' = 'rocksdb';\nSET 'state.backend.rocksdb.cache-entries' = '50';\n{body}")
+        };
+        let rocks = in_rocks(KEYED);
+        let shape = |name: &str| SHAPES.iter().find(|(n, _)| *n == name).map(|(_, body)| *body).unwrap_or_default();
+        let (ijoin_rocks, wjoin_rocks) = (in_rocks(shape("ijoin")), in_rocks(shape("wjoin")));
         for (name, body) in [
             ("keyed", KEYED),
             ("changes", CHANGES),
@@ -293,6 +297,8 @@ fn built() -> &'static Built {
             ("banded", BANDED),
             ("hot", HOT),
             ("spenders", SPENDERS),
+            ("ijoin_rocks", ijoin_rocks.as_str()),
+            ("wjoin_rocks", wjoin_rocks.as_str()),
         ]
         .into_iter()
         .chain(SHAPES)
@@ -700,8 +706,8 @@ fn more_shapes_at_parallelism_4_and_2_give_the_output_of_parallelism_1() {
 }
 
 /// Joins of two branches of the clicks run N-wide, stopped after checkpoints and restored
-/// at other parallelisms (the join's state moving by key group with the rest), end as a
-/// run at parallelism 1 without faults.
+/// at other parallelisms (the join's state moving by key group with the rest, in memory
+/// and in RocksDB), end as a run at parallelism 1 without faults.
 #[test]
 fn joins_restored_at_other_parallelisms_end_as_a_run_without_faults() {
     let input = tempfile::tempdir().unwrap();
@@ -710,6 +716,9 @@ fn joins_restored_at_other_parallelisms_end_as_a_run_without_faults() {
         let (expected, _) = run(&format!("{name}1"), input.path(), &["o"], &[]);
         assert!(expected[0].len() > 1_000, "{name} has rows: {}", expected[0].len());
         rescaled_outputs_through(&format!("{name}4"), &["4", "3", "1", "2"], input.path(), &["o"], &expected);
+        // The same with the state in RocksDB (its entries copied out of the old workers'
+        // databases).
+        rescaled_outputs_through(&format!("{name}_rocks4"), &["4", "3", "1", "2"], input.path(), &["o"], &expected);
     }
     // The regular join keeps both sides' rows of every key: what every run printed leaves
     // the rows of a run without faults.
