@@ -460,11 +460,12 @@ pub fn route<S: Source, T: Send + Clone>(
                     router.batches[o].push((before, row.clone()));
                 }
                 router.batches[w].push((before, row));
-                let full = [Some(w), other].into_iter().flatten().filter(|&to| router.batches[to].len() >= BATCH);
                 let mut flushed = false;
-                for to in full.collect::<Vec<usize>>() {
-                    router.flush(to)?;
-                    flushed = true;
+                for to in [Some(w), other].into_iter().flatten() {
+                    if router.batches[to].len() >= BATCH {
+                        router.flush(to)?;
+                        flushed = true;
+                    }
                 }
                 // The others follow the watermark too, whether their keys come or not.
                 if let (true, Some(wm)) = (flushed, &watermark) {
