@@ -126,11 +126,16 @@ fn three_processes_share_keyed_windows_through_a_kill_and_a_join() {
     let Some(servers) = bootstrap() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let p = through_a_kill_and_a_join("partitioned_windows", &servers, tmp.path(), &[]);
-    // Every partition's state is in the shared folder, at one offset.
+    // Every partition's state is in the shared folder, at one offset, beside the claim of
+    // its last owner.
     for part in 0..6 {
         let dir = tmp.path().join("shared-state/clicks").join(&p.clicks).join(part.to_string());
-        let snapshots: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-        assert_eq!(snapshots.len(), 1, "{}: {snapshots:?}", dir.display());
+        let mut names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{}: {names:?}", dir.display());
+        let claim = names[1].strip_suffix(".claim").unwrap_or_else(|| panic!("a claim: {names:?}"));
+        assert!(names[0].starts_with(&format!("{claim}-")) && names[0].ends_with(".snapshot"), "{names:?}");
     }
 }
 

@@ -12,8 +12,9 @@
 //! **State moves with its partition** through a folder shared by the processes
 //! (`scale-out.state.dir`, a shared volume): at each checkpoint, once it is complete (the
 //! sinks committed), every instance's snapshot is written there under its topic and
-//! partition, named by the offset of the partition's next record, before the source
-//! commits that offset to the group. A partition assigned to a process starts from its
+//! partition, named by the offset of the partition's next record (and by the claim it was
+//! written under, which fences a process that lost the partition: [`PartitionStore`]),
+//! before the source commits that offset to the group. A partition assigned to a process starts from its
 //! newest snapshot there, at the snapshot's offset: a process that dies has its partitions
 //! taken over from its last checkpoint, and one that gives partitions up in a rebalance
 //! takes a checkpoint first (the source asks for it), which writes their snapshots. A
@@ -58,13 +59,26 @@ type Read = (PathBuf, Vec<u8>, Option<PathBuf>);
 /// The snapshots of one task's partitions in the shared folder, and what the source tells
 /// the task's thread of its partitions (where each started, which were taken away).
 ///
-/// A partition's snapshots are files `<offset>.<stamp>.snapshot` (the offset of its next
-/// record, 20 digits; a stamp that orders snapshots at one offset), each with a folder
-/// `<offset>.<stamp>.state` of RocksDB files when the state is kept in RocksDB. The newest
-/// by (offset, stamp) is where the partition goes on.
+/// A partition's snapshots are files `<claim>-<offset>.<stamp>.snapshot` (the claim of the
+/// process that wrote it, 10 digits; the offset of its next record, 20 digits; a stamp that
+/// orders snapshots at one offset), each with a folder `<claim>-<offset>.<stamp>.state` of
+/// RocksDB files when the state is kept in RocksDB. The newest by (claim, offset, stamp) is
+/// where the partition goes on.
+///
+/// **Claims fence a process that lost a partition.** Each assignment of a partition
+/// creates a file `<claim>.claim` numbered above every claim before it, before the newest
+/// snapshot is read. A process writes a partition's snapshots under its claim, and neither
+/// writes nor removes any once a newer claim is there: a process dropped from the group
+/// (it stopped polling for longer than `max.poll.interval.ms`) that still takes a
+/// checkpoint cannot remove the files its partition's new owner is copying, and its late
+/// snapshots never win over the new owner's. Because a process writes its snapshot before
+/// it looks for a newer claim, and the new owner writes its claim before it reads the newest
+/// snapshot, a snapshot whose writer did not see the claim is the one the new owner reads.
 pub struct PartitionStore {
     dir: PathBuf,
     splits: Mutex<HashMap<usize, Assigned>>,
+    /// This process's claim on each partition it was assigned, by (topic, partition).
+    claims: Mutex<HashMap<(String, i32), u64>>,
     /// Snapshots read when their partitions' start was looked up, by (topic, partition),
     /// until their instances take them.
     pending: Mutex<HashMap<(String, i32), Read>>,
@@ -84,10 +98,47 @@ struct Assigned {
     revoked: Option<bool>,
 }
 
-/// The (offset, stamp) of a snapshot file's or state folder's name with `suffix`.
-fn snapshot_key(name: &str, suffix: &str) -> Option<(i64, u64)> {
-    let (offset, stamp) = name.strip_suffix(suffix)?.split_once('.')?;
-    Some((offset.parse().ok()?, stamp.parse().ok()?))
+/// How snapshots order: (claim, offset, stamp).
+type SnapshotKey = (u64, i64, u64);
+
+/// The key of a snapshot file's or state folder's name with `suffix` (a name without a
+/// claim, as written before claims, is of claim 0).
+fn snapshot_key(name: &str, suffix: &str) -> Option<SnapshotKey> {
+    let (head, stamp) = name.strip_suffix(suffix)?.split_once('.')?;
+    let (claim, offset) = match head.split_once('-') {
+        Some((claim, offset)) => (claim.parse().ok()?, offset),
+        None => (0, head),
+    };
+    Some((claim, offset.parse().ok()?, stamp.parse().ok()?))
+}
+
+/// The number of a claim file's name.
+fn claim_number(name: &str) -> Option<u64> {
+    name.strip_suffix(".claim")?.parse().ok()
+}
+
+/// The greatest claim on the partition of folder `dir` (0 without any).
+fn newest_claim(dir: &Path) -> Result<u64> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut newest = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if let Some(n) = entry.file_name().to_str().and_then(claim_number) {
+            newest = newest.max(n);
+        }
+    }
+    Ok(newest)
+}
+
+/// Syncs a folder, so that the files created or renamed in it are there after a crash.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 impl PartitionStore {
@@ -98,6 +149,7 @@ impl PartitionStore {
         Ok(PartitionStore {
             dir,
             splits: Mutex::default(),
+            claims: Mutex::default(),
             pending: Mutex::default(),
             saved: AtomicBool::new(false),
             stamps: AtomicU64::new(crate::time::epoch_ms().max(0) as u64 * 1000),
@@ -121,7 +173,7 @@ impl PartitionStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&dir, e)),
         };
-        let mut newest: Option<((i64, u64), PathBuf)> = None;
+        let mut newest: Option<(SnapshotKey, PathBuf)> = None;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let Some(key) = entry.file_name().to_str().and_then(|n| snapshot_key(n, ".snapshot")) else { continue };
@@ -129,12 +181,37 @@ impl PartitionStore {
                 newest = Some((key, entry.path()));
             }
         }
-        Ok(newest.map(|((offset, _), path)| (offset, path)))
+        Ok(newest.map(|((_, offset, _), path)| (offset, path)))
     }
 
-    /// Where a partition being assigned starts: the offset of its newest snapshot (read
-    /// now, for its instance), or `None` without one.
+    /// Claims a partition assigned to this process: creates its claim file, numbered above
+    /// every claim in the partition's folder.
+    fn claim(&self, topic: &str, partition: i32) -> Result<u64> {
+        use std::io::Write;
+        let dir = self.partition_dir(topic, partition);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        loop {
+            let claim = newest_claim(&dir)? + 1;
+            let path = dir.join(format!("{claim:010}.claim"));
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut file) => {
+                    let token = crate::checkpoint::process_token();
+                    file.write_all(token.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| Error::io(&path, e))?;
+                    sync_dir(&dir);
+                    self.claims.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition), claim);
+                    return Ok(claim);
+                }
+                // Another process claimed it at the same time: above theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+
+    /// Where a partition being assigned starts: claims it, then gives the offset of its
+    /// newest snapshot (read now, for its instance), or `None` without one.
     pub(super) fn offset_of(&self, topic: &str, partition: i32) -> Result<Option<i64>> {
+        self.claim(topic, partition)?;
         let Some((offset, path)) = self.newest(topic, partition)? else { return Ok(None) };
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let files = path.with_extension("state");
@@ -189,16 +266,37 @@ impl PartitionStore {
     /// removes the older ones. The state files move into place first; the snapshot file,
     /// written last, appears whole (written aside, synced, renamed): a snapshot is there
     /// once it is complete, and no complete one is touched before a newer one is.
-    pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8], files: Option<&Path>) -> Result<()> {
+    ///
+    /// Gives `false`, writing and removing nothing, when another process claimed the
+    /// partition since this one did: this one lost it.
+    pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8], files: Option<&Path>) -> Result<bool> {
         use std::io::Write;
         let dir = self.partition_dir(topic, partition);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let claim = self.claims.lock().unwrap_or_else(|p| p.into_inner()).get(&(topic.to_string(), partition)).copied();
+        let claim = match claim {
+            Some(claim) => claim,
+            None => self.claim(topic, partition)?,
+        };
+        let newer = newest_claim(&dir)?;
+        if newer > claim {
+            tracing::warn!(
+                topic,
+                partition,
+                "partition {partition} of {topic} was claimed by another process (claim {newer}; this process's is \
+                 {claim}): this process lost it and does not write its snapshot at offset {offset} (was it dropped \
+                 from the group? keep 'max.poll.interval.ms' above the time a checkpoint takes)"
+            );
+            if let Some(files) = files {
+                let _ = std::fs::remove_dir_all(files);
+            }
+            return Ok(false);
+        }
         // Later than any stamp this process gave, and than the clock's (µs-ish): a later
         // snapshot at one offset wins whichever process wrote it.
         let now = crate::time::epoch_ms().max(0) as u64 * 1000;
         let stamp = self.stamps.fetch_max(now, Ordering::AcqRel).max(now) + 1;
         self.stamps.store(stamp, Ordering::Release);
-        let path = dir.join(format!("{offset:020}.{stamp}.snapshot"));
+        let path = dir.join(format!("{claim:010}-{offset:020}.{stamp}.snapshot"));
         if let Some(files) = files {
             let place = path.with_extension("state");
             std::fs::rename(files, &place).map_err(|e| Error::io(&place, e))?;
@@ -208,17 +306,20 @@ impl PartitionStore {
         let mut file = std::fs::File::create(&aside).map_err(|e| Error::io(&aside, e))?;
         file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(&aside, e))?;
         std::fs::rename(&aside, &path).map_err(|e| Error::io(&path, e))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
+        sync_dir(&dir);
+        // Claimed since the look above: the new owner may be reading an older snapshot
+        // (not this one, which was there before its claim was), so nothing goes.
+        if newest_claim(&dir)? == claim {
+            self.remove_older(&dir, (claim, offset, stamp));
         }
-        self.remove_older(&dir, (offset, stamp));
-        Ok(())
+        Ok(true)
     }
 
-    /// Removes a partition's snapshots (and their state files) older than `key`, what this
-    /// process staged or wrote aside for snapshots it did not complete, and what any process
-    /// left staged or aside more than [`STALE`] ago (one that died in a checkpoint).
-    fn remove_older(&self, dir: &Path, key: (i64, u64)) {
+    /// Removes a partition's snapshots (and their state files) older than `key` and the
+    /// claims before its own, what this process staged or wrote aside for snapshots it did
+    /// not complete, and what any process left staged or aside more than [`STALE`] ago (one
+    /// that died in a checkpoint).
+    fn remove_older(&self, dir: &Path, key: SnapshotKey) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         let token = crate::checkpoint::process_token();
         let stale = |entry: &std::fs::DirEntry| {
@@ -230,6 +331,7 @@ impl PartitionStore {
             let staged = name.starts_with(".staging-");
             let aside = name.starts_with('.') && name.ends_with(".tmp");
             if snapshot_key(name, ".snapshot").is_some_and(|k| k < key)
+                || claim_number(name).is_some_and(|n| n < key.0)
                 || (aside && (name.ends_with(&format!(".{token}.tmp")) || stale(&entry)))
             {
                 let _ = std::fs::remove_file(entry.path());
@@ -662,9 +764,9 @@ mod tests {
         // A file written aside by another process, not renamed yet, is no snapshot.
         std::fs::write(dir.path().join("clicks/t/0/.130.7.other.tmp"), b"half").unwrap();
         assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
-        let snapshots: Vec<(i64, u64)> =
+        let snapshots: Vec<SnapshotKey> =
             names(&dir.path().join("clicks/t/0")).iter().filter_map(|n| snapshot_key(n, ".snapshot")).collect();
-        assert_eq!(snapshots.iter().map(|k| k.0).collect::<Vec<_>>(), [120]);
+        assert_eq!(snapshots.iter().map(|k| (k.0, k.1)).collect::<Vec<_>>(), [(1, 120)]);
         // A snapshot at the same offset again is newer (its stamp), and the other goes.
         store.save("t", 0, 120, b"again", None).unwrap();
         assert_eq!(store.offset_of("t", 0).unwrap(), Some(120));
@@ -701,12 +803,13 @@ mod tests {
         let stale = stage(9);
         let second = stage(2);
         store.save("t", 2, 20, b"twenty", Some(&second)).unwrap();
-        // The newest snapshot's files are beside it; older ones and this process's stale
-        // staging are gone.
+        // The newest snapshot's files are beside it (with the claim it was written under);
+        // older ones and this process's stale staging are gone.
         let left = names(&part);
-        assert_eq!(left.len(), 2, "{left:?}");
-        assert!(left[0].starts_with("00000000000000000020.") && left[0].ends_with(".snapshot"), "{left:?}");
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(left[0].starts_with("0000000001-00000000000000000020.") && left[0].ends_with(".snapshot"), "{left:?}");
         assert_eq!(left[1], left[0].replace(".snapshot", ".state"));
+        assert_eq!(left[2], "0000000001.claim");
         assert!(!stale.exists());
         assert_eq!(store.offset_of("t", 2).unwrap(), Some(20));
         store.assigned(0, "t", 2, 20);
@@ -723,6 +826,56 @@ mod tests {
         std::fs::File::open(&theirs).unwrap().set_modified(old_time).unwrap();
         store.save("t", 2, 30, b"thirty", None).unwrap();
         assert!(!theirs.exists() && recent.exists());
+    }
+
+    #[test]
+    fn a_process_that_lost_its_partition_neither_writes_nor_removes_its_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("clicks/t/1");
+        // A snapshot written before claims existed is the oldest of all.
+        std::fs::create_dir_all(&part).unwrap();
+        std::fs::write(part.join("00000000000000000500.7.snapshot"), b"legacy").unwrap();
+        let (a, b) =
+            (PartitionStore::open(dir.path(), "clicks").unwrap(), PartitionStore::open(dir.path(), "clicks").unwrap());
+        assert_eq!(a.offset_of("t", 1).unwrap(), Some(500));
+        let staged = |n: u8| {
+            let staged = part.join(format!(".staging-{}-{n}", crate::checkpoint::process_token()));
+            std::fs::create_dir_all(&staged).unwrap();
+            std::fs::write(staged.join("CURRENT"), [n]).unwrap();
+            staged
+        };
+        assert!(a.save("t", 1, 510, b"a at 510", Some(&staged(1))).unwrap());
+        assert!(a.save("t", 1, 520, b"a at 520", Some(&staged(2))).unwrap());
+        // The group gives the partition to b while a still runs (it was dropped from the
+        // group): b claims it and starts from a's newest snapshot.
+        assert_eq!(b.offset_of("t", 1).unwrap(), Some(520));
+        b.assigned(0, "t", 1, 520);
+        let (_, _, _, read) = b.start(0).unwrap();
+        let (_, bytes, files) = read.expect("a's snapshot");
+        assert_eq!(bytes, b"a at 520");
+        let files = files.expect("its files");
+        // a's next checkpoint writes nothing and removes nothing: b is copying those files.
+        let late = staged(3);
+        assert!(!a.save("t", 1, 530, b"a at 530", Some(&late)).unwrap());
+        assert!(!late.exists(), "what a staged for it goes");
+        assert_eq!(std::fs::read(files.join("CURRENT")).unwrap(), [2]);
+        // b's snapshots win over a's even at an offset below a's: b's claim is newer.
+        assert!(b.save("t", 1, 515, b"b at 515", None).unwrap());
+        let c = PartitionStore::open(dir.path(), "clicks").unwrap();
+        assert_eq!(c.offset_of("t", 1).unwrap(), Some(515));
+        c.assigned(0, "t", 1, 515);
+        assert_eq!(c.start(0).unwrap().3.map(|(_, bytes, _)| bytes), Some(b"b at 515".to_vec()));
+        // b wrote its snapshot after c claimed the partition: b's stays (c may have read
+        // it), and nothing older goes while c's claim is the newest.
+        let left = names(&part);
+        assert!(left.contains(&"0000000003.claim".to_string()), "{left:?}");
+        assert!(!b.save("t", 1, 540, b"b at 540", None).unwrap());
+        assert!(c.save("t", 1, 560, b"c at 560", None).unwrap());
+        // c's first snapshot removes the older snapshots, their files and claims.
+        let left = names(&part);
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left[0].starts_with("0000000003-00000000000000000560."), "{left:?}");
+        assert_eq!(left[1], "0000000003.claim");
     }
 
     #[test]
