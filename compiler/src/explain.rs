@@ -159,9 +159,11 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         // A task run N-wide: its source read by one router, the rest by N workers; or in
         // two stages, the steps after the first stage's window on one thread.
         let mut staged: Option<crate::parallel::Stages> = None;
+        let mut sides = Vec::new();
         let width = match crate::parallel::wide_plan(program, pipeline, task) {
             _ if partitioned => 1,
             Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 && !plan.sides.is_empty() => {
+                sides.clone_from(&plan.sides);
                 let sides: Vec<String> = (plan.sides.iter())
                     .map(|(b, key)| {
                         let key: Vec<String> = key.iter().map(ToString::to_string).collect();
@@ -204,14 +206,20 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
             _ => 1,
         };
         // The steps its router runs, before the key.
-        let routed = crate::parallel::router_steps(task, &pipeline.late_sinks).filter(|_| width > 1);
-        if let Some((b, _)) = routed {
-            g.notes.push((ti, format!("the router filters and projects before routing (t{ti}.b{b}.s0)")));
+        let routed = match width {
+            1 => Vec::new(),
+            _ => crate::parallel::router_prefix(task, &pipeline.late_sinks, &sides),
+        };
+        if !routed.is_empty() {
+            let steps: Vec<String> = routed.iter().map(|(b, _)| format!("t{ti}.b{b}.s0")).collect();
+            let what = if sides.is_empty() { "" } else { ", each join side's columns to its worker" };
+            g.notes.push((ti, format!("the router filters and projects before routing ({}{what})", steps.join(", "))));
         }
         // The parallelism of branch `b`'s step `s` (a chain's first step).
-        let width_at = |b: usize, s: usize| match (&staged, routed) {
-            (_, Some((rb, steps))) if rb == b && s < steps => 1,
-            (Some(st), _) if st.later[b] && (b != st.window.0 || s > st.window.1) => 1,
+        let routed_at = |b: usize, s: usize| routed.iter().any(|&(rb, steps)| rb == b && s < steps);
+        let width_at = |b: usize, s: usize| match &staged {
+            _ if routed_at(b, s) => 1,
+            Some(st) if st.later[b] && (b != st.window.0 || s > st.window.1) => 1,
             _ => width,
         };
         let source = |id: String, line: String, state: Option<String>| Node {

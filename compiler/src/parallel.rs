@@ -432,6 +432,32 @@ pub fn router_steps(task: &Task, late_sinks: &[(crate::hir::TableId, crate::hir:
     branch.steps[..steps].iter().any(|s| matches!(s, Step::Project(_))).then_some((b, steps))
 }
 
+/// The steps the router of a task run N-wide runs before routing a row, per branch
+/// (branch, number of steps): [`router_steps`]'s one branch, or for a task joining two
+/// branches of its table (`sides`: [`Exchange::sides`]) the filters and projections each
+/// side starts with, when every side's include a projection (a view of the table) and no
+/// late-data table takes the table's late rows. Empty when the router runs none.
+pub fn router_prefix(
+    task: &Task,
+    late_sinks: &[(crate::hir::TableId, crate::hir::TableId)],
+    sides: &[(usize, Vec<Expr>)],
+) -> Vec<(usize, usize)> {
+    if sides.is_empty() {
+        return router_steps(task, late_sinks).into_iter().collect();
+    }
+    let Input::Table(id) = task.input else { return Vec::new() };
+    let inputs = task.branches.iter().filter(|b| b.from == Origin::Input).count();
+    if late_sinks.iter().any(|(source, _)| *source == id) || inputs != sides.len() {
+        return Vec::new();
+    }
+    let prefix = |b: usize| {
+        let steps = &task.branches[b].steps;
+        let n = steps.iter().position(|s| !matches!(s, Step::Filter(_) | Step::Project(_))).unwrap_or(steps.len());
+        steps[..n].iter().any(|s| matches!(s, Step::Project(_))).then_some((b, n))
+    };
+    sides.iter().map(|(b, _)| prefix(*b)).collect::<Option<Vec<_>>>().unwrap_or_default()
+}
+
 /// A task run N-wide in two stages: the first, N-wide by `exchange`, up to the window
 /// aggregation `window` (branch, step of the task); the second, on one thread, continues
 /// from that aggregation's output as the workers send it (`dfl::stage`).

@@ -402,18 +402,18 @@ impl<T> Router<T> {
 }
 
 /// How the router makes a worker's row of a source record: the row, its key's hash (and a
-/// second key's, for a row feeding both sides of a join), and its event time (for the
-/// watermark).
+/// second row with its key's hash, for a record feeding both sides of a join), and its
+/// event time (for the watermark).
 pub struct Routed<T> {
     /// The row the workers take: the source's, or what the task's first filters and
     /// projections make of it (`None`: filtered out; its time still moves the watermark).
     pub row: Option<T>,
     /// The hash of its key ([`hash_key`]).
     pub hash: u64,
-    /// The hash of a second key, when the row feeds two keyed branches (the two sides of a
-    /// join, each keyed by its own columns of the row): the row goes to that key's worker
-    /// too, and each worker runs only the branches whose keys it owns.
-    pub also: Option<u64>,
+    /// A second row and the hash of its key, when the record feeds two keyed branches (the
+    /// two sides of a join, each keyed by its own columns of the record): it goes to that
+    /// key's worker (the first row's too, if it is the same), with the same watermark.
+    pub also: Option<(u64, T)>,
     /// Its event time (ms), for the watermark.
     pub event_time: Option<i64>,
 }
@@ -424,7 +424,7 @@ pub struct Routed<T> {
 /// every row; barriers to every worker, and to the checkpoint with the source's position
 /// and the watermark. Returns when the input ends or the pipeline stops; the workers then
 /// end too.
-pub fn route<S: Source, T: Send + Clone>(
+pub fn route<S: Source, T: Send>(
     cx: &Context,
     task: &mut TaskCheckpoint<'_>,
     source: S,
@@ -453,12 +453,13 @@ pub fn route<S: Source, T: Send + Clone>(
             }
             if let Some(row) = row {
                 let w = worker_of(key_group(hash), n);
-                // A row for two workers is in both batches before either leaves with the
-                // watermark sent to the idle ones (which counts this row already).
-                let other = also.map(|h| worker_of(key_group(h), n)).filter(|&o| o != w);
-                if let Some(o) = other {
-                    router.batches[o].push((before, row.clone()));
-                }
+                // A record's two rows are in their batches before either leaves with the
+                // watermark sent to the idle ones (which counts this record already).
+                let other = also.map(|(h, second)| {
+                    let o = worker_of(key_group(h), n);
+                    router.batches[o].push((before, second));
+                    o
+                });
                 router.batches[w].push((before, row));
                 let mut flushed = false;
                 for to in [Some(w), other].into_iter().flatten() {
@@ -732,27 +733,27 @@ mod tests {
     }
 
     #[test]
-    fn a_row_with_a_second_key_goes_to_both_workers_once() {
-        // Rows 0..6 of 3 workers: keyed to worker i % 3, and the odd ones also to worker
-        // (i + 1) % 3; row 2's second key is its first one's worker (sent once).
+    fn a_second_row_goes_to_the_worker_of_its_key() {
+        // Rows 0..6 of 3 workers: keyed to worker i % 3, and the odd ones have a second row
+        // (i + 10) for worker (i + 1) % 3; row 2's second row is for its first one's worker.
         let mut events = vec![SourceEvent::SplitStart(0)];
         events.extend((0..6u64).map(|i| SourceEvent::Row(0, (i, 1_000 * i as i64))));
         let seen = routed(3, events, 0, |(i, t)| Routed {
             row: Some((i, t)),
             hash: hash_to(i, (i % 3) as usize, 3),
             also: match i {
-                2 => Some(hash_to(i + 7, 2, 3)),
-                _ => (i % 2 == 1).then(|| hash_to(i + 7, ((i + 1) % 3) as usize, 3)),
+                2 => Some((hash_to(i + 7, 2, 3), (i + 10, t))),
+                _ => (i % 2 == 1).then(|| (hash_to(i + 7, ((i + 1) % 3) as usize, 3), (i + 10, t))),
             },
             event_time: Some(t),
         });
         let rows = |w: usize| seen[w].iter().filter(|e| e.starts_with("row")).cloned().collect::<Vec<_>>();
-        assert_eq!(rows(0), ["row 0", "row 3", "row 5"], "{seen:?}");
-        assert_eq!(rows(1), ["row 1", "row 3", "row 4"], "{seen:?}");
-        assert_eq!(rows(2), ["row 1", "row 2", "row 5"], "{seen:?}");
-        // Both of row 5's workers see it after the watermark of row 4.
-        for w in [0, 2] {
-            let at = seen[w].iter().position(|e| e == "row 5").unwrap();
+        assert_eq!(rows(0), ["row 0", "row 3", "row 15"], "{seen:?}");
+        assert_eq!(rows(1), ["row 1", "row 13", "row 4"], "{seen:?}");
+        assert_eq!(rows(2), ["row 11", "row 12", "row 2", "row 5"], "{seen:?}");
+        // Both of record 5's workers see its rows after the watermark of record 4.
+        for (w, row) in [(2, "row 5"), (0, "row 15")] {
+            let at = seen[w].iter().position(|e| e == row).unwrap();
             assert_eq!(seen[w][at - 1], "wm 4000", "{seen:?}");
         }
     }
@@ -768,7 +769,7 @@ mod tests {
         let seen = routed(2, events, 0, |(i, t)| Routed {
             row: Some((i, t)),
             hash: hash_to(i, usize::from(i != last), 2),
-            also: (i == last).then(|| hash_to(i, 1, 2)),
+            also: (i == last).then(|| (hash_to(i, 1, 2), (i, t))),
             event_time: Some(t),
         });
         let row = format!("row {last}");

@@ -20,13 +20,25 @@ pub(super) struct ShuffleWriters {
 }
 
 /// What the router of a task run N-wide does to each row before routing it
-/// ([`crate::parallel::router_steps`]): the workers then take a few projected columns
+/// ([`crate::parallel::router_prefix`]): the workers then take a few projected columns
 /// rather than the source's whole row (often hundreds of bytes, copied twice), and no row
 /// filtered out.
 pub(super) struct Prefix {
+    /// One part per branch whose first steps the router runs: the task's one input branch,
+    /// or each side of a join of two branches of the table.
+    parts: Vec<Part>,
+}
+
+/// The steps of one branch the router runs, and where their output is in the routed row.
+struct Part {
     /// The input branch, and how many of its steps the router runs.
     branch: usize,
     steps: usize,
+    /// Where the part's columns start in the routed row. A join side's columns follow a
+    /// marker column, set (`Some(())`) in the rows the side takes: a row goes to a side's
+    /// worker with that side's columns only.
+    offset: usize,
+    marked: bool,
     /// The columns the workers take: their types, `None` for those no later step reads
     /// (sent as `None::<()>`).
     columns: Vec<Option<crate::types::Type>>,
@@ -34,21 +46,55 @@ pub(super) struct Prefix {
     live: Vec<Vec<bool>>,
 }
 
+impl Part {
+    /// The part's columns and marker alone.
+    fn shape(&self) -> Part {
+        Part { live: Vec::new(), columns: self.columns.clone(), ..*self }
+    }
+
+    /// The part's columns' places in the routed row (`row.<i>`).
+    fn frame(&self) -> Vec<TokenStream> {
+        let first = self.offset + usize::from(self.marked);
+        (first..first + self.columns.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(row.#i)
+            })
+            .collect()
+    }
+}
+
 impl Prefix {
-    /// Task `task` as its workers run it: reading the projected columns (an
-    /// [`Input::Stage`]), the router's steps left as filters letting every row through
-    /// (each step keeps its place, its operator ids and metrics with it).
+    /// The routed row's columns, in order: per part, its marker (unread) and its columns.
+    fn columns(&self) -> Vec<Option<crate::types::Type>> {
+        self.parts.iter().flat_map(|p| p.marked.then_some(None).into_iter().chain(p.columns.iter().cloned())).collect()
+    }
+
+    /// Task `task` as its workers run it: reading the routed row (an [`Input::Stage`]),
+    /// the router's steps left as filters letting every row through (each step keeps its
+    /// place, its operator ids and metrics with it).
     pub(super) fn worker_task(&self, task: &Task) -> Task {
         let mut worker = task.clone();
         let boolean = crate::types::Type::boolean;
-        worker.input = Input::Stage(self.columns.iter().map(|c| c.clone().unwrap_or_else(boolean)).collect());
+        worker.input = Input::Stage(self.columns().into_iter().map(|c| c.unwrap_or_else(boolean)).collect());
         let pass =
             crate::hir::Expr { kind: crate::hir::ExprKind::Literal(crate::hir::Value::Boolean(true)), ty: boolean() };
-        for step in &mut worker.branches[self.branch].steps[..self.steps] {
-            *step = Step::Filter(pass.clone());
+        for part in &self.parts {
+            for step in &mut worker.branches[part.branch].steps[..part.steps] {
+                *step = Step::Filter(pass.clone());
+            }
         }
         worker
     }
+}
+
+/// How a worker of a task joining two branches of its table tells the rows of a side's
+/// branch: the condition it runs the branch under, and the columns the branch reads when
+/// they are not the routed row's own.
+pub(super) struct SideInput {
+    pub(super) branch: usize,
+    pub(super) gate: TokenStream,
+    pub(super) frame: Option<Vec<TokenStream>>,
 }
 
 /// How a task's router picks the worker of each row.
@@ -56,25 +102,38 @@ pub(super) enum Routing {
     /// By the hash of the route key, which `route_<i>(row)` gives.
     Key(proc_macro2::Ident),
     /// A join of two branches of the table, each side by its own key: per branch feeding
-    /// the join, the function hashing its key and the function telling whether a row
-    /// passes the filters the branch starts with (it feeds that side).
+    /// the join, the function hashing its key and, without a prefix, the function telling
+    /// whether a row passes the filters the branch starts with (it feeds that side).
     Sides(Vec<Side>),
 }
 
 pub(super) struct Side {
     branch: usize,
     hash: proc_macro2::Ident,
-    passes: proc_macro2::Ident,
+    passes: Option<proc_macro2::Ident>,
 }
 
 impl Routing {
-    /// What a worker checks before running a branch feeding the join: (branch, the
-    /// function hashing its key).
-    pub(super) fn gates(&self) -> Vec<(usize, proc_macro2::Ident)> {
-        match self {
-            Routing::Key(_) => Vec::new(),
-            Routing::Sides(sides) => sides.iter().map(|s| (s.branch, s.hash.clone())).collect(),
+    /// How a worker tells each join side's rows: with a prefix, by the side's marker and
+    /// columns in the routed row (the router sends a side's worker that side's columns);
+    /// otherwise by the hash of the side's key over the source row, which the worker owns.
+    pub(super) fn side_inputs(&self, prefix: Option<&Prefix>) -> Vec<SideInput> {
+        let Routing::Sides(sides) = self else { return Vec::new() };
+        if let Some(p) = prefix {
+            return (p.parts.iter())
+                .map(|part| {
+                    let marker = syn::Index::from(part.offset);
+                    SideInput { branch: part.branch, gate: quote!(row.#marker.is_some()), frame: Some(part.frame()) }
+                })
+                .collect();
         }
+        (sides.iter())
+            .map(|s| {
+                let hash = &s.hash;
+                let gate = quote!(rt::exchange::worker_of(rt::exchange::key_group(#hash(&row)), parallelism) == index);
+                SideInput { branch: s.branch, gate, frame: None }
+            })
+            .collect()
     }
 }
 
@@ -91,7 +150,13 @@ fn conjuncts_of(e: &crate::hir::Expr, out: &mut Vec<crate::hir::Expr>) {
 impl Gen<'_> {
     /// How task `i` run N-wide by `exchange` routes its rows, and the functions that does
     /// it with.
-    pub(super) fn routing(&mut self, i: usize, task: &Task, exchange: &Exchange) -> (Routing, TokenStream) {
+    pub(super) fn routing(
+        &mut self,
+        i: usize,
+        task: &Task,
+        exchange: &Exchange,
+        prefix: Option<&Prefix>,
+    ) -> (Routing, TokenStream) {
         if exchange.sides.is_empty() {
             let (route, def) = self.route_fn(i, task, exchange);
             return (Routing::Key(route), def);
@@ -102,7 +167,11 @@ impl Gen<'_> {
             let branch = &task.branches[*b];
             let (hash, passes) = (format_ident!("route_{}_{}", i, b), format_ident!("passes_{}_{}", i, b));
             defs.push(self.route_fn_over(&hash, id, key, branch.span));
-            defs.push(self.passes_fn(&passes, id, &branch.steps, branch.span));
+            // With a prefix, the router runs the side's filters as they are.
+            let passes = prefix.is_none().then(|| {
+                defs.push(self.passes_fn(&passes, id, &branch.steps, branch.span));
+                passes
+            });
             sides.push(Side { branch: *b, hash, passes });
         }
         (Routing::Sides(sides), quote!(#(#defs)*))
@@ -151,20 +220,28 @@ impl Gen<'_> {
         }
     }
 
-    /// The [`Prefix`] of task `task` run N-wide, if its router runs steps.
-    pub(super) fn prefix(&self, task: &Task) -> Option<Prefix> {
-        let (b, steps) = crate::parallel::router_steps(task, &self.late_sinks)?;
+    /// The [`Prefix`] of task `task` run N-wide (routed by `exchange`), if its router
+    /// runs steps.
+    pub(super) fn prefix(&self, task: &Task, exchange: &Exchange) -> Option<Prefix> {
         let Input::Table(id) = task.input else { return None };
-        let branch = &task.branches[b];
-        let last = branch.steps[..steps].iter().rposition(|s| matches!(s, Step::Project(_)))?;
-        let Step::Project(exprs) = &branch.steps[last] else { return None };
         let width = self.source_frame(&self.program.tables[id.0]).len();
-        let mut live = live_outputs(branch, width);
-        live.truncate(steps);
-        // The columns the projection computes, also those only a filter after it reads:
-        // filters pass the row on as it is.
-        let columns = exprs.iter().zip(&live[last]).map(|(e, &r)| r.then(|| e.ty.clone())).collect();
-        Some(Prefix { branch: b, steps, columns, live })
+        let marked = !exchange.sides.is_empty();
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        for (b, steps) in crate::parallel::router_prefix(task, &self.late_sinks, &exchange.sides) {
+            let branch = &task.branches[b];
+            let last = branch.steps[..steps].iter().rposition(|s| matches!(s, Step::Project(_)))?;
+            let Step::Project(exprs) = &branch.steps[last] else { return None };
+            let mut live = live_outputs(branch, width);
+            live.truncate(steps);
+            // The columns the projection computes, also those only a filter after it reads:
+            // filters pass the row on as it is.
+            let columns: Vec<_> = exprs.iter().zip(&live[last]).map(|(e, &r)| r.then(|| e.ty.clone())).collect();
+            let part = Part { branch: b, steps, offset, marked, columns, live };
+            offset += usize::from(marked) + part.columns.len();
+            parts.push(part);
+        }
+        (!parts.is_empty()).then_some(Prefix { parts })
     }
 
     /// The Rust type of the rows a task's router sends its workers: the prefix's columns,
@@ -172,11 +249,7 @@ impl Gen<'_> {
     pub(super) fn routed_type(&mut self, task: &Task, prefix: Option<&Prefix>) -> TokenStream {
         match prefix {
             Some(p) => {
-                let columns: Vec<TokenStream> = p
-                    .columns
-                    .iter()
-                    .map(|c| c.as_ref().map_or_else(|| quote!(()), |t| self.rows.rust(t, "value")))
-                    .collect();
+                let columns: Vec<TokenStream> = p.columns().iter().map(|c| self.column_type(c.as_ref())).collect();
                 quote!((#(Option<#columns>,)*))
             }
             None => {
@@ -187,19 +260,42 @@ impl Gen<'_> {
         }
     }
 
-    /// The router's code for the prefix `p` of `task`'s rows (`row`, whose columns are
-    /// `frame`): it sets `routed` to the projected columns of a row that passes.
-    fn prefix_code(&mut self, task: &Task, p: &Prefix, frame: &[TokenStream]) -> TokenStream {
-        let mut head = task.branches[p.branch].clone();
-        head.steps.truncate(p.steps);
+    /// The Rust type of a routed column (`()` for one no worker reads).
+    fn column_type(&mut self, ty: Option<&crate::types::Type>) -> TokenStream {
+        ty.map_or_else(|| quote!(()), |t| self.rows.rust(t, "value"))
+    }
+
+    /// `None` for each column (and marker) of `parts` in the routed row.
+    fn nones(&mut self, parts: &[Part]) -> Vec<TokenStream> {
+        let columns = Prefix { parts: parts.iter().map(Part::shape).collect() }.columns();
+        (columns.iter())
+            .map(|c| {
+                let ty = self.column_type(c.as_ref());
+                quote!(None::<#ty>)
+            })
+            .collect()
+    }
+
+    /// The router's code for part `part` of the prefix `p` of `task`'s rows (`row`, whose
+    /// columns are `frame`): it sets `routed` to the routed row of a row that passes — the
+    /// part's projected columns, after its marker, the other parts' columns `None`.
+    fn prefix_code(&mut self, task: &Task, p: &Prefix, part: usize, frame: &[TokenStream]) -> TokenStream {
+        let this = &p.parts[part];
+        let mut head = task.branches[this.branch].clone();
+        head.steps.truncate(this.steps);
         head.target = Target::Stage;
+        let mut before = self.nones(&p.parts[..part]);
+        if this.marked {
+            before.push(quote!(Some(())));
+        }
+        let after = self.nones(&p.parts[part + 1..]);
         let saved = (
             std::mem::replace(&mut self.branches, vec![head]),
-            std::mem::replace(&mut self.lives, vec![p.live.clone()]),
+            std::mem::replace(&mut self.lives, vec![this.live.clone()]),
         );
-        self.routing = true;
+        self.routing = Some((before, after));
         let code = self.flow(0, 0, frame.to_vec(), true);
-        self.routing = false;
+        self.routing = None;
         (self.branches, self.lives) = saved;
         code
     }
@@ -276,7 +372,7 @@ impl Gen<'_> {
         // The row the workers take: the prefix's columns (if it passes), or the whole row.
         let routed = match (routing, prefix) {
             (Routing::Key(route), Some(p)) => {
-                let code = self.prefix_code(task, p, &frame);
+                let code = self.prefix_code(task, p, 0, &frame);
                 // Without a filter in the prefix, every row sets it.
                 quote! {
                     #[allow(unused_assignments)]
@@ -291,16 +387,47 @@ impl Gen<'_> {
                 let also = None;
                 let routed = Some(row);
             },
-            // A join's sides: the worker of each side the row feeds (none: dropped here).
-            // The router runs no prefix then (two branches read the input).
-            (Routing::Sides(sides), _) => {
+            // A join's sides, each run by the router: a side's columns to the worker of its
+            // key, for each side the row feeds (none: dropped here).
+            (Routing::Sides(sides), Some(p)) => {
+                let names: Vec<_> = (0..sides.len()).map(|k| format_ident!("side_{}", k)).collect();
+                let parts: Vec<TokenStream> = (sides.iter().zip(&names).enumerate())
+                    .map(|(k, (s, name))| {
+                        let code = self.prefix_code(task, p, k, &frame);
+                        let hash = &s.hash;
+                        quote! {
+                            { #code }
+                            let #name = routed.take().map(|r| (#hash(&row), r));
+                        }
+                    })
+                    .collect();
+                quote! {
+                    #[allow(unused_assignments)]
+                    let mut routed = None;
+                    #(#parts)*
+                    let mut sides = [#(#names),*].into_iter().flatten();
+                    let (hash, routed) = sides.next().map_or((0, None), |(h, r)| (h, Some(r)));
+                    let also = sides.next();
+                }
+            }
+            // Without a prefix, the whole row to the worker of each side it feeds (once to a
+            // worker of both), which runs the sides whose keys it owns.
+            (Routing::Sides(sides), None) => {
                 let keys = sides.iter().map(|s| {
-                    let (hash, passes) = (&s.hash, &s.passes);
-                    quote!(#passes(&row).then(|| #hash(&row)))
+                    let hash = &s.hash;
+                    match &s.passes {
+                        Some(passes) => quote!(#passes(&row).then(|| #hash(&row))),
+                        None => quote!(Some(#hash(&row))),
+                    }
                 });
                 quote! {
                     let mut keys = [#(#keys),*].into_iter().flatten();
-                    let (hash, also) = (keys.next(), keys.next());
+                    let (hash, other) = (keys.next(), keys.next());
+                    let worker = |h: u64| rt::exchange::worker_of(rt::exchange::key_group(h), parallelism);
+                    let also = match (hash, other) {
+                        (Some(h), Some(o)) if worker(h) != worker(o) => Some((o, row.clone())),
+                        _ => None,
+                    };
                     let routed = hash.is_some().then_some(row);
                     let hash = hash.unwrap_or_default();
                 }
@@ -350,7 +477,7 @@ impl Gen<'_> {
         let (route, def) = self.route_fn(i, &stages.first, &stages.exchange);
         let hub = format_ident!("hub_{}", i);
         let stage = format_ident!("stage_{}", i);
-        let prefix = self.prefix(&stages.first);
+        let prefix = self.prefix(&stages.first, &stages.exchange);
         let first = prefix.as_ref().map_or_else(|| stages.first.clone(), |p| p.worker_task(&stages.first));
         (self.worker, self.stage) = (true, super::Stage::First);
         self.route_positions = stages.exchange.positions.clone();

@@ -633,8 +633,12 @@ impl Gen<'_> {
         let (j, side) = match branch.target {
             Target::Join { join, side } => (join, side),
             // The first stage's window output, to the task's second stage.
-            Target::Stage if self.routing => return quote!(routed = Some((#(#frame,)*));),
-            Target::Stage => return quote!(stage_out.write((#(#frame,)*))?;),
+            Target::Stage => {
+                return match &self.routing {
+                    Some((before, after)) => quote!(routed = Some((#(#before,)* #(#frame,)* #(#after,)*));),
+                    None => quote!(stage_out.write((#(#frame,)*))?;),
+                };
+            }
             Target::Sink { .. } => return self.sink_write(index, branch, frame, label),
         };
         let join = self.joins[j].clone();

@@ -82,11 +82,11 @@ pub fn generate_with(
         task_index: 0,
         worker: false,
         stage: Stage::None,
-        routing: false,
+        routing: None,
         worker_event_time: false,
         route_positions: HashMap::new(),
         join_positions: HashMap::new(),
-        side_gates: Vec::new(),
+        side_inputs: Vec::new(),
         instance_source: None,
         instance: false,
         shuffled: false,
@@ -143,8 +143,9 @@ struct Gen<'a> {
     worker: bool,
     /// Which stage of a task run N-wide in two stages is being generated.
     stage: Stage,
-    /// Whether the router's prefix is being generated (its rows go to `routed`).
-    routing: bool,
+    /// While the router's prefix is generated: its rows go to `routed`, after the columns
+    /// `.0` and before `.1` (the other parts of the routed row; [`exchange::Prefix`]).
+    routing: Option<(Vec<TokenStream>, Vec<TokenStream>)>,
     worker_event_time: bool,
     /// For a worker: where the route key is in the key of each keyed step (branch, step)
     /// ([`crate::parallel::Exchange::positions`]).
@@ -153,9 +154,8 @@ struct Gen<'a> {
     /// ([`crate::parallel::Exchange::joins`]).
     join_positions: HashMap<usize, Vec<usize>>,
     /// For a worker of a task whose join sides are routed each by its own key: per branch
-    /// feeding the join, the function hashing its key over the source row (the worker runs
-    /// the branch for the rows whose key it owns).
-    side_gates: Vec<(usize, proc_macro2::Ident)>,
+    /// feeding the join, how the worker tells the rows the branch runs for.
+    side_inputs: Vec<exchange::SideInput>,
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,
@@ -624,17 +624,17 @@ impl Gen<'_> {
             match crate::parallel::wide_plan(program, pipeline, task).ok().filter(|_| parallel) {
                 Some(crate::parallel::Wide::Whole(exchange)) => {
                     any_parallel = true;
-                    let (routing, def) = self.routing(i, task, &exchange);
+                    let prefix = self.prefix(task, &exchange);
+                    let (routing, def) = self.routing(i, task, &exchange, prefix.as_ref());
                     let hub = format_ident!("hub_{}", i);
-                    let prefix = self.prefix(task);
                     let wide = prefix.as_ref().map_or_else(|| task.clone(), |p| p.worker_task(task));
                     self.worker = true;
                     self.route_positions = exchange.positions.clone();
                     self.join_positions = exchange.joins.clone();
-                    self.side_gates = routing.gates();
+                    self.side_inputs = routing.side_inputs(prefix.as_ref());
                     let worker = self.task(&wide, name);
                     self.worker = false;
-                    self.side_gates.clear();
+                    self.side_inputs.clear();
                     let router = self.router(task, name, &hub, &routing, prefix.as_ref());
                     let ts = self.routed_type(task, prefix.as_ref());
                     tasks.push(quote! {

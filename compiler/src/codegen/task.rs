@@ -233,7 +233,11 @@ impl Gen<'_> {
                 let width = match branch.from {
                     Origin::Join(j) => self.joins[j].left.len() + self.joins[j].right.len(),
                     Origin::Window { branch: w, step } => output_width(&self.branches[w].steps[step]),
-                    Origin::Input => widths[0],
+                    // A join side's worker branch reads its own columns of the routed row.
+                    Origin::Input => match self.side_inputs.iter().find(|s| s.branch == b) {
+                        Some(super::exchange::SideInput { frame: Some(frame), .. }) => frame.len(),
+                        _ => widths[0],
+                    },
                     Origin::Second => widths[1],
                 };
                 live_outputs(branch, width)
@@ -257,12 +261,17 @@ impl Gen<'_> {
         inputs
             .into_iter()
             .map(|b| {
-                let flow = self.flow(b, 0, frame.to_vec(), true);
-                // A worker runs a join side's branch for the rows whose key it owns (the
-                // router sends a row to the worker of each side it feeds).
-                match self.side_gates.iter().find(|(g, _)| *g == b).filter(|_| origin == Origin::Input) {
-                    Some((_, hash)) => quote! {
-                        if rt::exchange::worker_of(rt::exchange::key_group(#hash(&row)), parallelism) == index {
+                // A worker runs a join side's branch for the rows it is sent for that side
+                // (the router sends a row to the worker of each side it feeds).
+                let side = self.side_inputs.iter().find(|s| s.branch == b).filter(|_| origin == Origin::Input);
+                let (gate, columns) = match side {
+                    Some(s) => (Some(s.gate.clone()), s.frame.clone().unwrap_or_else(|| frame.to_vec())),
+                    None => (None, frame.to_vec()),
+                };
+                let flow = self.flow(b, 0, columns, true);
+                match gate {
+                    Some(gate) => quote! {
+                        if #gate {
                             #flow
                         }
                     },
