@@ -347,31 +347,48 @@ fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) 
         };
         let route_key = found.as_ref().map(|e| e.key.clone()).unwrap_or_default();
         let positions = found.as_mut().map(|e| &mut e.positions);
-        follow(b, &branch.steps[start..], start, map, route_key.len(), &mut maps, positions).map_err(|missing| {
-            Refusal { why: "a later step is keyed by fewer columns than the first".into(), route: route_key, missing }
-        })?;
+        let sink = sink_key(program, branch);
+        follow(b, &branch.steps[start..], start, map, route_key.len(), sink.as_deref(), &mut maps, positions).map_err(
+            |lacking| Refusal {
+                why: lacking_why(&lacking, "its first key", "a later step is keyed by fewer columns than the first"),
+                route: route_key,
+                missing: lacking.missing,
+            },
+        )?;
     }
     found.filter(|e| !e.positions.is_empty()).ok_or_else(|| "it has no keyed step".into())
 }
 
+/// Which route key components a branch's steps lose, and whether the table it writes lost
+/// them (else a keyed step did).
+struct Lacking {
+    missing: Vec<usize>,
+    by_sink: bool,
+}
+
 /// Follows branch `b`'s `steps` (from its step `first`) from rows whose key map is `map`:
-/// every keyed step must keep the `components` route key components together (else: the
-/// components a step lacks). Records each step's output map in `maps` and, with
+/// every keyed step must keep the `components` route key components together, and so must
+/// the primary key of the table the branch writes (`sink`: where its columns are in the
+/// branch's output; [`sink_key`]), so that one key's changes come from one worker (else:
+/// the components they lack). Records each step's output map in `maps` and, with
 /// `positions`, where the components are in each keyed step's key.
+#[allow(clippy::too_many_arguments)]
 fn follow(
     b: usize,
     steps: &[Step],
     first: usize,
     mut map: KeyMap,
     components: usize,
+    sink: Option<&[usize]>,
     maps: &mut HashMap<(usize, usize), KeyMap>,
     mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
-) -> Result<(), Vec<usize>> {
+) -> Result<(), Lacking> {
     for (s, step) in (first..).zip(steps) {
         // A later keyed step must keep every key component together.
         if step_key(step).is_some() {
             let Some(at) = positions_in(step, &map, components) else {
-                return Err((0..components).filter(|&k| positions_in_one(step, &map, k).is_none()).collect());
+                let missing = (0..components).filter(|&k| positions_in_one(step, &map, k).is_none()).collect();
+                return Err(Lacking { missing, by_sink: false });
             };
             if let Some(p) = positions.as_deref_mut() {
                 p.insert((b, s), at);
@@ -380,7 +397,34 @@ fn follow(
         map = map_through(step, &map);
         maps.insert((b, s), map.clone());
     }
-    Ok(())
+    let Some(sink) = sink else { return Ok(()) };
+    let missing: Vec<usize> =
+        (0..components).filter(|&k| !sink.iter().any(|&c| map.get(c).copied().flatten() == Some(k))).collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(Lacking { missing, by_sink: true }),
+    }
+}
+
+/// Where the primary key of the table branch `branch` writes is in the branch's output
+/// (`None`: it writes no table with a primary key). A key column the INSERT does not
+/// write (NULL) carries no route component.
+fn sink_key(program: &crate::hir::Program, branch: &crate::plan::Branch) -> Option<Vec<usize>> {
+    let Target::Sink { table, columns, .. } = &branch.target else { return None };
+    let key = &program.tables[table.0].primary_key;
+    (!key.is_empty()).then(|| key.iter().filter_map(|k| columns.iter().position(|c| c == k)).collect())
+}
+
+/// Why a task is refused when its rows cannot be routed by what `lacking` lacks (`key`:
+/// what they are routed by; `steps`: the reason when a keyed step lacks them).
+fn lacking_why(lacking: &Lacking, key: &str, steps: &str) -> String {
+    match lacking.by_sink {
+        true => format!(
+            "a table it writes has a primary key without the columns of {key} (one key's changes would come from \
+             several workers)"
+        ),
+        false => steps.to_string(),
+    }
 }
 
 /// `e`, an expression over the rows `steps` output, as one over the rows entering them:
@@ -704,11 +748,11 @@ fn join_route(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -
                     Rust, does not route)"
             .into());
     }
-    while let Err(missing) = after_join(task, join, &routed, None)? {
-        if missing.is_empty() || missing.len() >= routed.len() {
-            return Err("a step after the join is keyed by fewer columns than the join key".into());
+    while let Err(lacking) = after_join(program, task, join, &routed, None)? {
+        if lacking.missing.is_empty() || lacking.missing.len() >= routed.len() {
+            return Err(after_join_why(&lacking));
         }
-        routed = without(&routed, &missing);
+        routed = without(&routed, &lacking.missing);
     }
     let route = |input: usize| routed.iter().filter_map(|&k| traces[k][input].clone()).collect::<Vec<Expr>>();
     let routes = [route(0), route(1)];
@@ -759,8 +803,8 @@ pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &
     // Where the route components are in the keys of the steps after the join (which
     // `join_route` narrowed them to).
     let join = &pipeline.joins[route.join];
-    if after_join(task, join, &route.routed, Some(&mut exchange.positions))?.is_err() {
-        return Err("a step after the join is keyed by fewer columns than the join key".into());
+    if let Err(lacking) = after_join(program, task, join, &route.routed, Some(&mut exchange.positions))? {
+        return Err(after_join_why(&lacking));
     }
     for (b, branch) in task.branches.iter().enumerate() {
         let Target::Join { side, .. } = branch.target else { continue };
@@ -782,15 +826,22 @@ pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &
     Ok(exchange)
 }
 
+/// Why a join task is refused when the steps after its join lack route components.
+fn after_join_why(lacking: &Lacking) -> String {
+    lacking_why(lacking, "the join key", "a step after the join is keyed by fewer columns than the join key")
+}
+
 /// Follows the steps after join `join` of task `task` (and branches continuing from their
-/// windows), the rows routed by the join key components `routed`: `Ok(Err(missing))` when
-/// a keyed step lacks some of them (their positions in `routed`).
+/// windows), the rows routed by the join key components `routed`: `Ok(Err(lacking))` when
+/// a keyed step, or the primary key of a table written, lacks some of them (their
+/// positions in `routed`).
 fn after_join(
+    program: &crate::hir::Program,
     task: &Task,
     join: &crate::plan::WindowJoin,
     routed: &[usize],
     mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
-) -> Result<Result<(), Vec<usize>>, String> {
+) -> Result<Result<(), Lacking>, String> {
     let mut maps: HashMap<(usize, usize), KeyMap> = HashMap::new();
     for (bi, branch) in task.branches.iter().enumerate() {
         let map = match branch.from {
@@ -827,8 +878,11 @@ fn after_join(
             },
             Origin::Input | Origin::Second => continue,
         };
-        if let Err(missing) = follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, positions.as_deref_mut()) {
-            return Ok(Err(missing));
+        let sink = sink_key(program, branch);
+        let followed =
+            follow(bi, &branch.steps, 0, map, routed.len(), sink.as_deref(), &mut maps, positions.as_deref_mut());
+        if let Err(lacking) = followed {
+            return Ok(Err(lacking));
         }
     }
     Ok(Ok(()))
