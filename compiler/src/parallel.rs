@@ -85,7 +85,7 @@ fn column(e: &Expr) -> Option<usize> {
 
 /// Whether `e` may give another value when computed again (the clock, a Rust function):
 /// the router and the worker would then disagree on a row's key.
-fn unstable(e: &Expr) -> bool {
+pub(crate) fn unstable(e: &Expr) -> bool {
     const CLOCK: &[&str] = &[
         "NOW",
         "PROCTIME",

@@ -539,10 +539,12 @@ fn flatten(
                 return flatten(&j.left, then(Step::Lookup(lookup)), target, joins, out);
             }
             let Some(join) = window_join(j) else { return Err(not_yet(rel)) };
+            let (sides, after) = filters_below_join(&join, after);
             let id = joins.len();
             joins.push(join);
-            flatten(&j.left, Vec::new(), Target::Join { join: id, side: Side::Left }, joins, out)?;
-            flatten(&j.right, Vec::new(), Target::Join { join: id, side: Side::Right }, joins, out)?;
+            let [left, right] = sides;
+            flatten(&j.left, left, Target::Join { join: id, side: Side::Left }, joins, out)?;
+            flatten(&j.right, right, Target::Join { join: id, side: Side::Right }, joins, out)?;
             out.push(Path { start: Start::Join(id), steps: after, target });
         }
         RelKind::Over { input, calls } => {
@@ -917,6 +919,69 @@ fn top_n<'r>(rel: &'r Rel, predicate: &Expr) -> Option<(&'r Rel, TopN, Vec<Vec<E
             _ => return None,
         }
     }
+}
+
+/// The conjuncts of a filter right after join `join` (`after`, the steps after it) that
+/// read one side's columns only, moved before the join onto that side (as Flink pushes
+/// them): each side's steps, and what stays after the join. A side's rows that fail them
+/// would only make pairs the filter drops, so the join keeps fewer rows and the output is
+/// the same. Not onto a side an outer join pads with NULLs (its unmatched rows would
+/// change), nor onto the versions of a temporal join (a version that fails them still
+/// ends the one before it), nor a conjunct that may give another value when computed
+/// again (the clock, `RAND()`, a Rust function).
+fn filters_below_join(join: &WindowJoin, mut after: Vec<Step>) -> ([Vec<Step>; 2], Vec<Step>) {
+    let mut sides = [Vec::new(), Vec::new()];
+    let Some(Step::Filter(predicate)) = after.first() else { return (sides, after) };
+    let (to_left, to_right) = match join.kind {
+        JoinKind::Inner | JoinKind::Cross => (true, join.versioned.is_none()),
+        JoinKind::Left => (true, false),
+        JoinKind::Right => (false, join.versioned.is_none()),
+        JoinKind::Full => (false, false),
+    };
+    let width = join.left.len();
+    let mut conjuncts = Vec::new();
+    split_and(predicate, &mut conjuncts);
+    let (mut pushed, mut kept) = ([Vec::new(), Vec::new()], Vec::new());
+    for c in conjuncts {
+        let mut read = Vec::new();
+        c.columns(&mut read);
+        let side = match (read.iter().all(|&r| r < width), read.iter().all(|&r| r >= width)) {
+            _ if read.is_empty() || crate::parallel::unstable(c) => None,
+            (true, _) if to_left => Some(0),
+            (_, true) if to_right => Some(1),
+            _ => None,
+        };
+        match side {
+            Some(side) => pushed[side].push(c.clone()),
+            None => kept.push(c.clone()),
+        }
+    }
+    let conjunction = |cs: Vec<Expr>| {
+        cs.into_iter().reduce(|a, b| {
+            let ty =
+                crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
+            Expr::call("AND", vec![a, b], ty)
+        })
+    };
+    // The right side's columns follow the left's in the join's rows.
+    let right_columns: Vec<Expr> = (join.left.iter().cloned().enumerate())
+        .map(|(i, ty)| Expr::column(i, ty))
+        .chain(join.right.iter().cloned().enumerate().map(|(i, ty)| Expr::column(i, ty)))
+        .collect();
+    let [left, right] = pushed;
+    if let Some(p) = conjunction(left) {
+        sides[0].push(Step::Filter(p));
+    }
+    if let Some(p) = conjunction(right.iter().map(|c| c.substituted(&right_columns)).collect()) {
+        sides[1].push(Step::Filter(p));
+    }
+    match conjunction(kept) {
+        Some(rest) => after[0] = Step::Filter(rest),
+        None => {
+            after.remove(0);
+        }
+    }
+    (sides, after)
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
