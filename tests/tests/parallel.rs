@@ -156,7 +156,7 @@ INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
 /// routed by its own key (a click feeding both sides goes to two workers): an interval FULL
 /// join with NULL keys, a window LEFT join of sums per user and counts per referrer, a
 /// regular LEFT join counted per user (the route narrowed to the user).
-const SHAPES: [(&str, &str); 12] = [
+const SHAPES: [(&str, &str); 13] = [
     (
         "projfilter",
         "CREATE VIEW v AS SELECT user_id, price * 100 AS cents, ts FROM clicks;
@@ -264,6 +264,14 @@ CREATE TABLE o (user_id STRING, window_start TIMESTAMP(3), spent DOUBLE, n BIGIN
 WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
 INSERT INTO o SELECT s.user_id, s.window_start, s.spent, r.n FROM spent AS s LEFT JOIN referrals AS r
 ON s.user_id = r.referrer AND s.window_start = r.window_start AND s.window_end = r.window_end;",
+    ),
+    (
+        // Counts per user and category into a table keyed by the category: routed by the
+        // category, each category's changes come from one worker in the order of its rows.
+        "pkcat",
+        "CREATE TABLE o (category STRING, user_id STRING, n BIGINT, PRIMARY KEY (category) NOT ENFORCED)
+WITH ('connector' = 'print', 'print-identifier' = 'o');
+INSERT INTO o SELECT category, user_id, COUNT(*) FROM clicks GROUP BY user_id, category;",
     ),
     (
         "rjoin",
