@@ -455,12 +455,12 @@ pub fn route<S: Source, T: Send>(
                 let w = worker_of(key_group(hash), n);
                 // A record's two rows are in their batches before either leaves with the
                 // watermark sent to the idle ones (which counts this record already).
+                router.batches[w].push((before, row));
                 let other = also.map(|(h, second)| {
                     let o = worker_of(key_group(h), n);
                     router.batches[o].push((before, second));
                     o
                 });
-                router.batches[w].push((before, row));
                 let mut flushed = false;
                 for to in [Some(w), other].into_iter().flatten() {
                     if router.batches[to].len() >= BATCH {
@@ -750,7 +750,8 @@ mod tests {
         let rows = |w: usize| seen[w].iter().filter(|e| e.starts_with("row")).cloned().collect::<Vec<_>>();
         assert_eq!(rows(0), ["row 0", "row 3", "row 15"], "{seen:?}");
         assert_eq!(rows(1), ["row 1", "row 13", "row 4"], "{seen:?}");
-        assert_eq!(rows(2), ["row 11", "row 12", "row 2", "row 5"], "{seen:?}");
+        // Row 2's rows in their order, as a task at parallelism 1 would see them.
+        assert_eq!(rows(2), ["row 11", "row 2", "row 12", "row 5"], "{seen:?}");
         // Both of record 5's workers see its rows after the watermark of record 4.
         for (w, row) in [(2, "row 5"), (0, "row 15")] {
             let at = seen[w].iter().position(|e| e == row).unwrap();

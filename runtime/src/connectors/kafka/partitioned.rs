@@ -79,6 +79,9 @@ pub struct PartitionStore {
     splits: Mutex<HashMap<usize, Assigned>>,
     /// This process's claim on each partition it was assigned, by (topic, partition).
     claims: Mutex<HashMap<(String, i32), u64>>,
+    /// The partitions another process claimed since this one did (it lost them): their
+    /// offsets are not committed.
+    fenced: Mutex<std::collections::HashSet<(String, i32)>>,
     /// Snapshots read when their partitions' start was looked up, by (topic, partition),
     /// until their instances take them.
     pending: Mutex<HashMap<(String, i32), Read>>,
@@ -150,6 +153,7 @@ impl PartitionStore {
             dir,
             splits: Mutex::default(),
             claims: Mutex::default(),
+            fenced: Mutex::default(),
             pending: Mutex::default(),
             saved: AtomicBool::new(false),
             stamps: AtomicU64::new(crate::time::epoch_ms().max(0) as u64 * 1000),
@@ -198,7 +202,9 @@ impl PartitionStore {
                     let token = crate::checkpoint::process_token();
                     file.write_all(token.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| Error::io(&path, e))?;
                     sync_dir(&dir);
-                    self.claims.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition), claim);
+                    let key = (topic.to_string(), partition);
+                    self.fenced.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                    self.claims.lock().unwrap_or_else(|p| p.into_inner()).insert(key, claim);
                     return Ok(claim);
                 }
                 // Another process claimed it at the same time: above theirs.
@@ -242,6 +248,12 @@ impl PartitionStore {
         }
     }
 
+    /// Whether another process claimed the partition since this one did (found when a
+    /// snapshot of it was to be written): its offset is not committed.
+    pub(super) fn fenced(&self, topic: &str, partition: i32) -> bool {
+        self.fenced.lock().unwrap_or_else(|p| p.into_inner()).contains(&(topic.to_string(), partition))
+    }
+
     /// Whether the snapshots of the last barrier's checkpoint were written (once).
     pub(super) fn saved(&self) -> bool {
         self.saved.swap(false, Ordering::AcqRel)
@@ -268,17 +280,20 @@ impl PartitionStore {
     /// once it is complete, and no complete one is touched before a newer one is.
     ///
     /// Gives `false`, writing and removing nothing, when another process claimed the
-    /// partition since this one did: this one lost it.
+    /// partition since this one did: this one lost it, and does not commit its offset
+    /// ([`fenced`](Self::fenced)).
     pub fn save(&self, topic: &str, partition: i32, offset: i64, bytes: &[u8], files: Option<&Path>) -> Result<bool> {
         use std::io::Write;
         let dir = self.partition_dir(topic, partition);
-        let claim = self.claims.lock().unwrap_or_else(|p| p.into_inner()).get(&(topic.to_string(), partition)).copied();
-        let claim = match claim {
-            Some(claim) => claim,
-            None => self.claim(topic, partition)?,
+        let key = (topic.to_string(), partition);
+        let Some(claim) = self.claims.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied() else {
+            return Err(Error::State(format!(
+                "internal error: a snapshot of partition {partition} of {topic}, which this process never claimed"
+            )));
         };
         let newer = newest_claim(&dir)?;
         if newer > claim {
+            self.fenced.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
             tracing::warn!(
                 topic,
                 partition,
@@ -309,7 +324,7 @@ impl PartitionStore {
         sync_dir(&dir);
         // Claimed since the look above: the new owner may be reading an older snapshot
         // (not this one, which was there before its claim was), so nothing goes.
-        if newest_claim(&dir)? == claim {
+        if newest_claim(&dir).is_ok_and(|n| n == claim) {
             self.remove_older(&dir, (claim, offset, stamp));
         }
         Ok(true)
@@ -760,6 +775,8 @@ mod tests {
         assert_eq!(store.offset_of("t", 0).unwrap(), None);
         store.save("t", 0, 9, b"nine", None).unwrap();
         store.save("t", 0, 120, b"one hundred twenty", None).unwrap();
+        assert!(store.save("t", 1, 5, b"five", None).is_err(), "partition 1 was never claimed");
+        assert_eq!(store.offset_of("t", 1).unwrap(), None);
         store.save("t", 1, 5, b"five", None).unwrap();
         // A file written aside by another process, not renamed yet, is no snapshot.
         std::fs::write(dir.path().join("clicks/t/0/.130.7.other.tmp"), b"half").unwrap();
@@ -799,6 +816,7 @@ mod tests {
             staged
         };
         let first = stage(1);
+        assert_eq!(store.offset_of("t", 2).unwrap(), None);
         store.save("t", 2, 10, b"ten", Some(&first)).unwrap();
         let stale = stage(9);
         let second = stage(2);
@@ -858,6 +876,7 @@ mod tests {
         let late = staged(3);
         assert!(!a.save("t", 1, 530, b"a at 530", Some(&late)).unwrap());
         assert!(!late.exists(), "what a staged for it goes");
+        assert!(a.fenced("t", 1) && !b.fenced("t", 1), "a commits no offset of it");
         assert_eq!(std::fs::read(files.join("CURRENT")).unwrap(), [2]);
         // b's snapshots win over a's even at an offset below a's: b's claim is newer.
         assert!(b.save("t", 1, 515, b"b at 515", None).unwrap());

@@ -66,7 +66,11 @@ impl<R: DeserializeOwned> Reader<'_, R> {
         let mut tpl = TopicPartitionList::new();
         let mut which = Vec::new();
         for (i, s) in self.splits.iter().enumerate() {
+            // A partition another process claimed since (this one lost it): its offset
+            // is the new owner's to commit.
+            let fenced = self.src.partitions.as_ref().is_some_and(|p| p.fenced(&s.topic, s.partition));
             if s.phase != Phase::Unassigned
+                && !fenced
                 && s.next > s.committed
                 && tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(s.next)).is_ok()
             {
