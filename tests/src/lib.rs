@@ -294,6 +294,11 @@ impl Running {
         self.finish(status)
     }
 
+    /// What the process wrote to stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Kills the process (SIGKILL, as a crash) and returns its stderr.
     pub fn kill(self) -> String {
         self.try_kill().unwrap_or_else(|(status, stderr)| panic!("ended before the kill ({status}):\n{stderr}"))
