@@ -162,6 +162,27 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
         let mut sides = Vec::new();
         let width = match crate::parallel::wide_plan(program, pipeline, task) {
             _ if partitioned => 1,
+            Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 && matches!(task.input, Input::Tables(..)) => {
+                let routes: Vec<String> = (plan.sides.iter())
+                    .map(|(b, key)| {
+                        let id = match (&task.input, task.branches[*b].from) {
+                            (Input::Tables(_, second), Origin::Second) => *second,
+                            (Input::Tables(first, _), _) => *first,
+                            _ => unreachable!("matched above"),
+                        };
+                        let key: Vec<String> = key.iter().map(ToString::to_string).collect();
+                        format!("{} by ({})", table(id).name, key.join(", "))
+                    })
+                    .collect();
+                g.notes.push((
+                    ti,
+                    format!(
+                        "{requested} workers; each table routed by the hash of its join key, by a router of its own: {}",
+                        routes.join(", ")
+                    ),
+                ));
+                requested
+            }
             Ok(crate::parallel::Wide::Whole(plan)) if requested > 1 && !plan.sides.is_empty() => {
                 sides.clone_from(&plan.sides);
                 let sides: Vec<String> = (plan.sides.iter())

@@ -32,10 +32,12 @@ pub struct Exchange {
     /// is, so that the key group of the step's state keys can be told (a worker restored
     /// at another parallelism keeps the keys it owns).
     pub positions: HashMap<(usize, usize), Vec<usize>>,
-    /// A task joining two branches of its table ([`join_exchange`]): per branch feeding the
-    /// join, its own route key over the source row (its join key; `key` is the left
-    /// side's). A row goes to the worker of each side it feeds, and a worker runs a side's
-    /// branch only for the rows whose key it owns. Empty for other tasks.
+    /// A task joining two branches of its table, or two tables ([`join_exchange`]): per
+    /// branch feeding the join, its own route key over its table's row (its join key;
+    /// `key` is the first's). Of one table, a row goes to the worker of each side it
+    /// feeds, and a worker runs a side's branch only for the rows whose key it owns; of
+    /// two tables, each table has a router of its own, routing by its side's key. Empty
+    /// for other tasks.
     pub sides: Vec<(usize, Vec<Expr>)>,
     /// Per join of the task (an index into the pipeline's joins): where in its equality
     /// key each route key component is.
@@ -784,9 +786,12 @@ fn joins(task: &Task) -> bool {
 /// join must be keyed by those components, and the steps after it narrow them as in
 /// [`exchange_plan`].
 pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task) -> Result<Exchange, String> {
-    let Input::Table(id) = task.input else { return Err("it reads two tables (a join) or constant rows".into()) };
-    let table = &program.tables[id.0];
-    if table.is_changelog_source() {
+    let ids = match task.input {
+        Input::Table(id) => vec![id],
+        Input::Tables(a, b) => vec![a, b],
+        Input::Values(_) | Input::Stage(_) => return Err("it reads constant rows".into()),
+    };
+    if let Some(table) = ids.iter().map(|id| &program.tables[id.0]).find(|t| t.is_changelog_source()) {
         return Err(format!("`{}` is read as a changelog", table.name));
     }
     let proctime =
@@ -808,7 +813,12 @@ pub fn join_exchange(program: &crate::hir::Program, pipeline: &Pipeline, task: &
     }
     for (b, branch) in task.branches.iter().enumerate() {
         let Target::Join { side, .. } = branch.target else { continue };
-        let key = route.routes[usize::from(side == Side::Right)].clone();
+        // Which input's route: the side's (one table), or the side's table's (two).
+        let input = match ids.len() {
+            1 => usize::from(side == Side::Right),
+            _ => usize::from(branch.from == Origin::Second),
+        };
+        let key = route.routes[input].clone();
         // A keyed step before the join must keep the rows of a join key together.
         for (s, step) in branch.steps.iter().enumerate() {
             let Some(keyed) = step_key(step) else { continue };

@@ -401,6 +401,17 @@ impl<T> Router<T> {
     }
 }
 
+/// Whether every router a worker reads has read its input to the end (a worker of a join
+/// of two tables reads one router per table), as [`Hub::exhausted`] tells of one.
+pub struct AllExhausted(pub [Arc<AtomicBool>; 2]);
+
+impl AllExhausted {
+    /// Whether both routers read their inputs to the end.
+    pub fn load(&self, order: Ordering) -> bool {
+        self.0.iter().all(|e| e.load(order))
+    }
+}
+
 /// How the router makes a worker's row of a source record: the row, its key's hash (and a
 /// second row with its key's hash, for a record feeding both sides of a join), and its
 /// event time (for the watermark).

@@ -180,7 +180,8 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
         CREATE TABLE o2 (a STRING, n BIGINT) WITH ('connector' = 'blackhole');
         CREATE TABLE r (a STRING, b STRING, n BIGINT) WITH ('connector' = 'blackhole');
         CREATE TABLE by_b (a STRING, b STRING, n BIGINT, PRIMARY KEY (b) NOT ENFORCED)
-        WITH ('connector' = 'print');";
+        WITH ('connector' = 'print');
+        CREATE TABLE d (v STRING, u STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen');";
     let tumble = |key: &str, from: &str| {
         format!(
             "SELECT {key}, COUNT(*) FROM TABLE(TUMBLE(TABLE {from}, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY {key}, window_start, window_end"
@@ -267,6 +268,14 @@ fn explain_says_which_tasks_run_n_wide_and_why_the_others_do_not() {
                 .into(),
             "(4 workers; each side of the join routed by the hash of its join key: t0.b0 by ($0), t0.b1 by ($1) (a \
              row feeding both sides goes to both workers))"
+                .into(),
+        ),
+        (
+            // A join of two tables: each read by a router of its own, routing by its key.
+            "INSERT INTO r SELECT a.u, b.v, 1 FROM c AS a JOIN d AS b ON a.u = b.u
+             AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts;"
+                .into(),
+            "(4 workers; each table routed by the hash of its join key, by a router of its own: c by ($0), d by ($1))"
                 .into(),
         ),
         (

@@ -156,7 +156,7 @@ INSERT INTO spenders SELECT window_start, user_id, spent, rn FROM (
 /// routed by its own key (a click feeding both sides goes to two workers): an interval FULL
 /// join with NULL keys, a window LEFT join of sums per user and counts per referrer, a
 /// regular LEFT join counted per user (the route narrowed to the user).
-const SHAPES: [(&str, &str); 13] = [
+const SHAPES: [(&str, &str); 14] = [
     (
         "projfilter",
         "CREATE VIEW v AS SELECT user_id, price * 100 AS cents, ts FROM clicks;
@@ -266,6 +266,26 @@ INSERT INTO o SELECT s.user_id, s.window_start, s.spent, r.n FROM spent AS s LEF
 ON s.user_id = r.referrer AND s.window_start = r.window_start AND s.window_end = r.window_end;",
     ),
     (
+        // A join of two tables (the clicks' files read as two more tables): a router per
+        // table, each routing its rows by its side's join key, and the join in the workers.
+        // Their watermarks leave no row late: two sources interleave as they come (at
+        // parallelism 1 too), so which rows would be late is not the same in every run.
+        "tjoin",
+        "CREATE TABLE views (
+  user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '60' SECOND
+) WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
+CREATE TABLE buys (
+  user_id STRING, category STRING, price DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '60' SECOND
+) WITH ('connector' = 'filesystem', 'path' = 'in/', 'format' = 'json');
+CREATE TABLE o (user_id STRING, price DOUBLE, viewer STRING, seen TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'o/', 'format' = 'json');
+INSERT INTO o SELECT b.user_id, b.price, v.user_id, v.ts FROM buys AS b LEFT JOIN views AS v
+ON b.category = v.category AND v.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts
+WHERE b.price > 50;",
+    ),
+    (
         // Counts per user and category into a table keyed by the category: routed by the
         // category, each category's changes come from one worker in the order of its rows.
         "pkcat",
@@ -295,7 +315,8 @@ fn built() -> &'static Built {
         };
         let rocks = in_rocks(KEYED);
         let shape = |name: &str| SHAPES.iter().find(|(n, _)| *n == name).map(|(_, body)| *body).unwrap_or_default();
-        let (ijoin_rocks, wjoin_rocks) = (in_rocks(shape("ijoin")), in_rocks(shape("wjoin")));
+        let (ijoin_rocks, wjoin_rocks, tjoin_rocks) =
+            (in_rocks(shape("ijoin")), in_rocks(shape("wjoin")), in_rocks(shape("tjoin")));
         for (name, body) in [
             ("keyed", KEYED),
             ("changes", CHANGES),
@@ -307,6 +328,7 @@ fn built() -> &'static Built {
             ("spenders", SPENDERS),
             ("ijoin_rocks", ijoin_rocks.as_str()),
             ("wjoin_rocks", wjoin_rocks.as_str()),
+            ("tjoin_rocks", tjoin_rocks.as_str()),
         ]
         .into_iter()
         .chain(SHAPES)
@@ -358,7 +380,13 @@ fn write_input(dir: &Path, files: usize, rows_per_file: usize) {
 }
 
 fn sets(work: &Path, outputs: &[&str], extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut s = vec![("clicks.path".to_string(), format!("{}/", work.join("in").display()))];
+    let input = format!("{}/", work.join("in").display());
+    // `views` and `buys`: the clicks read as two more tables (a join of two tables).
+    let mut s = vec![
+        ("clicks.path".to_string(), input.clone()),
+        ("views.path".to_string(), input.clone()),
+        ("buys.path".to_string(), input),
+    ];
     for out in outputs {
         s.push((format!("{out}.path"), format!("{}/", work.join(out).display())));
     }
@@ -720,7 +748,7 @@ fn more_shapes_at_parallelism_4_and_2_give_the_output_of_parallelism_1() {
 fn joins_restored_at_other_parallelisms_end_as_a_run_without_faults() {
     let input = tempfile::tempdir().unwrap();
     write_input(input.path(), 6, 4_000);
-    for name in ["ijoin", "wjoin"] {
+    for name in ["ijoin", "wjoin", "tjoin"] {
         let (expected, _) = run(&format!("{name}1"), input.path(), &["o"], &[]);
         assert!(expected[0].len() > 1_000, "{name} has rows: {}", expected[0].len());
         rescaled_outputs_through(&format!("{name}4"), &["4", "3", "1", "2"], input.path(), &["o"], &expected);

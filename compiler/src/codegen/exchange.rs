@@ -470,6 +470,63 @@ impl Gen<'_> {
         }
     }
 
+    /// Task `i` (named `name`) joining two tables, run N-wide by `exchange`: a router per
+    /// table (`<name>.<table>`), each routing its table's rows by the hash of its side's
+    /// join key, and N workers (the task's code) reading both routers' rows, barriers
+    /// aligned across them. The task's code, and the names of its parts for checkpoints.
+    pub(super) fn tables_wide(
+        &mut self,
+        i: usize,
+        name: &str,
+        task: &Task,
+        exchange: &Exchange,
+    ) -> (TokenStream, TokenStream) {
+        let Input::Tables(a, b) = task.input else { unreachable!("called for a join of two tables") };
+        let span = task.branches.first().map(|b| b.span).unwrap_or_default();
+        let (mut defs, mut hubs, mut types, mut routers, mut router_names) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // The worker first: it tells whether the routers keep the tables' watermarks.
+        self.worker = true;
+        self.two_routers = true;
+        self.route_positions = exchange.positions.clone();
+        self.join_positions = exchange.joins.clone();
+        let worker = self.task(task, name);
+        self.worker = false;
+        self.two_routers = false;
+        for (k, id) in [a, b].into_iter().enumerate() {
+            let origin = if k == 0 { crate::plan::Origin::Input } else { crate::plan::Origin::Second };
+            let key = (exchange.sides.iter())
+                .find(|(branch, _)| task.branches[*branch].from == origin)
+                .map(|(_, key)| key.clone())
+                .unwrap_or_default();
+            let route = format_ident!("route_{}_{}", i, k);
+            defs.push(self.route_fn_over(&route, id, &key, span));
+            let hub = format_ident!("hub_{}_{}", i, k);
+            let table = &self.program.tables[id.0];
+            let router_name = format!("{name}.{}", table.name);
+            let one = Task { input: Input::Table(id), branches: task.branches.clone() };
+            routers.push(self.router(&one, &router_name, &hub, &Routing::Key(route), None));
+            types.push(super::table_struct(table));
+            hubs.push(hub);
+            router_names.push(router_name);
+        }
+        let (h0, h1) = (&hubs[0], &hubs[1]);
+        let code = quote! {
+            #(#defs)*
+            #(let #hubs = rt::exchange::Hub::<#types>::new(parallelism);)*
+            #(tasks.push(#routers);)*
+            for index in 0..parallelism {
+                let hubs = (&#h0, &#h1);
+                tasks.push(#worker);
+            }
+        };
+        let names = quote! {
+            #(names.push(#router_names.to_string());)*
+            names.extend((0..parallelism).map(|w| format!("{}#{w}", #name)));
+        };
+        (code, names)
+    }
+
     /// Task `i` (named `name`) run in two stages: its router and N workers up to the
     /// window ending the first stage, whose output the second stage (`<name>.merge`, on
     /// one thread) continues from, as `dfl::stage` merges it from the workers.

@@ -37,9 +37,19 @@ impl Gen<'_> {
         for (i, origin) in [Origin::Input, Origin::Second].into_iter().enumerate() {
             self.source = Some(ids[i]);
             self.late_sink = None;
-            let computed = self.computed_columns(tables[i], &frames[i]);
+            // A worker's rows come from the table's router, converted and computed.
+            let computed = match self.worker {
+                true => Vec::new(),
+                false => self.computed_columns(tables[i], &frames[i]),
+            };
             let mut rows = self.rows_from(origin, &frames[i]);
-            let (source, convert) = self.source(ids[i]);
+            let (source, convert) = match self.worker {
+                true => {
+                    let k = syn::Index::from(i);
+                    (quote!(input.#k), quote!(row))
+                }
+                false => self.source(ids[i]),
+            };
             if tables[i].is_changelog_source() {
                 // Each change an upsert record makes to the latest row of its key runs the
                 // branches.
@@ -76,6 +86,14 @@ impl Gen<'_> {
             let wm = format_ident!("wm{}", i);
             let delay = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)));
             match delay {
+                Some(_) if timed && self.worker => {
+                    // The watermark the table's router computed, sent between its rows.
+                    wm_setup.push(quote!(let mut #wm = rt::exchange::UpstreamWatermark::new();));
+                    timed_rows.push(quote!());
+                    wm_events[i] = quote!(#wm.on_event(&event););
+                    saved.push((format!("watermark_{i}"), fingerprint("upstream-watermark"), wm.clone()));
+                    current.push(quote!(if ended[#i] { i64::MAX } else { #wm.current() }));
+                }
                 Some(_) if timed && self.instance => {
                     // The watermark the writers' marks give, the same for both tables.
                     wm_setup.push(quote!(let mut #wm = rt::exchange::UpstreamWatermark::new();));
@@ -111,7 +129,9 @@ impl Gen<'_> {
         } else {
             quote!()
         };
-        let Stateful { mut setup, operators, .. } = std::mem::take(&mut self.stateful);
+        // The routers compute the tables' watermarks when an operator needs them.
+        self.worker_event_time = timed;
+        let Stateful { mut setup, operators, keeps } = std::mem::take(&mut self.stateful);
         for (i, t) in tables.iter().enumerate().filter(|(_, t)| t.is_changelog_source()) {
             let (op, id, backend) = (format_ident!("normalize{}", i), format!("upsert_{i}"), self.backend_type());
             setup.push(quote! {
@@ -127,6 +147,16 @@ impl Gen<'_> {
             saved.push((op.to_string(), fp, op));
         }
         let (restores, on_barrier) = super::task::checkpoint_code(&saved, barrier, syncs);
+        // A worker restored at another parallelism takes its key groups' state.
+        let rescale = match self.worker && !saved.is_empty() {
+            true => super::task::rescale_code(&saved, &keeps),
+            false => quote!(),
+        };
+        // A worker's inputs ended as its routers say (exhausted, or stopped).
+        let input_ended = match self.worker {
+            true => quote!(task.input_ended_if(exhausted.load(std::sync::atomic::Ordering::Acquire))),
+            false => quote!(task.input_ended()),
+        };
         let stateful = !saved.is_empty();
         // A task keeping state commits its sources' positions only with checkpoints.
         let commits = if stateful {
@@ -188,7 +218,7 @@ impl Gen<'_> {
                     from = rt::connectors::merge::restore(&mut source0, &mut source1, restored.position())?;
                     #(#restores)*
                     restored.done()?;
-                }
+                } #rescale
                 #commits
             };
             let handler = (quote!(rt::connectors::merge::merged_handler), quote!(&source0, &source1,));
@@ -233,7 +263,7 @@ impl Gen<'_> {
                     Some(Merged::Ended(i)) => ended[i] = true,
                     // At the end of the input every window fires (not when stopped with a
                     // checkpoint: the state is in it).
-                    None if !task.input_ended() => return Ok(()),
+                    None if !#input_ended => return Ok(()),
                     None => {}
                 }
                 #limit

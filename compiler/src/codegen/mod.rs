@@ -87,6 +87,7 @@ pub fn generate_with(
         route_positions: HashMap::new(),
         join_positions: HashMap::new(),
         side_inputs: Vec::new(),
+        two_routers: false,
         instance_source: None,
         instance: false,
         shuffled: false,
@@ -156,6 +157,8 @@ struct Gen<'a> {
     /// For a worker of a task whose join sides are routed each by its own key: per branch
     /// feeding the join, how the worker tells the rows the branch runs for.
     side_inputs: Vec<exchange::SideInput>,
+    /// Whether the worker being generated reads two routers (a join of two tables).
+    two_routers: bool,
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,
@@ -622,6 +625,12 @@ impl Gen<'_> {
                 }
             }
             match crate::parallel::wide_plan(program, pipeline, task).ok().filter(|_| parallel) {
+                Some(crate::parallel::Wide::Whole(exchange)) if matches!(task.input, Input::Tables(..)) => {
+                    any_parallel = true;
+                    let (code, task_names) = self.tables_wide(i, name, task, &exchange);
+                    tasks.push(code);
+                    names.push(task_names);
+                }
                 Some(crate::parallel::Wide::Whole(exchange)) => {
                     any_parallel = true;
                     let prefix = self.prefix(task, &exchange);

@@ -125,6 +125,15 @@ impl Gen<'_> {
         // A worker of a task run N-wide takes its name (`clicks#2`) and input at run time.
         // The second stage of a task run in two stages reads what its workers send.
         let (name_expr, input) = match (self.worker, self.stage) {
+            // A worker of a join of two tables reads both tables' routers.
+            (true, _) if self.two_routers => (
+                quote!(&name),
+                quote! {
+                    let input = (hubs.0.input(index)?, hubs.1.input(index)?);
+                    let exhausted = rt::exchange::AllExhausted([hubs.0.exhausted(), hubs.1.exhausted()]);
+                    let name = format!("{}#{index}", #name);
+                },
+            ),
             (true, stage) => {
                 let writer = (stage == Stage::First).then(|| quote!(let mut stage_out = stage.writer(index)?;));
                 (
@@ -622,7 +631,7 @@ pub(super) fn checkpoint_code(
 /// after its ordinary restore): the operators `saved` merge the snapshot of each old
 /// worker that had some of its key groups, keeping the keys the worker owns (`keeps`,
 /// per keyed operator; the watermark is not keyed).
-fn rescale_code(
+pub(super) fn rescale_code(
     saved: &[(String, String, proc_macro2::Ident)],
     keeps: &[(proc_macro2::Ident, TokenStream)],
 ) -> TokenStream {

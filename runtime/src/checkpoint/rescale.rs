@@ -61,10 +61,19 @@ pub(super) fn worker_name(name: &str) -> Option<(&str, usize)> {
     Some((base, index.parse().ok()?))
 }
 
+/// Whether `names` hold a router of task `base`: `base` itself, or `base.<table>` (a join
+/// of two tables has a router per table).
+fn has_router<'a>(mut names: impl Iterator<Item = &'a str>, base: &str) -> bool {
+    names.any(|n| {
+        n == base || n.strip_prefix(base).and_then(|rest| rest.strip_prefix('.')).is_some_and(|t| !t.is_empty())
+    })
+}
+
 /// The number of workers task `base` ran with in checkpoint `m` (0: it ran 1-wide). A
-/// task named like a worker (`` `x#2` ``) is one only when its router (`x`) is there too.
+/// task named like a worker (`` `x#2` ``) is one only when its router (`x`, or `x.<table>`)
+/// is there too.
 fn parallelism_in(m: &Metadata, base: &str) -> usize {
-    if !m.tasks.contains(base) && !m.finished.contains(base) {
+    if !has_router(m.tasks.iter().chain(&m.finished).map(String::as_str), base) {
         return 0;
     }
     m.tasks
@@ -129,10 +138,10 @@ pub(super) enum Share {
 /// (`clicks#3`, when `clicks` is among them) as one name (`clicks#*`): two runs with the
 /// same shape differ only in parallelism.
 pub(super) fn shape<'a>(names: impl Iterator<Item = &'a str> + Clone) -> BTreeSet<String> {
-    let bases: BTreeSet<&str> = names.clone().filter(|n| worker_name(n).is_none()).collect();
+    let bases: Vec<&str> = names.clone().filter(|n| worker_name(n).is_none()).collect();
     names
         .map(|n| match worker_name(n) {
-            Some((base, _)) if bases.contains(base) => format!("{base}#*"),
+            Some((base, _)) if has_router(bases.iter().copied(), base) => format!("{base}#*"),
             _ => n.to_string(),
         })
         .collect()
@@ -195,6 +204,11 @@ mod tests {
         // A worker whose task is not among the names is a name like any other.
         assert!(shape(["views#2"].into_iter()).contains("views#2"));
         assert_ne!(two, shape(["clicks", "views"].into_iter()));
+        // A join of two tables has a router per table (`a+b.a`, `a+b.b`), not one named
+        // like its workers.
+        let joined = shape(["a+b.a", "a+b.b", "a+b#0", "a+b#1"].into_iter());
+        assert!(joined.contains("a+b#*"), "{joined:?}");
+        assert!(shape(["a+b.", "a+b#0"].into_iter()).contains("a+b#0"), "an empty table name is no router");
     }
 
     #[test]
