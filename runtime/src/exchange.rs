@@ -223,8 +223,10 @@ impl<T: Send> Hub<T> {
     }
 
     /// Ends the workers without routing anything (the router's input had ended before the
-    /// checkpoint restored).
+    /// checkpoint restored): their input is exhausted, as when the router read it to its
+    /// end (a worker reading two routers tells the end of its input by both).
     pub fn close(&self) {
+        self.exhausted.store(true, Ordering::Release);
         if let Ok(out) = self.outputs() {
             for tx in &out.senders {
                 let _ = tx.send(Message::End);
