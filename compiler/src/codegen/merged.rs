@@ -86,16 +86,10 @@ impl Gen<'_> {
             let wm = format_ident!("wm{}", i);
             let delay = t.watermark.as_ref().and_then(|w| Some((w.column, w.max_out_of_orderness_ms?)));
             match delay {
-                Some(_) if timed && self.worker => {
-                    // The watermark the table's router computed, sent between its rows.
-                    wm_setup.push(quote!(let mut #wm = rt::exchange::UpstreamWatermark::new();));
-                    timed_rows.push(quote!());
-                    wm_events[i] = quote!(#wm.on_event(&event););
-                    saved.push((format!("watermark_{i}"), fingerprint("upstream-watermark"), wm.clone()));
-                    current.push(quote!(if ended[#i] { i64::MAX } else { #wm.current() }));
-                }
-                Some(_) if timed && self.instance => {
-                    // The watermark the writers' marks give, the same for both tables.
+                Some(_) if timed && (self.worker || self.instance) => {
+                    // The watermark the table's router computed, sent between its rows (a
+                    // worker); the one the writers' marks give, the same for both tables
+                    // (an instance of a repartitioned join).
                     wm_setup.push(quote!(let mut #wm = rt::exchange::UpstreamWatermark::new();));
                     timed_rows.push(quote!());
                     wm_events[i] = quote!(#wm.on_event(&event););
