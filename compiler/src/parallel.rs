@@ -349,14 +349,13 @@ fn keyed_by(program: &crate::hir::Program, task: &Task, route: Option<&[Expr]>) 
         };
         let route_key = found.as_ref().map(|e| e.key.clone()).unwrap_or_default();
         let positions = found.as_mut().map(|e| &mut e.positions);
-        let sink = sink_key(program, branch);
-        follow(b, &branch.steps[start..], start, map, route_key.len(), sink.as_deref(), &mut maps, positions).map_err(
-            |lacking| Refusal {
+        follow(b, &branch.steps[start..], start, map, route_key.len(), &mut maps, positions)
+            .and_then(|out| sink_keeps(program, branch, &out, route_key.len()))
+            .map_err(|lacking| Refusal {
                 why: lacking_why(&lacking, "its first key", "a later step is keyed by fewer columns than the first"),
                 route: route_key,
                 missing: lacking.missing,
-            },
-        )?;
+            })?;
     }
     found.filter(|e| !e.positions.is_empty()).ok_or_else(|| "it has no keyed step".into())
 }
@@ -369,22 +368,19 @@ struct Lacking {
 }
 
 /// Follows branch `b`'s `steps` (from its step `first`) from rows whose key map is `map`:
-/// every keyed step must keep the `components` route key components together, and so must
-/// the primary key of the table the branch writes (`sink`: where its columns are in the
-/// branch's output; [`sink_key`]), so that one key's changes come from one worker (else:
-/// the components they lack). Records each step's output map in `maps` and, with
-/// `positions`, where the components are in each keyed step's key.
-#[allow(clippy::too_many_arguments)]
+/// every keyed step must keep the `components` route key components together (else: the
+/// components a step lacks). Records each step's output map in `maps` and, with
+/// `positions`, where the components are in each keyed step's key; gives the map of the
+/// branch's output.
 fn follow(
     b: usize,
     steps: &[Step],
     first: usize,
     mut map: KeyMap,
     components: usize,
-    sink: Option<&[usize]>,
     maps: &mut HashMap<(usize, usize), KeyMap>,
     mut positions: Option<&mut HashMap<(usize, usize), Vec<usize>>>,
-) -> Result<(), Lacking> {
+) -> Result<KeyMap, Lacking> {
     for (s, step) in (first..).zip(steps) {
         // A later keyed step must keep every key component together.
         if step_key(step).is_some() {
@@ -399,22 +395,31 @@ fn follow(
         map = map_through(step, &map);
         maps.insert((b, s), map.clone());
     }
-    let Some(sink) = sink else { return Ok(()) };
+    Ok(map)
+}
+
+/// Whether the primary key of the table branch `branch` writes (if any) keeps the
+/// `components` route key components together, given the key map `out` of the branch's
+/// output, so that one key's changes come from one worker (else: the components it
+/// lacks). A key column the INSERT does not write (NULL) carries none.
+fn sink_keeps(
+    program: &crate::hir::Program,
+    branch: &crate::plan::Branch,
+    out: &KeyMap,
+    components: usize,
+) -> Result<(), Lacking> {
+    let Target::Sink { table, columns, .. } = &branch.target else { return Ok(()) };
+    let key = &program.tables[table.0].primary_key;
+    if key.is_empty() {
+        return Ok(());
+    }
+    let sink: Vec<usize> = key.iter().filter_map(|k| columns.iter().position(|c| c == k)).collect();
     let missing: Vec<usize> =
-        (0..components).filter(|&k| !sink.iter().any(|&c| map.get(c).copied().flatten() == Some(k))).collect();
+        (0..components).filter(|&k| !sink.iter().any(|&c| out.get(c).copied().flatten() == Some(k))).collect();
     match missing.is_empty() {
         true => Ok(()),
         false => Err(Lacking { missing, by_sink: true }),
     }
-}
-
-/// Where the primary key of the table branch `branch` writes is in the branch's output
-/// (`None`: it writes no table with a primary key). A key column the INSERT does not
-/// write (NULL) carries no route component.
-fn sink_key(program: &crate::hir::Program, branch: &crate::plan::Branch) -> Option<Vec<usize>> {
-    let Target::Sink { table, columns, .. } = &branch.target else { return None };
-    let key = &program.tables[table.0].primary_key;
-    (!key.is_empty()).then(|| key.iter().filter_map(|k| columns.iter().position(|c| c == k)).collect())
 }
 
 /// Why a task is refused when its rows cannot be routed by what `lacking` lacks (`key`:
@@ -888,9 +893,8 @@ fn after_join(
             },
             Origin::Input | Origin::Second => continue,
         };
-        let sink = sink_key(program, branch);
-        let followed =
-            follow(bi, &branch.steps, 0, map, routed.len(), sink.as_deref(), &mut maps, positions.as_deref_mut());
+        let followed = follow(bi, &branch.steps, 0, map, routed.len(), &mut maps, positions.as_deref_mut())
+            .and_then(|out| sink_keeps(program, branch, &out, routed.len()));
         if let Err(lacking) = followed {
             return Ok(Err(lacking));
         }

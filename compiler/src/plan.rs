@@ -685,10 +685,7 @@ fn window_join(j: &hir::Join) -> Option<WindowJoin> {
         _ if regular && !keys.is_empty() => None,
         _ => return None,
     };
-    let condition = rest.into_iter().reduce(|a, b| {
-        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
-        Expr::call("AND", vec![a, b], ty)
-    });
+    let condition = conjunction(rest);
     Some(WindowJoin {
         kind: j.kind,
         left: j.left.schema.iter().map(|f| f.ty.clone()).collect(),
@@ -762,10 +759,7 @@ fn table_keys(j: &hir::Join) -> Option<(JoinKeys, Option<Expr>)> {
     if keys.is_empty() {
         return None;
     }
-    let condition = rest.into_iter().reduce(|a, b| {
-        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
-        Expr::call("AND", vec![a, b], ty)
-    });
+    let condition = conjunction(rest);
     Some((keys, condition))
 }
 
@@ -956,13 +950,6 @@ fn filters_below_join(join: &WindowJoin, mut after: Vec<Step>) -> ([Vec<Step>; 2
             None => kept.push(c.clone()),
         }
     }
-    let conjunction = |cs: Vec<Expr>| {
-        cs.into_iter().reduce(|a, b| {
-            let ty =
-                crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
-            Expr::call("AND", vec![a, b], ty)
-        })
-    };
     // The right side's columns follow the left's in the join's rows.
     let right_columns: Vec<Expr> = (join.left.iter().cloned().enumerate())
         .map(|(i, ty)| Expr::column(i, ty))
@@ -982,6 +969,14 @@ fn filters_below_join(join: &WindowJoin, mut after: Vec<Step>) -> ([Vec<Step>; 2
         }
     }
     (sides, after)
+}
+
+/// `a AND b AND …` of `conjuncts` (`None` without any).
+fn conjunction(conjuncts: Vec<Expr>) -> Option<Expr> {
+    conjuncts.into_iter().reduce(|a, b| {
+        let ty = crate::types::Type::new(crate::types::TypeKind::Boolean).with_nullable(a.ty.nullable || b.ty.nullable);
+        Expr::call("AND", vec![a, b], ty)
+    })
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {

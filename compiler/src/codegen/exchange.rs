@@ -46,12 +46,13 @@ struct Part {
     live: Vec<Vec<bool>>,
 }
 
-impl Part {
-    /// The part's columns and marker alone.
-    fn shape(&self) -> Part {
-        Part { live: Vec::new(), columns: self.columns.clone(), ..*self }
-    }
+/// The routed row's columns of `parts`, in order: per part, its marker (unread) and its
+/// columns.
+fn routed_columns(parts: &[Part]) -> Vec<Option<crate::types::Type>> {
+    parts.iter().flat_map(|p| p.marked.then_some(None).into_iter().chain(p.columns.iter().cloned())).collect()
+}
 
+impl Part {
     /// The part's columns' places in the routed row (`row.<i>`).
     fn frame(&self) -> Vec<TokenStream> {
         let first = self.offset + usize::from(self.marked);
@@ -65,18 +66,14 @@ impl Part {
 }
 
 impl Prefix {
-    /// The routed row's columns, in order: per part, its marker (unread) and its columns.
-    fn columns(&self) -> Vec<Option<crate::types::Type>> {
-        self.parts.iter().flat_map(|p| p.marked.then_some(None).into_iter().chain(p.columns.iter().cloned())).collect()
-    }
-
     /// Task `task` as its workers run it: reading the routed row (an [`Input::Stage`]),
     /// the router's steps left as filters letting every row through (each step keeps its
     /// place, its operator ids and metrics with it).
     pub(super) fn worker_task(&self, task: &Task) -> Task {
         let mut worker = task.clone();
         let boolean = crate::types::Type::boolean;
-        worker.input = Input::Stage(self.columns().into_iter().map(|c| c.unwrap_or_else(boolean)).collect());
+        worker.input =
+            Input::Stage(routed_columns(&self.parts).into_iter().map(|c| c.unwrap_or_else(boolean)).collect());
         let pass =
             crate::hir::Expr { kind: crate::hir::ExprKind::Literal(crate::hir::Value::Boolean(true)), ty: boolean() };
         for part in &self.parts {
@@ -249,7 +246,8 @@ impl Gen<'_> {
     pub(super) fn routed_type(&mut self, task: &Task, prefix: Option<&Prefix>) -> TokenStream {
         match prefix {
             Some(p) => {
-                let columns: Vec<TokenStream> = p.columns().iter().map(|c| self.column_type(c.as_ref())).collect();
+                let columns: Vec<TokenStream> =
+                    routed_columns(&p.parts).iter().map(|c| self.column_type(c.as_ref())).collect();
                 quote!((#(Option<#columns>,)*))
             }
             None => {
@@ -267,8 +265,7 @@ impl Gen<'_> {
 
     /// `None` for each column (and marker) of `parts` in the routed row.
     fn nones(&mut self, parts: &[Part]) -> Vec<TokenStream> {
-        let columns = Prefix { parts: parts.iter().map(Part::shape).collect() }.columns();
-        (columns.iter())
+        (routed_columns(parts).iter())
             .map(|c| {
                 let ty = self.column_type(c.as_ref());
                 quote!(None::<#ty>)
@@ -487,12 +484,10 @@ impl Gen<'_> {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // The worker first: it tells whether the routers keep the tables' watermarks.
         self.worker = true;
-        self.two_routers = true;
         self.route_positions = exchange.positions.clone();
         self.join_positions = exchange.joins.clone();
         let worker = self.task(task, name);
         self.worker = false;
-        self.two_routers = false;
         for (k, id) in [a, b].into_iter().enumerate() {
             let origin = if k == 0 { crate::plan::Origin::Input } else { crate::plan::Origin::Second };
             let key = (exchange.sides.iter())

@@ -87,7 +87,6 @@ pub fn generate_with(
         route_positions: HashMap::new(),
         join_positions: HashMap::new(),
         side_inputs: Vec::new(),
-        two_routers: false,
         instance_source: None,
         instance: false,
         shuffled: false,
@@ -157,8 +156,6 @@ struct Gen<'a> {
     /// For a worker of a task whose join sides are routed each by its own key: per branch
     /// feeding the join, how the worker tells the rows the branch runs for.
     side_inputs: Vec<exchange::SideInput>,
-    /// Whether the worker being generated reads two routers (a join of two tables).
-    two_routers: bool,
     /// The Kafka source of a task run as an instance per partition (`'scale-out.mode'`),
     /// read by the task's thread while the instances (the task's code) take its records.
     instance_source: Option<TokenStream>,

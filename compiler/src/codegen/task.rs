@@ -126,7 +126,7 @@ impl Gen<'_> {
         // The second stage of a task run in two stages reads what its workers send.
         let (name_expr, input) = match (self.worker, self.stage) {
             // A worker of a join of two tables reads both tables' routers.
-            (true, _) if self.two_routers => (
+            (true, _) if matches!(task.input, Input::Tables(..)) => (
                 quote!(&name),
                 quote! {
                     let input = (hubs.0.input(index)?, hubs.1.input(index)?);
