@@ -135,6 +135,22 @@ pub fn graph(program: &Program, pipeline: &Pipeline) -> Graph {
                     .into(),
             ));
         }
+        if let Some(stages) = partitioned.then(|| crate::parallel::partition_stages(program, task)).flatten() {
+            let group = match task.input {
+                Input::Table(t) => table(t).options.get("properties.group.id").map_or("", String::as_str),
+                _ => "",
+            };
+            let topic = crate::parallel::stage_topic(group, &crate::codegen::task_name(program, pipeline, ti));
+            let (b, s) = stages.window;
+            g.notes.push((
+                ti,
+                format!(
+                    "in two stages: per partition up to the window t{ti}.b{b}.s{s}, whose rows go through the topic \
+                     '{topic}' (one partition) to the steps after it, run by one instance in the process its group \
+                     gives that partition to"
+                ),
+            ));
+        }
         if plan == Some(Partitioning::Repartitioned) {
             let key = crate::parallel::key_text(program, pipeline, task);
             let (group, why) = match task.input {

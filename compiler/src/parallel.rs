@@ -970,24 +970,29 @@ pub fn partition_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: 
         }
         return Ok(Partitioning::Repartitioned);
     }
-    let exchange = exchange_plan(program, task)?;
+    let exchange = partition_exchange(program, task)?;
     let t = &program.tables[tables[0].0];
     if t.connector != "kafka" {
         return Err(format!("`{}` is not a `kafka` table", t.name));
     }
+    let one_topic =
+        t.options.get("topic").is_some_and(|topic| !topic.contains(';')) && !t.options.contains_key("topic-pattern");
+    // In two stages, the first stage's partitions are told apart by their number.
+    if !one_topic && exchange_plan(program, task).is_err() {
+        return Err(format!(
+            "`{}` reads several topics or a 'topic-pattern': a task run in two stages reads a table of one topic",
+            t.name
+        ));
+    }
     // Records of one key are in one partition when the topic is keyed by a part of the
     // state's key (declared by 'key.fields'); else they are repartitioned by it.
-    let repartitioned = || {
-        let one_topic = t.options.get("topic").is_some_and(|topic| !topic.contains(';'))
-            && !t.options.contains_key("topic-pattern");
-        match one_topic {
-            true => Ok(Partitioning::Repartitioned),
-            false => Err(format!(
-                "`{}` is not keyed by its key and reads several topics or a 'topic-pattern': only a table of one \
+    let repartitioned = || match one_topic {
+        true => Ok(Partitioning::Repartitioned),
+        false => Err(format!(
+            "`{}` is not keyed by its key and reads several topics or a 'topic-pattern': only a table of one \
                  topic is repartitioned",
-                t.name
-            )),
-        }
+            t.name
+        )),
     };
     let Some(fields) = t.options.get("key.fields") else { return repartitioned() };
     let keyed_by: Vec<usize> = exchange.key.iter().filter_map(column).collect();
@@ -997,6 +1002,23 @@ pub fn partition_plan(program: &crate::hir::Program, pipeline: &Pipeline, task: 
         .filter(|f| !f.is_empty())
         .all(|f| t.column(f).is_some_and(|c| keyed_by.contains(&c)));
     if covered { Ok(Partitioning::PerPartition) } else { repartitioned() }
+}
+
+/// The key task `task` (of one table) keeps its state per Kafka partition by: the key it
+/// runs N-wide by as a whole, or else its first stage's ([`partition_stages`]).
+pub fn partition_exchange(program: &crate::hir::Program, task: &Task) -> Result<Exchange, String> {
+    exchange_plan(program, task).or_else(|why| stage_plan(program, task).map(|s| s.exchange).map_err(|_| why))
+}
+
+/// With [`per_partition`]: the two stages of task `task` when it cannot keep its state per
+/// partition as a whole but up to a window ([`stage_plan`]): the first stage runs per
+/// partition, the second per partition of a topic of one partition the first writes its
+/// window's rows to (`dfl::connectors::kafka::staged`).
+pub fn partition_stages(program: &crate::hir::Program, task: &Task) -> Option<Stages> {
+    match exchange_plan(program, task) {
+        Ok(_) => None,
+        Err(_) => stage_plan(program, task).ok(),
+    }
 }
 
 /// How task `task`'s rows are repartitioned, as `dflc explain` shows it: by the key of its
@@ -1011,7 +1033,7 @@ pub fn key_text(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task)
         key.join(", ")
     };
     match task.input {
-        Input::Table(id) => exchange_plan(program, task).map(|e| over(id, &e.key)).unwrap_or_default(),
+        Input::Table(id) => partition_exchange(program, task).map(|e| over(id, &e.key)).unwrap_or_default(),
         Input::Tables(a, b) => match join_routes(program, pipeline, task) {
             Ok([ka, kb]) => format!(
                 "{} of `{}`, {} of `{}`",
@@ -1029,7 +1051,18 @@ pub fn key_text(program: &crate::hir::Program, pipeline: &Pipeline, task: &Task)
 /// The shuffle topic of task `task` repartitioning tables read in group `group`, as the
 /// runtime names it (`dfl::connectors::kafka::shuffle::topic_name`).
 pub fn shuffle_topic(group: &str, task: &str) -> String {
-    format!("{group}-{task}-repartition")
+    topic_of(group, task, "repartition")
+}
+
+/// The stage topic of task `task` run in two stages with its tables read in group `group`
+/// ([`partition_stages`]), as the runtime names it
+/// (`dfl::connectors::kafka::staged::topic_name`).
+pub fn stage_topic(group: &str, task: &str) -> String {
+    topic_of(group, task, "stage")
+}
+
+fn topic_of(group: &str, task: &str, what: &str) -> String {
+    format!("{group}-{task}-{what}")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
         .collect()

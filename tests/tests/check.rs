@@ -409,8 +409,9 @@ fn kafka_sinks_refuse_read_only_and_mistyped_metadata_columns() {
 /// `SET 'scale-out.mode' = 'partition'`: a task keeping keyed state over a `kafka` table in
 /// a consumer group runs per partition when the topic is keyed by a part of the state's key,
 /// and is repartitioned by its key through a topic of its own when the topic is keyed
-/// otherwise or its key is not declared (`dflc explain` says which); a task whose state
-/// cannot be split by any key fails to compile, saying why.
+/// otherwise or its key is not declared (`dflc explain` says which); a task whose later
+/// steps are keyed otherwise runs in two stages when a window can end the first; a task
+/// whose state cannot be split by any key fails to compile, saying why.
 #[test]
 fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
     let query = |key_fields: &str, insert: &str| {
@@ -455,8 +456,42 @@ fn state_per_kafka_partition_needs_a_topic_keyed_by_the_state_s_key() {
             "the writer and the instances"
         );
     }
+    // Later steps keyed otherwise (the greatest count per window, q5's shape): in two
+    // stages, the counts per partition (of the topic, or of the shuffle topic), the rest
+    // per partition of a stage topic.
+    let top = "INSERT INTO o SELECT x.u, x.n FROM (
+          SELECT u, cat, window_start, window_end, COUNT(*) AS n
+          FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, cat, window_start, window_end
+        ) x JOIN (
+          SELECT window_start, window_end, MAX(n) AS m FROM (
+            SELECT u, cat, window_start, window_end, COUNT(*) AS n
+            FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY u, cat, window_start, window_end
+          ) AS w GROUP BY window_start, window_end
+        ) y ON x.window_start = y.window_start AND x.window_end = y.window_end AND x.n >= y.m;";
+    for (i, (key_fields, shuffled)) in [(keyed, false), ("", true)].into_iter().enumerate() {
+        let source = SourceFile::new(format!("staged{i}.sql"), query(key_fields, top));
+        let checked = check(&source);
+        assert!(!checked.diagnostics.has_errors(), "{:?}", checked.diagnostics);
+        let pipeline = dfl_compiler::plan::plan(&checked.hir).expect("the query plans");
+        let text = dfl_compiler::explain::explain(&checked.hir, &pipeline, dfl_compiler::explain::Format::Text);
+        assert!(text.contains("in two stages: per partition up to the window t0.b0.s0"), "{text}");
+        assert!(text.contains("through the topic 'g-c-stage' (one partition)"), "{text}");
+        assert_eq!(
+            text.contains("repartitioned by (`u`, `cat`) through the topic 'g-c-repartition'"),
+            shuffled,
+            "{text}"
+        );
+        let compiled = dfl_compiler::compile(&source, "staged").expect("compiles");
+        let code = &compiled.generated.main_rs;
+        assert!(code.contains("staged::writer::<") && code.contains("staged::StageInput::new("), "both stages");
+        assert!(code.contains(r#"expect_tasks(&["c", "c.merge"])"#), "the second stage is checkpointed");
+    }
     let refused = [
         (query("", &by("u")).replace("'topic' = 'c'", "'topic' = 'c;d'"), "reads several topics or a 'topic-pattern'"),
+        (
+            query(keyed, top).replace("'topic' = 'c'", "'topic' = 'c;d'"),
+            "a task run in two stages reads a table of one topic",
+        ),
         (
             query(
                 keyed,

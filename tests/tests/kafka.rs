@@ -350,10 +350,50 @@ FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY user_id, window_start, window_end;
 ";
 
+/// The clicks' users with the most clicks in each 10-second window, each with its count
+/// times 1000 plus the number of users who clicked in the window (Nexmark q5's shape),
+/// with the state kept per partition: the task runs in two stages, the counts per user per
+/// partition of the clicks, the rest per partition of the stage topic. A count per user
+/// that reached the second stage twice would count its user twice.
+const PARTITIONED_TOP_USERS: &str = "
+SET 'scale-out.mode' = 'partition';
+SET 'execution.checkpointing.interval' = '200 ms';
+CREATE TABLE clicks (
+  user_id BIGINT NOT NULL, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'kafka', 'topic' = 'clicks', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'properties.group.id' = 'g', 'properties.auto.offset.reset' = 'earliest',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+CREATE TABLE features (user_id BIGINT, window_start TIMESTAMP(3), clicks BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'features', 'properties.bootstrap.servers' = '127.0.0.1:19092',
+  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'
+);
+INSERT INTO features
+SELECT c.user_id, c.window_start, c.n * 1000 + m.users
+FROM (
+  SELECT user_id, window_start, window_end, COUNT(*) AS n
+  FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+  GROUP BY user_id, window_start, window_end
+) AS c
+JOIN (
+  SELECT window_start, window_end, MAX(n) AS maxn, COUNT(*) AS users
+  FROM (
+    SELECT user_id, window_start, window_end, COUNT(*) AS n
+    FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+    GROUP BY user_id, window_start, window_end
+  )
+  GROUP BY window_start, window_end
+) AS m
+ON c.window_start = m.window_start AND c.window_end = m.window_end AND c.n >= m.maxn;
+";
+
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let rocks = format!("SET 'state.backend' = 'rocksdb';\n{PARTITIONED_WINDOWS}");
+        let top_rocks = format!("SET 'state.backend' = 'rocksdb';\n{PARTITIONED_TOP_USERS}");
         // The clicks topic not keyed by the user: repartitioned by it.
         let repartitioned = PARTITIONED_WINDOWS.replace(
             ",\n  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id'\n);\nCREATE TABLE features",
@@ -372,6 +412,8 @@ fn built() -> &'static Built {
             ("partitioned_windows", PARTITIONED_WINDOWS),
             ("partitioned_windows_rocksdb", rocks.as_str()),
             ("repartitioned_windows", repartitioned.as_str()),
+            ("partitioned_top_users", PARTITIONED_TOP_USERS),
+            ("partitioned_top_users_rocksdb", top_rocks.as_str()),
             ("clicks_to_file", CLICKS_TO_FILE),
             ("upsert_to_upsert", UPSERT_TO_UPSERT),
             ("upsert_to_print", UPSERT_TO_PRINT),

@@ -563,6 +563,47 @@ impl Gen<'_> {
         }
     }
 
+    /// Task `name` keeping its state per Kafka partition in two stages
+    /// (`dfl::connectors::kafka::staged`): an instance per partition (of its table's topic,
+    /// or of its shuffle topic when `shuffled`) up to the window, writing the window's rows
+    /// to the stage topic; the rest (the task `<name>.merge`, whose name is returned too)
+    /// an instance per partition of the stage topic.
+    pub(super) fn partition_staged(
+        &mut self,
+        name: &str,
+        stages: &crate::parallel::Stages,
+        shuffled: bool,
+    ) -> (TokenStream, String) {
+        let merge_name = format!("{name}.merge");
+        let (Input::Table(id), Input::Stage(types)) = (&stages.first.input, &stages.rest.input) else {
+            unreachable!("made by stage_plan")
+        };
+        // Its rows are tuples with serde's traits, which tuples have up to 16 columns.
+        if types.len() > 16 {
+            let span = stages.first.branches.first().map(|b| b.span).unwrap_or_default();
+            self.error(
+                span,
+                format!(
+                    "the window ending the first stage of task `{name}` gives {} columns: a task keeping its state \
+                     per Kafka partition in two stages passes at most 16 between them",
+                    types.len()
+                ),
+            );
+            return (quote!(), merge_name);
+        }
+        let table = self.program.tables[id.0].name.clone();
+        let columns: Vec<TokenStream> = types.iter().map(|t| self.rows.rust(t, "value")).collect();
+        let row = quote!((#(Option<#columns>,)*));
+        self.partition_stage = Some((table.clone(), name.to_string(), row.clone()));
+        (self.instance, self.shuffled, self.stage) = (true, shuffled, super::Stage::First);
+        let first = self.task(&stages.first, name);
+        (self.shuffled, self.stage) = (false, super::Stage::Second);
+        self.instance_source = Some(quote!(rt::connectors::kafka::staged::source::<#row>(cx.table(#table)?, #name)?));
+        let second = self.task(&stages.rest, &merge_name);
+        (self.instance, self.stage, self.partition_stage) = (false, super::Stage::None, None);
+        (quote!(tasks.push(#first); tasks.push(#second);), merge_name)
+    }
+
     /// The writers of task `i`'s shuffle topic (the task named `name` is repartitioned,
     /// `'scale-out.mode'`): one per table it reads, each routing its table's rows by the
     /// task's key (a join's by the join key); `None` for a task without one (its error is
@@ -571,7 +612,7 @@ impl Gen<'_> {
         let task = &pipeline.tasks[i];
         let span = task.branches.first().map(|b| b.span).unwrap_or_default();
         let routes: Vec<(TableId, Vec<crate::hir::Expr>)> = match task.input {
-            Input::Table(id) => vec![(id, crate::parallel::exchange_plan(self.program, task).ok()?.key)],
+            Input::Table(id) => vec![(id, crate::parallel::partition_exchange(self.program, task).ok()?.key)],
             Input::Tables(a, b) => {
                 let [ka, kb] = crate::parallel::join_routes(self.program, pipeline, task).ok()?;
                 vec![(a, ka), (b, kb)]

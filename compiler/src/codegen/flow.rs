@@ -636,6 +636,9 @@ impl Gen<'_> {
             Target::Stage => {
                 return match &self.routing {
                     Some((before, after)) => quote!(routed = Some((#(#before,)* #(#frame,)* #(#after,)*));),
+                    // Across processes, with its window's last millisecond (`w`, the
+                    // firing window: the stage ends right after it).
+                    None if self.instance => quote!(stage_out.write(w.end - 1, (#(#frame,)*))?;),
                     None => quote!(stage_out.write((#(#frame,)*))?;),
                 };
             }

@@ -89,6 +89,7 @@ pub fn generate_with(
         side_inputs: Vec::new(),
         instance_source: None,
         instance: false,
+        partition_stage: None,
         shuffled: false,
         joins: pipeline.joins.clone(),
         lives: Vec::new(),
@@ -165,6 +166,10 @@ struct Gen<'a> {
     shuffled: bool,
     /// Whether the task being generated runs per Kafka partition.
     instance: bool,
+    /// Of a task whose state is kept per Kafka partition in two stages
+    /// ([`crate::parallel::partition_stages`]): the table whose options name its stage
+    /// topic, the task's name, and the type of the rows the first stage writes there.
+    partition_stage: Option<(String, String, TokenStream)>,
     /// The pipeline's window joins.
     joins: Vec<crate::plan::WindowJoin>,
     /// Per branch of the current task and step, which of its output columns later steps read.
@@ -572,12 +577,46 @@ impl Gen<'_> {
         let parallel =
             program.settings.get("parallelism.default").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(1) > 1;
         let per_partition = crate::parallel::per_partition(program);
+        // Tasks a checkpoint waits for besides the pipeline's (second stages).
+        let mut expected: Vec<String> = task_names.clone();
         for (i, task) in pipeline.tasks.iter().enumerate() {
             self.task_index = i;
             let name = &task_names[i];
             if per_partition {
                 use crate::parallel::Partitioning;
-                match crate::parallel::partition_plan(program, pipeline, task) {
+                let plan = crate::parallel::partition_plan(program, pipeline, task);
+                let stages = match plan {
+                    Ok(Partitioning::PerPartition | Partitioning::Repartitioned) => {
+                        crate::parallel::partition_stages(program, task)
+                    }
+                    _ => None,
+                };
+                if let Some(stages) = stages {
+                    // Up to the window per partition, the rest per partition of the stage topic.
+                    let writers = match plan {
+                        Ok(Partitioning::Repartitioned) => match self.shuffle_writers(pipeline, i, name) {
+                            Some(writers) => writers,
+                            None => continue,
+                        },
+                        _ => exchange::ShuffleWriters::default(),
+                    };
+                    let (defs, writers, writer_names) = (writers.defs, writers.tasks, writers.names);
+                    let shuffled = matches!(plan, Ok(Partitioning::Repartitioned));
+                    let (code, second) = self.partition_staged(name, &stages, shuffled);
+                    tasks.push(quote! {
+                        #(#defs)*
+                        #(tasks.push(#writers);)*
+                        #code
+                    });
+                    names.push(quote! {
+                        #(names.push(#writer_names.to_string());)*
+                        names.push(#name.to_string());
+                        names.push(#second.to_string());
+                    });
+                    expected.push(second);
+                    continue;
+                }
+                match plan {
                     Ok(Partitioning::PerPartition) => {
                         self.instance = true;
                         let code = self.task(task, name);
@@ -686,7 +725,7 @@ impl Gen<'_> {
         } else {
             quote! {
                 if let Some(c) = cx.checkpoints() {
-                    c.expect_tasks(&[#(#task_names),*])?;
+                    c.expect_tasks(&[#(#expected),*])?;
                 }
             }
         };

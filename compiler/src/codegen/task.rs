@@ -107,13 +107,17 @@ impl Gen<'_> {
             Input::Tables(a, b) => self.tables_task([*a, *b], &barrier, &syncs, &idle),
             Input::Values(rows) => self.values_task(rows, task),
         };
-        let finish = if self.worker || self.stage == Stage::Second {
+        // The second stage of a task kept per partition ends as an instance does.
+        let merged_here = self.stage == Stage::Second && !self.instance;
+        let finish = if self.worker || merged_here {
             quote!(task.finish_if(exhausted.load(std::sync::atomic::Ordering::Acquire));)
         } else {
             quote!(task.finish();)
         };
         // A first-stage worker that ended (exhausted or stopped, not failed) tells the second.
         let stage_end = match self.stage {
+            // Its partition marked as ended when its input was (not when taken away).
+            Stage::First if self.instance => quote!(stage_out.end(task.input_ended())?;),
             Stage::First => quote!(stage_out.end()?;),
             _ => quote!(),
         };
@@ -171,7 +175,23 @@ impl Gen<'_> {
             let source = self.instance_source.take().unwrap_or_default();
             // A repartitioned task's instance reads its shuffle partition's records once
             // each, its watermark from the writers' marks (of each table with a WATERMARK).
+            // The first stage's instance writes its window's rows to the stage topic.
+            let stage_out = match (&self.partition_stage, self.stage) {
+                (Some((table, task_name, row)), Stage::First) => quote! {
+                    let mut stage_out = rt::connectors::kafka::staged::writer::<#row>(
+                        cx, cx.table(#table)?, #task_name, input.topic(), input.partition(),
+                    )?;
+                },
+                _ => quote!(),
+            };
             let (ts, input) = match task.input {
+                Input::Stage(_) => {
+                    let row = self.partition_stage.as_ref().map(|(_, _, row)| row.clone()).unwrap_or_default();
+                    (
+                        quote!(rt::connectors::kafka::staged::Staged<#row>),
+                        quote!(let input = rt::connectors::kafka::staged::StageInput::new(input);),
+                    )
+                }
                 Input::Table(id) => {
                     let ts = super::table_struct(&self.program.tables[id.0]);
                     match self.shuffled {
@@ -204,6 +224,7 @@ impl Gen<'_> {
                     let instance = rt::connectors::kafka::partitioned::instance(
                         move |cx: &rt::Context, mut input: rt::connectors::kafka::partitioned::Partition<#ts>| -> rt::Result<()> {
                             let mut task = input.task(cx)?;
+                            #stage_out
                             #input
                             #run
                         },
@@ -370,7 +391,8 @@ impl Gen<'_> {
             _ => (quote!(input), quote!(row)),
         };
         let source = if self.instance {
-            self.instance_source = Some(source);
+            // (A second stage's source is set before: the stage topic.)
+            self.instance_source.get_or_insert(source);
             quote!(input)
         } else {
             source
@@ -488,7 +510,7 @@ impl Gen<'_> {
             quote!(rt::connectors::SourceEvent::Row(..))
         };
         // A worker's input ended as its router says (exhausted, or stopped).
-        let input_ended = if self.worker || self.stage == Stage::Second {
+        let input_ended = if self.worker || (self.stage == Stage::Second && !self.instance) {
             quote!(task.input_ended_if(exhausted.load(std::sync::atomic::Ordering::Acquire)))
         } else {
             quote!(task.input_ended())

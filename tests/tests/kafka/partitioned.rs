@@ -247,6 +247,172 @@ fn a_repartitioned_pipeline_reading_to_an_end_stops_by_itself_with_every_window(
     assert_eq!(got, expected);
 }
 
+/// The rows `partitioned_top_users` gives for clicks `0..written`: per 10-second window,
+/// each user with the most clicks in it, with that count times 1000 plus the number of
+/// users who clicked in the window.
+fn top_users(written: i64) -> BTreeMap<(i64, String), i64> {
+    let mut windows: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    for i in 0..written {
+        let start = format!("2024-01-01 00:{:02}:{:02}", i / 60, i % 60 / 10 * 10);
+        *windows.entry(start).or_default().entry(i % 37).or_default() += 1;
+    }
+    let mut top = BTreeMap::new();
+    for (start, users) in windows {
+        let most = users.values().copied().max().unwrap_or(0);
+        for (&user, &n) in users.iter().filter(|(_, n)| **n == most) {
+            top.insert((user, start.clone()), n * 1000 + users.len() as i64);
+        }
+    }
+    top
+}
+
+/// Waits until the features topic holds `expected.len()` rows; returns them.
+fn features_awaited(p: &Partitioned<'_>, expected: usize, deadline: Instant) -> BTreeMap<(i64, String), i64> {
+    let mut got = features_in(p.servers, &p.features, p.dir);
+    while got.len() < expected && Instant::now() < deadline {
+        got = features_in(p.servers, &p.features, p.dir);
+    }
+    got
+}
+
+/// A query in two stages (Nexmark q5's shape: counts per user and window, then the greatest
+/// count per window joined with them) shared by three processes: the counts run per
+/// partition of the clicks, the rest per partition of the pipeline's stage topic, each in
+/// whichever process the group gives it to. One process is killed (SIGKILL) mid-run — with
+/// partitions of the first stage, perhaps the second — and a fourth joins. The output is a
+/// single reader's: no window's count reaches the second stage twice (its number of users
+/// would be too high) and none is lost.
+#[test]
+fn three_processes_share_a_query_in_two_stages_through_a_kill_and_a_join() {
+    two_stages_through_a_kill_and_a_join("partitioned_top_users");
+}
+
+/// [`three_processes_share_a_query_in_two_stages_through_a_kill_and_a_join`] with the
+/// state in RocksDB: both stages' files go through the shared folder.
+#[test]
+fn three_processes_share_a_query_in_two_stages_in_rocksdb_through_a_kill_and_a_join() {
+    two_stages_through_a_kill_and_a_join("partitioned_top_users_rocksdb");
+}
+
+fn two_stages_through_a_kill_and_a_join(module: &str) {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut p = Partitioned::new(module, &servers, dir, 6);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let (clicks, mut next) = (p.clicks.clone(), 0);
+    let mut write = |n: i64| {
+        write_clicks_with(&servers, &clicks, next..next + n, dir, &[]);
+        next += n;
+        next
+    };
+    let ((a, a_addr), (b, b_addr), (c, c_addr)) = (p.start(), p.start(), p.start());
+    while [&a_addr, &b_addr, &c_addr].iter().any(|addr| records_read(addr) == 0.0) {
+        assert!(Instant::now() < deadline, "the group did not spread its partitions over three processes");
+        write(60);
+    }
+    write(300);
+    // Some windows went through both stages (the processes checkpoint meanwhile).
+    while features_in(&servers, &p.features, dir).len() < 10 {
+        assert!(Instant::now() < deadline, "no top users came");
+    }
+    write(300);
+    let b_err = b.kill();
+    let (d, _) = p.start();
+    let written = write(900);
+    p.write_flush();
+    let expected = top_users(written);
+    let got = features_awaited(&p, expected.len(), deadline);
+    if got != expected {
+        let wrong: Vec<_> = expected.iter().filter(|(k, v)| got.get(*k) != Some(*v)).take(5).collect();
+        let logs: Vec<String> = [&a, &c, &d].iter().map(|r| r.stderr_so_far()).collect();
+        panic!(
+            "{} of {} rows wrong or missing (first: {wrong:?}; got {} rows)\nB: {b_err}\nA, C, D: {logs:#?}",
+            expected.iter().filter(|(k, v)| got.get(*k) != Some(*v)).count(),
+            expected.len(),
+            got.len()
+        );
+    }
+    [a, c, d].into_iter().for_each(terminate);
+    // The second stage's state is in the shared folder, under the stage topic's partition.
+    let stage = dir.join("shared-state/clicks.merge").join(format!("{}-clicks-stage", p.group)).join("0");
+    assert!(std::fs::read_dir(&stage).is_ok_and(|d| d.count() > 0), "{}", stage.display());
+}
+
+/// A process of a query in two stages killed (SIGKILL) before any checkpoint (they are an
+/// hour apart), after it had written windows of the first stage to the stage topic, which
+/// the second stage could not fire yet (the clicks were all in partition 0: the other
+/// partitions held its watermark back). The next process fires those windows again from
+/// the clicks' start, and the second stage — reading the stage topic from its start too —
+/// takes each window's counts once, by the marks of their partition.
+#[test]
+fn windows_written_twice_to_the_stage_topic_by_a_killed_process_count_once() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("partitioned_top_users", &servers, tmp.path(), 4);
+    p.sets.push(s("execution.checkpointing.interval", "1 h"));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    // Windows 00:00:00 to 00:06:30 in partition 0 only; the later clicks' windows are
+    // others (a user's clicks of one window stay in one partition).
+    write_clicks_with(&servers, &p.clicks, 0..400, tmp.path(), &[s("dst.sink.partitioner", "fixed")]);
+    let (a, a_addr) = p.start();
+    let second_stage_in = || {
+        let metrics = dfl_e2e::http_get(&a_addr, "/metrics").1;
+        dfl_e2e::metric(&metrics, "dfl_operator_records_in_total", &["task=\"clicks.merge@", "kind=\"window\""])
+    };
+    // The second stage took the counts of the 39 windows that fired in partition 0.
+    while second_stage_in() < 390.0 {
+        assert!(Instant::now() < deadline, "A's second stage took no counts");
+    }
+    a.kill();
+    write_clicks_with(&servers, &p.clicks, 400..700, tmp.path(), &[]);
+    p.write_flush();
+    let (b, _) = p.start();
+    let expected = top_users(700);
+    assert_eq!(features_awaited(&p, expected.len(), deadline), expected);
+    terminate(b);
+}
+
+/// A query in two stages whose clicks are all in partition 0 of 4: with the table's idle
+/// timeout, the instances of the other partitions (no record, no watermark) mark their
+/// partitions idle, and the second stage's watermark follows partition 0's alone (without
+/// the timeout no window would fire).
+#[test]
+fn partitions_without_records_are_marked_idle_to_the_second_stage_after_the_idle_timeout() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("partitioned_top_users", &servers, tmp.path(), 4);
+    p.sets.push(s("clicks.scan.watermark.idle-timeout", "1 s"));
+    write_clicks_with(&servers, &p.clicks, 0..400, tmp.path(), &[s("dst.sink.partitioner", "fixed")]);
+    let (a, _) = p.start();
+    // Partition 0's watermark (00:06:38) passes the windows of the first 390 clicks.
+    let expected = top_users(390);
+    let got = features_awaited(&p, expected.len(), Instant::now() + Duration::from_secs(120));
+    assert_eq!(got, expected, "{}", a.stderr_so_far());
+    terminate(a);
+}
+
+/// Two processes of a query in two stages reading the clicks to an end: the first stage's
+/// instances mark their partitions as ended once they fired every window, the second stage
+/// reads the stage topic until every partition is marked so, and both processes stop by
+/// themselves with every window's top users.
+#[test]
+fn a_query_in_two_stages_reading_to_an_end_stops_by_itself_with_every_window() {
+    let Some(servers) = bootstrap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Partitioned::new("partitioned_top_users", &servers, tmp.path(), 4);
+    p.sets.push(s("clicks.scan.bounded.mode", "latest-offset"));
+    write_clicks_with(&servers, &p.clicks, 0..500, tmp.path(), &[]);
+    let (a, _) = p.start();
+    let (b, _) = p.start();
+    for r in [a, b] {
+        let (status, stderr) = r.wait();
+        assert!(status.success(), "{stderr}");
+    }
+    let expected = top_users(500);
+    assert_eq!(features_awaited(&p, expected.len(), Instant::now() + Duration::from_secs(60)), expected);
+}
+
 /// Clicks `0..300` written as raw records (each value its line, to the byte) to the clicks
 /// topic of `p`, click 150 padded to `size` bytes (with the writing producer's `sets`).
 fn write_with_a_large_click(p: &Partitioned<'_>, size: usize, sets: &[(String, String)]) {

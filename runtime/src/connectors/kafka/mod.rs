@@ -102,6 +102,7 @@ pub mod partitioned;
 pub mod shuffle;
 mod sink;
 mod source;
+pub mod staged;
 #[cfg(test)]
 mod tests;
 

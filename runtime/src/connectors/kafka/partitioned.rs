@@ -372,6 +372,9 @@ enum Message<R> {
 /// An instance's source: its partition's records (as split 0), from the task's thread.
 pub struct Partition<R> {
     name: String,
+    /// The topic (the table's, or its shuffle topic) and partition.
+    topic: String,
+    partition: i32,
     rx: Receiver<Message<R>>,
     ack: Sender<()>,
     handover: Arc<Handover>,
@@ -379,6 +382,16 @@ pub struct Partition<R> {
 }
 
 impl<R> Partition<R> {
+    /// The partition whose records the instance reads.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The topic of that partition: the table's, or its shuffle topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
     /// The instance's checkpoint handle: it restores from the partition's snapshot and
     /// hands its snapshots to the task's thread.
     pub fn task<'a>(&mut self, cx: &'a Context) -> Result<TaskCheckpoint<'a>> {
@@ -425,11 +438,20 @@ struct Instance<'s, R> {
     /// The offset of the partition's next record.
     next: i64,
     batch: Vec<Record<R>>,
+    /// No record came since the last look for quiet partitions ([`QUIET_EVERY`]).
+    quiet: bool,
     tx: SyncSender<Message<R>>,
     acks: Receiver<()>,
     handover: Arc<Handover>,
     thread: ScopedJoinHandle<'s, Result<()>>,
 }
+
+/// How often the task's thread looks for partitions without records while others have
+/// them, to tell their instances they idle (as the source tells them all when it waits):
+/// they hand their batched output on, and an instance of a first stage marks its
+/// partition idle to the second after the table's idle timeout
+/// ([`super::staged::StageOut::idle`]).
+const QUIET_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The position of one partition, as the Kafka source encodes positions.
 fn position_of(topic: &str, partition: i32, next: i64) -> Result<Vec<u8>> {
@@ -456,6 +478,9 @@ struct Router<'s, 'env, R, F> {
     instance: &'env F,
     store: &'env PartitionStore,
     instances: BTreeMap<usize, Instance<'s, R>>,
+    /// Rows handed on, and when quiet partitions were last looked for.
+    rows: u64,
+    looked: std::time::Instant,
 }
 
 impl<'s, 'env, R, F> Router<'s, 'env, R, F>
@@ -489,6 +514,8 @@ where
         let handover = Arc::new(Handover::new(self.store.partition_dir(&topic, partition), files));
         let input = Partition {
             name: format!("{}@{topic}:{partition}", self.name),
+            topic: topic.clone(),
+            partition,
             rx,
             ack,
             handover: Arc::clone(&handover),
@@ -504,7 +531,17 @@ where
             .map_err(|e| Error::State(format!("cannot start a thread for {topic} partition {partition}: {e}")))?;
         let old = self.instances.insert(
             split,
-            Instance { topic, partition, next: start, batch: Vec::with_capacity(BATCH), tx, acks, handover, thread },
+            Instance {
+                topic,
+                partition,
+                next: start,
+                batch: Vec::with_capacity(BATCH),
+                quiet: false,
+                tx,
+                acks,
+                handover,
+                thread,
+            },
         );
         match old {
             Some(old) => Err(joined(old)),
@@ -536,6 +573,24 @@ where
             return Ok(());
         }
         Err(self.instances.remove(&split).map_or_else(task_gone, joined))
+    }
+
+    /// At most every [`QUIET_EVERY`]: the instances of partitions without a record since
+    /// the last look are told they idle.
+    fn look_for_quiet(&mut self) -> Result<()> {
+        if self.looked.elapsed() < QUIET_EVERY {
+            return Ok(());
+        }
+        self.looked = std::time::Instant::now();
+        let quiet: Vec<usize> = self.instances.iter().filter(|(_, i)| i.quiet).map(|(s, _)| *s).collect();
+        for i in self.instances.values_mut() {
+            i.quiet = true;
+        }
+        for s in quiet {
+            self.flush(s)?;
+            self.send(s, Message::Idle)?;
+        }
+        Ok(())
     }
 
     /// A barrier of the source: every instance gets it at its partition's position; with a
@@ -639,9 +694,14 @@ where
                     return Err(Error::State(format!("internal error: a row of split {split}, which did not start")));
                 };
                 i.next = record.offset + 1;
+                i.quiet = false;
                 i.batch.push(record);
                 if i.batch.len() >= BATCH {
                     self.flush(split)?;
+                }
+                self.rows += 1;
+                if self.rows.is_multiple_of(BATCH as u64) {
+                    self.look_for_quiet()?;
                 }
                 Ok(())
             }
@@ -732,7 +792,16 @@ where
     let store = Arc::new(PartitionStore::open(&dir, name)?);
     let source = source.with_keyed_state().with_partitions(Arc::clone(&store));
     let exhausted = std::thread::scope(|scope| -> Result<bool> {
-        let mut router = Router { scope, cx, name, instance, store: &store, instances: BTreeMap::new() };
+        let mut router = Router {
+            scope,
+            cx,
+            name,
+            instance,
+            store: &store,
+            instances: BTreeMap::new(),
+            rows: 0,
+            looked: std::time::Instant::now(),
+        };
         crate::metrics::source_running();
         if let Err(e) = source.run_events(cx, |event| router.on_event(&mut task, event)) {
             // Every instance ends (their input closes); one that panicked is joined here,
@@ -908,6 +977,8 @@ mod tests {
         let restored = saved.finish(&position_of("t", 2, 40).unwrap()).unwrap();
         let mut input: Partition<u8> = Partition {
             name: "clicks@t:2".into(),
+            topic: "t".into(),
+            partition: 2,
             rx,
             ack,
             handover: Arc::clone(&handover),

@@ -68,7 +68,7 @@ use std::time::{Duration, Instant};
 
 /// The client setting that lets a metadata request create a topic (with the broker's
 /// default partitions): off, the pipeline creates its shuffle topic itself.
-const NO_AUTO_CREATE: &str = "allow.auto.create.topics";
+pub(super) const NO_AUTO_CREATE: &str = "allow.auto.create.topics";
 
 /// The greatest record a Kafka broker takes by default (its `message.max.bytes`).
 const BROKER_MESSAGE_MAX: usize = 1_048_588;
@@ -83,7 +83,7 @@ const ENVELOPE_ROOM: usize = 64 * 1024;
 /// with this `max.message.bytes` and its writers' producers with this `message.max.bytes`,
 /// so that a record a table's topic took is not refused once wrapped (it would fail the
 /// writer at every restart).
-fn envelope_limit(opts: &TableOptions) -> Result<usize> {
+pub(super) fn envelope_limit(opts: &TableOptions) -> Result<usize> {
     let table = match opts.get("properties.message.max.bytes") {
         None => BROKER_MESSAGE_MAX,
         Some(v) => v
@@ -118,7 +118,7 @@ pub(super) struct Forwarded {
     pub(super) partition: i32,
     pub(super) offset: i64,
     pub(super) timestamp: Option<i64>,
-    timestamp_type: u8,
+    pub(super) timestamp_type: u8,
     pub(super) key: Option<Vec<u8>>,
     pub(super) value: Option<Vec<u8>>,
     pub(super) headers: Vec<(String, Option<Vec<u8>>)>,
@@ -165,6 +165,13 @@ pub fn topic_name(opts: &TableOptions, task: &str) -> Result<String> {
 /// topic and group, read from the group's offsets (from the start without any), unbounded.
 fn shuffle_options(opts: &TableOptions, task: &str) -> Result<(TableOptions, String)> {
     let topic = topic_name(opts, task)?;
+    Ok((topic_options(opts, &topic), topic))
+}
+
+/// The options of a topic of the pipeline's own, `topic`, on the cluster of the table of
+/// `opts`: read in a group of its name, from the group's offsets (from the start without
+/// any), unbounded.
+pub(super) fn topic_options(opts: &TableOptions, topic: &str) -> TableOptions {
     let mut o = TableOptions::new(&opts.table, &[]);
     for (k, v) in opts.with_prefix("") {
         let table_only = k == "topic-pattern"
@@ -176,11 +183,11 @@ fn shuffle_options(opts: &TableOptions, task: &str) -> Result<(TableOptions, Str
             o.set(k, v);
         }
     }
-    o.set("topic", &topic);
-    o.set("properties.group.id", &topic);
+    o.set("topic", topic);
+    o.set("properties.group.id", topic);
     o.set("scan.startup.mode", "group-offsets");
     o.set("properties.auto.offset.reset", "earliest");
-    Ok((o, topic))
+    o
 }
 
 /// The source of the instances of task `task` (rows of the table of `opts`, decoded as
@@ -203,12 +210,12 @@ pub fn source<R: DeserializeOwned + Default>(
 }
 
 /// The purge of the shuffle topic `topic` on the cluster of the table of `opts`.
-fn purge(opts: &TableOptions, topic: &str) -> Result<super::admin::Purge> {
+pub(super) fn purge(opts: &TableOptions, topic: &str) -> Result<super::admin::Purge> {
     super::admin::Purge::new(&client_config(opts, &[])?, topic)
 }
 
 /// Whether the table of `opts` is read to an end.
-fn bounded(opts: &TableOptions) -> bool {
+pub(super) fn bounded(opts: &TableOptions) -> bool {
     opts.get("scan.bounded.mode").is_some_and(|m| m != "unbounded")
 }
 
@@ -303,7 +310,7 @@ impl Ends {
 }
 
 /// A client of the table's cluster for its metadata.
-fn metadata_client(opts: &TableOptions) -> Result<Producer_> {
+pub(super) fn metadata_client(opts: &TableOptions) -> Result<Producer_> {
     let client_id = format!("dflc-{}-repartition", opts.table);
     let mut defaults = PRODUCER_DEFAULTS.to_vec();
     defaults.push(("client.id", &client_id));
@@ -312,7 +319,7 @@ fn metadata_client(opts: &TableOptions) -> Result<Producer_> {
 
 /// The number of partitions of `topic` (0: it does not exist) and the replicas of its
 /// first.
-fn topic_shape(client: &Producer_, table: &str, topic: &str) -> Result<(i32, i32)> {
+pub(super) fn topic_shape(client: &Producer_, table: &str, topic: &str) -> Result<(i32, i32)> {
     let metadata = client
         .client()
         .fetch_metadata(Some(topic), Duration::from_secs(30))
@@ -323,7 +330,7 @@ fn topic_shape(client: &Producer_, table: &str, topic: &str) -> Result<(i32, i32
 }
 
 /// The number of partitions of `topic` (0: it does not exist).
-fn partitions_of(client: &Producer_, table: &str, topic: &str) -> Result<i32> {
+pub(super) fn partitions_of(client: &Producer_, table: &str, topic: &str) -> Result<i32> {
     Ok(topic_shape(client, table, topic)?.0)
 }
 
@@ -362,7 +369,7 @@ fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(
 }
 
 /// The table's topic: one ('topic-pattern' and several topics are not repartitioned).
-fn source_topic(opts: &TableOptions) -> Result<&str> {
+pub(super) fn source_topic(opts: &TableOptions) -> Result<&str> {
     match opts.get("topic").map(str::trim) {
         Some(t) if !t.is_empty() && !t.contains(';') && opts.get("topic-pattern").is_none() => Ok(t),
         _ => Err(opts.error(
@@ -732,20 +739,20 @@ pub struct Shuffled<S> {
 /// What an instance keeps of its shuffle partition: per partition of each table, the
 /// greatest watermark marked and the greatest offset read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-struct ShuffledState {
+pub(super) struct ShuffledState {
     /// Per table (side), its number of partitions.
-    partitions: BTreeMap<u8, i32>,
-    marks: BTreeMap<(u8, i32), i64>,
+    pub(super) partitions: BTreeMap<u8, i32>,
+    pub(super) marks: BTreeMap<(u8, i32), i64>,
     /// Per topic of a table (one or two: found by a comparison, not a hash of the name per
     /// record), per partition, the greatest offset read.
     read: Vec<(String, HashMap<i32, i64>)>,
-    emitted: Option<i64>,
+    pub(super) emitted: Option<i64>,
 }
 
 impl ShuffledState {
     /// The watermark the marks give: the least over every partition of the tables that
     /// hold it back (none until each of those has a mark).
-    fn watermark(&self, holding: &[bool]) -> i64 {
+    pub(super) fn watermark(&self, holding: &[bool]) -> i64 {
         let mut least = None;
         for (side, _) in (0u8..).zip(holding).filter(|(_, h)| **h) {
             let partitions = self.partitions.get(&side).copied().unwrap_or(0);
