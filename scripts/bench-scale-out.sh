@@ -124,7 +124,7 @@ for n in 1 2; do
     # In two stages, the stage topic's records are read too: the bids produced count.
     case "$variant" in
       keyed) ;;
-      full) total="$(grep -o '[0-9]* rows written' "$work/produce.txt" | tail -1 | cut -d' ' -f1)" ;;
+      full) total="$(grep -o 'rows_written=[0-9]*' "$work/produce.txt" | tail -1 | cut -d= -f2)" ;;
       *) total=$((total / 2)) ;;
     esac
     awk -v n="$n" -v r="$r" -v rows="$total" -v s="$start" -v e="$end" -v rss="$rss" \
