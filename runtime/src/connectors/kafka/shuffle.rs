@@ -151,14 +151,20 @@ impl Envelope {
 
 /// The shuffle topic of task `task` reading the table of `opts`, and its consumer group.
 pub fn topic_name(opts: &TableOptions, task: &str) -> Result<String> {
+    own_topic_name(opts, task, "repartition")
+}
+
+/// The name of a topic of the pipeline's own for task `task` reading the table of `opts`
+/// (`what`: `repartition`, or `stage`), which is its consumer group's name too:
+/// `<group>-<task>-<what>`, made of the characters a topic's name may have.
+pub(super) fn own_topic_name(opts: &TableOptions, task: &str, what: &str) -> Result<String> {
     let group = opts.get("properties.group.id").ok_or_else(|| {
-        opts.error("properties.group.id", "is required: the shuffle topic and its group are named after it")
+        opts.error("properties.group.id", format!("is required: the {what} topic and its group are named after it"))
     })?;
-    let name: String = format!("{group}-{task}-repartition")
+    Ok(format!("{group}-{task}-{what}")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-        .collect();
-    Ok(name)
+        .collect())
 }
 
 /// The options of the shuffle topic of task `task` reading the table of `opts`: its own
@@ -342,21 +348,8 @@ fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(
     let table = &opts.table;
     let mut partitions = partitions_of(client, table, &topic)?;
     if partitions == 0 {
-        let (wanted, replicas) = topic_shape(client, table, source_topic(opts)?)?;
-        let shape = super::admin::NewTopicShape {
-            partitions: wanted.max(1),
-            replicas: replicas.max(1),
-            configs: vec![("max.message.bytes", envelope_limit(opts)?.to_string())],
-        };
-        super::admin::create_topic_shaped(&client_config(opts, &[])?, &topic, &shape)?;
-        // The metadata may lag the creation a little.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while partitions == 0 && Instant::now() < deadline {
-            partitions = partitions_of(client, table, &topic)?;
-            if partitions == 0 {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+        let wanted = topic_shape(client, table, source_topic(opts)?)?.0;
+        partitions = create_own_topic(client, opts, &topic, wanted.max(1))?;
         tracing::info!(table, topic, partitions, "created the shuffle topic of task `{task}`");
     }
     if partitions == 0 {
@@ -366,6 +359,29 @@ fn ensure_topic(client: &Producer_, opts: &TableOptions, task: &str) -> Result<(
         });
     }
     Ok((topic, partitions))
+}
+
+/// Creates `topic`, a topic of the pipeline's own on the cluster of the table of `opts`,
+/// with `partitions`, the replicas of the table's topic and room for its records wrapped
+/// ([`envelope_limit`]); another process of the pipeline may create it at the same time.
+/// Its number of partitions once the metadata shows it (0 if it does not within 30 s).
+pub(super) fn create_own_topic(client: &Producer_, opts: &TableOptions, topic: &str, partitions: i32) -> Result<i32> {
+    let table = &opts.table;
+    let replicas = topic_shape(client, table, source_topic(opts)?)?.1;
+    let shape = super::admin::NewTopicShape {
+        partitions,
+        replicas: replicas.max(1),
+        configs: vec![("max.message.bytes", envelope_limit(opts)?.to_string())],
+    };
+    super::admin::create_topic_shaped(&client_config(opts, &[])?, topic, &shape)?;
+    // The metadata may lag the creation a little.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut made = partitions_of(client, table, topic)?;
+    while made == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        made = partitions_of(client, table, topic)?;
+    }
+    Ok(made)
 }
 
 /// The table's topic: one ('topic-pattern' and several topics are not repartitioned).

@@ -76,53 +76,32 @@ impl<T> Staged<T> {
 
 /// The stage topic of task `task` reading the table of `opts` (and its consumer group).
 pub fn topic_name(opts: &TableOptions, task: &str) -> Result<String> {
-    let group = opts.get("properties.group.id").ok_or_else(|| {
-        opts.error("properties.group.id", "is required: the stage topic and its group are named after it")
-    })?;
-    Ok(format!("{group}-{task}-stage")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-        .collect())
+    super::shuffle::own_topic_name(opts, task, "stage")
 }
 
 /// Creates the stage topic `topic` (one partition, the replicas of the table's topic) if
-/// it does not exist.
+/// it does not exist; one found with other partitions is refused.
 fn ensure_topic(client: &Producer_, opts: &TableOptions, topic: &str) -> Result<()> {
-    use super::shuffle::{envelope_limit, partitions_of, source_topic, topic_shape};
     let table = &opts.table;
-    match partitions_of(client, table, topic)? {
-        0 => {}
-        1 => return Ok(()),
-        n => {
-            return Err(Error::Kafka {
-                table: table.clone(),
-                message: format!(
-                    "the stage topic '{topic}' has {n} partitions: the pipeline writes and reads one (delete the \
-                     topic, or let the pipeline make it)"
-                ),
-            });
+    let partitions = match super::shuffle::partitions_of(client, table, topic)? {
+        0 => {
+            let made = super::shuffle::create_own_topic(client, opts, topic, 1)?;
+            tracing::info!(table, topic, "created the stage topic");
+            made
         }
-    }
-    let (_, replicas) = topic_shape(client, table, source_topic(opts)?)?;
-    let shape = super::admin::NewTopicShape {
-        partitions: 1,
-        replicas: replicas.max(1),
-        configs: vec![("max.message.bytes", envelope_limit(opts)?.to_string())],
+        n => n,
     };
-    super::admin::create_topic_shaped(&client_config(opts, &[])?, topic, &shape)?;
-    // The metadata may lag the creation a little.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while partitions_of(client, table, topic)? == 0 {
-        if Instant::now() >= deadline {
-            return Err(Error::Kafka {
-                table: table.clone(),
-                message: format!("the stage topic '{topic}' has no partition"),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    match partitions {
+        1 => Ok(()),
+        0 => Err(Error::Kafka { table: table.clone(), message: format!("the stage topic '{topic}' has no partition") }),
+        n => Err(Error::Kafka {
+            table: table.clone(),
+            message: format!(
+                "the stage topic '{topic}' has {n} partitions: the pipeline writes and reads one (delete the \
+                 topic, or let the pipeline make it)"
+            ),
+        }),
     }
-    tracing::info!(table, topic, "created the stage topic");
-    Ok(())
 }
 
 /// An instance of the first stage's writer to the stage topic: the window's rows, then
@@ -288,9 +267,11 @@ impl<T: Serialize> StageOut<T> {
     fn staged(&mut self, time: Option<i64>, staged: &Staged<T>) -> Result<()> {
         self.row.clear();
         encode(staged, &mut self.row)?;
+        // The second stage reads nothing but the partition and the time of the envelope
+        // (no topic name per row).
         let forwarded = Forwarded {
             side: 0,
-            topic: self.topic.clone(),
+            topic: String::new(),
             partition: self.partition,
             offset: self.written,
             timestamp: time,
